@@ -1,0 +1,169 @@
+/**
+ * The benchmark's verdicts and its printed table: Berth against Distribution per scenario and
+ * concurrency level, with the ratio and each target of issue 2 marked PASS or MISS.
+ */
+import type { RunStats } from './measure.js';
+
+export interface Measurement extends RunStats {
+  /** Peak resident memory of the server during the run, when its PID is known. */
+  peakRssBytes?: number;
+}
+
+export interface Row {
+  scenario: string;
+  title: string;
+  concurrency: number;
+  /** By registry name: `berth`, `distribution`. */
+  results: Record<string, Measurement>;
+}
+
+export type Verdict = 'PASS' | 'MISS' | 'n/a';
+
+export interface Check {
+  scenario: string;
+  concurrency: number;
+  target: string;
+  verdict: Verdict;
+  detail: string;
+}
+
+/** Berth's peak RSS while 32 clients push large layers, in bytes. */
+const RSS_LIMIT = 250e6;
+
+interface RatioTarget {
+  minRatio: number;
+  lowerP99: boolean;
+}
+
+/** Targets as ratios of Berth's requests per second to Distribution's in the same run. */
+const RATIO_TARGETS: Record<string, RatioTarget> = {
+  'manifest-get': { minRatio: 5, lowerP99: true },
+  'blob-head': { minRatio: 5, lowerP99: true },
+  'push-small': { minRatio: 3, lowerP99: false },
+  'catalog-paged': { minRatio: 20, lowerP99: false },
+  'catalog-full': { minRatio: 20, lowerP99: false },
+  'push-large': { minRatio: 1, lowerP99: false },
+  'blob-get-large': { minRatio: 1, lowerP99: false },
+};
+
+function usable(m: Measurement | undefined): m is Measurement {
+  return m !== undefined && m.ops > 0 && m.errors === 0;
+}
+
+export function ratio(row: Row): number {
+  const b = row.results.berth;
+  const d = row.results.distribution;
+  return usable(b) && usable(d) ? b.opsPerSec / d.opsPerSec : Number.NaN;
+}
+
+/** Every target that applies to the measured rows. */
+export function checkTargets(rows: readonly Row[]): Check[] {
+  const checks: Check[] = [];
+  for (const row of rows) {
+    const target = RATIO_TARGETS[row.scenario];
+    if (target === undefined) continue;
+    const b = row.results.berth;
+    const d = row.results.distribution;
+    const text = `>= ${target.minRatio}x ops/s${target.lowerP99 ? ', lower p99' : ''}`;
+    if (!usable(b) || !usable(d)) {
+      const failed = [b, d].find((m) => m !== undefined && m.errors > 0);
+      checks.push({
+        scenario: row.scenario,
+        concurrency: row.concurrency,
+        target: text,
+        verdict: b !== undefined && b.errors > 0 ? 'MISS' : 'n/a',
+        detail: failed?.firstError ?? 'not measured',
+      });
+      continue;
+    }
+    const r = b.opsPerSec / d.opsPerSec;
+    const p99ok = !target.lowerP99 || b.p99Ms < d.p99Ms;
+    checks.push({
+      scenario: row.scenario,
+      concurrency: row.concurrency,
+      target: text,
+      verdict: r >= target.minRatio && p99ok ? 'PASS' : 'MISS',
+      detail: `${r.toFixed(2)}x` + (target.lowerP99 ? `, p99 ${fmtMs(b.p99Ms)} vs ${fmtMs(d.p99Ms)} ms` : ''),
+    });
+  }
+  const bigPush = rows.find((r) => r.scenario === 'push-large' && r.concurrency === 32);
+  const rss = bigPush?.results.berth?.peakRssBytes;
+  checks.push({
+    scenario: 'push-large',
+    concurrency: 32,
+    target: 'Berth peak RSS <= 250 MB',
+    verdict: rss === undefined ? 'n/a' : rss <= RSS_LIMIT ? 'PASS' : 'MISS',
+    detail: rss === undefined ? 'not measured' : `${fmtMB(rss)} MB`,
+  });
+  return checks;
+}
+
+function fmtRate(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  if (n >= 100) return n.toFixed(0);
+  if (n >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+function fmtMs(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+function fmtMB(bytes: number | undefined): string {
+  return bytes === undefined ? '-' : (bytes / 1e6).toFixed(0);
+}
+
+function table(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (cells: string[]): string =>
+    cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
+function cells(m: Measurement | undefined): string[] {
+  if (m === undefined) return ['-', '-', '-', '-', '-'];
+  if (m.errors > 0 && m.ops === 0) return ['ERR', '-', '-', '-', fmtMB(m.peakRssBytes)];
+  const mbps = m.mbPerSec >= 0.05 ? fmtRate(m.mbPerSec) : '-';
+  const ops = m.errors > 0 ? `${fmtRate(m.opsPerSec)}!` : fmtRate(m.opsPerSec);
+  return [ops, mbps, fmtMs(m.p50Ms), fmtMs(m.p99Ms), fmtMB(m.peakRssBytes)];
+}
+
+/** The results table: one line per scenario and concurrency level. */
+export function formatTable(rows: readonly Row[], checks: readonly Check[]): string {
+  const header = [
+    'scenario',
+    'c',
+    'B ops/s',
+    'B MB/s',
+    'B p50ms',
+    'B p99ms',
+    'B RSS MB',
+    'D ops/s',
+    'D MB/s',
+    'D p50ms',
+    'D p99ms',
+    'D RSS MB',
+    'B/D',
+    'target',
+  ];
+  const lines = rows.map((row) => {
+    const check = checks.find((c) => c.scenario === row.scenario && c.concurrency === row.concurrency);
+    return [
+      row.scenario,
+      String(row.concurrency),
+      ...cells(row.results.berth),
+      ...cells(row.results.distribution),
+      Number.isFinite(ratio(row)) ? `${ratio(row).toFixed(2)}x` : '-',
+      check === undefined ? '' : check.verdict,
+    ];
+  });
+  return table(header, lines);
+}
+
+export function formatChecks(checks: readonly Check[]): string {
+  return table(
+    ['scenario', 'c', 'target', 'verdict', 'measured'],
+    checks.map((c) => [c.scenario, String(c.concurrency), c.target, c.verdict, c.detail]),
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * The benchmark: starts Berth and CNCF Distribution side by side, pushes the same fixture to both,
+ * then runs every scenario at every concurrency level against each in turn (interleaved, so that
+ * drift in the machine touches both alike), prints Berth/Distribution ratios with the targets of
+ * issue 2, and writes the figures as JSON. A benchmark, never a test: nothing here runs in the
+ * suite. `node dist/bench/run.js --help` lists the options.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LargeBlobFamily } from './content.js';
+import { HttpClient } from './http-client.js';
+import { describeMachine, measureLimits, type Limits } from './machine.js';
+import { runConcurrent } from './measure.js';
+import { PeakMemory } from './memory.js';
+import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { checkTargets, formatChecks, formatTable, ratio, type Measurement, type Row } from './report.js';
+import { prepareFixture, SCENARIOS, type Fixture, type Scenario } from './scenarios.js';
+import { externalRegistry, startBerthRegistry, startDistribution, type Registry } from './servers.js';
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function startRegistries(options: BenchOptions): Promise<Registry[]> {
+  const started: Registry[] = [];
+  try {
+    if (options.berthUrl !== undefined) {
+      started.push(await externalRegistry('berth', options.berthUrl, options.berthPid));
+    } else if (options.berthIsDistribution) {
+      started.push(await startDistribution(options.workDir, 'berth'));
+    } else {
+      started.push(await startBerthRegistry(options.workDir));
+    }
+    if (options.distributionUrl !== undefined) {
+      started.push(await externalRegistry('distribution', options.distributionUrl, options.distributionPid));
+    } else {
+      started.push(await startDistribution(options.workDir));
+    }
+  } catch (err) {
+    await Promise.allSettled(started.map((r) => r.stop()));
+    throw err;
+  }
+  return started;
+}
+
+async function measureOne(
+  scenario: Scenario,
+  registry: Registry,
+  fixture: Fixture,
+  concurrency: number,
+  options: BenchOptions,
+  family: LargeBlobFamily,
+): Promise<Measurement> {
+  const client = new HttpClient(registry.url, concurrency);
+  try {
+    const operation = scenario.operation({ registry, client, fixture, concurrency, options, family });
+    const ops = scenario.ops(options, concurrency);
+    const warmup = scenario.warmup(options, concurrency);
+    // Warm-up indices follow the measured ones, so pushes never reuse a tag or blob.
+    if (warmup > 0) await runConcurrent(warmup, concurrency, operation, ops);
+    const memory = registry.pid === undefined ? undefined : new PeakMemory(registry.pid);
+    memory?.start();
+    const stats: Measurement = await runConcurrent(ops, concurrency, operation);
+    const peak = memory?.stop();
+    if (peak !== undefined) stats.peakRssBytes = peak;
+    return stats;
+  } finally {
+    client.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  if (options === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
+  const unknown = options.only.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length > 0) throw new Error(`--only: unknown scenario ${unknown.join(', ')}`);
+  const scenarios = SCENARIOS.filter((s) => options.only.length === 0 || options.only.includes(s.id));
+
+  const machine = describeMachine();
+  log(
+    `machine: ${machine.nproc} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.kernel}, node ${machine.node}`,
+  );
+  let limits: Limits | undefined;
+  if (options.probe) {
+    limits = await measureLimits(options.workDir);
+    log(
+      `limits: sha256 ${limits.sha256GBps.toFixed(2)} GB/s/core, fsync'd write ${limits.fsyncWriteGBps.toFixed(2)} GB/s, ` +
+        `loopback ${limits.loopbackGBps.toFixed(2)} GB/s`,
+    );
+  }
+
+  const family = new LargeBlobFamily(options.largeBytes);
+  const registries = await startRegistries(options);
+  const stopAll = (): Promise<PromiseSettledResult<void>[]> =>
+    Promise.allSettled(registries.map((r) => r.stop()));
+  const onSignal = (): void => {
+    void stopAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const rows: Row[] = [];
+  const startedAt = new Date();
+  try {
+    for (const r of registries) log(`${r.name}: ${r.url} (pid ${r.pid ?? '?'}) ${r.description}`);
+    const fixtures = new Map<string, Fixture>();
+    for (const registry of registries) {
+      const t = Date.now();
+      fixtures.set(registry.name, await prepareFixture(registry, options, family));
+      log(
+        `${registry.name}: fixture and ${options.catalogRepos} catalog repositories pushed in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+      );
+    }
+
+    for (const scenario of scenarios) {
+      for (const concurrency of options.concurrency) {
+        const row: Row = { scenario: scenario.id, title: scenario.title, concurrency, results: {} };
+        for (const registry of registries) {
+          const fixture = fixtures.get(registry.name) as Fixture;
+          const m = await measureOne(scenario, registry, fixture, concurrency, options, family);
+          row.results[registry.name] = m;
+          log(
+            `${scenario.id.padEnd(14)} c=${String(concurrency).padEnd(3)} ${registry.name.padEnd(12)} ` +
+              `${m.opsPerSec.toFixed(1).padStart(9)} ops/s ${m.mbPerSec.toFixed(1).padStart(8)} MB/s ` +
+              `p50 ${m.p50Ms.toFixed(2)} ms p99 ${m.p99Ms.toFixed(2)} ms` +
+              (m.peakRssBytes === undefined ? '' : ` rss ${(m.peakRssBytes / 1e6).toFixed(0)} MB`) +
+              (m.errors > 0 ? ` ERRORS ${m.errors}: ${m.firstError}` : ''),
+          );
+        }
+        rows.push(row);
+        const r = ratio(row);
+        if (Number.isFinite(r)) log(`${' '.repeat(20)}berth/distribution ${r.toFixed(2)}x`);
+      }
+    }
+  } finally {
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const checks = checkTargets(rows);
+  console.log(`\nBerth (B) vs CNCF Distribution (D), ${machine.nproc} x ${machine.cpuModel}`);
+  console.log(
+    `command: ${['node', ...process.argv.slice(1).map((a) => path.relative(process.cwd(), a) || a)].join(' ')}\n`,
+  );
+  console.log(formatTable(rows, checks));
+  console.log('\nTargets (issue 2):');
+  console.log(formatChecks(checks));
+
+  const result = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: process.argv.join(' '),
+    machine,
+    limits,
+    options,
+    registries: registries.map((r) => ({ name: r.name, url: r.url, description: r.description })),
+    rows,
+    checks,
+  };
+  await mkdir(options.outDir, { recursive: true });
+  const file = path.join(options.outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const body = `${JSON.stringify(result, null, 2)}\n`;
+  await writeFile(file, body);
+  await writeFile(path.join(options.outDir, 'latest.json'), body);
+  console.log(`\nresults: ${file}`);
+  return checks.some((c) => c.verdict === 'MISS') ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,180 @@
+/**
+ * What is measured: each scenario turns a registry and its prepared fixture into an operation the
+ * load generator repeats. The fixture (an image, a large blob, the catalog's repositories) is
+ * pushed to every registry before any measurement.
+ */
+import {
+  imageConfig,
+  imageManifest,
+  smallImage,
+  type LargeBlob,
+  type LargeBlobFamily,
+  type SmallImage,
+} from './content.js';
+import { HttpClient } from './http-client.js';
+import { runConcurrent, type Operation } from './measure.js';
+import type { BenchOptions } from './options.js';
+import {
+  getBlob,
+  getManifest,
+  headBlob,
+  pushBlob,
+  pushSmallImage,
+  putManifest,
+  walkCatalog,
+} from './registry-ops.js';
+import type { Registry } from './servers.js';
+
+export interface Fixture {
+  repo: string;
+  tag: string;
+  image: SmallImage;
+  large: LargeBlob;
+  catalogRepos: number;
+}
+
+export interface RunContext {
+  registry: Registry;
+  client: HttpClient;
+  fixture: Fixture;
+  concurrency: number;
+  options: BenchOptions;
+  family: LargeBlobFamily;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** Operations measured at a concurrency level. */
+  ops(options: BenchOptions, concurrency: number): number;
+  /** Unmeasured operations run first, to open connections and warm caches. */
+  warmup(options: BenchOptions, concurrency: number): number;
+  operation(ctx: RunContext): Operation;
+}
+
+const FIXTURE_REPO = 'bench/fixture';
+
+/** Pushes the fixture every scenario reads, and the repositories the catalog walks count. */
+export async function prepareFixture(
+  registry: Registry,
+  options: BenchOptions,
+  family: LargeBlobFamily,
+): Promise<Fixture> {
+  const client = new HttpClient(registry.url, 16);
+  try {
+    const image = smallImage(options.layerBytes, `${registry.name}-fixture`);
+    await pushSmallImage(client, FIXTURE_REPO, 'small', image);
+
+    const large = family.blob(`${registry.name}-fixture`);
+    await pushBlob(client, FIXTURE_REPO, large);
+    const largeConfig = imageConfig([large], `${registry.name}-fixture-large`);
+    await pushBlob(client, FIXTURE_REPO, largeConfig);
+    await putManifest(client, FIXTURE_REPO, 'large', imageManifest(largeConfig, [large]));
+
+    const catalogImage = smallImage(options.layerBytes, `${registry.name}-catalog`);
+    const width = String(Math.max(1, options.catalogRepos - 1)).length;
+    const stats = await runConcurrent(options.catalogRepos, 16, async (i) => {
+      await pushSmallImage(client, `bench/catalog/r${String(i).padStart(width, '0')}`, 'v1', catalogImage);
+      return 0;
+    });
+    if (stats.errors > 0) throw new Error(`creating catalog repositories: ${stats.firstError}`);
+    return { repo: FIXTURE_REPO, tag: 'small', image, large, catalogRepos: options.catalogRepos };
+  } finally {
+    client.close();
+  }
+}
+
+const atLeastConcurrency = (n: number, concurrency: number): number => Math.max(n, concurrency);
+
+function catalogWalk(pageSize: (o: BenchOptions) => number | undefined): Scenario['operation'] {
+  return ({ client, fixture, options }) =>
+    async () => {
+      const walk = await walkCatalog(client, pageSize(options));
+      // The fixture repository and those of earlier runs may add to the count, never take from it.
+      if (walk.repositories < fixture.catalogRepos) {
+        throw new Error(
+          `catalog walk saw ${walk.repositories} repositories, expected ${fixture.catalogRepos}+`,
+        );
+      }
+      return walk.bytes;
+    };
+}
+
+/** In the order they run: catalogs first, while the registries hold only the fixture. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'catalog-paged',
+    title: '_catalog walk, n=100 + Link',
+    ops: (o, c) => atLeastConcurrency(o.catalogWalks, c),
+    warmup: () => 1,
+    operation: catalogWalk((o) => o.catalogPageSize),
+  },
+  {
+    id: 'catalog-full',
+    title: '_catalog walk, no n',
+    ops: (o, c) => atLeastConcurrency(o.catalogWalks, c),
+    warmup: () => 1,
+    operation: catalogWalk(() => undefined),
+  },
+  {
+    id: 'manifest-get',
+    title: 'manifest GET by tag',
+    ops: (o) => o.smallOps,
+    warmup: (o, c) => Math.min(o.smallOps, Math.max(200, c * 10)),
+    operation:
+      ({ client, fixture }) =>
+      () =>
+        getManifest(client, fixture.repo, fixture.tag),
+  },
+  {
+    id: 'blob-head',
+    title: 'blob HEAD',
+    ops: (o) => o.smallOps,
+    warmup: (o, c) => Math.min(o.smallOps, Math.max(200, c * 10)),
+    operation:
+      ({ client, fixture }) =>
+      async () => {
+        await headBlob(client, fixture.repo, fixture.image.layer);
+        return 0;
+      },
+  },
+  {
+    id: 'blob-get-large',
+    title: 'blob GET, large',
+    ops: (o, c) => atLeastConcurrency(o.largeOps, c),
+    warmup: () => 1,
+    operation:
+      ({ client, fixture }) =>
+      () =>
+        getBlob(client, fixture.repo, fixture.large),
+  },
+  {
+    id: 'push-small',
+    title: 'push image, 1 KiB layer',
+    ops: (o) => o.pushOps,
+    warmup: (o, c) => Math.min(o.pushOps, Math.max(20, c * 2)),
+    operation:
+      ({ client, registry, concurrency, options }) =>
+      async (index, worker) => {
+        const image = smallImage(options.layerBytes, `${registry.name}-c${concurrency}-${index}`);
+        const repo = options.sameRepo
+          ? `bench/push-small/c${concurrency}`
+          : `bench/push-small/c${concurrency}-w${worker}`;
+        await pushSmallImage(client, repo, `t${index}`, image);
+        return image.layer.size + image.config.size + image.manifest.length;
+      },
+  },
+  {
+    id: 'push-large',
+    title: 'push layer, large',
+    ops: (o, c) => atLeastConcurrency(o.largeOps, c),
+    warmup: () => 0,
+    operation:
+      ({ client, registry, concurrency, family }) =>
+      async (index) => {
+        const blob = family.blob(`${registry.name}-c${concurrency}-${index}`);
+        await pushBlob(client, 'bench/push-large', blob);
+        return blob.size;
+      },
+  },
+];

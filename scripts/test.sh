@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs Berth's whole test suite on a fresh Debian machine with
+# Node 20: installs the real clients the tests drive (when missing), installs the npm packages,
+# builds, type-checks, lints, then runs every compiled test file with node's test runner.
+# The last line is `N passed, N failed` (tests, plus the type check and lint as one each);
+# the exit status is non-zero when anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages of the real clients and peers the tests run (skopeo, ctr, dockerd, CNCF
+# Distribution, a browser, htpasswd, umoci).
+packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]} > 0)); then
+  echo "== installing Debian packages: ${missing[*]}"
+  sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}"
+fi
+
+echo "== npm ci"
+rm -rf dist # no compiled test of a deleted source may run
+npm ci
+echo "== npm run build"
+npm run build
+
+# The type check and lint are reported like tests, so one failing does not hide the others.
+checks_passed=0
+checks_failed=0
+for check in typecheck lint; do
+  echo "== npm run $check"
+  if npm run "$check"; then
+    checks_passed=$((checks_passed + 1))
+  else
+    echo "== npm run $check FAILED"
+    checks_failed=$((checks_failed + 1))
+  fi
+done
+
+# Node 20 takes no globs after --test: list the compiled test files.
+mapfile -t files < <(find dist/src dist/test -name '*.test.js' -type f 2>/dev/null | sort)
+if ((${#files[@]} == 0)); then
+  echo "no compiled test files under dist/"
+  echo "0 passed, $((checks_failed + 1)) failed"
+  exit 1
+fi
+echo "== node --test (${#files[@]} files)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+node --test --test-reporter=spec --test-concurrency=2 --test-timeout=900000 "${files[@]}" 2>&1 | tee "$log" || status=$?
+
+# The spec reporter ends with lines like `ℹ pass 12`; take the last of each.
+count() { sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n "s/^ℹ $1 \([0-9][0-9]*\)\$/\1/p" | tail -n 1; }
+passed=$(count pass)
+fail=$(count fail)
+cancelled=$(count cancelled)
+failed=$((${fail:-0} + ${cancelled:-0}))
+if [[ -z $passed ]]; then
+  # The runner died before its summary: count that as a failure.
+  passed=0
+  failed=$((failed + 1))
+fi
+if ((status != 0 && failed == 0)); then failed=1; fi
+echo "$((passed + checks_passed)) passed, $((failed + checks_failed)) failed"
+((status == 0 && checks_failed == 0))

@@ -1,0 +1,18 @@
+/** Authorization: zot's `accessControl`, compiled; what each route asks of it. Pure, no I/O. */
+export { ACTIONS, isAction, type Action } from './actions.js';
+export type {
+  AccessControlConfig,
+  AccessPolicyConfig,
+  RepositoryPolicyConfig,
+} from './access-control-config.js';
+export { compilePolicy, denialStatus, type Policy, type PolicyMode, type PolicyOptions } from './policy.js';
+export { compileRepositoryPattern, repositoryPatternProblem } from './repository-pattern.js';
+export { manifestWriteAction, manifestWriteActions, type ManifestWriteTarget } from './manifest-write.js';
+export {
+  MOUNT_SOURCE_ACTION,
+  V2_ROUTE_REQUIREMENTS,
+  routeRequirement,
+  type HttpMethod,
+  type RouteRequirement,
+  type V2Route,
+} from './routes.js';

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * The `berth` command: `serve [CONFIG]`, `verify CONFIG`. Tools depend on these names, their
+ * arguments and exit codes: keep them stable.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { loadConfigFile, defaultConfig, ConfigError, type Config } from '../config/index.js';
+import { createLogger } from '../logging.js';
+import { buildApp } from '../app.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+}
+
+function authConfigured(config: Config): boolean {
+  const auth = config.http.auth;
+  return Boolean(auth && (auth.htpasswd?.path || auth.openid || auth.apikey || auth.ldap || auth.bearer));
+}
+
+async function serve(file: string | undefined): Promise<void> {
+  let config: Config;
+  let warnings: string[] = [];
+  try {
+    if (file) ({ config, warnings } = await loadConfigFile(file));
+    else config = defaultConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`berth: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.log.level, output: config.log.output });
+  for (const warning of warnings) log.warn({ config: file }, warning);
+  if (!file) log.info({ rootDirectory: config.storage.rootDirectory }, 'no configuration file given: serving the embedded default');
+  if (!isLoopback(config.http.address) && !authConfigured(config)) {
+    log.warn({ address: config.http.address }, 'listening beyond loopback without authentication: anyone who can reach this port can push and delete');
+  }
+  const app = await buildApp(config, log);
+  const address = await app.listen();
+  log.info({ address: address.address, port: address.port, version: pkg.version }, 'listening');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    app.close().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        log.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function verify(file: string): Promise<void> {
+  try {
+    const { warnings } = await loadConfigFile(file);
+    for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write(`${file}: configuration is valid\n`);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${file}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+const program = new Command('berth')
+  .description('Berth: an OCI container registry, a drop-in replacement for zot')
+  .version(pkg.version, '-v, --version');
+
+program
+  .command('serve')
+  .description('run the registry (with no CONFIG: 127.0.0.1:5000, storage in ./data, open access)')
+  .argument('[config]', 'zot-format JSON configuration file')
+  .action(serve);
+
+program
+  .command('verify')
+  .description('check a configuration file; exits non-zero naming the bad key')
+  .argument('<config>', 'zot-format JSON configuration file')
+  .action(verify);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,18 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Identity } from '../auth/identity.js';
+
+/** One request as the routes see it. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly id: string;
+  readonly log: Logger;
+  /** Who is calling; anonymous until authentication ran. */
+  identity: Identity;
+  /** A low-cardinality name of the matched route, for logs and metrics (`manifests`, `blobs`...). */
+  route: string;
+  /** The repository the request is about, when there is one. */
+  repo?: string;
+}

@@ -1,0 +1,137 @@
+/**
+ * The HTTP server: one request context per request, authentication for `/v2`, dispatch, errors
+ * as the spec's envelope, and one access-log line per request. Routes outside `/v2` (health,
+ * metrics, auth, UI) are plain handlers registered by the app, each deciding its own access.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ANONYMOUS } from '../auth/identity.js';
+import { RegistryError } from '../oci/errors.js';
+import type { AccessGuard } from './access.js';
+import type { RequestContext } from './context.js';
+import { sendError } from './respond.js';
+import { handleV2 } from './v2/router.js';
+import type { V2Deps } from './v2/deps.js';
+
+/** A route outside /v2: returns true when it handled the request. */
+export type PlainRoute = (ctx: RequestContext) => Promise<boolean> | boolean;
+
+export interface RequestRecord {
+  method: string;
+  route: string;
+  repo: string | undefined;
+  status: number;
+  durationSeconds: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface HttpServerOptions {
+  log: Logger;
+  access: AccessGuard;
+  v2: V2Deps;
+  /** Tried in order before the 404, for every path that is not /v2. */
+  routes: PlainRoute[];
+  /** Called once per finished request (metrics). */
+  onRequestEnd?: (record: RequestRecord) => void;
+  /** How long a connection may sit idle (no bytes either way) before it is closed. */
+  idleTimeoutMs?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createHttpServer(options: HttpServerOptions): Server {
+  const { log, access } = options;
+  let counter = 0;
+  const prefix = Math.random().toString(36).slice(2, 8);
+
+  const handle = async (ctx: RequestContext): Promise<void> => {
+    try {
+      if (ctx.url.pathname === '/v2' || ctx.url.pathname.startsWith('/v2/')) {
+        ctx.route = 'v2';
+        ctx.identity = await access.authenticate(ctx);
+        await handleV2(ctx, options.v2);
+        return;
+      }
+      for (const route of options.routes) {
+        if (await route(ctx)) return;
+      }
+      ctx.route = 'not-found';
+      throw new RegistryError('NAME_UNKNOWN', 'not found', { status: 404 });
+    } catch (err) {
+      if (isClientGone(ctx, err)) {
+        ctx.log.debug({ err }, 'client went away');
+        if (!ctx.res.writableEnded) ctx.res.destroy();
+        return;
+      }
+      const headers = err instanceof RegistryError && err.status === 401 ? access.challenge(ctx) : {};
+      sendError(ctx, err, headers);
+    }
+  };
+
+  const server = createServer(
+    {
+      // Large layer pushes can take long: no whole-request deadline, only idle timeouts (below).
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const started = process.hrtime.bigint();
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
+      res.setHeader('X-Request-Id', id);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://registry.invalid');
+      } catch {
+        url = new URL('http://registry.invalid/');
+      }
+      const ctx: RequestContext = { req, res, url, id, log: log.child({ reqId: id }), identity: ANONYMOUS, route: 'unknown' };
+      const socket = req.socket;
+      const bytesInAtStart = socket.bytesRead;
+      const bytesOutAtStart = socket.bytesWritten;
+      res.once('close', () => {
+        const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const record: RequestRecord = {
+          method: req.method ?? '',
+          route: ctx.route,
+          repo: ctx.repo,
+          status: res.writableFinished ? res.statusCode : 499,
+          durationSeconds,
+          bytesIn: socket.bytesRead - bytesInAtStart,
+          bytesOut: socket.bytesWritten - bytesOutAtStart,
+        };
+        ctx.log.info(
+          {
+            method: record.method,
+            path: url.pathname,
+            route: record.route,
+            repo: record.repo,
+            user: ctx.identity.username || undefined,
+            status: record.status,
+            bytesIn: record.bytesIn,
+            bytesOut: record.bytesOut,
+            ms: Math.round(durationSeconds * 1e4) / 10,
+          },
+          'request',
+        );
+        options.onRequestEnd?.(record);
+      });
+      void handle(ctx);
+    },
+  );
+  server.setTimeout(options.idleTimeoutMs ?? 120_000, (socket) => socket.destroy());
+  return server;
+}
+
+/** A client that hung up mid-request: nothing to answer, and not our failure. */
+function isClientGone(ctx: RequestContext, err: unknown): boolean {
+  if (ctx.res.destroyed || ctx.req.destroyed) {
+    const code = (err as { code?: string } | undefined)?.code;
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+    if (err instanceof RegistryError && err.code === 'BLOB_UPLOAD_INVALID' && ctx.req.destroyed) return true;
+    if (ctx.res.headersSent) return true;
+  }
+  return false;
+}

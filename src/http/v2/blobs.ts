@@ -1,0 +1,51 @@
+/** `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>` */
+import { pipeline } from 'node:stream/promises';
+import { parseDigest } from '../../oci/digest.js';
+import type { RequestContext } from '../context.js';
+import { parseRange } from '../range.js';
+import { sendEmpty } from '../respond.js';
+import type { V2Deps } from './deps.js';
+
+export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
+  const digest = parseDigest(digestText);
+  deps.access.authorize(ctx, 'read', name);
+  const info = await deps.registry.blobs.require(name, digest);
+  const headers = {
+    'Docker-Content-Digest': info.digest,
+    'Content-Type': 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    ETag: `"${info.digest}"`,
+    'Cache-Control': 'max-age=31536000',
+  };
+  const range = parseRange(ctx.req.headers.range, info.size);
+  if (range.kind === 'unsatisfiable') {
+    sendEmpty(ctx, 416, { ...headers, 'Content-Range': `bytes */${info.size}` });
+    return;
+  }
+  if (ctx.req.method === 'HEAD') {
+    ctx.res.writeHead(200, { ...headers, 'Content-Length': info.size });
+    ctx.res.end();
+    return;
+  }
+  if (range.kind === 'partial') {
+    const length = range.end - range.start + 1;
+    const stream = await deps.registry.blobs.open(name, digest, { offset: range.start, length });
+    ctx.res.writeHead(206, {
+      ...headers,
+      'Content-Length': length,
+      'Content-Range': `bytes ${range.start}-${range.end}/${info.size}`,
+    });
+    await pipeline(stream, ctx.res);
+    return;
+  }
+  const stream = await deps.registry.blobs.open(name, digest);
+  ctx.res.writeHead(200, { ...headers, 'Content-Length': info.size });
+  await pipeline(stream, ctx.res);
+}
+
+export async function deleteBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
+  const digest = parseDigest(digestText);
+  deps.access.authorize(ctx, 'delete', name);
+  await deps.registry.blobs.delete(name, digest);
+  sendEmpty(ctx, 202, { 'Docker-Content-Digest': digest.value });
+}

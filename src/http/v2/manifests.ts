@@ -1,0 +1,67 @@
+/** `GET`/`HEAD`/`PUT`/`DELETE /v2/<name>/manifests/<reference>` */
+import { manifestWriteAction } from '../../auth/authz/manifest-write.js';
+import { digestOf } from '../../oci/digest.js';
+import { RegistryError } from '../../oci/errors.js';
+import { MAX_MANIFEST_BYTES } from '../../oci/manifest.js';
+import { parseReference } from '../../registry/manifests.js';
+import { readSmallBody } from '../body.js';
+import type { RequestContext } from '../context.js';
+import { sendBytes, sendEmpty } from '../respond.js';
+import { manifestLocation, type V2Deps } from './deps.js';
+
+/** More `?tag=` values than this get 414, as the spec allows (it asks for at least 10). */
+const MAX_TAGS_PER_PUSH = 100;
+
+export async function getManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
+  const ref = parseReference(reference);
+  deps.access.authorize(ctx, 'read', name);
+  const manifests = deps.registry.manifests;
+  const found = manifests.require(name, ref);
+  const headers = {
+    'Content-Type': found.mediaType,
+    'Docker-Content-Digest': found.digest,
+    ETag: `"${found.digest}"`,
+  };
+  if (ctx.req.method === 'HEAD') {
+    ctx.res.writeHead(200, { ...headers, 'Content-Length': found.size });
+    ctx.res.end();
+    return;
+  }
+  sendBytes(ctx, 200, await manifests.read(name, found), headers);
+}
+
+export async function putManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
+  const ref = parseReference(reference);
+  const extraTags = ctx.url.searchParams.getAll('tag');
+  if (extraTags.length > MAX_TAGS_PER_PUSH) {
+    throw new RegistryError('MANIFEST_INVALID', `at most ${MAX_TAGS_PER_PUSH} tags per push`, { status: 414 });
+  }
+  if (ref.kind === 'tag' && extraTags.length > 0) {
+    throw new RegistryError('MANIFEST_INVALID', '?tag= is only allowed when pushing by digest');
+  }
+  // Authorize before reading the body: an anonymous push is refused without buffering 4 MiB.
+  deps.access.authorize(ctx, 'create', name);
+  const data = await readSmallBody(ctx.req, MAX_MANIFEST_BYTES);
+  const newDigest = digestOf(data, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
+  // Moving an existing tag to other content needs `update`; re-pushing the same digest does not.
+  const tags = ref.kind === 'tag' ? [ref.tag] : extraTags;
+  for (const tag of tags) {
+    const current = deps.registry.manifests.resolve(name, { kind: 'tag', tag });
+    deps.access.authorize(ctx, manifestWriteAction({ kind: 'tag', currentDigest: current?.digest }, newDigest), name);
+  }
+  const result = await deps.registry.manifests.put(name, ref, data, ctx.req.headers['content-type'] ?? '', extraTags);
+  const headers: Record<string, string | string[]> = {
+    Location: manifestLocation(name, result.digest),
+    'Docker-Content-Digest': result.digest,
+  };
+  if (result.subject) headers['OCI-Subject'] = result.subject;
+  if (ref.kind === 'digest' && result.tags.length > 0) headers['OCI-Tag'] = result.tags.join(', ');
+  sendEmpty(ctx, 201, headers);
+}
+
+export async function deleteManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
+  const ref = parseReference(reference);
+  deps.access.authorize(ctx, 'delete', name);
+  await deps.registry.manifests.delete(name, ref);
+  sendEmpty(ctx, 202);
+}

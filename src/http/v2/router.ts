@@ -1,0 +1,66 @@
+/** Dispatches `/v2/*` requests to the resource handlers by method. */
+import { RegistryError } from '../../oci/errors.js';
+import type { RequestContext } from '../context.js';
+import { API_VERSION_HEADER, sendJson } from '../respond.js';
+import { deleteBlob, getBlob } from './blobs.js';
+import type { V2Deps } from './deps.js';
+import { catalog, listTags, referrers } from './listings.js';
+import { deleteManifest, getManifest, putManifest } from './manifests.js';
+import { parseV2Path } from './paths.js';
+import { cancelUpload, patchUpload, putUpload, startUpload, uploadStatus } from './uploads.js';
+
+type Handler = () => Promise<void>;
+
+function unsupported(ctx: RequestContext): never {
+  throw new RegistryError('UNSUPPORTED', `${ctx.req.method} is not supported on ${ctx.route}`);
+}
+
+function byMethod(ctx: RequestContext, handlers: Partial<Record<string, Handler>>): Promise<void> {
+  const method = ctx.req.method ?? 'GET';
+  const handler = handlers[method] ?? (method === 'HEAD' ? handlers.GET : undefined);
+  if (!handler) unsupported(ctx);
+  return handler();
+}
+
+async function ping(ctx: RequestContext, deps: V2Deps): Promise<void> {
+  if (deps.access.pingRequiresAuth(ctx)) throw new RegistryError('UNAUTHORIZED', 'authentication required');
+  sendJson(ctx, 200, {}, deps.access.pingHeaders(ctx));
+}
+
+export async function handleV2(ctx: RequestContext, deps: V2Deps): Promise<void> {
+  for (const [k, v] of Object.entries(API_VERSION_HEADER)) ctx.res.setHeader(k, v);
+  const path = parseV2Path(ctx.url.pathname);
+  if (!path) throw new RegistryError('NAME_UNKNOWN', `no such endpoint: ${ctx.url.pathname.slice(0, 200)}`, { status: 404 });
+  ctx.route = path.kind;
+  if ('name' in path) ctx.repo = path.name;
+  switch (path.kind) {
+    case 'base':
+      return byMethod(ctx, { GET: () => ping(ctx, deps) });
+    case 'catalog':
+      return byMethod(ctx, { GET: () => catalog(ctx, deps) });
+    case 'tags':
+      return byMethod(ctx, { GET: () => listTags(ctx, deps, path.name) });
+    case 'manifest':
+      return byMethod(ctx, {
+        GET: () => getManifest(ctx, deps, path.name, path.reference),
+        PUT: () => putManifest(ctx, deps, path.name, path.reference),
+        DELETE: () => deleteManifest(ctx, deps, path.name, path.reference),
+      });
+    case 'blob':
+      return byMethod(ctx, {
+        GET: () => getBlob(ctx, deps, path.name, path.digest),
+        DELETE: () => deleteBlob(ctx, deps, path.name, path.digest),
+      });
+    case 'uploads':
+      return byMethod(ctx, { POST: () => startUpload(ctx, deps, path.name) });
+    case 'upload':
+      return byMethod(ctx, {
+        GET: () => uploadStatus(ctx, deps, path.name, path.id),
+        PATCH: () => patchUpload(ctx, deps, path.name, path.id),
+        PUT: () => putUpload(ctx, deps, path.name, path.id),
+        DELETE: () => cancelUpload(ctx, deps, path.name, path.id),
+      });
+    case 'referrers':
+      return byMethod(ctx, { GET: () => referrers(ctx, deps, path.name, path.digest) });
+  }
+}

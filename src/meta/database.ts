@@ -1,0 +1,88 @@
+/**
+ * The embedded metadata database (SQLite through better-sqlite3): an index of the OCI layouts for
+ * fast reads (tags, manifests, referrers, catalog, blob locations), plus Berth's own records
+ * (API keys, sessions, users). The OCI layouts on disk stay the truth for content; `reconcile`
+ * rebuilds the index from them when it is missing or stale.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export type Db = Database.Database;
+
+/** Each entry upgrades the schema by one version; never edit a released entry, append a new one. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE repositories (
+    name TEXT PRIMARY KEY,
+    index_stamp TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE manifests (
+    repo TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    artifact_type TEXT,
+    subject TEXT,
+    annotations TEXT,
+    pushed_at INTEGER NOT NULL,
+    PRIMARY KEY (repo, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX manifests_subject ON manifests (repo, subject) WHERE subject IS NOT NULL;
+  CREATE TABLE tags (
+    repo TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    pushed_at INTEGER NOT NULL,
+    PRIMARY KEY (repo, tag)
+  ) WITHOUT ROWID;
+  CREATE INDEX tags_digest ON tags (repo, digest);
+  CREATE TABLE blobs (
+    digest TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (digest, repo)
+  ) WITHOUT ROWID;
+  CREATE INDEX blobs_repo ON blobs (repo);
+  `,
+];
+
+export function openDatabase(file: string): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode never corrupts the database; at worst a power cut loses the last commits,
+  // which `reconcile` recovers from the OCI layouts.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** Lets later modules (auth, sync, gc) add their own tables with their own migration lists. */
+export function migrateModule(db: Db, module: string, migrations: string[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS module_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM module_versions WHERE module = ?').get(module) as
+    | { version: number }
+    | undefined;
+  for (let v = row?.version ?? 0; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.prepare(
+        'INSERT INTO module_versions (module, version) VALUES (?, ?) ON CONFLICT (module) DO UPDATE SET version = excluded.version',
+      ).run(module, v + 1);
+    })();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Blobs of a repository: existence, streaming reads, deletion, and placing finished uploads.
+ * Blobs are content-addressed files in the repository's layout; with dedupe on, a blob that some
+ * repository already holds is hard-linked instead of stored again.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/errors.js';
+import type { RegistryIndex } from '../meta/registry-index.js';
+import { layout } from './layout.js';
+import { LruMap } from './lru.js';
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+export interface BlobStoreOptions {
+  dedupe: boolean;
+}
+
+export class BlobStore {
+  /** Positive stat results only: a blob's size never changes while it exists. */
+  private readonly sizes = new LruMap<string, number>(50_000);
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly index: RegistryIndex,
+    private readonly options: BlobStoreOptions,
+  ) {}
+
+  async stat(repo: string, digest: Digest): Promise<BlobInfo | undefined> {
+    const key = `${repo}@${digest.value}`;
+    const cached = this.sizes.get(key);
+    if (cached !== undefined) return { digest: digest.value, size: cached };
+    try {
+      const info = await this.driver.stat(layout.blob(repo, digest));
+      if (info.isDirectory) return undefined;
+      this.sizes.set(key, info.size);
+      return { digest: digest.value, size: info.size };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async require(repo: string, digest: Digest): Promise<BlobInfo> {
+    const info = await this.stat(repo, digest);
+    if (!info) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`, { detail: { digest: digest.value } });
+    return info;
+  }
+
+  /** Streams a blob, or `length` bytes of it from `offset`. */
+  async open(repo: string, digest: Digest, range?: { offset: number; length: number }): Promise<Readable> {
+    try {
+      return await this.driver.reader(layout.blob(repo, digest), range);
+    } catch (err) {
+      if (isNotFound(err)) {
+        this.forget(repo, digest);
+        throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
+      }
+      throw err;
+    }
+  }
+
+  async read(repo: string, digest: Digest): Promise<Buffer> {
+    try {
+      return await this.driver.getContent(layout.blob(repo, digest));
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
+      throw err;
+    }
+  }
+
+  /** Stores small content (a manifest) whose digest the caller has verified. */
+  async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<void> {
+    if (await this.stat(repo, digest)) return;
+    await this.driver.putContent(layout.blob(repo, digest), data);
+    this.index.addBlob(repo, digest.value, data.length);
+    this.sizes.set(`${repo}@${digest.value}`, data.length);
+  }
+
+  /**
+   * Moves a verified upload file into place. Another upload of the same blob may have finished
+   * first; both hold identical bytes, so whichever rename lands last is equally correct.
+   */
+  async place(repo: string, digest: Digest, uploadPath: string, size: number): Promise<void> {
+    const target = layout.blob(repo, digest);
+    if (await this.stat(repo, digest)) {
+      await this.driver.delete(uploadPath);
+      return;
+    }
+    if (!(this.options.dedupe && (await this.linkFromHolder(repo, digest)))) {
+      await this.driver.move(uploadPath, target);
+    } else {
+      await this.driver.delete(uploadPath);
+    }
+    this.index.addBlob(repo, digest.value, size);
+    this.sizes.set(`${repo}@${digest.value}`, size);
+  }
+
+  /** Cross-repository mount. Returns false when `from` does not hold the blob. */
+  async mount(from: string, to: string, digest: Digest): Promise<BlobInfo | undefined> {
+    const source = await this.stat(from, digest);
+    if (!source) return undefined;
+    const existing = await this.stat(to, digest);
+    if (existing) return existing;
+    const linked = await this.driver.link(layout.blob(from, digest), layout.blob(to, digest)).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (linked === undefined) return undefined;
+    if (!linked) await this.copy(from, to, digest);
+    this.index.addBlob(to, digest.value, source.size);
+    this.sizes.set(`${to}@${digest.value}`, source.size);
+    return source;
+  }
+
+  /**
+   * Deletes a blob from a repository. A blob that a manifest of the repository still references
+   * is refused (as zot does): deleting it would break that image.
+   */
+  async delete(repo: string, digest: Digest): Promise<void> {
+    await this.require(repo, digest);
+    const users = this.index.referencedBy(repo, digest.value);
+    if (users.length > 0) {
+      throw new RegistryError('DENIED', `blob ${digest.value} is referenced by manifest ${users[0]}`, { status: 405 });
+    }
+    await this.remove(repo, digest);
+  }
+
+  /** Removes the blob file without checks (manifest deletion, GC). */
+  async remove(repo: string, digest: Digest): Promise<void> {
+    await this.driver.delete(layout.blob(repo, digest));
+    this.index.removeBlob(repo, digest.value);
+    this.forget(repo, digest);
+  }
+
+  forget(repo: string, digest: Digest): void {
+    this.sizes.delete(`${repo}@${digest.value}`);
+  }
+
+  private async linkFromHolder(repo: string, digest: Digest): Promise<boolean> {
+    for (const holder of this.index.blobHolders(digest.value)) {
+      if (holder === repo) continue;
+      try {
+        if (await this.driver.link(layout.blob(holder, digest), layout.blob(repo, digest))) return true;
+        return false;
+      } catch (err) {
+        // The holder lost the blob since it was indexed: drop the stale row and try the next one.
+        if (isNotFound(err)) {
+          this.index.removeBlob(holder, digest.value);
+          continue;
+        }
+        throw err;
+      }
+    }
+    return false;
+  }
+
+  private async copy(from: string, to: string, digest: Digest): Promise<void> {
+    const { pipeline } = await import('node:stream/promises');
+    const tmp = `${layout.uploadsDir(to)}/mount-${digest.hex}-${process.pid}-${Date.now()}`;
+    const writer = await this.driver.writer(tmp, { append: false });
+    try {
+      await pipeline(await this.driver.reader(layout.blob(from, digest)), writer.stream);
+      await writer.commit();
+      await this.driver.move(tmp, layout.blob(to, digest));
+    } catch (err) {
+      await writer.cancel();
+      throw err;
+    }
+  }
+}
+

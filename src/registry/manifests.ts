@@ -1,0 +1,189 @@
+/**
+ * Manifests and tags: resolve, read, push and delete, keeping the repository's index.json (the
+ * truth) and the metadata index in step. Every index.json change happens under the repository's
+ * lock, so concurrent pushes to one tag serialise and the last one wins whole.
+ */
+import { digestOf, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseManifest, referrerDescriptor, type ParsedManifest } from '../oci/manifest.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { isValidTag } from '../oci/names.js';
+import type { StorageDriver } from '../storage/driver.js';
+import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
+import type { BlobStore } from './blobs.js';
+import { KeyedLock } from './locks.js';
+import { LruMap } from './lru.js';
+import { emptyIndex, keepUntagged, readIndex, removeDigest, removeTag, setTag, writeIndex } from './oci-index.js';
+
+/** A reference is either a tag or a digest; this tells them apart once. */
+export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: Digest };
+
+export function parseReference(ref: string): Reference {
+  if (ref.includes(':')) return { kind: 'digest', digest: parseDigest(ref) };
+  if (!isValidTag(ref)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(ref.slice(0, 200))}`);
+  return { kind: 'tag', tag: ref };
+}
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  subject: string | null;
+}
+
+export interface PutResult {
+  digest: string;
+  subject?: string;
+  /** Tags now pointing at the manifest. */
+  tags: string[];
+}
+
+export interface ManifestEvents {
+  onPush?(repo: string, digest: string, tags: string[]): void;
+  onDelete?(repo: string, digest: string | undefined, tag: string | undefined): void;
+}
+
+export class ManifestService {
+  private readonly repoLocks = new KeyedLock();
+  /** Manifest bytes are small and immutable per digest: the hottest reads come from here. */
+  private readonly bytes = new LruMap<string, Buffer>(4_096);
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly index: RegistryIndex,
+    private readonly blobs: BlobStore,
+    private readonly events: ManifestEvents = {},
+  ) {}
+
+  repositoryExists(repo: string): boolean {
+    return this.index.repositoryExists(repo);
+  }
+
+  /** Looks a reference up without reading content (HEAD, authorization decisions). */
+  resolve(repo: string, ref: Reference): StoredManifest | undefined {
+    const record = ref.kind === 'tag' ? this.index.resolveTag(repo, ref.tag) : this.index.manifest(repo, ref.digest.value);
+    return record && { digest: record.digest, mediaType: record.mediaType, size: record.size, subject: record.subject };
+  }
+
+  /** Like `resolve`, but throws the spec's 404s: NAME_UNKNOWN for the repository, MANIFEST_UNKNOWN otherwise. */
+  require(repo: string, ref: Reference): StoredManifest {
+    const found = this.resolve(repo, ref);
+    if (found) return found;
+    if (!this.index.repositoryExists(repo)) {
+      throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, { detail: { name: repo } });
+    }
+    const what = ref.kind === 'tag' ? ref.tag : ref.digest.value;
+    throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${what} unknown to ${repo}`);
+  }
+
+  async read(repo: string, manifest: StoredManifest): Promise<Buffer> {
+    const key = `${repo}@${manifest.digest}`;
+    const cached = this.bytes.get(key);
+    if (cached) return cached;
+    const data = await this.blobs.read(repo, parseDigest(manifest.digest));
+    this.bytes.set(key, data);
+    return data;
+  }
+
+  /**
+   * Stores a manifest pushed by tag or digest (plus any `?tag=` tags), after checking that every
+   * blob and child manifest it references is in the repository.
+   */
+  async put(repo: string, ref: Reference, data: Buffer, contentType: string, extraTags: string[] = []): Promise<PutResult> {
+    const algorithm = ref.kind === 'digest' ? ref.digest.algorithm : 'sha256';
+    const digest = parseDigest(digestOf(data, algorithm));
+    if (ref.kind === 'digest' && ref.digest.value !== digest.value) {
+      throw new RegistryError('DIGEST_INVALID', `manifest digest is ${digest.value}, not ${ref.digest.value}`);
+    }
+    for (const tag of extraTags) {
+      if (!isValidTag(tag)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(tag.slice(0, 200))}`);
+    }
+    const parsed = parseManifest(data, contentType);
+    await this.checkReferences(repo, parsed);
+
+    const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
+    await this.blobs.writeVerified(repo, digest, data);
+    const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: digest.value, size: data.length };
+    await this.repoLocks.run(repo, async () => {
+      const doc = (await readIndex(this.driver, repo)) ?? emptyIndex();
+      if (tags.length === 0) keepUntagged(doc, descriptor);
+      for (const tag of tags) setTag(doc, descriptor, tag);
+      const stamp = await writeIndex(this.driver, repo, doc);
+      this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
+    });
+    this.events.onPush?.(repo, digest.value, tags);
+    return { digest: digest.value, tags, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+  }
+
+  /** Deletes a tag (the manifest stays, untagged) or a manifest by digest (with every tag on it). */
+  async delete(repo: string, ref: Reference): Promise<void> {
+    const found = this.require(repo, ref);
+    await this.repoLocks.run(repo, async () => {
+      const doc = (await readIndex(this.driver, repo)) ?? emptyIndex();
+      if (ref.kind === 'tag') {
+        removeTag(doc, ref.tag);
+        const stamp = await writeIndex(this.driver, repo, doc);
+        this.index.removeTag(repo, ref.tag, stamp);
+        return;
+      }
+      const parents = this.index.referencedBy(repo, found.digest).filter((p) => this.index.manifest(repo, p));
+      if (parents.length > 0) {
+        throw new RegistryError('DENIED', `manifest ${found.digest} is referenced by index ${parents[0]}`, {
+          status: 405,
+        });
+      }
+      removeDigest(doc, found.digest);
+      const stamp = await writeIndex(this.driver, repo, doc);
+      this.index.removeManifest(repo, found.digest, stamp);
+      this.bytes.delete(`${repo}@${found.digest}`);
+      await this.blobs.remove(repo, parseDigest(found.digest));
+    });
+    this.events.onDelete?.(repo, ref.kind === 'digest' ? found.digest : undefined, ref.kind === 'tag' ? ref.tag : undefined);
+  }
+
+  referrers(repo: string, subject: Digest, artifactType?: string): Descriptor[] {
+    return this.index
+      .referrers(repo, subject.value)
+      .filter((m) => artifactType === undefined || m.artifactType === artifactType)
+      .map((m) => ({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        ...(m.artifactType ? { artifactType: m.artifactType } : {}),
+        ...(m.annotations ? { annotations: m.annotations } : {}),
+      }));
+  }
+
+  private async checkReferences(repo: string, parsed: ParsedManifest): Promise<void> {
+    const missing: string[] = [];
+    for (const blob of parsed.blobs) {
+      const digest = tryParseDigest(blob.digest);
+      if (!digest || !(await this.blobs.stat(repo, digest))) missing.push(blob.digest);
+    }
+    for (const child of parsed.manifests) {
+      if (!this.index.manifest(repo, child.digest)) missing.push(child.digest);
+    }
+    if (missing.length > 0) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 5).join(', ')}`, {
+        detail: { digests: missing.slice(0, 100) },
+      });
+    }
+  }
+}
+
+/** The metadata row for a manifest: referrers need its artifactType and annotations. */
+export function toRecord(repo: string, digest: string, size: number, parsed: ParsedManifest, pushedAt = Date.now()): ManifestRecord {
+  const referrer = referrerDescriptor(parsed, digest, size);
+  return {
+    repo,
+    digest,
+    mediaType: parsed.mediaType,
+    size,
+    artifactType: referrer.artifactType ?? null,
+    subject: parsed.subject?.digest ?? null,
+    annotations: parsed.annotations ?? null,
+    pushedAt,
+    references: [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
+  };
+}
+

@@ -1,0 +1,98 @@
+/**
+ * A repository's `index.json`: the OCI image layout's list of manifests, tags as ref.name
+ * annotations. It is the truth for what a repository holds; every change is a read-modify-write
+ * under the repository's lock, written atomically (temporary file, fsync, rename).
+ */
+import { MediaType } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/errors.js';
+import { layout, TAG_ANNOTATION } from './layout.js';
+
+export interface OciIndexDocument {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+export const OCI_LAYOUT_CONTENT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+
+export function emptyIndex(): OciIndexDocument {
+  return { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+}
+
+export function tagOf(d: Descriptor): string | undefined {
+  return d.annotations?.[TAG_ANNOTATION];
+}
+
+/** A cheap fingerprint of index.json's on-disk state, to notice changes made behind our back. */
+export function stampOf(size: number, mtime: Date): string {
+  return `${size}:${mtime.getTime()}`;
+}
+
+export async function readIndex(driver: StorageDriver, repo: string): Promise<OciIndexDocument | undefined> {
+  try {
+    const doc = JSON.parse((await driver.getContent(layout.index(repo))).toString('utf8')) as OciIndexDocument;
+    if (!Array.isArray(doc.manifests)) doc.manifests = [];
+    return doc;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Writes index.json (creating the layout's oci-layout file first) and returns its new stamp. */
+export async function writeIndex(driver: StorageDriver, repo: string, doc: OciIndexDocument): Promise<string> {
+  try {
+    await driver.stat(layout.ociLayout(repo));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await driver.putContent(layout.ociLayout(repo), OCI_LAYOUT_CONTENT);
+  }
+  await driver.putContent(layout.index(repo), Buffer.from(JSON.stringify(doc)));
+  const info = await driver.stat(layout.index(repo));
+  return stampOf(info.size, info.modTime);
+}
+
+/**
+ * Points `tag` at `entry`. The manifest the tag left stays in the index untagged (still pullable
+ * by digest, collectable by GC) unless another entry still holds its digest.
+ */
+export function setTag(doc: OciIndexDocument, entry: Descriptor, tag: string): void {
+  const previous = doc.manifests.findIndex((d) => tagOf(d) === tag);
+  if (previous !== -1) {
+    const old = doc.manifests[previous]!;
+    doc.manifests.splice(previous, 1);
+    if (old.digest !== entry.digest) keepUntagged(doc, old);
+  }
+  // An untagged entry for the same digest is superseded by the tagged one.
+  doc.manifests = doc.manifests.filter((d) => !(d.digest === entry.digest && tagOf(d) === undefined));
+  const annotations = { ...entry.annotations, [TAG_ANNOTATION]: tag };
+  doc.manifests.push({ ...entry, annotations });
+}
+
+/** Ensures the digest is listed at least once (pushed by digest, or a tag moved away from it). */
+export function keepUntagged(doc: OciIndexDocument, entry: Descriptor): void {
+  if (doc.manifests.some((d) => d.digest === entry.digest)) return;
+  const { annotations, ...rest } = entry;
+  const kept = { ...annotations };
+  delete kept[TAG_ANNOTATION];
+  doc.manifests.push(Object.keys(kept).length > 0 ? { ...rest, annotations: kept } : rest);
+}
+
+/** Removes a tag; its manifest stays as an untagged entry if nothing else lists it. Returns false if absent. */
+export function removeTag(doc: OciIndexDocument, tag: string): boolean {
+  const at = doc.manifests.findIndex((d) => tagOf(d) === tag);
+  if (at === -1) return false;
+  const [old] = doc.manifests.splice(at, 1);
+  keepUntagged(doc, old!);
+  return true;
+}
+
+/** Removes every entry of a digest. Returns false if it was not listed. */
+export function removeDigest(doc: OciIndexDocument, digest: string): boolean {
+  const before = doc.manifests.length;
+  doc.manifests = doc.manifests.filter((d) => d.digest !== digest);
+  return doc.manifests.length !== before;
+}

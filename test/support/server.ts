@@ -1,0 +1,116 @@
+/**
+ * Starts a real Berth process (`node dist/src/cli/main.js serve CONFIG`) on a random loopback
+ * port, and stops it by its PID. Every e2e and conformance test drives the server through this.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CLI = path.join(PROJECT_ROOT, 'dist/src/cli/main.js');
+
+export interface RunningServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  port: number;
+  /** Host and port as a registry reference prefix: `127.0.0.1:PORT`. */
+  host: string;
+  root: string;
+  configPath: string;
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit: a crash. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A zot-format config; `storage.rootDirectory` and `http.port` are filled in when absent. */
+  config?: Record<string, unknown>;
+  /** Reuse a storage root (for restarts); a fresh temporary folder otherwise. */
+  root?: string;
+  /** Reuse a port (for restarts). */
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Remove the root folder on stop (default: only when this call created it). */
+  cleanup?: boolean;
+}
+
+function withDefaults(config: Record<string, unknown>, root: string, port: number): Record<string, unknown> {
+  const storage = { ...(config.storage as Record<string, unknown> | undefined) };
+  storage.rootDirectory ??= root;
+  const http = { ...(config.http as Record<string, unknown> | undefined) };
+  http.address ??= '127.0.0.1';
+  http.port ??= String(port);
+  const log = { level: 'info', ...(config.log as Record<string, unknown> | undefined) };
+  return { distSpecVersion: '1.1.0', ...config, storage, http, log };
+}
+
+export async function startBerth(options: StartOptions = {}): Promise<RunningServer> {
+  const createdRoot = options.root === undefined;
+  const root = options.root ?? (await mkdtemp(path.join(tmpdir(), 'berth-test-')));
+  const config = withDefaults(options.config ?? {}, root, options.port ?? 0);
+  const configPath = path.join(root, `..`, `${path.basename(root)}.config.json`);
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+
+  const proc = spawn(process.execPath, [CLI, 'serve', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  let out = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth did not start in 20 s:\n${out}`)), 20_000);
+    const onData = (chunk: string): void => {
+      out += chunk;
+      for (const line of out.split('\n')) {
+        if (!line.includes('"listening"')) continue;
+        try {
+          const rec = JSON.parse(line) as { msg?: string; port?: number };
+          if (rec.msg === 'listening' && typeof rec.port === 'number') {
+            clearTimeout(timer);
+            resolve(rec.port);
+            return;
+          }
+        } catch {
+          // a partial line; wait for more
+        }
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (c: string) => (out += c));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth exited with ${code} before listening:\n${out}`));
+    });
+  });
+  proc.stdout.on('data', (c: string) => (out += c));
+
+  const cleanup = options.cleanup ?? createdRoot;
+  const finish = async (signal: NodeJS.Signals): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    await exited;
+    if (cleanup && signal === 'SIGTERM') {
+      await rm(root, { recursive: true, force: true });
+      await rm(configPath, { force: true });
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    host: `127.0.0.1:${port}`,
+    root,
+    configPath,
+    proc,
+    output: () => out,
+    stop: () => finish('SIGTERM'),
+    kill: () => finish('SIGKILL'),
+  };
+}
