@@ -1,6 +1,6 @@
 /**
  * Builds a Berth server from a configuration without listening: storage, metadata database,
- * registry services, access control, routes. `cli/` listens; tests and benchmarks start the CLI.
+ * registry services, access control, extensions, routes. `cli/` listens and handles signals.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,8 +13,19 @@ import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
 import { META_DB_FILE } from './registry/layout.js';
 import { createHttpServer, type PlainRoute } from './http/server.js';
-import { openAccess } from './http/access.js';
+import { openAccess, type AccessGuard } from './http/access.js';
 import { healthRoutes } from './http/health.js';
+import type { AppContext, Extension, ExtensionFactory } from './extensions.js';
+
+/**
+ * Every extension Berth has, in the order their routes are tried. Each factory returns undefined
+ * when its configuration leaves it off.
+ */
+const EXTENSIONS: ExtensionFactory[] = [];
+
+/** Builds the access guard from `http.auth` and `http.accessControl`. */
+export type AccessFactory = (ctx: Omit<AppContext, 'access'>) => AccessGuard | Promise<AccessGuard>;
+const defaultAccess: AccessFactory = () => openAccess;
 
 export interface App {
   readonly config: Config;
@@ -22,18 +33,34 @@ export interface App {
   readonly db: Db;
   readonly registry: Registry;
   readonly server: Server;
-  /** Listens on `http.address:http.port`; resolves with the bound address. */
+  readonly extensions: readonly Extension[];
+  /** Listens on `http.address:http.port`, then starts background work; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then releases everything. */
   close(graceMs?: number): Promise<void>;
 }
 
-export async function buildApp(config: Config, log: Logger): Promise<App> {
+export interface BuildOptions {
+  /** Replaces the list of extensions (tests of one extension). */
+  extensions?: ExtensionFactory[];
+  access?: AccessFactory;
+}
+
+export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
   const driver = new FilesystemDriver(root);
   const db = openDatabase(path.join(root, META_DB_FILE));
   const registry = new Registry({ driver, db, dedupe: config.storage.dedupe, log });
   let started = false;
+
+  const base = { config, log, db, registry };
+  const access = await (options.access ?? defaultAccess)(base);
+  const ctx: AppContext = { ...base, access };
+  const extensions: Extension[] = [];
+  for (const factory of options.extensions ?? EXTENSIONS) {
+    const extension = await factory(ctx);
+    if (extension) extensions.push(extension);
+  }
 
   const routes: PlainRoute[] = [
     healthRoutes({
@@ -44,13 +71,22 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
         return true;
       },
     }),
+    ...extensions.flatMap((e) => e.routes ?? []),
   ];
-  const access = openAccess;
-  const server = createHttpServer({ log, access, v2: { registry, access }, routes });
+  const pullThrough = extensions.find((e) => e.pullThrough)?.pullThrough;
+  const observers = extensions.filter((e) => e.onRequestEnd);
+  const server = createHttpServer({
+    log,
+    access,
+    v2: { registry, access, ...(pullThrough ? { pullThrough } : {}) },
+    routes,
+    onRequestEnd: (record) => {
+      for (const e of observers) e.onRequestEnd!(record);
+    },
+  });
 
   const result = await registry.reconcile();
   log.info(result, 'metadata index reconciled with storage');
-  started = true;
 
   return {
     config,
@@ -58,20 +94,26 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
     db,
     registry,
     server,
-    listen: () =>
-      new Promise<AddressInfo>((resolve, reject) => {
+    extensions,
+    listen: async () => {
+      const address = await new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.http.port, config.http.address, () => {
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+      for (const e of extensions) await e.start?.();
+      started = true;
+      return address;
+    },
     close: async (graceMs = 30_000) => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(timer);
+      for (const e of extensions) await e.stop?.();
       db.close();
     },
   };

@@ -9,6 +9,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { isNotFound } from '../storage/errors.js';
 import type { RegistryIndex } from '../meta/registry-index.js';
+import type { RegistryEvents } from './events.js';
 import { layout } from './layout.js';
 import { LruMap } from './lru.js';
 
@@ -29,6 +30,7 @@ export class BlobStore {
     private readonly driver: StorageDriver,
     private readonly index: RegistryIndex,
     private readonly options: BlobStoreOptions,
+    private readonly events: RegistryEvents,
   ) {}
 
   async stat(repo: string, digest: Digest): Promise<BlobInfo | undefined> {
@@ -99,6 +101,7 @@ export class BlobStore {
     }
     this.index.addBlob(repo, digest.value, size);
     this.sizes.set(`${repo}@${digest.value}`, size);
+    this.events.emit('blob-stored', { repo, digest: digest.value, size });
   }
 
   /** Cross-repository mount. Returns false when `from` does not hold the blob. */
@@ -115,6 +118,7 @@ export class BlobStore {
     if (!linked) await this.copy(from, to, digest);
     this.index.addBlob(to, digest.value, source.size);
     this.sizes.set(`${to}@${digest.value}`, source.size);
+    this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
     return source;
   }
 
@@ -129,6 +133,7 @@ export class BlobStore {
       throw new RegistryError('DENIED', `blob ${digest.value} is referenced by manifest ${users[0]}`, { status: 405 });
     }
     await this.remove(repo, digest);
+    this.events.emit('blob-deleted', { repo, digest: digest.value });
   }
 
   /** Removes the blob file without checks (manifest deletion, GC). */

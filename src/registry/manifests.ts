@@ -11,6 +11,7 @@ import { isValidTag } from '../oci/names.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
 import type { BlobStore } from './blobs.js';
+import type { RegistryEvents } from './events.js';
 import { KeyedLock } from './locks.js';
 import { LruMap } from './lru.js';
 import { emptyIndex, keepUntagged, readIndex, removeDigest, removeTag, setTag, writeIndex } from './oci-index.js';
@@ -38,11 +39,6 @@ export interface PutResult {
   tags: string[];
 }
 
-export interface ManifestEvents {
-  onPush?(repo: string, digest: string, tags: string[]): void;
-  onDelete?(repo: string, digest: string | undefined, tag: string | undefined): void;
-}
-
 export class ManifestService {
   private readonly repoLocks = new KeyedLock();
   /** Manifest bytes are small and immutable per digest: the hottest reads come from here. */
@@ -52,7 +48,7 @@ export class ManifestService {
     private readonly driver: StorageDriver,
     private readonly index: RegistryIndex,
     private readonly blobs: BlobStore,
-    private readonly events: ManifestEvents = {},
+    private readonly events: RegistryEvents,
   ) {}
 
   repositoryExists(repo: string): boolean {
@@ -111,7 +107,7 @@ export class ManifestService {
       const stamp = await writeIndex(this.driver, repo, doc);
       this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
     });
-    this.events.onPush?.(repo, digest.value, tags);
+    this.events.emit('manifest-pushed', { repo, digest: digest.value, mediaType: parsed.mediaType, size: data.length, tags });
     return { digest: digest.value, tags, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
   }
 
@@ -138,7 +134,7 @@ export class ManifestService {
       this.bytes.delete(`${repo}@${found.digest}`);
       await this.blobs.remove(repo, parseDigest(found.digest));
     });
-    this.events.onDelete?.(repo, ref.kind === 'digest' ? found.digest : undefined, ref.kind === 'tag' ? ref.tag : undefined);
+    this.events.emit('manifest-deleted', { repo, digest: found.digest, ...(ref.kind === 'tag' ? { tag: ref.tag } : {}) });
   }
 
   referrers(repo: string, subject: Digest, artifactType?: string): Descriptor[] {

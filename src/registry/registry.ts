@@ -8,7 +8,8 @@ import { RegistryIndex, REGISTRY_INDEX_MIGRATIONS } from '../meta/registry-index
 import { migrateModule, type Db } from '../meta/database.js';
 import { BlobStore } from './blobs.js';
 import { UploadService } from './uploads.js';
-import { ManifestService, type ManifestEvents } from './manifests.js';
+import { ManifestService } from './manifests.js';
+import { RegistryEvents } from './events.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 
 export interface RegistryOptions {
@@ -16,7 +17,6 @@ export interface RegistryOptions {
   db: Db;
   dedupe: boolean;
   log: Logger;
-  events?: ManifestEvents;
 }
 
 export class Registry {
@@ -25,6 +25,7 @@ export class Registry {
   readonly blobs: BlobStore;
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
+  readonly events = new RegistryEvents();
   private readonly log: Logger;
 
   constructor(options: RegistryOptions) {
@@ -32,9 +33,9 @@ export class Registry {
     this.driver = options.driver;
     this.log = options.log;
     this.index = new RegistryIndex(options.db);
-    this.blobs = new BlobStore(options.driver, this.index, { dedupe: options.dedupe });
+    this.blobs = new BlobStore(options.driver, this.index, { dedupe: options.dedupe }, this.events);
     this.uploads = new UploadService(options.driver, this.blobs);
-    this.manifests = new ManifestService(options.driver, this.index, this.blobs, options.events);
+    this.manifests = new ManifestService(options.driver, this.index, this.blobs, this.events);
   }
 
   /** Re-reads the layouts on disk where the metadata index is stale. */

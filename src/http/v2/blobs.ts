@@ -9,7 +9,9 @@ import type { V2Deps } from './deps.js';
 export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
   const digest = parseDigest(digestText);
   deps.access.authorize(ctx, 'read', name);
-  const info = await deps.registry.blobs.require(name, digest);
+  const local = await deps.registry.blobs.stat(name, digest);
+  if (!local && deps.pullThrough && (await deps.pullThrough.serveBlob(ctx, name, digest.value))) return;
+  const info = local ?? (await deps.registry.blobs.require(name, digest));
   const headers = {
     'Docker-Content-Digest': info.digest,
     'Content-Type': 'application/octet-stream',

@@ -1,10 +1,30 @@
 import type { Registry } from '../../registry/registry.js';
 import type { AccessGuard } from '../access.js';
+import type { RequestContext } from '../context.js';
 
-/** What the /v2 routes need: the registry services and the access guard. */
+/**
+ * A pull-through source (the sync extension): consulted on reads under the repositories it
+ * mirrors, after authorization and before the local store answers.
+ */
+export interface PullThrough {
+  /**
+   * Makes sure a manifest reference is present and fresh locally, fetching it from upstream when
+   * it is missing or its freshness window ran out. Never throws for upstream trouble: the local
+   * copy (or the local 404) answers then.
+   */
+  ensureManifest(ctx: RequestContext, repo: string, reference: string): Promise<void>;
+  /**
+   * Serves a blob that is missing locally from upstream, storing it while streaming it to the
+   * client. Returns false when this source has nothing to do with the repository or blob.
+   */
+  serveBlob(ctx: RequestContext, repo: string, digest: string): Promise<boolean>;
+}
+
+/** What the /v2 routes need: the registry services, the access guard, and optional pull-through. */
 export interface V2Deps {
   registry: Registry;
   access: AccessGuard;
+  pullThrough?: PullThrough;
 }
 
 export function blobLocation(name: string, digest: string): string {

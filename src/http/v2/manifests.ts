@@ -15,6 +15,7 @@ const MAX_TAGS_PER_PUSH = 100;
 export async function getManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
   const ref = parseReference(reference);
   deps.access.authorize(ctx, 'read', name);
+  if (deps.pullThrough) await deps.pullThrough.ensureManifest(ctx, name, reference);
   const manifests = deps.registry.manifests;
   const found = manifests.require(name, ref);
   const headers = {
@@ -28,6 +29,7 @@ export async function getManifest(ctx: RequestContext, deps: V2Deps, name: strin
     return;
   }
   sendBytes(ctx, 200, await manifests.read(name, found), headers);
+  deps.registry.events.emit('manifest-pulled', { repo: name, digest: found.digest, reference });
 }
 
 export async function putManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
