@@ -31,6 +31,14 @@ export function formatKeyPath(path: KeyPath): string {
   return out;
 }
 
+/** Describes a value for a message: `string "abc"`, `number 3`, `a list`, `an object`, `null`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
 /** Builds a problem whose message starts with the formatted key path (or `config` for the root). */
 export function problemAt(path: KeyPath, text: string): ConfigProblem {
   const keyPath = formatKeyPath(path);

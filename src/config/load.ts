@@ -8,7 +8,14 @@ import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 
 import type { z } from 'zod';
 
-import { ConfigError, formatKeyPath, problemAt, type ConfigProblem, type KeyPath } from './errors.js';
+import {
+  ConfigError,
+  describeValue,
+  formatKeyPath,
+  problemAt,
+  type ConfigProblem,
+  type KeyPath,
+} from './errors.js';
 import { unimplementedKeyWarnings } from './implemented.js';
 import { canonicaliseKeys } from './keys.js';
 import { configSchema, type ParsedConfig } from './schema/root.js';
@@ -63,7 +70,8 @@ export async function loadConfigFile(file: string): Promise<LoadResult> {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // A byte-order mark is common in files saved by Windows editors and means nothing.
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     const extension = extname(absolute).toLowerCase();
     const hint =
@@ -118,12 +126,6 @@ export function parseConfig(raw: unknown, options: ParseOptions): LoadResult {
   return { config, warnings };
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
 
 /** Plain-language messages for zod's own issues (ours carry their message already). */
 function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
@@ -131,7 +133,7 @@ function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
     if (issue.input === undefined) return 'required';
     const expected =
       issue.expected === 'object' ? 'an object' : issue.expected === 'array' ? 'a list' : issue.expected;
-    return `expected ${expected}, got ${describe(issue.input)}`;
+    return `expected ${expected}, got ${describeValue(issue.input)}`;
   }
   return undefined;
 }

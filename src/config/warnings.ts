@@ -47,6 +47,14 @@ export function adviceWarnings(raw: unknown, config: Config): string[] {
   }
 
   const http = config.http;
+  if (http.externalUrl !== undefined && !/^https?:\/\/[^/]/i.test(http.externalUrl)) {
+    warnings.push(
+      warn(
+        ['http', 'externalUrl'],
+        `${JSON.stringify(http.externalUrl)} is not an absolute http(s) URL; redirects built from it will not work`,
+      ),
+    );
+  }
   http.compat.forEach((mode, index) => {
     if (!(COMPAT_MODES as readonly string[]).includes(mode)) {
       warnings.push(

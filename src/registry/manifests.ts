@@ -32,6 +32,14 @@ export interface StoredManifest {
   subject: string | null;
 }
 
+export interface PutOptions {
+  /**
+   * Whether every referenced blob and child manifest must already be in the repository (default
+   * true). A pull-through cache stores a manifest before the blobs it will fetch on demand.
+   */
+  verifyReferences?: boolean;
+}
+
 export interface PutResult {
   digest: string;
   subject?: string;
@@ -85,7 +93,14 @@ export class ManifestService {
    * Stores a manifest pushed by tag or digest (plus any `?tag=` tags), after checking that every
    * blob and child manifest it references is in the repository.
    */
-  async put(repo: string, ref: Reference, data: Buffer, contentType: string, extraTags: string[] = []): Promise<PutResult> {
+  async put(
+    repo: string,
+    ref: Reference,
+    data: Buffer,
+    contentType: string,
+    extraTags: string[] = [],
+    options: PutOptions = {},
+  ): Promise<PutResult> {
     const algorithm = ref.kind === 'digest' ? ref.digest.algorithm : 'sha256';
     const digest = parseDigest(digestOf(data, algorithm));
     if (ref.kind === 'digest' && ref.digest.value !== digest.value) {
@@ -95,12 +110,13 @@ export class ManifestService {
       if (!isValidTag(tag)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(tag.slice(0, 200))}`);
     }
     const parsed = parseManifest(data, contentType);
-    await this.checkReferences(repo, parsed);
-
     const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
-    await this.blobs.writeVerified(repo, digest, data);
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: digest.value, size: data.length };
     await this.repoLocks.run(repo, async () => {
+      // Checked under the repository lock, which garbage collection also takes before deleting
+      // anything: a blob cannot vanish between this check and the index update.
+      if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);
+      await this.blobs.writeVerified(repo, digest, data);
       const doc = (await readIndex(this.driver, repo)) ?? emptyIndex();
       if (tags.length === 0) keepUntagged(doc, descriptor);
       for (const tag of tags) setTag(doc, descriptor, tag);
@@ -109,6 +125,14 @@ export class ManifestService {
     });
     this.events.emit('manifest-pushed', { repo, digest: digest.value, mediaType: parsed.mediaType, size: data.length, tags });
     return { digest: digest.value, tags, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
+  }
+
+  /**
+   * Runs `fn` holding the repository's lock, the one every index.json change takes. Garbage
+   * collection sweeps a repository inside it so that no push interleaves with a sweep.
+   */
+  withRepositoryLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
+    return this.repoLocks.run(repo, fn);
   }
 
   /** Deletes a tag (the manifest stays, untagged) or a manifest by digest (with every tag on it). */

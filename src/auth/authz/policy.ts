@@ -99,6 +99,7 @@ interface CompiledPattern {
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+const GOVERNING_CACHE_SIZE = 10_000;
 
 function list(values: readonly string[] | null | undefined): readonly string[] {
   return values ?? EMPTY;
@@ -218,6 +219,19 @@ function compileRules(config: AccessControlConfig, options: PolicyOptions): Poli
   const anonymousAllowed = !options.authenticationConfigured || anonymousGranted;
   const anonymousReads = patterns.some((p) => p.grants.read.anonymous || p.grants.read.users.has(''));
 
+  // Which pattern governs a repository never changes for a compiled policy, so it is remembered;
+  // the memory is emptied when full, which bounds it without bookkeeping on every lookup.
+  const governing = new Map<string, CompiledPattern | null>();
+  const applicablePattern = (repository: string): CompiledPattern | undefined => {
+    let found = governing.get(repository);
+    if (found === undefined) {
+      found = patterns.find((p) => p.matches(repository)) ?? null;
+      if (governing.size >= GOVERNING_CACHE_SIZE) governing.clear();
+      governing.set(repository, found);
+    }
+    return found ?? undefined;
+  };
+
   const groupsOf = (identity: Identity): readonly string[] => {
     if (isAnonymous(identity)) return EMPTY;
     const extra = configGroups.get(identity.username);
@@ -234,7 +248,7 @@ function compileRules(config: AccessControlConfig, options: PolicyOptions): Poli
       const anonymous = isAnonymous(identity);
       const username = anonymous ? '' : identity.username;
       const groups = groupsOf(identity);
-      const applicable = patterns.find((p) => p.matches(repository));
+      const applicable = applicablePattern(repository);
       if (applicable !== undefined) {
         const grant = applicable.grants[action];
         if (grant.users.has(username)) return true;
@@ -258,8 +272,9 @@ function compileRules(config: AccessControlConfig, options: PolicyOptions): Poli
 }
 
 /**
- * Compiles `accessControl` (or its absence) into a `Policy`. Patterns are compiled here, once; a
- * decision then costs one regular-expression test per pattern, longest first, until one matches.
+ * Compiles `accessControl` (or its absence) into a `Policy`. Patterns are compiled here, once; the
+ * first decision about a repository tests patterns longest first until one matches, and later ones
+ * reuse that answer (up to 10 000 repositories are remembered).
  * Throws `TypeError` for a repository pattern that is not a valid glob (zot refuses such configs too).
  */
 export function compilePolicy(

@@ -58,13 +58,6 @@ const httpSchema = z
     compat: strListOrEmpty(),
   })
   .superRefine((http, ctx) => {
-    if (http.externalUrl !== undefined && !URL.canParse(http.externalUrl)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['externalUrl'],
-        message: `not an absolute URL: ${JSON.stringify(http.externalUrl)}`,
-      });
-    }
     if (http.auth?.mtls !== undefined && http.tls?.cacert === undefined) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mtls'], message: 'needs http.tls with a cacert' });
     }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 
 import { parseDuration } from '../duration.js';
+import { describeValue } from '../errors.js';
 import { globProblem, regexpProblem } from '../patterns.js';
 
 type Conversion<T> = { ok: true; value: T } | { ok: false; why: string };
@@ -14,12 +15,6 @@ type Conversion<T> = { ok: true; value: T } | { ok: false; why: string };
 const ok = <T>(value: T): Conversion<T> => ({ ok: true, value });
 const bad = (why: string): Conversion<never> => ({ ok: false, why });
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
 
 /** A schema that converts an input with `convert`, reporting its failure text as the issue. */
 function scalar<T>(convert: (value: unknown) => Conversion<T>) {
@@ -52,7 +47,8 @@ export const bool = () =>
   scalar<boolean>((value) => {
     if (typeof value === 'boolean') return ok(value);
     if (typeof value === 'string' && value in BOOL_WORDS) return ok(BOOL_WORDS[value] ?? false);
-    return bad(`expected true or false, got ${describe(value)}`);
+    if (typeof value === 'number') return ok(value !== 0);
+    return bad(`expected true or false, got ${describeValue(value)}`);
   });
 
 /** An integer within [min, max]; also written as a decimal string. */
@@ -62,7 +58,7 @@ export const int = (min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER
     if (typeof value === 'number') n = value;
     else if (typeof value === 'string' && /^[+-]?\d+$/.test(value.trim())) n = Number(value.trim());
     if (n === undefined || !Number.isInteger(n))
-      return bad(`expected a whole number, got ${describe(value)}`);
+      return bad(`expected a whole number, got ${describeValue(value)}`);
     if (n < min || n > max) {
       return bad(
         max === Number.MAX_SAFE_INTEGER
@@ -82,13 +78,13 @@ export const float = () =>
         : typeof value === 'string' && value.trim() !== ''
           ? Number(value)
           : NaN;
-    return Number.isFinite(n) ? ok(n) : bad(`expected a number, got ${describe(value)}`);
+    return Number.isFinite(n) ? ok(n) : bad(`expected a number, got ${describeValue(value)}`);
   });
 
 /** A string. */
 export const str = () =>
   scalar<string>((value) =>
-    typeof value === 'string' ? ok(value) : bad(`expected a string, got ${describe(value)}`),
+    typeof value === 'string' ? ok(value) : bad(`expected a string, got ${describeValue(value)}`),
   );
 
 /** A string that may be empty in the file but means "not set" when it is: becomes `undefined`. */
@@ -96,17 +92,18 @@ export const optionalText = () =>
   scalar<string | undefined>((value) =>
     typeof value === 'string'
       ? ok(value === '' ? undefined : value)
-      : bad(`expected a string, got ${describe(value)}`),
+      : bad(`expected a string, got ${describeValue(value)}`),
   ).optional();
 
 /** A list of strings; a single string counts as a list of one (mapstructure's weak decoding). */
 export const strList = () =>
   scalar<string[]>((value) => {
     if (typeof value === 'string') return ok([value]);
-    if (!Array.isArray(value)) return bad(`expected a list of strings, got ${describe(value)}`);
+    if (!Array.isArray(value)) return bad(`expected a list of strings, got ${describeValue(value)}`);
     const index = value.findIndex((item) => typeof item !== 'string');
-    if (index >= 0) return bad(`item ${index} must be a string, got ${describe(value[index])}`);
-    return ok(value as string[]);
+    if (index >= 0) return bad(`item ${index} must be a string, got ${describeValue(value[index])}`);
+    // A copy, so the loaded config never shares a list with the caller's raw document.
+    return ok([...(value as string[])]);
   });
 
 /** A list of strings that defaults to `[]`. */
@@ -128,7 +125,7 @@ export const duration = () =>
       );
     }
     if (typeof value !== 'string')
-      return bad(`expected a duration such as "1h" or "300s", got ${describe(value)}`);
+      return bad(`expected a duration such as "1h" or "300s", got ${describeValue(value)}`);
     let ms: number;
     try {
       ms = parseDuration(value.trim());
@@ -147,7 +144,7 @@ export const port = () =>
     const text =
       typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : undefined;
     if (text === undefined || !/^\d+$/.test(text))
-      return bad(`expected a port number from 0 to 65535, got ${describe(value)}`);
+      return bad(`expected a port number from 0 to 65535, got ${describeValue(value)}`);
     const n = Number(text);
     return n <= 65535 ? ok(n) : bad(`must be from 0 to 65535, got ${n}`);
   });
@@ -158,6 +155,31 @@ export const glob = () =>
     const why = globProblem(pattern);
     if (why !== undefined)
       ctx.addIssue({ code: 'custom', message: `invalid glob ${JSON.stringify(pattern)}: ${why}` });
+  });
+
+/** A list of doublestar globs (a single string counts as a list of one). */
+export const globList = () =>
+  strList().superRefine((patterns, ctx) => {
+    patterns.forEach((pattern, index) => {
+      const why = globProblem(pattern);
+      if (why !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `invalid glob ${JSON.stringify(pattern)}: ${why}`,
+        });
+      }
+    });
+  });
+
+/** A list of Go regular expressions (a single string counts as a list of one). */
+export const regexpList = () =>
+  strList().superRefine((sources, ctx) => {
+    sources.forEach((source, index) => {
+      const why = regexpProblem(source);
+      if (why !== undefined)
+        ctx.addIssue({ code: 'custom', path: [index], message: `${JSON.stringify(source)} ${why}` });
+    });
   });
 
 /** A Go regular expression that must compile. */

@@ -6,7 +6,17 @@
  */
 import { z } from 'zod';
 
-import { bool, driverParams, duration, glob, int, map, optionalText, regexp, str } from './scalars.js';
+import {
+  bool,
+  driverParams,
+  duration,
+  globList,
+  int,
+  map,
+  optionalText,
+  regexpList,
+  str,
+} from './scalars.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -24,16 +34,14 @@ const keepRules = {
 
 const keepTagsSchema = z.strictObject({
   /** Unanchored Go regexes; empty = every tag. */
-  patterns: z
-    .array(regexp())
+  patterns: regexpList()
     .optional()
     .transform((list) => list ?? []),
   ...keepRules,
 });
 
 const retentionPolicySchema = z.strictObject({
-  repositories: z
-    .array(glob())
+  repositories: globList()
     .optional()
     .transform((list) => list ?? []),
   deleteReferrers: bool().default(false),
