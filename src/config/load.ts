@@ -126,7 +126,6 @@ export function parseConfig(raw: unknown, options: ParseOptions): LoadResult {
   return { config, warnings };
 }
 
-
 /** Plain-language messages for zod's own issues (ours carry their message already). */
 function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code === 'invalid_type') {

@@ -213,9 +213,11 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
   }
   if (Array.isArray(body) && !lower.has('transfer-encoding')) headers['transfer-encoding'] = 'chunked';
   return new Promise<Reply>((resolve, reject) => {
+    let answered = false;
     const req = http.request(
       { host: parts[2], port: parts[3] ?? 80, path: parts[4] ?? '/', method, headers, agent: false },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
@@ -223,7 +225,11 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
       },
     );
     req.setTimeout(options.timeoutMs ?? 120_000, () => req.destroy(new Error(`${method} ${url}: no answer in time`)));
-    req.on('error', reject);
+    // A registry may answer (413, 400...) before it has read the whole body and then close the
+    // connection: the body's write fails, but the answer already received is what counts.
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
     if (Array.isArray(body)) {
       for (const piece of body) req.write(piece);
       req.end();
@@ -395,11 +401,8 @@ export interface Pushable {
   manifest: ManifestBytes;
 }
 
-/**
- * Pushes blobs, then child manifests by digest, then the manifest by `reference` (its digest when
- * absent); every step must succeed. Returns the final PUT's answer.
- */
-export async function pushAll(base: string, repo: string, content: Pushable, reference?: string): Promise<Reply> {
+/** Pushes what a manifest needs: blobs, then child manifests by digest; every step must succeed. */
+export async function pushParts(base: string, repo: string, content: Omit<Pushable, 'manifest'>): Promise<void> {
   const seen = new Set<string>();
   for (const blob of content.blobs) {
     if (seen.has(blob.digest)) continue;
@@ -407,6 +410,14 @@ export async function pushAll(base: string, repo: string, content: Pushable, ref
     await pushBlob(base, repo, blob.bytes, blob.digest);
   }
   for (const child of content.manifests) assertStatus(await putManifest(base, repo, child.digest, child), 201);
+}
+
+/**
+ * Pushes blobs, then child manifests by digest, then the manifest by `reference` (its digest when
+ * absent); every step must succeed. Returns the final PUT's answer.
+ */
+export async function pushAll(base: string, repo: string, content: Pushable, reference?: string): Promise<Reply> {
+  await pushParts(base, repo, content);
   const reply = await putManifest(base, repo, reference ?? content.manifest.digest, content.manifest);
   assertStatus(reply, 201);
   return reply;

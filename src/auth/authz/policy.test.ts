@@ -425,3 +425,20 @@ describe('CEL conditions (zot HEAD), which Berth does not evaluate', () => {
     assert.deepEqual(allowed(policy, user('bob'), 'r'), ['read']);
   });
 });
+
+describe('remembering which pattern governs a repository', () => {
+  it('gives the same answers before, while and after the memory fills up', () => {
+    const policy = compilePolicy(
+      { repositories: { '**': { defaultPolicy: ['read'] }, 'team/**': { defaultPolicy: ['create'] } } },
+      AUTH,
+    );
+    const bob = user('bob');
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 12_000; i++) {
+        const repository = i % 2 === 0 ? `team/r${i}` : `r${i}`;
+        assert.equal(policy.can(bob, 'create', repository), i % 2 === 0, repository);
+        assert.equal(policy.can(bob, 'read', repository), i % 2 === 1, repository);
+      }
+    }
+  });
+});

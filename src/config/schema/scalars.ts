@@ -15,7 +15,6 @@ type Conversion<T> = { ok: true; value: T } | { ok: false; why: string };
 const ok = <T>(value: T): Conversion<T> => ({ ok: true, value });
 const bad = (why: string): Conversion<never> => ({ ok: false, why });
 
-
 /** A schema that converts an input with `convert`, reporting its failure text as the issue. */
 function scalar<T>(convert: (value: unknown) => Conversion<T>) {
   return z.unknown().transform((value, ctx): T => {
