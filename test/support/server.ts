@@ -68,14 +68,17 @@ export async function startBerth(options: StartOptions = {}): Promise<RunningSer
 
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`berth did not start in 20 s:\n${out}`)), 20_000);
+    let listening = false;
     const onData = (chunk: string): void => {
       out += chunk;
+      if (listening) return;
       for (const line of out.split('\n')) {
         if (!line.includes('"listening"')) continue;
         try {
           const rec = JSON.parse(line) as { msg?: string; port?: number };
           if (rec.msg === 'listening' && typeof rec.port === 'number') {
             clearTimeout(timer);
+            listening = true;
             resolve(rec.port);
             return;
           }
@@ -91,7 +94,6 @@ export async function startBerth(options: StartOptions = {}): Promise<RunningSer
       reject(new Error(`berth exited with ${code} before listening:\n${out}`));
     });
   });
-  proc.stdout.on('data', (c: string) => (out += c));
 
   const cleanup = options.cleanup ?? createdRoot;
   const finish = async (signal: NodeJS.Signals): Promise<void> => {
