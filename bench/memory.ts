@@ -1,7 +1,8 @@
 /**
- * Peak resident memory of a server process (and any processes it forked) during one measured run,
- * read from /proc: the kernel's own high-water mark (`VmHWM`, reset per run through `clear_refs`)
- * and a poll of `VmRSS` summed over the process tree, whichever is higher.
+ * What a server process (and any processes it forked) used during one measured run, read from
+ * /proc: peak resident memory (the kernel's own high-water mark, `VmHWM`, reset per run through
+ * `clear_refs`, or a poll of `VmRSS` summed over the process tree, whichever is higher) and CPU
+ * time (user and system, all threads), which tells on a small machine who ate the cores.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -14,6 +15,21 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
     return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
   } catch {
     return 0; // the process has gone
+  }
+}
+
+/** Clock ticks per second of /proc/PID/stat times: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** User and system CPU seconds of a process, all its threads. */
+function cpuSeconds(pid: number): { user: number; system: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+  } catch {
+    return { user: 0, system: 0 };
   }
 }
 
@@ -32,10 +48,23 @@ function processTree(pid: number): number[] {
   return all;
 }
 
-/** Watches one process tree's memory between {@link start} and {@link stop}. */
-export class PeakMemory {
+export interface ProcessUsage {
+  peakRssBytes: number;
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+}
+
+function treeCpu(pid: number): { user: number; system: number } {
+  return processTree(pid)
+    .map(cpuSeconds)
+    .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
+}
+
+/** Watches one process tree between {@link start} and {@link stop}. */
+export class ProcessWatch {
   private timer: NodeJS.Timeout | undefined;
   private polledPeak = 0;
+  private cpuAtStart = { user: 0, system: 0 };
 
   constructor(private readonly pid: number) {}
 
@@ -49,6 +78,7 @@ export class PeakMemory {
         // not permitted: the poll below still gives a figure
       }
     }
+    this.cpuAtStart = treeCpu(this.pid);
     this.poll();
     this.timer = setInterval(() => this.poll(), POLL_MS);
     this.timer.unref();
@@ -59,11 +89,16 @@ export class PeakMemory {
     this.polledPeak = Math.max(this.polledPeak, rss);
   }
 
-  /** Stops watching; returns the peak in bytes. */
-  stop(): number {
+  /** Stops watching; returns the peak memory and the CPU time used since {@link start}. */
+  stop(): ProcessUsage {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.poll();
     const hwm = processTree(this.pid).reduce((sum, pid) => sum + statusField(pid, 'VmHWM'), 0);
-    return Math.max(this.polledPeak, hwm);
+    const cpu = treeCpu(this.pid);
+    return {
+      peakRssBytes: Math.max(this.polledPeak, hwm),
+      cpuUserSeconds: cpu.user - this.cpuAtStart.user,
+      cpuSystemSeconds: cpu.system - this.cpuAtStart.system,
+    };
   }
 }

@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 export interface BenchOptions {
   quick: boolean;
   concurrency: number[];
+  /** Measurements per level and registry, interleaved; the median round is reported. */
+  rounds: number;
   /** Scenario ids to run (all when empty). */
   only: string[];
   /** Operations per concurrency level for manifest GET and blob HEAD. */
@@ -30,8 +32,12 @@ export interface BenchOptions {
   berthPid?: number;
   distributionUrl?: string;
   distributionPid?: number;
+  /** Distribution's in-memory blob-descriptor cache (on in its packaged config). */
+  distributionCache: boolean;
   /** Run a second Distribution in Berth's place (to develop the benchmark without Berth). */
   berthIsDistribution: boolean;
+  /** Extra arguments for Berth's node process, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
+  berthNodeArgs: string[];
   workDir: string;
   outDir: string;
 }
@@ -44,6 +50,7 @@ Compares Berth with CNCF Distribution (docker-registry) in the same run.
 
   --quick                   small counts and 8 MiB "large" blobs: a smoke run
   --concurrency 1,8,32      concurrency levels
+  --rounds N                measure each level N times, interleaved; report the median (default 1)
   --only a,b                scenarios: catalog-paged, catalog-full, manifest-get, blob-head,
                             blob-get-large, push-small, push-large
   --small-ops N             manifest GETs / blob HEADs per level        (default 20000)
@@ -58,8 +65,10 @@ Compares Berth with CNCF Distribution (docker-registry) in the same run.
   --no-probe                skip measuring sha256 / fsync / loopback limits
   --berth-url URL           benchmark a Berth already running there instead of starting one
   --berth-pid PID           its PID, for memory figures
+  --berth-node-args=ARGS   extra node flags for Berth, e.g. --berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
   --berth-is-distribution   start a second Distribution in Berth's place (developing the bench)
   --distribution-url URL    a Distribution already running; --distribution-pid PID
+  --distribution-cache X    inmemory (default, as Debian's packaged config) or none
   --work-dir DIR            where the servers' temporary storage goes  (default: os tmpdir)
   --out DIR                 where the JSON result goes                  (default test-output/bench)
 
@@ -69,6 +78,7 @@ const SPEC = {
   help: { type: 'boolean' },
   quick: { type: 'boolean' },
   concurrency: { type: 'string' },
+  rounds: { type: 'string' },
   only: { type: 'string' },
   'small-ops': { type: 'string' },
   'push-ops': { type: 'string' },
@@ -83,13 +93,21 @@ const SPEC = {
   'berth-url': { type: 'string' },
   'berth-pid': { type: 'string' },
   'berth-is-distribution': { type: 'boolean' },
+  'berth-node-args': { type: 'string' },
   'distribution-url': { type: 'string' },
   'distribution-pid': { type: 'string' },
+  'distribution-cache': { type: 'string' },
   'work-dir': { type: 'string' },
   out: { type: 'string' },
 } as const;
 
 type Flag = keyof typeof SPEC;
+
+function distributionCache(value: string | undefined): boolean {
+  if (value === undefined || value === 'inmemory') return true;
+  if (value === 'none') return false;
+  throw new Error(`--distribution-cache: inmemory or none, got "${value}"`);
+}
 
 /** Parses argv and the environment; returns undefined when `--help` was asked for. */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | undefined {
@@ -126,6 +144,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   const options: BenchOptions = {
     quick,
     concurrency: concurrency.length > 0 ? concurrency : [1, 8, 32],
+    rounds: Math.max(1, int('rounds', 1)),
     only: list('only'),
     smallOps: int('small-ops', quick ? 1000 : 20_000),
     pushOps: int('push-ops', quick ? 200 : 2000),
@@ -138,6 +157,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     sameRepo: bool('same-repo'),
     probe: !bool('no-probe') && !quick,
     berthIsDistribution: bool('berth-is-distribution'),
+    berthNodeArgs: (get('berth-node-args') ?? '').split(/\s+/).filter((a) => a !== ''),
+    distributionCache: distributionCache(get('distribution-cache')),
     workDir: get('work-dir') ?? tmpdir(),
     outDir: get('out') ?? 'test-output/bench',
   };

@@ -53,21 +53,6 @@ export async function pushSmallImage(
   await putManifest(client, repo, tag, image.manifest);
 }
 
-/** `GET` a manifest by tag; returns the body's size. */
-export async function getManifest(client: HttpClient, repo: string, ref: string): Promise<number> {
-  const reply = await client.expect(200, 'GET', `/v2/${repo}/manifests/${ref}`, {
-    headers: { accept: MANIFEST_MEDIA_TYPE },
-  });
-  return reply.bytes;
-}
-
-export async function headBlob(client: HttpClient, repo: string, blob: BlobRef): Promise<void> {
-  const reply = await client.expect(200, 'HEAD', `/v2/${repo}/blobs/${blob.digest}`);
-  if (reply.headers['content-length'] !== String(blob.size)) {
-    throw new Error(`HEAD blob: Content-Length ${reply.headers['content-length']}, expected ${blob.size}`);
-  }
-}
-
 /** `GET` a whole blob, draining it; returns the bytes received after checking the count. */
 export async function getBlob(client: HttpClient, repo: string, blob: BlobRef): Promise<number> {
   const reply = await client.expect(200, 'GET', `/v2/${repo}/blobs/${blob.digest}`);

@@ -7,14 +7,22 @@ import type { RunStats } from './measure.js';
 export interface Measurement extends RunStats {
   /** Peak resident memory of the server during the run, when its PID is known. */
   peakRssBytes?: number;
+  /** Server CPU time (user + system, all threads) per operation, in ms. */
+  serverCpuMsPerOp?: number;
+  /** The kernel's share of that CPU time (file creation, fsync, sockets). */
+  serverSystemCpuShare?: number;
+  /** The load generator's own CPU time per operation, in ms: it shares the machine. */
+  clientCpuMsPerOp?: number;
 }
 
 export interface Row {
   scenario: string;
   title: string;
   concurrency: number;
-  /** By registry name: `berth`, `distribution`. */
+  /** By registry name: `berth`, `distribution`; the median round when there were several. */
   results: Record<string, Measurement>;
+  /** Every round, by registry name, when `--rounds` was above 1. */
+  rounds?: Record<string, Measurement[]>;
 }
 
 export type Verdict = 'PASS' | 'MISS' | 'n/a';
@@ -110,6 +118,11 @@ function fmtMs(n: number | undefined): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
+function fmtCpu(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '-';
+  return ms >= 10 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+}
+
 function fmtMB(bytes: number | undefined): string {
   return bytes === undefined ? '-' : (bytes / 1e6).toFixed(0);
 }
@@ -122,11 +135,11 @@ function table(header: string[], lines: string[][]): string {
 }
 
 function cells(m: Measurement | undefined): string[] {
-  if (m === undefined) return ['-', '-', '-', '-', '-'];
-  if (m.errors > 0 && m.ops === 0) return ['ERR', '-', '-', '-', fmtMB(m.peakRssBytes)];
+  if (m === undefined) return ['-', '-', '-', '-', '-', '-'];
+  if (m.errors > 0 && m.ops === 0) return ['ERR', '-', '-', '-', fmtMB(m.peakRssBytes), '-'];
   const mbps = m.mbPerSec >= 0.05 ? fmtRate(m.mbPerSec) : '-';
   const ops = m.errors > 0 ? `${fmtRate(m.opsPerSec)}!` : fmtRate(m.opsPerSec);
-  return [ops, mbps, fmtMs(m.p50Ms), fmtMs(m.p99Ms), fmtMB(m.peakRssBytes)];
+  return [ops, mbps, fmtMs(m.p50Ms), fmtMs(m.p99Ms), fmtMB(m.peakRssBytes), fmtCpu(m.serverCpuMsPerOp)];
 }
 
 /** The results table: one line per scenario and concurrency level. */
@@ -139,11 +152,13 @@ export function formatTable(rows: readonly Row[], checks: readonly Check[]): str
     'B p50ms',
     'B p99ms',
     'B RSS MB',
+    'B CPU ms/op',
     'D ops/s',
     'D MB/s',
     'D p50ms',
     'D p99ms',
     'D RSS MB',
+    'D CPU ms/op',
     'B/D',
     'target',
   ];

@@ -6,23 +6,17 @@
 import {
   imageConfig,
   imageManifest,
+  MANIFEST_MEDIA_TYPE,
   smallImage,
   type LargeBlob,
   type LargeBlobFamily,
   type SmallImage,
 } from './content.js';
 import { HttpClient } from './http-client.js';
+import { encodeRequest, type RawPool } from './raw-client.js';
 import { runConcurrent, type Operation } from './measure.js';
 import type { BenchOptions } from './options.js';
-import {
-  getBlob,
-  getManifest,
-  headBlob,
-  pushBlob,
-  pushSmallImage,
-  putManifest,
-  walkCatalog,
-} from './registry-ops.js';
+import { getBlob, pushBlob, pushSmallImage, putManifest, walkCatalog } from './registry-ops.js';
 import type { Registry } from './servers.js';
 
 export interface Fixture {
@@ -36,6 +30,8 @@ export interface Fixture {
 export interface RunContext {
   registry: Registry;
   client: HttpClient;
+  /** Raw keep-alive connections, one per worker, for the small read scenarios. */
+  raw: RawPool;
   fixture: Fixture;
   concurrency: number;
   options: BenchOptions;
@@ -121,22 +117,36 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'manifest GET by tag',
     ops: (o) => o.smallOps,
     warmup: (o, c) => Math.min(o.smallOps, Math.max(200, c * 10)),
-    operation:
-      ({ client, fixture }) =>
-      () =>
-        getManifest(client, fixture.repo, fixture.tag),
+    operation: ({ raw, fixture }) => {
+      const request = encodeRequest('GET', raw.host, `/v2/${fixture.repo}/manifests/${fixture.tag}`, {
+        Accept: MANIFEST_MEDIA_TYPE,
+      });
+      return async (_index, worker) => {
+        const reply = await raw.connection(worker).request(request, false);
+        if (reply.status !== 200 || reply.bytes !== fixture.image.manifest.length) {
+          throw new Error(`manifest GET: ${reply.status}, ${reply.bytes} bytes`);
+        }
+        return reply.bytes;
+      };
+    },
   },
   {
     id: 'blob-head',
     title: 'blob HEAD',
     ops: (o) => o.smallOps,
     warmup: (o, c) => Math.min(o.smallOps, Math.max(200, c * 10)),
-    operation:
-      ({ client, fixture }) =>
-      async () => {
-        await headBlob(client, fixture.repo, fixture.image.layer);
+    operation: ({ raw, fixture }) => {
+      const layer = fixture.image.layer;
+      const request = encodeRequest('HEAD', raw.host, `/v2/${fixture.repo}/blobs/${layer.digest}`);
+      const length = `\r\ncontent-length: ${layer.size}\r\n`;
+      return async (_index, worker) => {
+        const reply = await raw.connection(worker).request(request, true);
+        if (reply.status !== 200 || !`${reply.head}\r\n`.includes(length)) {
+          throw new Error(`blob HEAD: ${reply.status}, ${reply.head.split('\r\n').join(' | ')}`);
+        }
         return 0;
-      },
+      };
+    },
   },
   {
     id: 'blob-get-large',

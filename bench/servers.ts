@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { startBerth } from '../test/support/server.js';
+import { fileURLToPath } from 'node:url';
 
 export interface Registry {
   /** `berth` or `distribution`: the label in the report. */
@@ -47,21 +47,6 @@ async function waitForV2(url: string, isAlive: () => boolean, output: () => stri
   throw new Error(`registry at ${url} did not answer /v2/ in 20 s:\n${output()}`);
 }
 
-/** Starts Berth from the compiled CLI with a zot-format config and warn-level logs. */
-export async function startBerthRegistry(workDir: string): Promise<Registry> {
-  const root = await mkdtemp(path.join(workDir, 'berth-'));
-  const server = await startBerth({ root, cleanup: true, config: { log: { level: 'warn' } } });
-  const pid = server.proc.pid;
-  if (pid === undefined) throw new Error('berth started without a PID');
-  return {
-    name: 'berth',
-    url: server.url,
-    pid,
-    description: `node ${process.version}, dist/src/cli/main.js`,
-    stop: () => server.stop(),
-  };
-}
-
 function distributionVersion(): string {
   try {
     return execFileSync('docker-registry', ['--version'], { encoding: 'utf8' }).trim();
@@ -70,8 +55,16 @@ function distributionVersion(): string {
   }
 }
 
-/** Starts CNCF Distribution (`docker-registry serve`) with filesystem storage and deletes enabled. */
-export async function startDistribution(workDir: string, name = 'distribution'): Promise<Registry> {
+/**
+ * Starts CNCF Distribution (`docker-registry serve`) with filesystem storage and deletes enabled.
+ * `cache` keeps its in-memory blob-descriptor cache on, as the Debian package's default config does:
+ * the stronger baseline.
+ */
+export async function startDistribution(
+  workDir: string,
+  cache: boolean,
+  name = 'distribution',
+): Promise<Registry> {
   const dir = await mkdtemp(path.join(workDir, 'distribution-'));
   const root = path.join(dir, 'storage');
   const port = await freePort();
@@ -82,6 +75,7 @@ export async function startDistribution(workDir: string, name = 'distribution'):
     '  accesslog:',
     '    disabled: true',
     'storage:',
+    ...(cache ? ['  cache:', '    blobdescriptor: inmemory'] : []),
     '  filesystem:',
     `    rootdirectory: ${root}`,
     '  delete:',
@@ -92,11 +86,54 @@ export async function startDistribution(workDir: string, name = 'distribution'):
   ].join('\n');
   const configPath = path.join(dir, 'config.yml');
   await writeFile(configPath, config);
+  const description = `${distributionVersion()}${cache ? ', blobdescriptor cache inmemory' : ', no cache'}`;
+  return spawnRegistry(name, 'docker-registry', ['serve', configPath], dir, port, description);
+}
 
-  const proc = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+const BERTH_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/**
+ * Starts Berth from the compiled CLI with a zot-format config. Logs at warn, like Distribution at
+ * error, so that neither pays for an access log line per request; the port is chosen here because
+ * the "listening" line is logged at info.
+ */
+export async function startBerthRegistry(workDir: string, nodeArgs: string[] = []): Promise<Registry> {
+  const dir = await mkdtemp(path.join(workDir, 'berth-'));
+  const port = await freePort();
+  const config = {
+    storage: { rootDirectory: path.join(dir, 'storage') },
+    http: { address: '127.0.0.1', port: String(port) },
+    log: { level: 'warn' },
+  };
+  const configPath = path.join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  const description = `node ${process.version}, ${path.relative(process.cwd(), BERTH_CLI)}`;
+  return spawnRegistry(
+    'berth',
+    process.execPath,
+    [...nodeArgs, BERTH_CLI, 'serve', configPath],
+    dir,
+    port,
+    description,
+  );
+}
+
+/** Spawns a registry whose config and storage live in `dir`, waits for it, and stops it by PID. */
+async function spawnRegistry(
+  name: string,
+  command: string,
+  args: string[],
+  dir: string,
+  port: number,
+  description: string,
+): Promise<Registry> {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-20_000)));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (out = (out + c).slice(-20_000)));
+  const keep = (c: string): void => {
+    out = (out + c).slice(-20_000);
+  };
+  proc.stdout.setEncoding('utf8').on('data', keep);
+  proc.stderr.setEncoding('utf8').on('data', keep);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
   const url = `http://127.0.0.1:${port}`;
@@ -108,12 +145,12 @@ export async function startDistribution(workDir: string, name = 'distribution'):
     throw err;
   }
   const pid = proc.pid;
-  if (pid === undefined) throw new Error('docker-registry started without a PID');
+  if (pid === undefined) throw new Error(`${command} started without a PID`);
   return {
     name,
     url,
     pid,
-    description: distributionVersion(),
+    description,
     stop: async () => {
       if (alive()) process.kill(pid, 'SIGTERM');
       await exited;

@@ -7,6 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A setup step that fails ends the run, still with a summary as the last line.
+step() {
+  echo "== $*"
+  "$@" || {
+    echo "== FAILED: $*"
+    echo "0 passed, 1 failed"
+    exit 1
+  }
+}
+
 # Debian packages of the real clients and peers the tests run (skopeo, ctr, dockerd, CNCF
 # Distribution, a browser, htpasswd, umoci).
 packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci)
@@ -15,19 +25,16 @@ for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]} > 0)); then
-  echo "== installing Debian packages: ${missing[*]}"
   sudo=()
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}"
+  step "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update
+  step "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}"
 fi
 
-echo "== npm ci"
-rm -rf dist # no compiled test of a deleted source may run
-npm ci
-echo "== npm run build"
-npm run build
+rm -rf dist # so no compiled test of a deleted source runs
+step npm ci
+step npm run build
 
 # The type check and lint are reported like tests, so one failing does not hide the others.
 checks_passed=0

@@ -4,28 +4,42 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { access as fsAccess, constants as fsConstants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { openDatabase, type Db } from './meta/database.js';
 import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
-import { META_DB_FILE } from './registry/layout.js';
+import { META_DB_FILE, META_DIR } from './registry/layout.js';
 import { createHttpServer, type PlainRoute } from './http/server.js';
-import { openAccess, type AccessGuard } from './http/access.js';
-import { healthRoutes } from './http/health.js';
+import { createAccessGuard, type AccessGuard } from './http/access.js';
+import { authExtension } from './http/ext/auth-extension.js';
+import { healthRoutes, readinessCheck } from './http/health.js';
 import type { AppContext, Extension, ExtensionFactory } from './extensions.js';
+import { syncExtension } from './sync/index.js';
+import { uiExtension } from './ui/extension.js';
+import { metricsExtension } from './metrics/extension.js';
+import { gcExtension } from './gc/extension.js';
+import { scrubExtension } from './scrub/extension.js';
+import { auditExtension } from './audit/extension.js';
 
 /**
  * Every extension Berth has, in the order their routes are tried. Each factory returns undefined
  * when its configuration leaves it off.
  */
-const EXTENSIONS: ExtensionFactory[] = [];
+const EXTENSIONS: ExtensionFactory[] = [
+  authExtension,
+  metricsExtension(),
+  uiExtension,
+  syncExtension,
+  gcExtension(),
+  scrubExtension(),
+  auditExtension(),
+];
 
 /** Builds the access guard from `http.auth` and `http.accessControl`. */
 export type AccessFactory = (ctx: Omit<AppContext, 'access'>) => AccessGuard | Promise<AccessGuard>;
-const defaultAccess: AccessFactory = () => openAccess;
+const defaultAccess: AccessFactory = createAccessGuard;
 
 export interface App {
   readonly config: Config;
@@ -65,11 +79,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
   const routes: PlainRoute[] = [
     healthRoutes({
       started: () => started,
-      ready: async () => {
-        await fsAccess(root, fsConstants.W_OK);
-        db.prepare('SELECT 1').get();
-        return true;
-      },
+      ready: readinessCheck(path.join(root, META_DIR), db),
     }),
     ...extensions.flatMap((e) => e.routes ?? []),
   ];

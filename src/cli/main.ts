@@ -8,6 +8,8 @@ import { Command } from 'commander';
 import { loadConfigFile, defaultConfig, ConfigError, type Config } from '../config/index.js';
 import { createLogger } from '../logging.js';
 import { buildApp } from '../app.js';
+import { gcCommand } from './gc.js';
+import { scrubCommand } from './scrub.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -94,5 +96,8 @@ program
   .description('check a configuration file; exits non-zero naming the bad key')
   .argument('<config>', 'zot-format JSON configuration file')
   .action(verify);
+
+program.addCommand(gcCommand());
+program.addCommand(scrubCommand());
 
 await program.parseAsync(process.argv);

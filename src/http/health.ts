@@ -2,6 +2,9 @@
  * zot's health endpoints, unauthenticated: `/livez` (the process answers), `/readyz` (storage is
  * writable and the database answers), `/startupz` (start-up work finished).
  */
+import { open, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Db } from '../meta/database.js';
 import type { RequestContext } from './context.js';
 import type { PlainRoute } from './server.js';
 
@@ -25,5 +28,32 @@ export function healthRoutes(checks: HealthChecks): PlainRoute {
     else if (path === '/startupz') answer(ctx, checks.started());
     else answer(ctx, checks.started() && (await checks.ready().catch(() => false)));
     return true;
+  };
+}
+
+/**
+ * The readiness test: a file can be created, written and removed in `probeDir` (on the storage
+ * root's filesystem), and the database answers a query. Permission bits say nothing when Berth
+ * runs as root, and a full or read-only filesystem only shows when something is written, so the
+ * probe writes. Concurrent probes share one attempt.
+ */
+export function readinessCheck(probeDir: string, db: Db): () => Promise<boolean> {
+  const probeFile = path.join(probeDir, `.readyz-${process.pid}`);
+  let running: Promise<boolean> | undefined;
+  const probe = async (): Promise<boolean> => {
+    if (!db.open) return false;
+    db.prepare('SELECT 1').get();
+    const fh = await open(probeFile, 'w');
+    try {
+      await fh.writeFile('ok');
+    } finally {
+      await fh.close();
+    }
+    await unlink(probeFile);
+    return true;
+  };
+  return () => {
+    running ??= probe().finally(() => (running = undefined));
+    return running;
   };
 }

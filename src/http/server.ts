@@ -4,6 +4,7 @@
  * metrics, auth, UI) are plain handlers registered by the app, each deciding its own access.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ANONYMOUS } from '../auth/identity.js';
 import { RegistryError } from '../oci/errors.js';
@@ -18,8 +19,19 @@ export type PlainRoute = (ctx: RequestContext) => Promise<boolean> | boolean;
 
 export interface RequestRecord {
   method: string;
+  /** The URL path, without the query. */
+  path: string;
   route: string;
   repo: string | undefined;
+  /** Who made the request (`""` for anonymous), for the audit log. */
+  user: string;
+  requestId: string;
+  /** The peer's address; behind a reverse proxy, the proxy's. */
+  remoteAddress: string | undefined;
+  /** The `X-Forwarded-For` header as received (recorded, not trusted). */
+  forwardedFor: string | undefined;
+  /** The `Docker-Content-Digest` the response carried (what a push stored). */
+  digest: string | undefined;
   status: number;
   durationSeconds: number;
   bytesIn: number;
@@ -40,6 +52,9 @@ export interface HttpServerOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** Bytes each connection had read and written when its last request ended. */
+const connectionMarks = new WeakMap<Socket, { read: number; written: number }>();
+
 export function createHttpServer(options: HttpServerOptions): Server {
   const { log, access } = options;
   let counter = 0;
@@ -50,6 +65,12 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (ctx.url.pathname === '/v2' || ctx.url.pathname.startsWith('/v2/')) {
         ctx.route = 'v2';
         ctx.identity = await access.authenticate(ctx);
+        // zot's extension routes live under /v2/_zot/ (mgmt, search, userprefs): plain routes.
+        if (ctx.url.pathname.startsWith('/v2/_zot/')) {
+          for (const route of options.routes) {
+            if (await route(ctx)) return;
+          }
+        }
         await handleV2(ctx, options.v2);
         return;
       }
@@ -64,7 +85,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
         if (!ctx.res.writableEnded) ctx.res.destroy();
         return;
       }
-      const headers = err instanceof RegistryError && err.status === 401 ? access.challenge(ctx) : {};
+      const headers = err instanceof RegistryError && (err.status === 401 || err.status === 429) ? access.challenge(ctx) : {};
       sendError(ctx, err, headers);
     }
   };
@@ -89,14 +110,24 @@ export function createHttpServer(options: HttpServerOptions): Server {
       }
       const ctx: RequestContext = { req, res, url, id, log: log.child({ reqId: id }), identity: ANONYMOUS, route: 'unknown' };
       const socket = req.socket;
-      const bytesInAtStart = socket.bytesRead;
-      const bytesOutAtStart = socket.bytesWritten;
+      // Counted from where the connection's previous request ended: by the time this callback runs,
+      // the headers (and often a small body) have already been read.
+      const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? { read: 0, written: 0 };
       res.once('close', () => {
         const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const forwarded = req.headers['x-forwarded-for'];
+        const digest = res.getHeader('docker-content-digest');
+        connectionMarks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
         const record: RequestRecord = {
           method: req.method ?? '',
+          path: url.pathname,
           route: ctx.route,
           repo: ctx.repo,
+          user: ctx.identity.username,
+          requestId: id,
+          remoteAddress: socket.remoteAddress,
+          forwardedFor: Array.isArray(forwarded) ? forwarded.join(', ') : forwarded,
+          digest: typeof digest === 'string' ? digest : undefined,
           status: res.writableFinished ? res.statusCode : 499,
           durationSeconds,
           bytesIn: socket.bytesRead - bytesInAtStart,

@@ -101,6 +101,7 @@ export class RegistryIndex {
       addBlob: db.prepare('INSERT OR IGNORE INTO blobs (digest, repo, size) VALUES (?, ?, ?)'),
       removeBlob: db.prepare('DELETE FROM blobs WHERE digest = ? AND repo = ?'),
       blobHolders: db.prepare('SELECT repo FROM blobs WHERE digest = ? ORDER BY repo').pluck(),
+      repositorySizes: db.prepare('SELECT repo, SUM(size) AS bytes FROM blobs GROUP BY repo'),
       deleteRepoManifests: db.prepare('DELETE FROM manifests WHERE repo = ?'),
       deleteRepoTags: db.prepare('DELETE FROM tags WHERE repo = ?'),
       deleteRepoRefs: db.prepare('DELETE FROM manifest_refs WHERE repo = ?'),
@@ -164,6 +165,11 @@ export class RegistryIndex {
 
   blobHolders(digest: string): string[] {
     return this.s.blobHolders.all(digest) as string[];
+  }
+
+  /** Bytes of the blobs each repository holds (a blob hard-linked into two repositories counts in both). */
+  repositorySizes(): { repo: string; bytes: number }[] {
+    return this.s.repositorySizes.all() as { repo: string; bytes: number }[];
   }
 
   addBlob(repo: string, digest: string, size: number): void {

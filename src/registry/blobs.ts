@@ -25,6 +25,12 @@ export interface BlobStoreOptions {
 export class BlobStore {
   /** Positive stat results only: a blob's size never changes while it exists. */
   private readonly sizes = new LruMap<string, number>(50_000);
+  /**
+   * Bumped by every removal. A stat that was in flight while a blob was removed may have seen it
+   * still there; its result must not be cached, or a manifest push checked against the cache could
+   * reference a blob that garbage collection just deleted.
+   */
+  private removals = 0;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -37,10 +43,11 @@ export class BlobStore {
     const key = `${repo}@${digest.value}`;
     const cached = this.sizes.get(key);
     if (cached !== undefined) return { digest: digest.value, size: cached };
+    const removals = this.removals;
     try {
       const info = await this.driver.stat(layout.blob(repo, digest));
       if (info.isDirectory) return undefined;
-      this.sizes.set(key, info.size);
+      if (removals === this.removals) this.sizes.set(key, info.size);
       return { digest: digest.value, size: info.size };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -92,6 +99,8 @@ export class BlobStore {
     const target = layout.blob(repo, digest);
     if (await this.stat(repo, digest)) {
       await this.driver.delete(uploadPath);
+      // Still an upload that finished: observers (garbage collection) must see the blob as fresh.
+      this.events.emit('blob-stored', { repo, digest: digest.value, size });
       return;
     }
     if (!(this.options.dedupe && (await this.linkFromHolder(repo, digest)))) {
@@ -109,7 +118,10 @@ export class BlobStore {
     const source = await this.stat(from, digest);
     if (!source) return undefined;
     const existing = await this.stat(to, digest);
-    if (existing) return existing;
+    if (existing) {
+      this.events.emit('blob-stored', { repo: to, digest: digest.value, size: existing.size });
+      return existing;
+    }
     const linked = await this.driver.link(layout.blob(from, digest), layout.blob(to, digest)).catch((err: unknown) => {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -139,6 +151,7 @@ export class BlobStore {
   /** Removes the blob file without checks (manifest deletion, GC). */
   async remove(repo: string, digest: Digest): Promise<void> {
     await this.driver.delete(layout.blob(repo, digest));
+    this.removals++;
     this.index.removeBlob(repo, digest.value);
     this.forget(repo, digest);
   }

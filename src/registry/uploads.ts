@@ -95,6 +95,26 @@ export class UploadService {
     });
   }
 
+  /**
+   * Deletes a session nobody has written to since `idleSince` (ms since the epoch): garbage
+   * collection of abandoned uploads. It holds the session's lock and re-reads the file's mtime
+   * under it, so a request working on the session is never cut short. Returns the bytes freed, or
+   * undefined when the session is recent or already gone. Also takes the leftovers of an
+   * interrupted cross-repository copy, which live in the same folder under other names.
+   */
+  async expire(repo: string, id: string, idleSince: number): Promise<number | undefined> {
+    if (id === '' || id.includes('/')) return undefined;
+    return this.locks.run(id, async () => {
+      const info = await this.driver.stat(layout.upload(repo, id)).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      if (!info || info.isDirectory || info.modTime.getTime() > idleSince) return undefined;
+      await this.discard(repo, id);
+      return info.size;
+    });
+  }
+
   /** Single-request upload (POST ?digest=, and the lead of a PUT with the whole body). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
     const id = await this.start(repo, digest.algorithm);

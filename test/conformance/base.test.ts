@@ -34,13 +34,19 @@ describe('GET /v2/ (end-1)', () => {
 
 describe('methods the API does not define', () => {
   it('POST on a manifest URL is refused with 405 UNSUPPORTED', async () => {
-    const reply = await send(`${target.url}/v2/${uniqueRepo('base')}/manifests/latest`, { method: 'POST', body: '{}' });
+    const reply = await send(`${target.url}/v2/${uniqueRepo('base')}/manifests/latest`, {
+      method: 'POST',
+      body: '{}',
+    });
     assertError(reply, 405, 'UNSUPPORTED');
   });
 
   it('PATCH on a blob URL is refused with 405 UNSUPPORTED', async () => {
     const digest = `sha256:${'a'.repeat(64)}`;
-    const reply = await send(`${target.url}/v2/${uniqueRepo('base')}/blobs/${digest}`, { method: 'PATCH', body: 'x' });
+    const reply = await send(`${target.url}/v2/${uniqueRepo('base')}/blobs/${digest}`, {
+      method: 'PATCH',
+      body: 'x',
+    });
     assertError(reply, 405, 'UNSUPPORTED');
   });
 });

@@ -25,7 +25,8 @@ import { startBerth } from '../support/server.js';
 export type TargetKind = 'berth' | 'distribution';
 
 /** Which registry the suite runs against: Berth unless `CONFORMANCE_TARGET=distribution`. */
-export const TARGET: TargetKind = process.env.CONFORMANCE_TARGET === 'distribution' ? 'distribution' : 'berth';
+export const TARGET: TargetKind =
+  process.env.CONFORMANCE_TARGET === 'distribution' ? 'distribution' : 'berth';
 
 /** Skip reason for tests that need Berth's own configuration (auth, rate limits). */
 export const BERTH_ONLY = TARGET === 'berth' ? false : 'needs a Berth configuration';
@@ -70,9 +71,9 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
     url: server.url,
     port: server.port,
     root: server.root,
-    output: server.output,
-    stop: server.stop,
-    kill: server.kill,
+    output: () => server.output(),
+    stop: () => server.stop(),
+    kill: () => server.kill(),
   };
 }
 
@@ -132,7 +133,8 @@ async function startDistributionOn(options: TargetOptions): Promise<Target> {
   const finish = async (signal: NodeJS.Signals): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     await exited;
-    if (signal === 'SIGTERM' && createdRoot && !options.keepRoot) await rm(root, { recursive: true, force: true });
+    if (signal === 'SIGTERM' && createdRoot && !options.keepRoot)
+      await rm(root, { recursive: true, force: true });
   };
   return {
     kind: 'distribution',
@@ -155,6 +157,12 @@ export function uniqueRepo(prefix: string): string {
 /** `<algorithm>:<hex>` of some bytes. */
 export function digestOf(bytes: Buffer | string, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+/** Removes a storage root kept with `keepRoot`, and the config file Berth's launcher wrote beside it. */
+export async function removeRoot(root: string): Promise<void> {
+  await rm(root, { recursive: true, force: true });
+  await rm(`${root}.config.json`, { force: true });
 }
 
 /** `size` random bytes. */
@@ -208,7 +216,11 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   const lower = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
   const body = options.body;
-  if (!Array.isArray(body) && !lower.has('content-length') && (body !== undefined || ['POST', 'PUT', 'PATCH'].includes(method))) {
+  if (
+    !Array.isArray(body) &&
+    !lower.has('content-length') &&
+    (body !== undefined || ['POST', 'PUT', 'PATCH'].includes(method))
+  ) {
     headers['content-length'] = String(body === undefined ? 0 : Buffer.byteLength(body));
   }
   if (Array.isArray(body) && !lower.has('transfer-encoding')) headers['transfer-encoding'] = 'chunked';
@@ -219,12 +231,22 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
+        let ended = false;
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
-        res.on('end', () => resolve(makeReply(method, url, res, Buffer.concat(chunks))));
+        res.on('end', () => {
+          ended = true;
+          resolve(makeReply(method, url, res, Buffer.concat(chunks)));
+        });
+        res.on('close', () => {
+          if (!ended)
+            reject(new Error(`${method} ${url}: the connection closed in the middle of the answer`));
+        });
       },
     );
-    req.setTimeout(options.timeoutMs ?? 120_000, () => req.destroy(new Error(`${method} ${url}: no answer in time`)));
+    req.setTimeout(options.timeoutMs ?? 120_000, () =>
+      req.destroy(new Error(`${method} ${url}: no answer in time`)),
+    );
     // A registry may answer (413, 400...) before it has read the whole body and then close the
     // connection: the body's write fails, but the answer already received is what counts.
     req.on('error', (err) => {
@@ -285,7 +307,8 @@ export function locationOf(reply: Reply): string {
 export function withQuery(url: string, params: Record<string, string | string[]>): string {
   const pairs: string[] = [];
   for (const [key, value] of Object.entries(params)) {
-    for (const v of Array.isArray(value) ? value : [value]) pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(v)}`);
+    for (const v of Array.isArray(value) ? value : [value])
+      pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(v)}`);
   }
   if (pairs.length === 0) return url;
   return `${url}${url.includes('?') ? '&' : '?'}${pairs.join('&')}`;
@@ -322,7 +345,11 @@ interface ErrorEnvelope {
  * `{"errors":[{"code","message","detail"?}, ...]}` with every `code` upper case and underscores,
  * every `message` a string, and `code` (or one of `code`) among them.
  */
-export function assertError(reply: Reply, status: number, code: SpecErrorCode | readonly SpecErrorCode[]): void {
+export function assertError(
+  reply: Reply,
+  status: number,
+  code: SpecErrorCode | readonly SpecErrorCode[],
+): void {
   assert.equal(reply.status, status, `expected ${status}: ${reply.describe()}`);
   if (reply.method === 'HEAD') {
     assert.equal(reply.body.length, 0, `a HEAD answer carries no body: ${reply.describe()}`);
@@ -342,13 +369,25 @@ export function assertEnvelope(reply: Reply): void {
   const type = reply.header('content-type') ?? '';
   assert.match(type, /^application\/json\b/, `an error body is JSON: ${reply.describe()}`);
   const body = reply.json<ErrorEnvelope>();
-  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, `"errors" is a non-empty array: ${reply.describe()}`);
+  assert.ok(
+    Array.isArray(body.errors) && body.errors.length > 0,
+    `"errors" is a non-empty array: ${reply.describe()}`,
+  );
   for (const entry of body.errors as unknown[]) {
     assert.ok(typeof entry === 'object' && entry !== null, `each error is an object: ${reply.describe()}`);
     const { code, message } = entry as { code?: unknown; message?: unknown };
-    assert.ok(typeof code === 'string' && /^[A-Z_]+$/.test(code), `code is upper case and underscores: ${reply.describe()}`);
-    assert.ok((SPEC_ERROR_CODES as readonly string[]).includes(code), `code ${code} is one of the spec's: ${reply.describe()}`);
-    assert.ok(message === undefined || typeof message === 'string', `message is a string: ${reply.describe()}`);
+    assert.ok(
+      typeof code === 'string' && /^[A-Z_]+$/.test(code),
+      `code is upper case and underscores: ${reply.describe()}`,
+    );
+    assert.ok(
+      (SPEC_ERROR_CODES as readonly string[]).includes(code),
+      `code ${code} is one of the spec's: ${reply.describe()}`,
+    );
+    assert.ok(
+      message === undefined || typeof message === 'string',
+      `message is a string: ${reply.describe()}`,
+    );
   }
 }
 
@@ -360,15 +399,28 @@ export function assertStatus(reply: Reply, ...expected: number[]): void {
 // --- pushing, step by step -----------------------------------------------------------------------------
 
 /** `POST /v2/<repo>/blobs/uploads/` (202 expected); returns the session URL. */
-export async function startUpload(base: string, repo: string, query: Record<string, string> = {}): Promise<string> {
+export async function startUpload(
+  base: string,
+  repo: string,
+  query: Record<string, string> = {},
+): Promise<string> {
   const reply = await send(withQuery(`${base}/v2/${repo}/blobs/uploads/`, query), { method: 'POST' });
   assertStatus(reply, 202);
   return locationOf(reply);
 }
 
 /** Pushes bytes as a blob with `POST` then one `PUT ?digest=` (201 expected); returns the PUT answer. */
-export async function pushBlob(base: string, repo: string, bytes: Buffer, digest = digestOf(bytes)): Promise<Reply> {
-  const session = await startUpload(base, repo, digest.startsWith('sha256:') ? {} : { 'digest-algorithm': digest.split(':')[0] ?? '' });
+export async function pushBlob(
+  base: string,
+  repo: string,
+  bytes: Buffer,
+  digest = digestOf(bytes),
+): Promise<Reply> {
+  const session = await startUpload(
+    base,
+    repo,
+    digest.startsWith('sha256:') ? {} : { 'digest-algorithm': digest.split(':')[0] ?? '' },
+  );
   const reply = await send(withQuery(session, { digest }), {
     method: 'PUT',
     headers: { 'content-type': 'application/octet-stream' },
@@ -386,7 +438,13 @@ export interface ManifestBytes {
 }
 
 /** `PUT /v2/<repo>/manifests/<reference>` with the manifest's media type; returns the answer unchecked. */
-export function putManifest(base: string, repo: string, reference: string, manifest: ManifestBytes, query: Record<string, string | string[]> = {}): Promise<Reply> {
+export function putManifest(
+  base: string,
+  repo: string,
+  reference: string,
+  manifest: ManifestBytes,
+  query: Record<string, string | string[]> = {},
+): Promise<Reply> {
   return send(withQuery(`${base}/v2/${repo}/manifests/${reference}`, query), {
     method: 'PUT',
     headers: { 'content-type': manifest.mediaType },
@@ -402,21 +460,31 @@ export interface Pushable {
 }
 
 /** Pushes what a manifest needs: blobs, then child manifests by digest; every step must succeed. */
-export async function pushParts(base: string, repo: string, content: Omit<Pushable, 'manifest'>): Promise<void> {
+export async function pushParts(
+  base: string,
+  repo: string,
+  content: Omit<Pushable, 'manifest'>,
+): Promise<void> {
   const seen = new Set<string>();
   for (const blob of content.blobs) {
     if (seen.has(blob.digest)) continue;
     seen.add(blob.digest);
     await pushBlob(base, repo, blob.bytes, blob.digest);
   }
-  for (const child of content.manifests) assertStatus(await putManifest(base, repo, child.digest, child), 201);
+  for (const child of content.manifests)
+    assertStatus(await putManifest(base, repo, child.digest, child), 201);
 }
 
 /**
  * Pushes blobs, then child manifests by digest, then the manifest by `reference` (its digest when
  * absent); every step must succeed. Returns the final PUT's answer.
  */
-export async function pushAll(base: string, repo: string, content: Pushable, reference?: string): Promise<Reply> {
+export async function pushAll(
+  base: string,
+  repo: string,
+  content: Pushable,
+  reference?: string,
+): Promise<Reply> {
   await pushParts(base, repo, content);
   const reply = await putManifest(base, repo, reference ?? content.manifest.digest, content.manifest);
   assertStatus(reply, 201);
@@ -442,7 +510,8 @@ export function nextLink(reply: Reply): string | undefined {
   for (const value of reply.headerValues('link')) {
     for (const part of value.split(/,(?=\s*<)/)) {
       const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
-      if (match && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/.test(match[2] ?? '')) return new URL(match[1] ?? '', reply.url).href;
+      if (match && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/.test(match[2] ?? ''))
+        return new URL(match[1] ?? '', reply.url).href;
     }
   }
   return undefined;

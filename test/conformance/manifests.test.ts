@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { ACCEPT_ALL_MANIFESTS, MediaType, blobOf, descriptorOf, makeArtifact, makeImage, makeIndex } from '../support/fixtures.js';
+import {
+  ACCEPT_ALL_MANIFESTS,
+  MediaType,
+  blobOf,
+  descriptorOf,
+  makeArtifact,
+  makeImage,
+  makeIndex,
+} from '../support/fixtures.js';
 import {
   assertError,
   assertStatus,
@@ -32,9 +40,10 @@ after(async () => {
   await target?.stop();
 });
 
-const manifestUrl = (repo: string, reference: string): string => `${target.url}/v2/${repo}/manifests/${reference}`;
-const getManifest = (repo: string, reference: string) => send(manifestUrl(repo, reference), { headers: { accept: ACCEPT_ALL_MANIFESTS } });
-
+const manifestUrl = (repo: string, reference: string): string =>
+  `${target.url}/v2/${repo}/manifests/${reference}`;
+const getManifest = (repo: string, reference: string) =>
+  send(manifestUrl(repo, reference), { headers: { accept: ACCEPT_ALL_MANIFESTS } });
 
 describe('pushing an OCI image manifest', () => {
   it('PUT by tag answers 201 Created with Docker-Content-Digest', async () => {
@@ -79,7 +88,12 @@ describe('pushing an OCI image manifest', () => {
     const image = makeImage();
     await pushParts(target.url, repo, image);
     const doc = JSON.parse(image.manifest.bytes.toString('utf8')) as Record<string, unknown>;
-    const reordered = { layers: doc.layers, config: doc.config, mediaType: doc.mediaType, schemaVersion: doc.schemaVersion };
+    const reordered = {
+      layers: doc.layers,
+      config: doc.config,
+      mediaType: doc.mediaType,
+      schemaVersion: doc.schemaVersion,
+    };
     const bytes = Buffer.from(`\n${JSON.stringify(reordered, null, 3).replace(/\n/g, '\r\n')}  \n\n`);
     const manifest = { mediaType: MediaType.ociManifest, digest: digestOf(bytes), bytes };
     const put = await putManifest(target.url, repo, 'odd', manifest);
@@ -109,9 +123,19 @@ describe('pushing an OCI image manifest', () => {
     const config = blobOf('{}', MediaType.ociEmpty);
     await pushBlob(target.url, repo, config.bytes);
     const bytes = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: 'application/vnd.berth.empty', config: descriptorOf(config), layers: [] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        artifactType: 'application/vnd.berth.empty',
+        config: descriptorOf(config),
+        layers: [],
+      }),
     );
-    const reply = await putManifest(target.url, repo, 'empty', { mediaType: MediaType.ociManifest, digest: digestOf(bytes), bytes });
+    const reply = await putManifest(target.url, repo, 'empty', {
+      mediaType: MediaType.ociManifest,
+      digest: digestOf(bytes),
+      bytes,
+    });
     assert.equal(reply.status, 201, reply.describe());
   });
 
@@ -257,7 +281,9 @@ describe('manifest size limit', () => {
     for (const blob of image.blobs) await pushBlob(target.url, repo, blob.bytes, blob.digest);
     const doc = JSON.parse(image.manifest.bytes.toString('utf8')) as Record<string, unknown>;
     const skeleton = Buffer.byteLength(JSON.stringify({ ...doc, annotations: { 'org.berth.padding': '' } }));
-    const bytes = Buffer.from(JSON.stringify({ ...doc, annotations: { 'org.berth.padding': 'x'.repeat(size - skeleton) } }));
+    const bytes = Buffer.from(
+      JSON.stringify({ ...doc, annotations: { 'org.berth.padding': 'x'.repeat(size - skeleton) } }),
+    );
     assert.equal(bytes.length, size);
     return { mediaType: MediaType.ociManifest, digest: digestOf(bytes), bytes };
   }
@@ -309,7 +335,9 @@ describe('pushing a manifest with several tags (?tag=)', () => {
     const repo = uniqueRepo('tags');
     const image = makeImage();
     await pushParts(target.url, repo, image);
-    const reply = await putManifest(target.url, repo, image.manifest.digest, image.manifest, { tag: ['1.2.3', '1.2', '1', 'latest'] });
+    const reply = await putManifest(target.url, repo, image.manifest.digest, image.manifest, {
+      tag: ['1.2.3', '1.2', '1', 'latest'],
+    });
     assert.equal(reply.status, 201, reply.describe());
     const tags = reply.headerValues('oci-tag').flatMap((v) => v.split(',').map((t) => t.trim()));
     assert.deepEqual([...tags].sort(), ['1', '1.2', '1.2.3', 'latest']);
@@ -319,7 +347,10 @@ describe('pushing a manifest with several tags (?tag=)', () => {
     const repo = uniqueRepo('tags');
     const image = makeImage();
     await pushParts(target.url, repo, image);
-    assertStatus(await putManifest(target.url, repo, image.manifest.digest, image.manifest, { tag: ['a', 'b', 'c'] }), 201);
+    assertStatus(
+      await putManifest(target.url, repo, image.manifest.digest, image.manifest, { tag: ['a', 'b', 'c'] }),
+      201,
+    );
     for (const tag of ['a', 'b', 'c']) {
       const pulled = await getManifest(repo, tag);
       assert.equal(pulled.status, 200, pulled.describe());
@@ -370,13 +401,21 @@ describe('deleting tags and manifests', () => {
     assertError(await getManifest(repo, image.manifest.digest), 404, 'MANIFEST_UNKNOWN');
     assertError(await getManifest(repo, 'first'), 404, 'MANIFEST_UNKNOWN');
     assertError(await getManifest(repo, 'second'), 404, 'MANIFEST_UNKNOWN');
-    assertError(await send(manifestUrl(repo, image.manifest.digest), { method: 'HEAD' }), 404, 'MANIFEST_UNKNOWN');
+    assertError(
+      await send(manifestUrl(repo, image.manifest.digest), { method: 'HEAD' }),
+      404,
+      'MANIFEST_UNKNOWN',
+    );
   });
 
   it('DELETE of an unknown manifest answers 404 MANIFEST_UNKNOWN', async () => {
     const repo = uniqueRepo('delete');
     await pushAll(target.url, repo, makeImage(), 'v1');
-    assertError(await send(manifestUrl(repo, digestOf('not a manifest')), { method: 'DELETE' }), 404, 'MANIFEST_UNKNOWN');
+    assertError(
+      await send(manifestUrl(repo, digestOf('not a manifest')), { method: 'DELETE' }),
+      404,
+      'MANIFEST_UNKNOWN',
+    );
     assertError(await send(manifestUrl(repo, 'no-such-tag'), { method: 'DELETE' }), 404, 'MANIFEST_UNKNOWN');
   });
 
@@ -411,25 +450,41 @@ describe('deleting blobs', () => {
   it('DELETE of an unknown blob answers 404 BLOB_UNKNOWN', async () => {
     const repo = uniqueRepo('delete-blob');
     await pushBlob(target.url, repo, randomBlob(10));
-    assertError(await send(`${target.url}/v2/${repo}/blobs/${digestOf('nothing')}`, { method: 'DELETE' }), 404, 'BLOB_UNKNOWN');
+    assertError(
+      await send(`${target.url}/v2/${repo}/blobs/${digestOf('nothing')}`, { method: 'DELETE' }),
+      404,
+      'BLOB_UNKNOWN',
+    );
   });
 });
 
 describe('manifest validation', () => {
   it('a body that is not JSON is refused with 400 MANIFEST_INVALID', async () => {
     const bytes = Buffer.from('{"schemaVersion": 2, "mediaType": ');
-    const reply = await putManifest(target.url, uniqueRepo('invalid'), 'v1', { mediaType: MediaType.ociManifest, digest: digestOf(bytes), bytes });
+    const reply = await putManifest(target.url, uniqueRepo('invalid'), 'v1', {
+      mediaType: MediaType.ociManifest,
+      digest: digestOf(bytes),
+      bytes,
+    });
     assertError(reply, 400, 'MANIFEST_INVALID');
   });
 
   it('an image manifest without config is refused with 400 MANIFEST_INVALID', async () => {
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, layers: [] }));
-    const reply = await putManifest(target.url, uniqueRepo('invalid'), 'v1', { mediaType: MediaType.ociManifest, digest: digestOf(bytes), bytes });
+    const bytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, layers: [] }),
+    );
+    const reply = await putManifest(target.url, uniqueRepo('invalid'), 'v1', {
+      mediaType: MediaType.ociManifest,
+      digest: digestOf(bytes),
+      bytes,
+    });
     assertError(reply, 400, 'MANIFEST_INVALID');
   });
 
   it('an unsupported manifest media type is refused with 415 MANIFEST_INVALID', async () => {
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example.unknown+json', things: [] }));
+    const bytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example.unknown+json', things: [] }),
+    );
     const reply = await putManifest(target.url, uniqueRepo('invalid'), 'v1', {
       mediaType: 'application/vnd.example.unknown+json',
       digest: digestOf(bytes),

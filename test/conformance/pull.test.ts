@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { ACCEPT_ALL_MANIFESTS, makeImage, type Image } from '../support/fixtures.js';
-import { assertError, digestOf, pushAll, pushBlob, randomBlob, send, startTarget, uniqueRepo, type Target } from './helpers.js';
+import {
+  assertError,
+  digestOf,
+  pushAll,
+  pushBlob,
+  randomBlob,
+  send,
+  startTarget,
+  uniqueRepo,
+  type Target,
+} from './helpers.js';
 
 let target: Target;
 const repo = uniqueRepo('pull');
@@ -25,7 +35,8 @@ after(async () => {
   await target?.stop();
 });
 
-const manifestUrl = (reference: string, name = repo): string => `${target.url}/v2/${name}/manifests/${reference}`;
+const manifestUrl = (reference: string, name = repo): string =>
+  `${target.url}/v2/${name}/manifests/${reference}`;
 const blobUrl = (digest: string, name = repo): string => `${target.url}/v2/${name}/blobs/${digest}`;
 
 describe('pulling manifests', () => {
@@ -36,7 +47,9 @@ describe('pulling manifests', () => {
   });
 
   it('GET by digest answers 200 with the manifest exactly as pushed', async () => {
-    const reply = await send(manifestUrl(image.manifest.digest), { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    const reply = await send(manifestUrl(image.manifest.digest), {
+      headers: { accept: ACCEPT_ALL_MANIFESTS },
+    });
     assert.equal(reply.status, 200, reply.describe());
     assert.deepEqual(reply.body, image.manifest.bytes);
   });
@@ -53,7 +66,10 @@ describe('pulling manifests', () => {
   });
 
   it('HEAD by tag answers 200 with Docker-Content-Digest, Content-Length and no body', async () => {
-    const reply = await send(manifestUrl('v1'), { method: 'HEAD', headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    const reply = await send(manifestUrl('v1'), {
+      method: 'HEAD',
+      headers: { accept: ACCEPT_ALL_MANIFESTS },
+    });
     assert.equal(reply.status, 200, reply.describe());
     assert.equal(reply.header('docker-content-digest'), image.manifest.digest);
     assert.equal(reply.header('content-length'), String(image.manifest.size));
@@ -61,7 +77,10 @@ describe('pulling manifests', () => {
   });
 
   it('HEAD by digest answers 200 with Docker-Content-Digest and Content-Length', async () => {
-    const reply = await send(manifestUrl(image.manifest.digest), { method: 'HEAD', headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    const reply = await send(manifestUrl(image.manifest.digest), {
+      method: 'HEAD',
+      headers: { accept: ACCEPT_ALL_MANIFESTS },
+    });
     assert.equal(reply.status, 200, reply.describe());
     assert.equal(reply.header('docker-content-digest'), image.manifest.digest);
     assert.equal(reply.header('content-length'), String(image.manifest.size));
@@ -80,7 +99,10 @@ describe('pulling manifests', () => {
   });
 
   it('GET of a manifest in a repository that does not exist answers 404', async () => {
-    assertError(await send(manifestUrl('v1', uniqueRepo('nowhere'))), 404, ['NAME_UNKNOWN', 'MANIFEST_UNKNOWN']);
+    assertError(await send(manifestUrl('v1', uniqueRepo('nowhere'))), 404, [
+      'NAME_UNKNOWN',
+      'MANIFEST_UNKNOWN',
+    ]);
   });
 
   it('a manifest pushed to one repository is not found in another', async () => {

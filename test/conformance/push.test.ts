@@ -39,13 +39,21 @@ function patch(location: string, chunk: Buffer, start?: number): Promise<Reply> 
   return send(location, { method: 'PATCH', headers, body: chunk });
 }
 
-function close(location: string, digest: string, finalChunk?: { bytes: Buffer; start: number }): Promise<Reply> {
+function close(
+  location: string,
+  digest: string,
+  finalChunk?: { bytes: Buffer; start: number },
+): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (finalChunk) {
     headers['content-type'] = 'application/octet-stream';
     headers['content-range'] = `${finalChunk.start}-${finalChunk.start + finalChunk.bytes.length - 1}`;
   }
-  return send(withQuery(location, { digest }), { method: 'PUT', headers, ...(finalChunk ? { body: finalChunk.bytes } : {}) });
+  return send(withQuery(location, { digest }), {
+    method: 'PUT',
+    headers,
+    ...(finalChunk ? { body: finalChunk.bytes } : {}),
+  });
 }
 
 async function assertBlob(repo: string, bytes: Buffer): Promise<void> {
@@ -127,11 +135,14 @@ describe('single POST (monolithic upload)', () => {
   it('POST /blobs/uploads/?digest= with the body answers 201 with a pullable Location', async () => {
     const repo = uniqueRepo('push');
     const bytes = randomBlob(3000);
-    const reply = await send(withQuery(`${target.url}/v2/${repo}/blobs/uploads/`, { digest: digestOf(bytes) }), {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: bytes,
-    });
+    const reply = await send(
+      withQuery(`${target.url}/v2/${repo}/blobs/uploads/`, { digest: digestOf(bytes) }),
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes,
+      },
+    );
     assert.equal(reply.status, 201, reply.describe());
     const pulled = await send(locationOf(reply));
     assert.equal(pulled.status, 200, pulled.describe());
@@ -252,7 +263,10 @@ describe('streamed upload (PATCH without Content-Range)', () => {
   it('two streamed PATCHes append to each other', async () => {
     const repo = uniqueRepo('push');
     const bytes = randomBlob(10_000);
-    const first = await send(await startUpload(target.url, repo), { method: 'PATCH', body: [bytes.subarray(0, 4000)] });
+    const first = await send(await startUpload(target.url, repo), {
+      method: 'PATCH',
+      body: [bytes.subarray(0, 4000)],
+    });
     assertStatus(first, 202);
     const second = await send(locationOf(first), { method: 'PATCH', body: [bytes.subarray(4000)] });
     assertStatus(second, 202);
@@ -286,7 +300,10 @@ describe('upload status (GET <location>)', () => {
     assertStatus(first, 202);
     const status = await send(locationOf(first));
     assertStatus(status, 204);
-    const put = await close(locationOf(status), digestOf(bytes), { bytes: bytes.subarray(1024), start: 1024 });
+    const put = await close(locationOf(status), digestOf(bytes), {
+      bytes: bytes.subarray(1024),
+      start: 1024,
+    });
     assert.equal(put.status, 201, put.describe());
     await assertBlob(repo, bytes);
   });
@@ -344,9 +361,12 @@ describe('mounting a blob from another repository', () => {
     const dest = uniqueRepo('mount-to');
     const bytes = randomBlob(5000);
     await pushBlob(target.url, source, bytes);
-    const reply = await send(withQuery(`${target.url}/v2/${dest}/blobs/uploads/`, { mount: digestOf(bytes), from: source }), {
-      method: 'POST',
-    });
+    const reply = await send(
+      withQuery(`${target.url}/v2/${dest}/blobs/uploads/`, { mount: digestOf(bytes), from: source }),
+      {
+        method: 'POST',
+      },
+    );
     assert.equal(reply.status, 201, reply.describe());
     assert.equal(reply.header('docker-content-digest'), digestOf(bytes));
     const pulled = await send(locationOf(reply));
@@ -359,9 +379,12 @@ describe('mounting a blob from another repository', () => {
     const dest = uniqueRepo('mount-to');
     const bytes = randomBlob(5000);
     await pushBlob(target.url, source, bytes);
-    const mount = await send(withQuery(`${target.url}/v2/${dest}/blobs/uploads/`, { mount: digestOf(bytes), from: source }), {
-      method: 'POST',
-    });
+    const mount = await send(
+      withQuery(`${target.url}/v2/${dest}/blobs/uploads/`, { mount: digestOf(bytes), from: source }),
+      {
+        method: 'POST',
+      },
+    );
     assertStatus(mount, 201);
     await assertBlob(dest, bytes);
   });
@@ -370,7 +393,10 @@ describe('mounting a blob from another repository', () => {
     const dest = uniqueRepo('mount-to');
     const bytes = randomBlob(700);
     const reply = await send(
-      withQuery(`${target.url}/v2/${dest}/blobs/uploads/`, { mount: digestOf(bytes), from: uniqueRepo('mount-from') }),
+      withQuery(`${target.url}/v2/${dest}/blobs/uploads/`, {
+        mount: digestOf(bytes),
+        from: uniqueRepo('mount-from'),
+      }),
       { method: 'POST' },
     );
     assert.equal(reply.status, 202, reply.describe());

@@ -7,8 +7,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { MediaType, descriptorOf, makeArtifact, makeImage, makeIndex, type Image } from '../support/fixtures.js';
-import { assertError, assertStatus, digestOf, pushAll, send, startTarget, uniqueRepo, type Reply, type Target } from './helpers.js';
+import {
+  MediaType,
+  descriptorOf,
+  makeArtifact,
+  makeImage,
+  makeIndex,
+  type Image,
+} from '../support/fixtures.js';
+import {
+  assertError,
+  assertStatus,
+  digestOf,
+  pushAll,
+  send,
+  startTarget,
+  uniqueRepo,
+  type Reply,
+  type Target,
+} from './helpers.js';
 
 let target: Target;
 before(async () => {
@@ -34,7 +51,11 @@ interface ReferrersIndex {
 
 const referrersUrl = (repo: string, digest: string): string => `${target.url}/v2/${repo}/referrers/${digest}`;
 
-async function referrers(repo: string, digest: string, artifactType?: string): Promise<{ reply: Reply; index: ReferrersIndex }> {
+async function referrers(
+  repo: string,
+  digest: string,
+  artifactType?: string,
+): Promise<{ reply: Reply; index: ReferrersIndex }> {
   const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
   const reply = await send(`${referrersUrl(repo, digest)}${query}`);
   assert.equal(reply.status, 200, reply.describe());
@@ -68,13 +89,23 @@ describe('GET /v2/<name>/referrers/<digest>', () => {
 
   it('lists every manifest whose subject is the digest, with media type, digest and size', async () => {
     const { repo, subject } = await withSubject();
-    const sbom = makeArtifact({ artifactType: 'application/vnd.example.sbom.v1', subject: descriptorOf(subject.manifest) });
-    const signature = makeArtifact({ artifactType: 'application/vnd.example.signature.v1', subject: descriptorOf(subject.manifest) });
+    const sbom = makeArtifact({
+      artifactType: 'application/vnd.example.sbom.v1',
+      subject: descriptorOf(subject.manifest),
+    });
+    const signature = makeArtifact({
+      artifactType: 'application/vnd.example.signature.v1',
+      subject: descriptorOf(subject.manifest),
+    });
     await pushAll(target.url, repo, sbom);
     await pushAll(target.url, repo, signature);
     const { index } = await referrers(repo, subject.manifest.digest);
     const listed = index.manifests.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size }));
-    const expected = [sbom, signature].map((a) => ({ mediaType: MediaType.ociManifest, digest: a.manifest.digest, size: a.manifest.size }));
+    const expected = [sbom, signature].map((a) => ({
+      mediaType: MediaType.ociManifest,
+      digest: a.manifest.digest,
+      size: a.manifest.size,
+    }));
     assert.deepEqual(
       [...listed].sort((a, b) => a.digest.localeCompare(b.digest)),
       expected.sort((a, b) => a.digest.localeCompare(b.digest)),
@@ -83,32 +114,54 @@ describe('GET /v2/<name>/referrers/<digest>', () => {
 
   it("sets each descriptor's artifactType to the manifest's artifactType", async () => {
     const { repo, subject } = await withSubject();
-    const sbom = makeArtifact({ artifactType: 'application/vnd.example.sbom.v1', subject: descriptorOf(subject.manifest) });
+    const sbom = makeArtifact({
+      artifactType: 'application/vnd.example.sbom.v1',
+      subject: descriptorOf(subject.manifest),
+    });
     await pushAll(target.url, repo, sbom);
     const { index } = await referrers(repo, subject.manifest.digest);
-    assert.equal(index.manifests.find((d) => d.digest === sbom.manifest.digest)?.artifactType, 'application/vnd.example.sbom.v1');
+    assert.equal(
+      index.manifests.find((d) => d.digest === sbom.manifest.digest)?.artifactType,
+      'application/vnd.example.sbom.v1',
+    );
   });
 
   it("falls back to the config's media type when an image manifest has no artifactType", async () => {
     const { repo, subject } = await withSubject();
-    const typed = makeArtifact({ style: 'typed', artifactType: 'application/vnd.example.config-typed.v1', subject: descriptorOf(subject.manifest) });
+    const typed = makeArtifact({
+      style: 'typed',
+      artifactType: 'application/vnd.example.config-typed.v1',
+      subject: descriptorOf(subject.manifest),
+    });
     await pushAll(target.url, repo, typed);
     const { index } = await referrers(repo, subject.manifest.digest);
-    assert.equal(index.manifests.find((d) => d.digest === typed.manifest.digest)?.artifactType, 'application/vnd.example.config-typed.v1');
+    assert.equal(
+      index.manifests.find((d) => d.digest === typed.manifest.digest)?.artifactType,
+      'application/vnd.example.config-typed.v1',
+    );
   });
 
   it("copies the manifest's annotations into its descriptor", async () => {
     const { repo, subject } = await withSubject();
-    const annotations = { 'org.example.sbom.format': 'json', 'org.opencontainers.image.created': '2024-01-01T00:00:00Z' };
+    const annotations = {
+      'org.example.sbom.format': 'json',
+      'org.opencontainers.image.created': '2024-01-01T00:00:00Z',
+    };
     const sbom = makeArtifact({ subject: descriptorOf(subject.manifest), annotations });
     await pushAll(target.url, repo, sbom);
     const { index } = await referrers(repo, subject.manifest.digest);
-    assert.deepEqual(index.manifests.find((d) => d.digest === sbom.manifest.digest)?.annotations, annotations);
+    assert.deepEqual(
+      index.manifests.find((d) => d.digest === sbom.manifest.digest)?.annotations,
+      annotations,
+    );
   });
 
   it('lists an index with a subject, with its artifactType', async () => {
     const { repo, subject } = await withSubject();
-    const index = makeIndex({ subject: descriptorOf(subject.manifest), artifactType: 'application/vnd.example.bundle.v1' });
+    const index = makeIndex({
+      subject: descriptorOf(subject.manifest),
+      artifactType: 'application/vnd.example.bundle.v1',
+    });
     await pushAll(target.url, repo, index);
     const { index: listed } = await referrers(repo, subject.manifest.digest);
     const entry = listed.manifests.find((d) => d.digest === index.manifest.digest);
@@ -188,7 +241,10 @@ describe('GET /v2/<name>/referrers/<digest>', () => {
     const { repo, subject } = await withSubject();
     const artifact = makeArtifact({ subject: descriptorOf(subject.manifest) });
     await pushAll(target.url, repo, artifact);
-    assertStatus(await send(`${target.url}/v2/${repo}/manifests/${artifact.manifest.digest}`, { method: 'DELETE' }), 202);
+    assertStatus(
+      await send(`${target.url}/v2/${repo}/manifests/${artifact.manifest.digest}`, { method: 'DELETE' }),
+      202,
+    );
     const { index } = await referrers(repo, subject.manifest.digest);
     assert.deepEqual(index.manifests, []);
   });
@@ -203,11 +259,21 @@ describe('GET /v2/<name>/referrers/<digest>', () => {
 describe('filtering referrers by artifactType', () => {
   it('answers only the referrers of that artifactType, with OCI-Filters-Applied: artifactType', async () => {
     const { repo, subject } = await withSubject();
-    const sbom = makeArtifact({ artifactType: 'application/vnd.example.sbom.v1', subject: descriptorOf(subject.manifest) });
-    const signature = makeArtifact({ artifactType: 'application/vnd.example.signature.v1', subject: descriptorOf(subject.manifest) });
+    const sbom = makeArtifact({
+      artifactType: 'application/vnd.example.sbom.v1',
+      subject: descriptorOf(subject.manifest),
+    });
+    const signature = makeArtifact({
+      artifactType: 'application/vnd.example.signature.v1',
+      subject: descriptorOf(subject.manifest),
+    });
     await pushAll(target.url, repo, sbom);
     await pushAll(target.url, repo, signature);
-    const { reply, index } = await referrers(repo, subject.manifest.digest, 'application/vnd.example.sbom.v1');
+    const { reply, index } = await referrers(
+      repo,
+      subject.manifest.digest,
+      'application/vnd.example.sbom.v1',
+    );
     assert.equal(reply.header('oci-filters-applied'), 'artifactType');
     assert.deepEqual(
       index.manifests.map((d) => d.digest),
@@ -217,17 +283,39 @@ describe('filtering referrers by artifactType', () => {
 
   it('answers an empty index with OCI-Filters-Applied when nothing has that artifactType', async () => {
     const { repo, subject } = await withSubject();
-    await pushAll(target.url, repo, makeArtifact({ artifactType: 'application/vnd.example.sbom.v1', subject: descriptorOf(subject.manifest) }));
-    const { reply, index } = await referrers(repo, subject.manifest.digest, 'application/vnd.example.none.v1');
+    await pushAll(
+      target.url,
+      repo,
+      makeArtifact({
+        artifactType: 'application/vnd.example.sbom.v1',
+        subject: descriptorOf(subject.manifest),
+      }),
+    );
+    const { reply, index } = await referrers(
+      repo,
+      subject.manifest.digest,
+      'application/vnd.example.none.v1',
+    );
     assert.equal(reply.header('oci-filters-applied'), 'artifactType');
     assert.deepEqual(index.manifests, []);
   });
 
   it("matches the config's media type of a manifest without artifactType", async () => {
     const { repo, subject } = await withSubject();
-    const typed = makeArtifact({ style: 'typed', artifactType: 'application/vnd.example.typed.v1', subject: descriptorOf(subject.manifest) });
+    const typed = makeArtifact({
+      style: 'typed',
+      artifactType: 'application/vnd.example.typed.v1',
+      subject: descriptorOf(subject.manifest),
+    });
     await pushAll(target.url, repo, typed);
-    await pushAll(target.url, repo, makeArtifact({ artifactType: 'application/vnd.example.other.v1', subject: descriptorOf(subject.manifest) }));
+    await pushAll(
+      target.url,
+      repo,
+      makeArtifact({
+        artifactType: 'application/vnd.example.other.v1',
+        subject: descriptorOf(subject.manifest),
+      }),
+    );
     const { index } = await referrers(repo, subject.manifest.digest, 'application/vnd.example.typed.v1');
     assert.deepEqual(
       index.manifests.map((d) => d.digest),

@@ -9,7 +9,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startContainerd, startRegistryUnderTest, type Containerd, type Registry } from '../support/clients.js';
+import {
+  startContainerd,
+  startRegistryUnderTest,
+  type Containerd,
+  type Registry,
+} from '../support/clients.js';
 import {
   getBlob,
   getManifest,
@@ -57,7 +62,8 @@ describe('containerd (ctr)', () => {
       assert.equal(c.status, 200, `GET child manifest ${child.digest}`);
       assert.equal(sha256(c.bytes), child.digest);
     }
-    for (const blob of content.blobs) assert.equal(sha256(await getBlob(registry.url, repo, blob.digest)), blob.digest);
+    for (const blob of content.blobs)
+      assert.equal(sha256(await getBlob(registry.url, repo, blob.digest)), blob.digest);
   }
 
   /** Imports content into a namespace of containerd from a generated OCI archive, named `name`. */
@@ -108,7 +114,11 @@ describe('containerd (ctr)', () => {
     await pushContent(registry.url, 'e2e/ctr-pull', image, 'v1');
     const name = `${registry.host}/e2e/ctr-pull:v1`;
 
-    await containerd.ctr('pull-image', ['images', 'pull', '--plain-http', '--snapshotter', 'native', name], CTR);
+    await containerd.ctr(
+      'pull-image',
+      ['images', 'pull', '--plain-http', '--snapshotter', 'native', name],
+      CTR,
+    );
     assert.equal(await listedDigest('pull-image', name), image.manifest.digest);
     for (const layer of image.layers) {
       for (const file of layer.files) {
@@ -119,7 +129,11 @@ describe('containerd (ctr)', () => {
     }
 
     const byDigest = `${registry.host}/e2e/ctr-pull@${image.manifest.digest}`;
-    await containerd.ctr('pull-digest', ['images', 'pull', '--plain-http', '--snapshotter', 'native', byDigest], CTR);
+    await containerd.ctr(
+      'pull-digest',
+      ['images', 'pull', '--plain-http', '--snapshotter', 'native', byDigest],
+      CTR,
+    );
     assert.equal(await listedDigest('pull-digest', byDigest), image.manifest.digest);
   });
 
@@ -133,7 +147,11 @@ describe('containerd (ctr)', () => {
       const ns = `list-${format}`;
       const name = `${registry.host}/${source}:v1`;
 
-      await containerd.ctr(ns, ['images', 'pull', '--all-platforms', '--plain-http', '--snapshotter', 'native', name], CTR);
+      await containerd.ctr(
+        ns,
+        ['images', 'pull', '--all-platforms', '--plain-http', '--snapshotter', 'native', name],
+        CTR,
+      );
       assert.equal(await listedDigest(ns, name), index.manifest.digest);
 
       // Same registry, other repository: containerd may mount the blobs instead of uploading.

@@ -9,9 +9,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
-import { startContainerd, startDockerd, startRegistryUnderTest, type Containerd, type Dockerd, type Registry } from '../support/clients.js';
 import {
+  startContainerd,
+  startDockerd,
+  startRegistryUnderTest,
+  type Containerd,
+  type Dockerd,
+  type Registry,
+} from '../support/clients.js';
+import {
+  diffIdOf,
   dockerArchive,
   getBlob,
   getManifest,
@@ -100,7 +107,7 @@ describe('docker', () => {
       assert.equal(layer.mediaType, MediaType.dockerLayerGzip);
       const bytes = await getBlob(registry.url, 'e2e/docker-push', layer.digest);
       assert.equal(sha256(bytes), layer.digest);
-      assert.equal(sha256(gunzipSync(bytes)), image.layers[i]?.diffId);
+      assert.equal(diffIdOf(bytes), image.layers[i]?.diffId);
     }
 
     await dockerd.docker(['rmi', ref, 'berth-fixture:push'], CLI);
@@ -111,15 +118,19 @@ describe('docker', () => {
   });
 
   for (const format of ['oci', 'docker'] as ManifestFormat[]) {
-    it(`pulls ${format === 'oci' ? 'an OCI image manifest' : 'a Docker schema-2 image'} pushed by another client`, TIMEOUT, async () => {
-      const image = makeImage({ format, layerSizes: [1024, MiB], platform: hostPlatform() });
-      const repo = `e2e/docker-pull-${format}`;
-      await pushContent(registry.url, repo, image, 'v1');
-      await dockerd.docker(['pull', `${registry.host}/${repo}:v1`], CLI);
-      const pulled = await inspect(`${registry.host}/${repo}:v1`);
-      assert.equal(pulled.Id, image.config.digest);
-      assert.deepEqual(pulled.RepoDigests, [`${registry.host}/${repo}@${image.manifest.digest}`]);
-    });
+    it(
+      `pulls ${format === 'oci' ? 'an OCI image manifest' : 'a Docker schema-2 image'} pushed by another client`,
+      TIMEOUT,
+      async () => {
+        const image = makeImage({ format, layerSizes: [1024, MiB], platform: hostPlatform() });
+        const repo = `e2e/docker-pull-${format}`;
+        await pushContent(registry.url, repo, image, 'v1');
+        await dockerd.docker(['pull', `${registry.host}/${repo}:v1`], CLI);
+        const pulled = await inspect(`${registry.host}/${repo}:v1`);
+        assert.equal(pulled.Id, image.config.digest);
+        assert.deepEqual(pulled.RepoDigests, [`${registry.host}/${repo}@${image.manifest.digest}`]);
+      },
+    );
 
     const kind = format === 'oci' ? 'an OCI index' : 'a Docker manifest list';
     it(`pulls ${kind}: this platform by default, another with --platform`, TIMEOUT, async () => {
@@ -147,11 +158,22 @@ describe('docker', () => {
     // Docker 20.10's `docker manifest` reads only Docker media types, and re-pushes (re-encoded)
     // child manifests when they live in another repository: keep them in the list's own.
     const repo = 'e2e/docker-manifest';
-    const images = [hostPlatform(), otherPlatform()].map((platform) => makeImage({ format: 'docker', platform }));
+    const images = [hostPlatform(), otherPlatform()].map((platform) =>
+      makeImage({ format: 'docker', platform }),
+    );
     for (const image of images) await pushContent(registry.url, repo, image, image.platform.architecture);
 
     const list = `${registry.host}/${repo}:v1`;
-    await dockerd.docker(['manifest', 'create', '--insecure', list, ...images.map((i) => `${registry.host}/${repo}:${i.platform.architecture}`)], CLI);
+    await dockerd.docker(
+      [
+        'manifest',
+        'create',
+        '--insecure',
+        list,
+        ...images.map((i) => `${registry.host}/${repo}:${i.platform.architecture}`),
+      ],
+      CLI,
+    );
     const pushed = await dockerd.docker(['manifest', 'push', '--insecure', '--purge', list], CLI);
     const digest = /(sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
     assert.ok(digest !== undefined, `no digest in docker manifest push output:\n${pushed.stdout}`);

@@ -8,7 +8,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CommandError, requireCommand, runOk, startRegistryUnderTest, type Registry, type RunResult } from '../support/clients.js';
+import {
+  CommandError,
+  requireCommand,
+  runOk,
+  startRegistryUnderTest,
+  type Registry,
+  type RunResult,
+} from '../support/clients.js';
 import {
   getBlob,
   getManifest,
@@ -34,7 +41,8 @@ describe('skopeo', () => {
   let policy: string;
 
   /** Runs skopeo with a private trust policy (no dependency on /etc/containers). */
-  const skopeo = (args: string[]): Promise<RunResult> => runOk(skopeoBin, ['--policy', policy, ...args], { timeoutMs: 240_000 });
+  const skopeo = (args: string[]): Promise<RunResult> =>
+    runOk(skopeoBin, ['--policy', policy, ...args], { timeoutMs: 240_000 });
   const ref = (repo: string, tag: string): string => `docker://${registry.host}/${repo}:${tag}`;
   const noTls = ['--tls-verify=false'];
 
@@ -66,11 +74,23 @@ describe('skopeo', () => {
   it('copies an OCI layout into the registry and back without changing a digest', TIMEOUT, async () => {
     const image = makeImage({ layerSizes: [1024, 3 * MiB] });
     const src = await writeOciLayout(path.join(work, 'roundtrip-src'), [{ content: image, tag: 'v1' }]);
-    await skopeo(['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${src}:v1`, ref('e2e/roundtrip', 'v1')]);
+    await skopeo([
+      'copy',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      `oci:${src}:v1`,
+      ref('e2e/roundtrip', 'v1'),
+    ]);
     await assertStored('e2e/roundtrip', 'v1', image);
 
     const dst = path.join(work, 'roundtrip-dst');
-    await skopeo(['copy', '--preserve-digests', '--src-tls-verify=false', ref('e2e/roundtrip', 'v1'), `oci:${dst}:back`]);
+    await skopeo([
+      'copy',
+      '--preserve-digests',
+      '--src-tls-verify=false',
+      ref('e2e/roundtrip', 'v1'),
+      `oci:${dst}:back`,
+    ]);
     const layout = await readOciLayout(dst);
     const top = layout.byTag('back');
     assert.equal(top.digest, image.manifest.digest);
@@ -93,8 +113,13 @@ describe('skopeo', () => {
     assert.equal(info.Digest, image.manifest.digest);
     assert.equal(info.Architecture, 'arm64');
     assert.equal(info.Os, 'linux');
-    assert.deepEqual(info.Layers, image.layers.map((l) => l.digest));
-    const configJson = JSON.parse(image.config.bytes.toString()) as { config: { Labels: Record<string, string> } };
+    assert.deepEqual(
+      info.Layers,
+      image.layers.map((l) => l.digest),
+    );
+    const configJson = JSON.parse(image.config.bytes.toString()) as {
+      config: { Labels: Record<string, string> };
+    };
     assert.deepEqual(info.Labels, configJson.config.Labels);
 
     const raw = await skopeo(['inspect', '--raw', ...noTls, ref('e2e/inspect', 'v1')]);
@@ -110,7 +135,9 @@ describe('skopeo', () => {
     await putManifest(registry.url, 'e2e/tags', 'latest', one.manifest);
     await pushContent(registry.url, 'e2e/tags', two, 'v2.0.1-rc_1');
 
-    const out = JSON.parse((await skopeo(['list-tags', ...noTls, `docker://${registry.host}/e2e/tags`])).stdout) as {
+    const out = JSON.parse(
+      (await skopeo(['list-tags', ...noTls, `docker://${registry.host}/e2e/tags`])).stdout,
+    ) as {
       Repository: string;
       Tags: string[];
     };
@@ -141,9 +168,17 @@ describe('skopeo', () => {
     await pushContent(registry.url, 'e2e/sync-src', index, 'multi');
 
     await skopeo([
-      'sync', '--all', '--preserve-digests', '--src', 'docker', '--dest', 'docker',
-      '--src-tls-verify=false', '--dest-tls-verify=false',
-      `${registry.host}/e2e/sync-src`, `${registry.host}/e2e/mirror`,
+      'sync',
+      '--all',
+      '--preserve-digests',
+      '--src',
+      'docker',
+      '--dest',
+      'docker',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `${registry.host}/e2e/sync-src`,
+      `${registry.host}/e2e/mirror`,
     ]);
     // sync names the copy after the source's last path component.
     assert.deepEqual((await listTags(registry.url, 'e2e/mirror/sync-src')).sort(), ['multi', 'v1']);
@@ -153,7 +188,16 @@ describe('skopeo', () => {
     for (const child of index.images) await assertStored('e2e/mirror/sync-src', child.manifest.digest, child);
 
     const dir = path.join(work, 'sync-dir');
-    await skopeo(['sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', `${registry.host}/e2e/sync-src`, dir]);
+    await skopeo([
+      'sync',
+      '--src',
+      'docker',
+      '--dest',
+      'dir',
+      '--src-tls-verify=false',
+      `${registry.host}/e2e/sync-src`,
+      dir,
+    ]);
     const manifest = await readFile(path.join(dir, 'sync-src:v1', 'manifest.json'));
     assert.equal(sha256(manifest), image.manifest.digest);
   });
@@ -163,22 +207,41 @@ describe('skopeo', () => {
     const [amd64, arm64] = index.images;
     assert.ok(amd64 !== undefined && arm64 !== undefined);
     const src = await writeOciLayout(path.join(work, 'multi-src'), [{ content: index, tag: 'v1' }]);
-    await skopeo(['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci:${src}:v1`, ref('e2e/multi', 'v1')]);
+    await skopeo([
+      'copy',
+      '--all',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      `oci:${src}:v1`,
+      ref('e2e/multi', 'v1'),
+    ]);
 
     const stored = await getManifest(registry.url, 'e2e/multi', 'v1');
     assert.equal(stored.contentType, MediaType.ociIndex);
     assert.equal(sha256(stored.bytes), index.manifest.digest);
     for (const image of index.images) await assertStored('e2e/multi', image.manifest.digest, image);
 
-    const arm = JSON.parse((await skopeo(['--override-arch', 'arm64', 'inspect', ...noTls, ref('e2e/multi', 'v1')])).stdout) as {
+    const arm = JSON.parse(
+      (await skopeo(['--override-arch', 'arm64', 'inspect', ...noTls, ref('e2e/multi', 'v1')])).stdout,
+    ) as {
       Architecture: string;
       Layers: string[];
     };
     assert.equal(arm.Architecture, 'arm64');
-    assert.deepEqual(arm.Layers, arm64.layers.map((l) => l.digest));
+    assert.deepEqual(
+      arm.Layers,
+      arm64.layers.map((l) => l.digest),
+    );
 
     const all = path.join(work, 'multi-all');
-    await skopeo(['copy', '--all', '--preserve-digests', '--src-tls-verify=false', ref('e2e/multi', 'v1'), `oci:${all}:v1`]);
+    await skopeo([
+      'copy',
+      '--all',
+      '--preserve-digests',
+      '--src-tls-verify=false',
+      ref('e2e/multi', 'v1'),
+      `oci:${all}:v1`,
+    ]);
     const layout = await readOciLayout(all);
     assert.equal(layout.byTag('v1').digest, index.manifest.digest);
     for (const image of index.images) {
@@ -187,14 +250,28 @@ describe('skopeo', () => {
     }
 
     const one = path.join(work, 'multi-arm64');
-    await skopeo(['--override-arch', 'arm64', 'copy', '--src-tls-verify=false', ref('e2e/multi', 'v1'), `oci:${one}:v1`]);
+    await skopeo([
+      '--override-arch',
+      'arm64',
+      'copy',
+      '--src-tls-verify=false',
+      ref('e2e/multi', 'v1'),
+      `oci:${one}:v1`,
+    ]);
     assert.equal((await readOciLayout(one)).byTag('v1').digest, arm64.manifest.digest);
   });
 
   it('converts an OCI image to Docker schema 2 with --format v2s2', TIMEOUT, async () => {
     const image = makeImage({ layerSizes: [1024, 1024] });
     const src = await writeOciLayout(path.join(work, 'v2s2-src'), [{ content: image, tag: 'v1' }]);
-    await skopeo(['copy', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${src}:v1`, ref('e2e/v2s2', 'v1')]);
+    await skopeo([
+      'copy',
+      '--format',
+      'v2s2',
+      '--dest-tls-verify=false',
+      `oci:${src}:v1`,
+      ref('e2e/v2s2', 'v1'),
+    ]);
 
     const stored = await getManifest(registry.url, 'e2e/v2s2', 'v1');
     assert.equal(stored.status, 200);
@@ -218,20 +295,30 @@ describe('skopeo', () => {
     assert.equal(sha256(raw.stdout), stored.digestHeader);
   });
 
-  it('copies a Docker manifest list and its schema-2 images with their digests preserved', TIMEOUT, async () => {
-    const list = makeIndex({ format: 'docker' });
-    await pushContent(registry.url, 'e2e/dockerlist', list, 'v1');
+  it(
+    'copies a Docker manifest list and its schema-2 images with their digests preserved',
+    TIMEOUT,
+    async () => {
+      const list = makeIndex({ format: 'docker' });
+      await pushContent(registry.url, 'e2e/dockerlist', list, 'v1');
 
-    await skopeo([
-      'copy', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false',
-      ref('e2e/dockerlist', 'v1'), ref('e2e/dockerlist-copy', 'v1'),
-    ]);
-    const copied = await getManifest(registry.url, 'e2e/dockerlist-copy', 'v1');
-    assert.equal(copied.contentType, MediaType.dockerManifestList);
-    assert.equal(sha256(copied.bytes), list.manifest.digest);
-    for (const image of list.images) await assertStored('e2e/dockerlist-copy', image.manifest.digest, image);
+      await skopeo([
+        'copy',
+        '--all',
+        '--preserve-digests',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        ref('e2e/dockerlist', 'v1'),
+        ref('e2e/dockerlist-copy', 'v1'),
+      ]);
+      const copied = await getManifest(registry.url, 'e2e/dockerlist-copy', 'v1');
+      assert.equal(copied.contentType, MediaType.dockerManifestList);
+      assert.equal(sha256(copied.bytes), list.manifest.digest);
+      for (const image of list.images)
+        await assertStored('e2e/dockerlist-copy', image.manifest.digest, image);
 
-    const raw = await skopeo(['inspect', '--raw', ...noTls, ref('e2e/dockerlist-copy', 'v1')]);
-    assert.equal(raw.stdout, list.manifest.bytes.toString());
-  });
+      const raw = await skopeo(['inspect', '--raw', ...noTls, ref('e2e/dockerlist-copy', 'v1')]);
+      assert.equal(raw.stdout, list.manifest.bytes.toString());
+    },
+  );
 });

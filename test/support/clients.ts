@@ -121,11 +121,22 @@ export async function run(cmd: string, args: string[], options: RunOptions = {})
   };
 }
 
-/** A failed command, with everything it printed. */
+/** The end of a long output: clients like `ctr` redraw progress bars many times a second. */
+function tail(text: string, max: number): string {
+  return text.length <= max ? text : `[… ${text.length - max} characters before]\n${text.slice(-max)}`;
+}
+
+/** A failed command, with the end of what it printed. */
 export class CommandError extends Error {
   constructor(readonly result: RunResult) {
-    const status = result.timedOut ? 'timed out' : result.signal !== null ? `died of ${result.signal}` : `exited with ${result.code}`;
-    super(`${result.command} ${status}\n--- stderr:\n${result.stderr}\n--- stdout:\n${result.stdout}`);
+    const status = result.timedOut
+      ? 'timed out'
+      : result.signal !== null
+        ? `died of ${result.signal}`
+        : `exited with ${result.code}`;
+    super(
+      `${result.command} ${status}\n--- stderr:\n${tail(result.stderr, 8000)}\n--- stdout:\n${tail(result.stdout, 4000)}`,
+    );
     this.name = 'CommandError';
   }
 }
@@ -154,12 +165,12 @@ process.once('exit', () => {
 
 interface Daemon {
   proc: ChildProcess;
-  output(): string;
+  output: () => string;
   exited: Promise<void>;
 }
 
-function spawnDaemon(cmd: string, args: string[], dir: string, env?: NodeJS.ProcessEnv): Daemon {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+function spawnDaemon(cmd: string, args: string[], dir: string): Daemon {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   // Keep the tail only: daemons at debug level can be chatty over a long test file.
   const append = (c: Buffer): void => {
@@ -190,14 +201,22 @@ async function stopDaemon(daemon: Daemon, dir: string, graceMs = 30_000): Promis
 }
 
 /** Polls `probe` until it returns true; throws with the daemon's output after `timeoutMs`. */
-async function waitUntil(what: string, daemon: Daemon, probe: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+async function waitUntil(
+  what: string,
+  daemon: Daemon,
+  probe: () => Promise<boolean>,
+  timeoutMs = 90_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!isRunning(daemon.proc)) {
-      throw new Error(`${what} exited with ${daemon.proc.exitCode ?? daemon.proc.signalCode} before it was ready:\n${daemon.output()}`);
+      throw new Error(
+        `${what} exited with ${daemon.proc.exitCode ?? daemon.proc.signalCode} before it was ready:\n${daemon.output()}`,
+      );
     }
     if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`${what} was not ready after ${timeoutMs / 1000} s:\n${daemon.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} was not ready after ${timeoutMs / 1000} s:\n${daemon.output()}`);
     await sleep(250);
   }
 }
@@ -256,7 +275,11 @@ export async function startContainerd(): Promise<Containerd> {
   const ctrRun = (namespace: string, args: string[], options?: RunOptions): Promise<RunResult> =>
     runOk(ctr, ['--address', socket, '--namespace', namespace, ...args], options);
   try {
-    await waitUntil('containerd', daemon, async () => (await run(ctr, ['--address', socket, 'version'], { timeoutMs: 20_000 })).code === 0);
+    await waitUntil(
+      'containerd',
+      daemon,
+      async () => (await run(ctr, ['--address', socket, 'version'], { timeoutMs: 20_000 })).code === 0,
+    );
   } catch (err) {
     await stopDaemon(daemon, dir);
     throw err;
@@ -307,18 +330,26 @@ export async function startDockerd(containerd: Containerd): Promise<Dockerd> {
   const daemon = spawnDaemon(
     dockerd,
     [
-      '--config-file', daemonJson,
-      '--data-root', path.join(dir, 'data'),
-      '--exec-root', path.join(dir, 'exec'),
-      '--pidfile', path.join(dir, 'docker.pid'),
-      '-H', host,
+      '--config-file',
+      daemonJson,
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'docker.pid'),
+      '-H',
+      host,
       '--iptables=false',
       '--ip6tables=false',
       '--bridge=none',
       '--storage-driver=vfs',
-      '--containerd', containerd.socket,
-      '--containerd-namespace', `${ns}`,
-      '--containerd-plugins-namespace', `${ns}-plugins`,
+      '--containerd',
+      containerd.socket,
+      '--containerd-namespace',
+      `${ns}`,
+      '--containerd-plugins-namespace',
+      `${ns}-plugins`,
     ],
     dir,
   );
@@ -328,7 +359,11 @@ export async function startDockerd(containerd: Containerd): Promise<Dockerd> {
   const docker = (args: string[], options: RunOptions = {}): Promise<RunResult> =>
     runOk(cli, ['-H', host, ...args], { ...options, env: { ...env, ...options.env } });
   try {
-    await waitUntil('dockerd', daemon, async () => (await dockerRaw(['version'], { timeoutMs: 20_000 })).code === 0);
+    await waitUntil(
+      'dockerd',
+      daemon,
+      async () => (await dockerRaw(['version'], { timeoutMs: 20_000 })).code === 0,
+    );
   } catch (err) {
     await stopDaemon(daemon, dir);
     throw err;
@@ -409,6 +444,5 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
 export async function startRegistryUnderTest(): Promise<Registry> {
   if (process.env.BERTH_E2E_REGISTRY === 'distribution') return startDistribution();
   const berth = await startBerth();
-  return { url: berth.url, host: berth.host, output: berth.output, stop: berth.stop };
+  return { url: berth.url, host: berth.host, output: () => berth.output(), stop: () => berth.stop() };
 }
-

@@ -221,7 +221,10 @@ export interface LayerOptions {
 export function makeLayer(options: LayerOptions = {}): Layer {
   const seed = options.seed ?? randomSeed();
   const files = options.files ?? [
-    { name: `berth-fixture/${createHash('sha256').update(seed).digest('hex').slice(0, 16)}.bin`, content: seededBytes(options.size ?? 1024, seed) },
+    {
+      name: `berth-fixture/${createHash('sha256').update(seed).digest('hex').slice(0, 16)}.bin`,
+      content: seededBytes(options.size ?? 1024, seed),
+    },
   ];
   const uncompressed = tarArchive(files);
   // Node's gzip header has mtime 0 and a fixed OS byte, so the same tar gives the same blob.
@@ -234,7 +237,14 @@ export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 
 /** The platform of this machine in OCI terms, to pick what a daemon will pull from an index. */
 export function hostPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+  const arch: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+  };
   return { os: 'linux', architecture: arch[process.arch] ?? process.arch };
 }
 
@@ -264,16 +274,23 @@ export function makeImage(options: ImageOptions = {}): Image {
   const seed = options.seed ?? randomSeed();
   const platform = options.platform ?? DEFAULT_PLATFORM;
   const layers =
-    options.layers ?? (options.layerSizes ?? [1024]).map((size, i) => makeLayer({ size, seed: `${seed}/layer${i}`, format }));
+    options.layers ??
+    (options.layerSizes ?? [1024]).map((size, i) => makeLayer({ size, seed: `${seed}/layer${i}`, format }));
   const config = blobOf(
     json({
       created: '2024-01-01T00:00:00Z',
       architecture: platform.architecture,
       os: platform.os,
       ...(platform.variant === undefined ? {} : { variant: platform.variant }),
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Labels: { 'org.berth.fixture': seed } },
+      config: {
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Labels: { 'org.berth.fixture': seed },
+      },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-      history: layers.map((_, i) => ({ created: '2024-01-01T00:00:00Z', created_by: `berth fixture layer ${i}` })),
+      history: layers.map((_, i) => ({
+        created: '2024-01-01T00:00:00Z',
+        created_by: `berth fixture layer ${i}`,
+      })),
     }),
     format === 'docker' ? MediaType.dockerConfig : MediaType.ociConfig,
   );
@@ -327,7 +344,12 @@ export function makeIndex(options: IndexOptions = {}): ImageIndex {
   const images =
     options.images ??
     platforms.map((platform, i) =>
-      makeImage({ format, platform, seed: `${seed}/image${i}`, ...(options.layerSizes ? { layerSizes: options.layerSizes } : {}) }),
+      makeImage({
+        format,
+        platform,
+        seed: `${seed}/image${i}`,
+        ...(options.layerSizes ? { layerSizes: options.layerSizes } : {}),
+      }),
     );
   if (format === 'docker' && (options.subject !== undefined || options.artifactType !== undefined)) {
     throw new Error('subject and artifactType exist only in OCI indexes');
@@ -376,7 +398,10 @@ export interface ArtifactOptions {
 export function makeArtifact(options: ArtifactOptions = {}): Artifact {
   const artifactType = options.artifactType ?? 'application/vnd.berth.test.artifact';
   const seed = options.seed ?? randomSeed();
-  const payload = blobOf(options.payload ?? `berth artifact ${seed}\n`, options.payloadMediaType ?? 'text/plain');
+  const payload = blobOf(
+    options.payload ?? `berth artifact ${seed}\n`,
+    options.payloadMediaType ?? 'text/plain',
+  );
   const style = options.style ?? 'empty';
   const config = style === 'empty' ? EMPTY_CONFIG : blobOf('{}', artifactType);
   const manifestJson = {
@@ -388,7 +413,12 @@ export function makeArtifact(options: ArtifactOptions = {}): Artifact {
     ...(options.subject === undefined ? {} : { subject: options.subject }),
     annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z', ...options.annotations },
   };
-  return { artifactType, blobs: [config, payload], manifests: [], manifest: blobOf(json(manifestJson), MediaType.ociManifest) };
+  return {
+    artifactType,
+    blobs: [config, payload],
+    manifests: [],
+    manifest: blobOf(json(manifestJson), MediaType.ociManifest),
+  };
 }
 
 // --- image layouts and archives --------------------------------------------------------------
@@ -405,13 +435,17 @@ export interface LayoutEntry {
 export function ociLayoutFiles(entries: LayoutEntry[]): TarFile[] {
   const blobs = new Map<string, Buffer>();
   for (const { content } of entries) {
-    for (const blob of [...content.blobs, ...content.manifests, content.manifest]) blobs.set(blob.digest, blob.bytes);
+    for (const blob of [...content.blobs, ...content.manifests, content.manifest])
+      blobs.set(blob.digest, blob.bytes);
   }
   const index = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
     manifests: entries.map(({ content, tag, annotations }) => {
-      const all = { ...(tag === undefined ? {} : { 'org.opencontainers.image.ref.name': tag }), ...annotations };
+      const all = {
+        ...(tag === undefined ? {} : { 'org.opencontainers.image.ref.name': tag }),
+        ...annotations,
+      };
       return descriptorOf(content.manifest, Object.keys(all).length > 0 ? { annotations: all } : {});
     }),
   };
@@ -443,7 +477,9 @@ export interface ReadLayout {
 
 /** Reads an OCI image layout folder written by a client (e.g. `skopeo copy ... oci:DIR:TAG`). */
 export async function readOciLayout(dir: string): Promise<ReadLayout> {
-  const index = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] };
+  const index = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as {
+    manifests?: Descriptor[];
+  };
   const manifests = index.manifests ?? [];
   return {
     manifests,
@@ -518,16 +554,28 @@ function locationOf(what: string, res: Response, base: string): URL {
 }
 
 /** Pushes a blob the common way: `POST` a session, then one `PUT ?digest=` with all the bytes. */
-export async function uploadBlob(baseUrl: string, repo: string, blob: Blob, options: RequestOptions = {}): Promise<void> {
+export async function uploadBlob(
+  baseUrl: string,
+  repo: string,
+  blob: Blob,
+  options: RequestOptions = {},
+): Promise<void> {
   const what = `upload ${blob.digest} to ${repo}`;
-  const post = await fetch(`${baseUrl}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { ...options.headers } });
+  const post = await fetch(`${baseUrl}/v2/${repo}/blobs/uploads/`, {
+    method: 'POST',
+    headers: { ...options.headers },
+  });
   await expectStatus(`${what} (POST)`, post, 202);
   await post.arrayBuffer();
   const url = locationOf(what, post, baseUrl);
   url.searchParams.set('digest', blob.digest);
   const put = await fetch(url, {
     method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size), ...options.headers },
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-length': String(blob.size),
+      ...options.headers,
+    },
     body: blob.bytes,
   });
   await expectStatus(`${what} (PUT)`, put, 201);
@@ -600,14 +648,23 @@ export async function getManifest(
 }
 
 /** `GET /v2/<repo>/blobs/<digest>`, following redirects; throws unless 200. */
-export async function getBlob(baseUrl: string, repo: string, digest: string, options: RequestOptions = {}): Promise<Buffer> {
+export async function getBlob(
+  baseUrl: string,
+  repo: string,
+  digest: string,
+  options: RequestOptions = {},
+): Promise<Buffer> {
   const res = await fetch(`${baseUrl}/v2/${repo}/blobs/${digest}`, { headers: { ...options.headers } });
   await expectStatus(`get blob ${repo}@${digest}`, res, 200);
   return Buffer.from(await res.arrayBuffer());
 }
 
 /** `GET /v2/<repo>/tags/list`; throws unless 200. */
-export async function listTags(baseUrl: string, repo: string, options: RequestOptions = {}): Promise<string[]> {
+export async function listTags(
+  baseUrl: string,
+  repo: string,
+  options: RequestOptions = {},
+): Promise<string[]> {
   const res = await fetch(`${baseUrl}/v2/${repo}/tags/list`, { headers: { ...options.headers } });
   await expectStatus(`list tags of ${repo}`, res, 200);
   const body = (await res.json()) as { tags?: string[] | null };

@@ -65,12 +65,15 @@ describe('parseAuthorization', () => {
     assert.deepEqual(parseAuthorization(['', '']), { kind: 'invalid', reason: 'multiple-headers' });
   });
 
+  it('returns a Bearer token as it is, and refuses an empty or malformed one', () => {
+    assert.deepEqual(parseAuthorization('Bearer abc.def-_~+/='), { kind: 'bearer', token: 'abc.def-_~+/=' });
+    assert.deepEqual(parseAuthorization('bearer   x.y.z '), { kind: 'bearer', token: 'x.y.z' });
+    assert.deepEqual(parseAuthorization('Bearer'), { kind: 'invalid', reason: 'malformed' });
+    assert.deepEqual(parseAuthorization('Bearer a b'), { kind: 'invalid', reason: 'malformed' });
+    assert.deepEqual(parseAuthorization(`Bearer ${'a'.repeat(8193)}`), { kind: 'invalid', reason: 'malformed' });
+  });
+
   it('refuses other schemes and names them', () => {
-    assert.deepEqual(parseAuthorization('Bearer abc.def'), {
-      kind: 'invalid',
-      reason: 'unsupported-scheme',
-      scheme: 'bearer',
-    });
     assert.deepEqual(parseAuthorization('Digest username="x"'), {
       kind: 'invalid',
       reason: 'unsupported-scheme',

@@ -1,13 +1,14 @@
 /**
  * Reads the `Authorization` request header the way zot's authentication chain does: Basic
- * credentials, "no credentials", or a failure that must be answered with 401 (never with anonymous
- * access: a caller who tried to authenticate and failed is not treated as anonymous).
+ * credentials, a registry bearer token, "no credentials", or a failure that must be answered with
+ * 401 (never with anonymous access: a caller who tried to authenticate and failed is not treated as
+ * anonymous).
  */
 
 export type InvalidAuthorizationReason =
   /** More than one `Authorization` header: refused outright, as zot does, so no layer can pick a different one. */
   | 'multiple-headers'
-  /** A scheme other than Basic (Bearer tokens are not accepted yet). `scheme` holds it, lower-cased. */
+  /** A scheme other than Basic and Bearer. `scheme` holds it, lower-cased. */
   | 'unsupported-scheme'
   /** Not base64, not UTF-8, no `:` separator, or an empty user name with a password. */
   | 'malformed';
@@ -16,10 +17,14 @@ export type AuthorizationHeader =
   /** No header, an empty one, or `Basic Og==` (base64 of `:`), which some clients send for "none". */
   | { readonly kind: 'none' }
   | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  /** `Bearer <token>`: the token is opaque here (a registry token, verified elsewhere). */
+  | { readonly kind: 'bearer'; readonly token: string }
   | { readonly kind: 'invalid'; readonly reason: InvalidAuthorizationReason; readonly scheme?: string };
 
 const NONE: AuthorizationHeader = Object.freeze({ kind: 'none' });
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** RFC 6750's token68 syntax, bounded: registry tokens are JWTs of a few hundred bytes. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]{1,8192}=*$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function invalid(reason: InvalidAuthorizationReason, scheme?: string): AuthorizationHeader {
@@ -44,8 +49,9 @@ export function parseAuthorization(header: string | readonly string[] | undefine
 
   const space = value.search(/[ \t]/);
   const scheme = (space === -1 ? value : value.slice(0, space)).toLowerCase();
-  if (scheme !== 'basic') return invalid('unsupported-scheme', scheme);
   const token = space === -1 ? '' : value.slice(space).trim();
+  if (scheme === 'bearer') return BEARER_TOKEN.test(token) ? { kind: 'bearer', token } : invalid('malformed');
+  if (scheme !== 'basic') return invalid('unsupported-scheme', scheme);
   if (!BASE64.test(token) || token.length % 4 === 1) return invalid('malformed');
 
   let decoded: string;

@@ -100,7 +100,8 @@ export async function putUpload(ctx: RequestContext, deps: V2Deps, name: string,
 }
 
 export async function uploadStatus(ctx: RequestContext, deps: V2Deps, name: string, id: string): Promise<void> {
-  deps.access.authorize(ctx, 'create', name);
+  // zot asks `read` to see where an upload stands (V2_ROUTE_REQUIREMENTS).
+  deps.access.authorize(ctx, 'read', name);
   const offset = await deps.registry.uploads.offset(name, id);
   accepted(ctx, name, id, offset, 204);
 }

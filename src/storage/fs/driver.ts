@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -165,6 +165,11 @@ export class FilesystemDriver implements StorageDriver {
       throw err;
     }
     try {
+      // A link counts as written now, as a copy would: garbage collection ages blobs by mtime, and
+      // a blob just linked into a repository must not look hours old there. (The mtime belongs to
+      // the shared inode, so the other links look younger too, which only delays their collection.)
+      const now = new Date();
+      await utimes(tmp, now, now);
       await rename(tmp, to);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);

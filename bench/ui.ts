@@ -1,0 +1,460 @@
+/**
+ * The web UI's page-load benchmark: how long Berth takes to serve each page's requests (the HTML
+ * shell and the JSON the page fetches) with 10,000 repositories of 100 tags each, and, with
+ * `--browser`, how long Chromium takes from navigation to the page's content on screen.
+ * A benchmark, never a test: `node dist/bench/ui.js [--repos N] [--tags N] [--samples N]
+ * [--browser] [--keep] [--out FILE]`.
+ *
+ * How the registry is populated (pushing a million manifests through the API would take hours):
+ * 1. Berth runs once on an empty folder and `--tags` real images (distinct manifests, configs and
+ *    layers, one in ten a two-platform index) are pushed through the HTTP API into one template
+ *    repository, so the metadata database, the OCI layout and the UI's facts are Berth's own.
+ * 2. With Berth stopped, the template's rows (manifests, tags, blobs, references) are copied in
+ *    SQL into `--repos` repositories, each with its own push times (spread over a year) and layer
+ *    sizes, and each gets its own folder and index.json (so start-up reconciliation finds them
+ *    up to date). The copies hold the template's manifest digests, so the UI's per-digest facts
+ *    (platforms, sizes) are computed from real content once, as after real pushes. A sample of
+ *    repositories also gets the template's blob files (hard links), for the image page, which
+ *    reads manifest and config.
+ * 3. Berth starts again on that folder. The first repository list computes every repository's
+ *    summary (reported as the one-off cost after a mass import); then every page is timed.
+ * Cold figures: the repository page right after the UI's per-digest facts were dropped (it then
+ * reads 100 manifests and configs from disk).
+ */
+import { createHash } from 'node:crypto';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import Database from 'better-sqlite3';
+import { makeImage, makeIndex, pushContent } from '../test/support/fixtures.js';
+import { startBerth, type RunningServer } from '../test/support/server.js';
+
+interface Options {
+  repos: number;
+  tags: number;
+  samples: number;
+  browser: boolean;
+  keep: boolean;
+  out?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { repos: 10_000, tags: 100, samples: 40, browser: false, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const next = (): string => {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+      return value;
+    };
+    if (arg === '--repos') options.repos = Number(next());
+    else if (arg === '--tags') options.tags = Number(next());
+    else if (arg === '--samples') options.samples = Number(next());
+    else if (arg === '--browser') options.browser = true;
+    else if (arg === '--keep') options.keep = true;
+    else if (arg === '--out') options.out = next();
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(
+        'node dist/bench/ui.js [--repos 10000] [--tags 100] [--samples 40] [--browser] [--keep] [--out FILE]\n',
+      );
+      process.exit(0);
+    } else throw new Error(`unknown option ${arg}`);
+  }
+  return options;
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+const TEMPLATE = 'bench/template';
+const SAMPLE_REPOS = 100;
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+function repoName(i: number): string {
+  // Two levels, like team/app: names spread over 100 teams.
+  return `team-${String(i % 100).padStart(2, '0')}/app-${String(i).padStart(5, '0')}`;
+}
+
+const ADMIN = { user: 'admin', password: 'bench-admin-password' };
+
+/** A repository policy with several patterns, so authorisation costs what it would in production. */
+function benchConfig(htpasswd: string): Record<string, unknown> {
+  return {
+    storage: { gc: false, dedupe: true },
+    http: {
+      auth: { htpasswd: { path: htpasswd } },
+      accessControl: {
+        adminPolicy: { users: [ADMIN.user], actions: ['read', 'create', 'update', 'delete'] },
+        repositories: {
+          '**': { anonymousPolicy: ['read'], defaultPolicy: ['read'] },
+          'team-0*/**': { anonymousPolicy: ['read'] },
+          'team-1*/**': { anonymousPolicy: ['read'] },
+          'team-99/**': { anonymousPolicy: [] },
+          'private/**': { anonymousPolicy: [] },
+        },
+      },
+    },
+    extensions: { ui: { enable: true } },
+  };
+}
+
+function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+async function pushTemplate(server: RunningServer, tags: number): Promise<void> {
+  for (let i = 0; i < tags; i++) {
+    const tag = `1.${Math.floor(i / 10)}.${i % 10}`;
+    const sizes = [512 + ((i * 7919) % 4096), 2048 + ((i * 104729) % 65536)];
+    const content =
+      i % 10 === 9
+        ? makeIndex({
+            layerSizes: sizes,
+            platforms: [
+              { os: 'linux', architecture: 'amd64' },
+              { os: 'linux', architecture: 'arm64', variant: 'v8' },
+            ],
+          })
+        : makeImage({ layerSizes: sizes });
+    await pushContent(server.url, TEMPLATE, content, tag, { headers: { Authorization: basic(ADMIN.user, ADMIN.password) } });
+  }
+}
+
+/** Copies the template's rows into `repos` repositories, with their own folders and stamps. */
+async function cloneTemplate(root: string, repos: number): Promise<void> {
+  const db = new Database(path.join(root, '_berth', 'meta.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  // Millions of rows land in B-trees keyed by digest (random order): keep the pages in memory.
+  db.pragma('cache_size = -2000000');
+  const indexJson = await readFile(path.join(root, TEMPLATE, 'index.json'));
+  const latest = db.prepare('SELECT MAX(pushed_at) FROM tags WHERE repo = ?').pluck().get(TEMPLATE) as number;
+  const s = {
+    repo: db.prepare('INSERT INTO repositories (name, index_stamp, created_at) VALUES (?, ?, ?)'),
+    manifests: db.prepare(
+      `INSERT INTO manifests (repo, digest, media_type, size, artifact_type, subject, annotations, pushed_at)
+       SELECT @name, digest, media_type, size, artifact_type, subject, annotations, pushed_at - @shift FROM manifests WHERE repo = @template`,
+    ),
+    tags: db.prepare(
+      'INSERT INTO tags (repo, tag, digest, pushed_at) SELECT @name, tag, digest, pushed_at - @shift FROM tags WHERE repo = @template',
+    ),
+    refs: db.prepare(
+      'INSERT INTO manifest_refs (repo, manifest, ref) SELECT @name, manifest, ref FROM manifest_refs WHERE repo = @template',
+    ),
+    // Layer sizes vary per repository, so that sorting by size means something.
+    blobs: db.prepare(
+      `INSERT INTO blobs (digest, repo, size)
+       SELECT digest, @name, CASE WHEN size > 4096 THEN size * @factor ELSE size END FROM blobs WHERE repo = @template`,
+    ),
+  };
+  let seed = 12345;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const batch = 500;
+  for (let start = 0; start < repos; start += batch) {
+    const rows: { name: string; stamp: string; shift: number; factor: number }[] = [];
+    for (let i = start; i < Math.min(repos, start + batch); i++) {
+      const name = repoName(i);
+      const dir = path.join(root, name);
+      await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+      await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      await writeFile(path.join(dir, 'index.json'), indexJson);
+      const info = await stat(path.join(dir, 'index.json'));
+      rows.push({
+        name,
+        stamp: `${info.size}:${info.mtime.getTime()}`,
+        shift: Math.floor(random() * YEAR_MS),
+        factor: 1 + Math.floor(random() * 40),
+      });
+    }
+    db.transaction(() => {
+      for (const row of rows) {
+        const params = { name: row.name, template: TEMPLATE, shift: row.shift, factor: row.factor };
+        s.repo.run(row.name, row.stamp, latest - row.shift);
+        s.manifests.run(params);
+        s.tags.run(params);
+        s.refs.run(params);
+        s.blobs.run(params);
+      }
+    })();
+    if ((start / batch) % 4 === 3) log(`  ${Math.min(repos, start + batch).toLocaleString()} repositories`);
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  // The sample repositories get the template's blob files too (hard links), for the image page.
+  const blobDir = path.join(root, TEMPLATE, 'blobs', 'sha256');
+  const files = await readdir(blobDir);
+  for (let i = 0; i < Math.min(SAMPLE_REPOS, repos); i++) {
+    const dir = path.join(root, repoName(sampleIndex(i, repos)), 'blobs', 'sha256');
+    for (const file of files) await link(path.join(blobDir, file), path.join(dir, file));
+  }
+}
+
+/** Sample repositories spread over the whole range. */
+function sampleIndex(i: number, repos: number): number {
+  return Math.floor((i * repos) / Math.min(SAMPLE_REPOS, repos));
+}
+
+interface Timing {
+  page: string;
+  request: string;
+  samples: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+function summarise(page: string, request: string, ms: number[]): Timing {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+  return {
+    page,
+    request,
+    samples: ms.length,
+    p50: at(50),
+    p95: at(95),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
+}
+
+/** The browser session's cookie, once signed in: requests are timed as the UI makes them. */
+let sessionCookie = '';
+
+/** Signs in like the UI's password form (`GET /v2/` with Basic credentials and the UI's header). */
+async function signIn(base: string): Promise<void> {
+  const res = await fetch(`${base}/v2/`, { headers: { 'X-ZOT-API-CLIENT': 'zot-ui', Authorization: basic(ADMIN.user, ADMIN.password) } });
+  await res.arrayBuffer();
+  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]!);
+  const session = cookies.find((c) => c.startsWith('session='));
+  if (res.status !== 200 || session === undefined) throw new Error(`sign-in failed: ${res.status}, cookies ${cookies.join(' ')}`);
+  sessionCookie = session;
+}
+
+async function timeGet(url: string): Promise<{ ms: number; body: string; status: number }> {
+  const started = performance.now();
+  const res = await fetch(url, {
+    headers: { 'X-ZOT-API-CLIENT': 'zot-ui', 'Accept-Encoding': 'gzip', ...(sessionCookie ? { Cookie: sessionCookie } : {}) },
+  });
+  const body = await res.text();
+  return { ms: performance.now() - started, body, status: res.status };
+}
+
+async function measure(
+  name: string,
+  request: string,
+  samples: number,
+  url: (i: number) => string,
+): Promise<Timing> {
+  const ms: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const r = await timeGet(url(i));
+    if (r.status !== 200) throw new Error(`${url(i)} answered ${r.status}: ${r.body.slice(0, 300)}`);
+    ms.push(r.ms);
+  }
+  return summarise(name, request, ms);
+}
+
+async function browserTimings(
+  base: string,
+  samples: number,
+  repos: number,
+  tagNames: string[],
+): Promise<Timing[]> {
+  const { launchBrowser } = await import('../test/support/browser.js');
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const [name, value] = sessionCookie.split('=') as [string, string];
+    await context.addCookies([{ name, value, url: base }]);
+    const page = await context.newPage();
+    // One load to fill the browser's cache with the (immutable) assets, as for a returning user.
+    await page.goto(`${base}/home`);
+    await page.waitForSelector('#repo-results table');
+    const timeTo = async (path: string, selector: string): Promise<number> => {
+      const started = performance.now();
+      await page.goto(`${base}${path}`);
+      await page.waitForSelector(selector);
+      return performance.now() - started;
+    };
+    const results: Timing[] = [];
+    const run = async (label: string, path: (i: number) => string, selector: string): Promise<void> => {
+      const ms: number[] = [];
+      for (let i = 0; i < samples; i++) ms.push(await timeTo(path(i), selector));
+      results.push(summarise(label, label === 'baseline' ? 'browser: navigation to a JSON answer' : 'browser: navigation → content shown', ms));
+    };
+    await run('repositories', (i) => (i % 2 ? '/home?sort=updated-desc' : '/home'), '#repo-results table');
+    await run(
+      'repository',
+      (i) => `/image/${encodeURIComponent(repoName(sampleIndex(i % SAMPLE_REPOS, repos)))}`,
+      '#tag-results table',
+    );
+    await run(
+      'image',
+      (i) =>
+        `/image/${encodeURIComponent(repoName(sampleIndex(i % SAMPLE_REPOS, repos)))}/tag/${encodeURIComponent(tagNames[i % tagNames.length]!)}`,
+      '#manifest',
+    );
+    await run('sign-in', () => '/login', 'main h1');
+    await run('baseline', () => `/_berth/ui/api/session`, 'body');
+    return results;
+  } finally {
+    await browser.close();
+  }
+}
+
+function formatTable(rows: Timing[]): string {
+  const header = ['page', 'request', 'n', 'p50 ms', 'p95 ms', 'max ms'];
+  const lines = rows.map((r) => [
+    r.page,
+    r.request,
+    String(r.samples),
+    r.p50.toFixed(1),
+    r.p95.toFixed(1),
+    r.max.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]): string =>
+    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const root = await mkdtemp(path.join(tmpdir(), 'berth-bench-ui-'));
+  const secrets = await mkdtemp(path.join(tmpdir(), 'berth-bench-ui-auth-'));
+  const htpasswd = path.join(secrets, 'htpasswd');
+  await writeFile(htpasswd, `${ADMIN.user}:${bcrypt.hashSync(ADMIN.password, 10)}\n`);
+  let server: RunningServer | undefined;
+  try {
+    log(`populating ${options.repos.toLocaleString()} repositories × ${options.tags} tags in ${root}`);
+    server = await startBerth({ root, config: benchConfig(htpasswd), cleanup: false });
+    let t = performance.now();
+    await pushTemplate(server, options.tags);
+    log(`  template pushed through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const port = server.port;
+    await server.stop();
+    server = undefined;
+    t = performance.now();
+    await cloneTemplate(root, options.repos);
+    log(`  copied in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    t = performance.now();
+    server = await startBerth({ root, port, config: benchConfig(htpasswd), cleanup: false });
+    log(`berth started on the populated folder in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const base = server.url;
+    const api = `${base}/_berth/ui/api`;
+    await signIn(base);
+    const first = await timeGet(`${api}/repositories`);
+    const total = (JSON.parse(first.body) as { total: number }).total;
+    log(
+      `first repository list: ${first.ms.toFixed(0)} ms (summaries of ${total.toLocaleString()} repositories computed)`,
+    );
+    if (total < options.repos)
+      throw new Error(`expected at least ${options.repos} repositories, the list has ${total}`);
+
+    const template = (
+      JSON.parse(
+        (await timeGet(`${api}/repository?name=${encodeURIComponent(TEMPLATE)}&perPage=100`)).body,
+      ) as { tags: { items: { tag: string }[] } }
+    ).tags.items.map((i) => i.tag);
+    // Warm the connection and the facts of the template's digests once, as after real pushes.
+    await timeGet(`${api}/repository?name=${encodeURIComponent(repoName(0))}&perPage=100`);
+
+    const n = options.samples;
+    const sample = (i: number): string =>
+      encodeURIComponent(repoName(sampleIndex(i % SAMPLE_REPOS, options.repos)));
+    const anyRepo = (i: number): string => encodeURIComponent(repoName((i * 7919) % options.repos));
+    const lastPage = Math.ceil(total / 50);
+    const timings: Timing[] = [];
+    timings.push(await measure('any page', 'GET /home (HTML shell)', n, () => `${base}/home`));
+    timings.push(await measure('any page', 'GET session', n, () => `${api}/session`));
+    timings.push(await measure('repositories', 'by name, page 1', n, () => `${api}/repositories`));
+    timings.push(
+      await measure('repositories', 'recently updated', n, () => `${api}/repositories?sort=updated&dir=desc`),
+    );
+    timings.push(
+      await measure('repositories', 'largest first', n, () => `${api}/repositories?sort=size&dir=desc`),
+    );
+    timings.push(
+      await measure(
+        'repositories',
+        `last page (${lastPage})`,
+        n,
+        () => `${api}/repositories?page=${lastPage}`,
+      ),
+    );
+    timings.push(
+      await measure(
+        'repositories',
+        'filter "app-0123" (typing)',
+        n,
+        (i) =>
+          `${api}/repositories?q=${['a', 'ap', 'app', 'app-', 'app-0', 'app-01', 'app-012', 'app-0123'][i % 8]}`,
+      ),
+    );
+    timings.push(
+      await measure('repository', '100 tags, page of 50', n, (i) => `${api}/repository?name=${anyRepo(i)}`),
+    );
+    timings.push(
+      await measure(
+        'repository',
+        '100 tags, sorted by name',
+        n,
+        (i) => `${api}/repository?name=${anyRepo(i)}&sort=name&perPage=100`,
+      ),
+    );
+    timings.push(
+      await measure(
+        'image',
+        'image or index by tag',
+        n,
+        (i) =>
+          `${api}/image?name=${sample(i)}&reference=${encodeURIComponent(template[i % template.length]!)}`,
+      ),
+    );
+
+    // Cold: the UI's per-digest facts dropped, so the repository page reads every manifest and config.
+    await server.stop();
+    server = undefined;
+    const db = new Database(path.join(root, '_berth', 'meta.db'));
+    db.exec('DELETE FROM ui_manifest_info');
+    db.close();
+    server = await startBerth({ root, port, config: benchConfig(htpasswd), cleanup: false });
+    await signIn(server.url);
+    await timeGet(`${server.url}/_berth/ui/api/repositories`);
+    const cold = await timeGet(`${server.url}/_berth/ui/api/repository?name=${sample(0)}&perPage=100`);
+    timings.push(summarise('repository', 'cold: 100 tags, facts read from disk', [cold.ms]));
+    if (options.browser)
+      timings.push(...(await browserTimings(server.url, Math.min(n, 20), options.repos, template)));
+
+    const report = formatTable(timings);
+    process.stdout.write(
+      `\nBerth web UI, ${options.repos.toLocaleString()} repositories × ${options.tags} tags (server time per request, sequential)\n${report}\n`,
+    );
+    const worst = Math.max(
+      ...timings
+        .filter((t) => !t.request.startsWith('cold') && !t.request.startsWith('browser'))
+        .map((t) => t.p95),
+    );
+    process.stdout.write(
+      `\nworst p95 of the warm page requests: ${worst.toFixed(1)} ms (target: under 100 ms)\n`,
+    );
+    if (options.out) {
+      const fingerprint = createHash('sha256').update(report).digest('hex').slice(0, 8);
+      await writeFile(
+        options.out,
+        JSON.stringify({ options, firstListMs: first.ms, timings, fingerprint }, null, 2),
+      );
+    }
+  } finally {
+    await server?.stop();
+    await rm(secrets, { recursive: true, force: true });
+    if (!options.keep) await rm(root, { recursive: true, force: true });
+    else log(`kept ${root}`);
+  }
+}
+
+await main();

@@ -1,0 +1,145 @@
+/**
+ * Turns presented credentials into an identity: Basic credentials (an htpasswd password, or an API
+ * key as the password with its owner's user name), registry bearer tokens, and browser session ids.
+ * No HTTP here; `http/access.ts` reads the request and maps the verdicts to statuses.
+ *
+ * Throttling (see docs/security.md): only password guesses are throttled, per client address and
+ * per user name, and checked before bcrypt runs. API keys and tokens are 128 and 256 bits of
+ * randomness: guessing them is hopeless, so they are never throttled, and an attacker hammering a
+ * user name with wrong passwords cannot lock that user's API keys out. With no htpasswd file there
+ * is no password to guess, so password attempts are refused without being counted.
+ */
+import type { HtpasswdFile } from './authn/htpasswd.js';
+import { isApiKeyExpired, looksLikeApiKey } from './authn/api-keys.js';
+import type { FailureThrottle } from './authn/throttle.js';
+import type { Identity } from './identity.js';
+import type { ApiKeyStore } from './store/api-keys.js';
+import type { SessionStore } from './store/sessions.js';
+import type { UserStore } from './store/users.js';
+import type { RegistryTokens, TokenSubject } from './tokens/registry-tokens.js';
+
+export type Verdict =
+  | {
+      readonly ok: true;
+      readonly identity: Identity;
+      /** What a registry token issued to this caller should name (token endpoint). */
+      readonly subject: TokenSubject;
+    }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly method: 'password' | 'apikey' | 'token' }
+  | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfterMs: number };
+
+export interface AuthenticatorOptions {
+  /** Absent when `http.auth.htpasswd` is not configured. */
+  readonly htpasswd?: HtpasswdFile | undefined;
+  /** Absent when API keys are off. */
+  readonly apiKeys?: ApiKeyStore | undefined;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly tokens: RegistryTokens;
+  /** Failed password attempts per client address. */
+  readonly addressThrottle: FailureThrottle;
+  /** Failed password attempts per user name. */
+  readonly userThrottle: FailureThrottle;
+  readonly now?: () => Date;
+  /** How often an API key's `lastUsed` is written at most. Default 60 000 ms. */
+  readonly lastUsedResolutionMs?: number;
+}
+
+const MAX_REMEMBERED_USES = 10_000;
+
+export class Authenticator {
+  readonly #o: AuthenticatorOptions;
+  readonly #now: () => Date;
+  readonly #resolution: number;
+  /** Key id → when its `lastUsed` was last written: a push is dozens of requests, not dozens of writes. */
+  readonly #lastWritten = new Map<string, number>();
+
+  constructor(options: AuthenticatorOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#resolution = options.lastUsedResolutionMs ?? 60_000;
+  }
+
+  /** Checks Basic credentials; `clientAddress` keys the per-address throttle. */
+  async checkBasic(username: string, password: string, clientAddress: string): Promise<Verdict> {
+    if (looksLikeApiKey(password)) return this.#checkApiKey(username, password);
+    const { htpasswd, addressThrottle, userThrottle } = this.#o;
+    if (htpasswd === undefined) return { ok: false, reason: 'invalid', method: 'password' };
+    const addressKey = `addr:${clientAddress}`;
+    const userKey = `user:${username}`;
+    if (addressThrottle.isLimited(addressKey) || userThrottle.isLimited(userKey)) {
+      const retryAfterMs = Math.max(addressThrottle.retryAfterMs(addressKey), userThrottle.retryAfterMs(userKey));
+      return { ok: false, reason: 'throttled', retryAfterMs };
+    }
+    if (!(await htpasswd.verify(username, password))) {
+      addressThrottle.recordFailure(addressKey);
+      userThrottle.recordFailure(userKey);
+      return { ok: false, reason: 'invalid', method: 'password' };
+    }
+    userThrottle.recordSuccess(userKey);
+    return {
+      ok: true,
+      identity: { username, groups: [], method: 'htpasswd' },
+      subject: { username, groups: [], method: 'htpasswd' },
+    };
+  }
+
+  #checkApiKey(username: string, key: string): Verdict {
+    const { apiKeys, users } = this.#o;
+    const now = this.#now();
+    const record = apiKeys?.findByKey(key);
+    if (record === undefined || record.owner !== username || isApiKeyExpired(record.expiresAt, now)) {
+      return { ok: false, reason: 'invalid', method: 'apikey' };
+    }
+    this.#recordUse(record.id, now);
+    const groups = users.groupsOf(username) ?? [];
+    return {
+      ok: true,
+      identity: { username, groups, method: 'apikey' },
+      subject: { username, groups, method: 'apikey', keyId: record.id },
+    };
+  }
+
+  #recordUse(id: string, now: Date): void {
+    const last = this.#lastWritten.get(id);
+    if (last !== undefined && now.getTime() - last < this.#resolution) return;
+    if (this.#lastWritten.size >= MAX_REMEMBERED_USES) this.#lastWritten.clear();
+    this.#lastWritten.set(id, now.getTime());
+    this.#o.apiKeys?.recordUse(id, now);
+  }
+
+  /**
+   * Checks a registry bearer token. Beyond the signature and expiry, a token minted with an API key
+   * is only good while that key exists and is unexpired, and one minted with a password only while
+   * the user is still in the htpasswd file: revoking access takes effect at once, not at expiry.
+   */
+  async checkBearer(token: string): Promise<Verdict> {
+    const now = this.#now();
+    const verified = await this.#o.tokens.verify(token, now);
+    if (verified === undefined) return { ok: false, reason: 'invalid', method: 'token' };
+    const { subject } = verified;
+    if (subject.method === 'apikey') {
+      const record = subject.keyId === undefined ? undefined : this.#o.apiKeys?.findById(subject.keyId);
+      if (record === undefined || record.owner !== subject.username || isApiKeyExpired(record.expiresAt, now)) {
+        return { ok: false, reason: 'invalid', method: 'token' };
+      }
+      this.#recordUse(record.id, now);
+    } else if (subject.method === 'htpasswd' && this.#o.htpasswd?.has(subject.username) !== true) {
+      return { ok: false, reason: 'invalid', method: 'token' };
+    }
+    return { ok: true, identity: verified.identity, subject };
+  }
+
+  /**
+   * The identity of a live browser session: its user with the groups of their last interactive
+   * sign-in, re-read on every request. Undefined for an unknown or expired session, or one whose
+   * user record is gone.
+   */
+  checkSession(sessionId: string): Identity | undefined {
+    const session = this.#o.sessions.find(sessionId, this.#now());
+    if (session === undefined) return undefined;
+    const groups = this.#o.users.groupsOf(session.username);
+    if (groups === undefined) return undefined;
+    return { username: session.username, groups, method: 'session' };
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The auth routes as an extension: the token endpoint, sign-in and sign-out, API keys (when the
+ * access guard is Berth's, i.e. authentication or access control is configured), and zot's
+ * `/v2/_zot/ext/mgmt` for the web UI (when the UI or search is enabled, as zot registers it).
+ * Starting it starts OIDC discovery in the background and the purge of expired sessions.
+ */
+import { readFileSync } from 'node:fs';
+import type { Extension, ExtensionFactory } from '../../extensions.js';
+import { BerthAccessGuard } from '../access.js';
+import type { PlainRoute } from '../server.js';
+import { apiKeyRoutes } from './api-key-routes.js';
+import { mgmtRoute } from './mgmt-route.js';
+import { oidcRoutes } from './oidc-routes.js';
+import { tokenRoute } from './token-route.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export const authExtension: ExtensionFactory = (ctx) => {
+  const guard = ctx.access instanceof BerthAccessGuard ? ctx.access : undefined;
+  const extensions = ctx.config.extensions;
+  const routes: PlainRoute[] = [];
+  if (extensions?.search?.enable === true || extensions?.ui?.enable === true) routes.push(mgmtRoute(ctx.config, pkg.version));
+  if (guard !== undefined) routes.push(tokenRoute(guard), oidcRoutes(guard), apiKeyRoutes(guard));
+  if (routes.length === 0) return undefined;
+  const extension: Extension = {
+    name: 'auth',
+    routes,
+    start: () => guard?.start(),
+    stop: () => guard?.stop(),
+  };
+  return extension;
+};

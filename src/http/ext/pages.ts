@@ -1,0 +1,37 @@
+/**
+ * How the sign-in routes explain a failure: a small page for a browser (with a way back), the
+ * spec's error envelope for everything else. Messages name what went wrong, never a secret.
+ */
+import type { ErrorCode } from '../../oci/errors.js';
+import type { RequestContext } from '../context.js';
+import { sendJson } from '../respond.js';
+import { wantsHtml } from './request-info.js';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function sendSignInProblem(ctx: RequestContext, status: number, code: ErrorCode, message: string): void {
+  if (!wantsHtml(ctx)) {
+    sendJson(ctx, status, { errors: [{ code, message }] }, { 'Cache-Control': 'no-store' });
+    return;
+  }
+  const body = Buffer.from(
+    [
+      '<!doctype html>',
+      '<html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head>',
+      '<body><h1>Sign-in failed</h1>',
+      `<p>${escapeHtml(message)}</p>`,
+      '<p><a href="/login">Back to the sign-in page</a></p>',
+      '</body></html>',
+    ].join('\n'),
+  );
+  ctx.res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy': "default-src 'none'",
+    'X-Content-Type-Options': 'nosniff',
+  });
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,115 @@
+/**
+ * The metrics extension (`extensions.metrics`): Prometheus text at `extensions.metrics.prometheus.path`
+ * (a path prefix, as in zot), request counts and latencies from every finished request, per-repository
+ * downloads, uploads and storage bytes, process metrics. Not registered when the block is absent or
+ * `enable` is false.
+ */
+import { readFileSync } from 'node:fs';
+import { collectDefaultMetrics } from 'prom-client';
+import { compilePolicy } from '../auth/authz/policy.js';
+import type { Identity } from '../auth/identity.js';
+import { isAnonymous } from '../auth/identity.js';
+import type { Config } from '../config/index.js';
+import type { AppContext, ExtensionFactory } from '../extensions.js';
+import { openAccess } from '../http/access.js';
+import type { RequestRecord } from '../http/server.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RegistryEventMap } from '../registry/events.js';
+import { metricsFor, type BerthMetrics } from './berth-metrics.js';
+
+/** The route name requests to the metrics endpoint get; they are left out of the request metrics. */
+export const METRICS_ROUTE = 'metrics';
+
+export interface MetricsOptions {
+  /**
+   * Who may scrape. The default is the access guard's policy, which applies
+   * `http.accessControl.metrics` the way zot does (`""` in `users` or `read` in `anonymousPolicy`
+   * admits the anonymous caller; authenticated callers must be named in `users`); without
+   * accessControl, anyone when no authentication is configured and any authenticated caller
+   * otherwise.
+   */
+  canScrape?: (identity: Identity) => boolean;
+}
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function authenticationConfigured(config: Config): boolean {
+  const auth = config.http.auth;
+  if (config.http.tls?.cacert !== undefined) return true;
+  return Boolean(auth && (auth.htpasswd !== undefined || auth.ldap !== undefined || auth.openid !== undefined || auth.apikey || auth.bearer !== undefined));
+}
+
+/** zot's metrics authorization, from the configuration alone. */
+export function defaultScrapePolicy(config: Config): (identity: Identity) => boolean {
+  const policy = compilePolicy(config.http.accessControl, { authenticationConfigured: authenticationConfigured(config) });
+  return (identity) => policy.canScrapeMetrics(identity);
+}
+
+function matchesPrefix(pathname: string, prefix: string): boolean {
+  return pathname === prefix || pathname.startsWith(`${prefix}/`);
+}
+
+/** Records one finished request into the request metrics. */
+function recordRequest(metrics: BerthMetrics, ctx: AppContext, record: RequestRecord): void {
+  const code = String(record.status);
+  metrics.httpRequests.inc({ method: record.method, code });
+  metrics.httpMethodLatency.observe({ method: record.method }, record.durationSeconds);
+  // Requests that fail for names nobody pushed must not grow the label set without bound; a push
+  // that succeeds (and creates the repository) may.
+  const named = record.repo !== undefined && (record.status < 400 || ctx.registry.manifests.repositoryExists(record.repo));
+  const repo = named ? record.repo! : 'N/A';
+  metrics.httpRepoLatency.observe({ repo }, record.durationSeconds);
+  metrics.httpDuration.observe({ method: record.method, route: record.route, code }, record.durationSeconds);
+  metrics.httpReceivedBytes.inc({ route: record.route }, record.bytesIn);
+  metrics.httpSentBytes.inc({ route: record.route }, record.bytesOut);
+}
+
+export function metricsExtension(options: MetricsOptions = {}): ExtensionFactory {
+  return (ctx) => {
+    const settings = ctx.config.extensions?.metrics;
+    if (!settings?.enable) return undefined;
+    const path = settings.prometheus.path;
+    // The access guard's compiled policy; the open guard (no auth wired in) knows no policy, so
+    // then zot's rules are read from the configuration directly.
+    const canScrape =
+      options.canScrape ??
+      (ctx.access === openAccess ? defaultScrapePolicy(ctx.config) : (identity: Identity) => ctx.access.policy.canScrapeMetrics(identity));
+    const metrics = metricsFor(ctx.registry);
+    collectDefaultMetrics({ register: metrics.registry });
+    metrics.info.set({ commit: '', binaryType: 'berth', goVersion: process.version, version: pkg.version }, 1);
+    metrics.measureRepositoriesWith(() => ctx.registry.index.repositorySizes());
+
+    const onPulled = ({ repo }: RegistryEventMap['manifest-pulled'][0]): void => metrics.repoDownloads.inc({ repo });
+    const onPushed = ({ repo }: RegistryEventMap['manifest-pushed'][0]): void => metrics.repoUploads.inc({ repo });
+    ctx.registry.events.on('manifest-pulled', onPulled);
+    ctx.registry.events.on('manifest-pushed', onPushed);
+
+    return {
+      name: 'metrics',
+      routes: [
+        async (req) => {
+          const method = req.req.method;
+          if ((method !== 'GET' && method !== 'HEAD') || !matchesPrefix(req.url.pathname, path)) return false;
+          req.route = METRICS_ROUTE;
+          // Anonymous callers reach the decision below whatever the repository policies say.
+          req.identity = await ctx.access.authenticate(req, { anonymous: 'allow' });
+          if (!canScrape(req.identity)) {
+            if (isAnonymous(req.identity)) throw new RegistryError('UNAUTHORIZED', 'authentication required');
+            throw new RegistryError('DENIED', 'requested access to the resource is denied');
+          }
+          const body = Buffer.from(await metrics.registry.metrics());
+          req.res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': body.length });
+          req.res.end(method === 'HEAD' ? undefined : body);
+          return true;
+        },
+      ],
+      onRequestEnd(record) {
+        if (record.route !== METRICS_ROUTE) recordRequest(metrics, ctx, record);
+      },
+      stop() {
+        ctx.registry.events.off('manifest-pulled', onPulled);
+        ctx.registry.events.off('manifest-pushed', onPushed);
+      },
+    };
+  };
+}

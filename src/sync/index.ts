@@ -1,0 +1,103 @@
+/**
+ * The sync extension (`extensions.sync`): a pull-through cache for the registries with
+ * `onDemand`, and periodic mirroring for those with `content` and a `pollInterval`. Not
+ * registered when the section is absent, disabled, or lists no registry. See docs/sync.md.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Extension, ExtensionFactory } from '../extensions.js';
+import type { RequestRecord } from '../http/server.js';
+import { metricsFor } from '../metrics/berth-metrics.js';
+import { META_DIR } from '../registry/layout.js';
+import { SyncMetrics } from './metrics.js';
+import { OnDemandCache } from './on-demand.js';
+import { PeriodicSync } from './periodic.js';
+import { buildRoutes, syncConfigProblems } from './routes.js';
+import type { TransportOptions } from './transport.js';
+
+export { SyncMetrics } from './metrics.js';
+export { OnDemandCache } from './on-demand.js';
+export { PeriodicSync } from './periodic.js';
+
+/** How long an upstream may take to accept a connection. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** How long an upstream may send nothing (before the response head, or within a body). */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+export interface SyncExtensionOptions {
+  /** Where the counters go; by default the app's metrics registry, which `/metrics` serves. */
+  metricsRegistry?: MetricsRegistry;
+  connectTimeoutMs?: number;
+  stallTimeoutMs?: number;
+  /** How long an upstream URL that failed to answer is skipped (default 5 s). */
+  cooldownMs?: number;
+  /** Name resolution for upstream hosts (tests serve `registry-1.docker.io` from loopback). */
+  lookup?: TransportOptions['lookup'];
+}
+
+/** Builds the sync extension's factory; `syncExtension` is the one the app registers. */
+export function createSyncExtension(options: SyncExtensionOptions = {}): ExtensionFactory {
+  return async (ctx): Promise<Extension | undefined> => {
+    const sync = ctx.config.extensions?.sync;
+    if (!sync?.enable || sync.registries.length === 0) return undefined;
+    const refused = syncConfigProblems(sync);
+    if (refused) throw refused;
+
+    const log = ctx.log.child({ component: 'sync' });
+    const metrics = new SyncMetrics(options.metricsRegistry ?? metricsFor(ctx.registry).registry);
+    const routes = buildRoutes(sync, {
+      log,
+      metrics,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      ...(options.cooldownMs === undefined ? {} : { cooldownMs: options.cooldownMs }),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    });
+    // Blobs in transit live on local disk (downloadDir, as zot needs with remote storage), never in
+    // the repository folders; whatever a previous process left there is stale.
+    const spoolDir =
+      sync.downloadDir ?? path.join(ctx.config.storage.rootDirectory, META_DIR, 'sync-downloads');
+    await rm(spoolDir, { recursive: true, force: true });
+    await mkdir(spoolDir, { recursive: true });
+
+    const onDemandRoutes = routes.filter((r) => r.onDemand);
+    const onDemand =
+      onDemandRoutes.length > 0
+        ? new OnDemandCache({ registry: ctx.registry, log, metrics, routes: onDemandRoutes, spoolDir })
+        : undefined;
+    const periodic = routes.flatMap((route) =>
+      route.pollIntervalMs === undefined
+        ? []
+        : [new PeriodicSync({ registry: ctx.registry, log, route, pollIntervalMs: route.pollIntervalMs })],
+    );
+    log.info(
+      {
+        registries: routes.map((r) => ({
+          upstream: r.upstream.name,
+          onDemand: r.onDemand,
+          pollInterval: r.pollIntervalMs,
+          manifestCheckInterval: r.freshnessMs,
+        })),
+      },
+      'sync extension configured',
+    );
+
+    return {
+      name: 'sync',
+      ...(onDemand
+        ? { pullThrough: onDemand, onRequestEnd: (record: RequestRecord) => onDemand.observe(record) }
+        : {}),
+      start: () => {
+        for (const job of periodic) job.start();
+      },
+      stop: async () => {
+        await Promise.allSettled([...periodic.map((job) => job.stop()), onDemand?.stop()]);
+        for (const route of routes) route.upstream.close();
+      },
+    };
+  };
+}
+
+/** The sync extension as the app registers it. */
+export const syncExtension: ExtensionFactory = createSyncExtension();

@@ -1,0 +1,248 @@
+/**
+ * Read queries behind the web UI, on the metadata database, plus two tables the UI owns:
+ *
+ * - `ui_repo_summary`: one row per repository with what the repository list shows and sorts by
+ *   (last update, size, newest tag). Computing these for 10,000 repositories on every request would
+ *   scan every tag and blob row, so each row remembers the repository's `index_stamp` (which changes
+ *   on every index.json write, including reconciliation) and is recomputed when that differs. Registry
+ *   events also drop rows, for changes that leave index.json alone (blob uploads and deletions).
+ * - `ui_manifest_info`: facts derived from a manifest's content (platforms, total image size), keyed
+ *   by digest alone: equal digests have equal content, so the facts hold in every repository.
+ *
+ * Nothing here decides who may see what: callers filter names through the access guard.
+ */
+import { migrateModule, type Db } from '../meta/database.js';
+
+export const UI_MIGRATIONS = [
+  `CREATE TABLE ui_repo_summary (
+     name TEXT PRIMARY KEY,
+     stamp TEXT NOT NULL,
+     manifest_count INTEGER NOT NULL,
+     tag_count INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     newest_tag TEXT,
+     newest_digest TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX ui_repo_summary_updated ON ui_repo_summary (updated_at, name);
+   CREATE INDEX ui_repo_summary_size ON ui_repo_summary (size, name);
+   CREATE TABLE ui_manifest_info (
+     digest TEXT PRIMARY KEY,
+     image_size INTEGER NOT NULL,
+     platforms TEXT NOT NULL
+   ) WITHOUT ROWID;`,
+];
+
+export type RepoSort = 'name' | 'updated' | 'size';
+export type SortDirection = 'asc' | 'desc';
+
+export interface RepoSummary {
+  name: string;
+  tagCount: number;
+  /** Bytes of every distinct blob the repository holds (layers, configs, manifests), each once. */
+  size: number;
+  /** Milliseconds since the epoch of the last manifest or tag push. */
+  updatedAt: number;
+  /** The most recently pushed tag. */
+  newestTag: string | null;
+  newestDigest: string | null;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** What the UI derives once from a manifest's content. */
+export interface ManifestInfo {
+  /** Manifest, config and layers; for an index, itself plus its children's image sizes. */
+  imageSize: number;
+  platforms: Platform[];
+}
+
+export interface TagRow {
+  tag: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  /** Bytes of the manifest itself. */
+  manifestSize: number;
+  pushedAt: number;
+}
+
+export type TagSort = 'pushed' | 'name';
+
+interface SummaryRow {
+  name: string;
+  tag_count: number;
+  size: number;
+  updated_at: number;
+  newest_tag: string | null;
+  newest_digest: string | null;
+}
+
+const SUMMARY_ORDER: Record<RepoSort, Record<SortDirection, string>> = {
+  name: { asc: 'name ASC', desc: 'name DESC' },
+  updated: { asc: 'updated_at ASC, name ASC', desc: 'updated_at DESC, name ASC' },
+  size: { asc: 'size ASC, name ASC', desc: 'size DESC, name ASC' },
+};
+
+const TAG_ORDER: Record<TagSort, string> = {
+  pushed: 't.pushed_at DESC, t.tag ASC',
+  name: 't.tag ASC',
+};
+
+/** Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`. */
+function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export class UiQueries {
+  private readonly s;
+  private readonly namesBy = new Map<string, { all: () => string[]; filtered: (pattern: string) => string[] }>();
+  private readonly tagsBy = new Map<string, (repo: string, pattern: string) => TagRow[]>();
+
+  constructor(private readonly db: Db) {
+    migrateModule(db, 'ui', UI_MIGRATIONS);
+    this.s = {
+      stale: db
+        .prepare(
+          `SELECT r.name FROM repositories r LEFT JOIN ui_repo_summary s ON s.name = r.name
+           WHERE s.stamp IS NULL OR s.stamp <> r.index_stamp`,
+        )
+        .pluck(),
+      orphans: db
+        .prepare(
+          'SELECT s.name FROM ui_repo_summary s WHERE NOT EXISTS (SELECT 1 FROM repositories r WHERE r.name = s.name)',
+        )
+        .pluck(),
+      refresh: db.prepare(
+        `INSERT INTO ui_repo_summary (name, stamp, manifest_count, tag_count, size, updated_at, newest_tag, newest_digest)
+         SELECT r.name, r.index_stamp,
+           (SELECT COUNT(*) FROM manifests WHERE repo = r.name),
+           (SELECT COUNT(*) FROM tags WHERE repo = r.name),
+           (SELECT COALESCE(SUM(size), 0) FROM blobs WHERE repo = r.name),
+           MAX(COALESCE((SELECT MAX(pushed_at) FROM manifests WHERE repo = r.name), 0),
+               COALESCE((SELECT MAX(pushed_at) FROM tags WHERE repo = r.name), 0)),
+           n.tag, n.digest
+         FROM repositories r
+         LEFT JOIN (SELECT tag, digest FROM tags WHERE repo = @name ORDER BY pushed_at DESC, tag DESC LIMIT 1) n
+         WHERE r.name = @name
+         ON CONFLICT (name) DO UPDATE SET
+           stamp = excluded.stamp, manifest_count = excluded.manifest_count, tag_count = excluded.tag_count,
+           size = excluded.size, updated_at = excluded.updated_at, newest_tag = excluded.newest_tag,
+           newest_digest = excluded.newest_digest`,
+      ),
+      forget: db.prepare('DELETE FROM ui_repo_summary WHERE name = ?'),
+      summary: db.prepare(
+        'SELECT name, tag_count, size, updated_at, newest_tag, newest_digest FROM ui_repo_summary WHERE name = ? AND manifest_count > 0',
+      ),
+      tagCount: db.prepare('SELECT COUNT(*) FROM tags WHERE repo = ?').pluck(),
+      info: db.prepare('SELECT image_size, platforms FROM ui_manifest_info WHERE digest = ?'),
+      putInfo: db.prepare(
+        'INSERT INTO ui_manifest_info (digest, image_size, platforms) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING',
+      ),
+    };
+  }
+
+  /** Repositories whose summary is missing or older than their index.json. */
+  staleRepositories(): string[] {
+    return this.s.stale.all() as string[];
+  }
+
+  /**
+   * Brings summaries up to date: recomputes the stale ones (at most `limit`, when given) and drops
+   * those of deleted repositories. Returns how many stale summaries remain.
+   */
+  refreshSummaries(limit = Infinity): number {
+    const stale = this.staleRepositories();
+    const now = stale.slice(0, limit);
+    this.db.transaction(() => {
+      for (const name of now) this.s.refresh.run({ name });
+      if (stale.length > 0 || limit === Infinity) {
+        for (const name of this.s.orphans.all() as string[]) this.s.forget.run(name);
+      }
+    })();
+    return stale.length - now.length;
+  }
+
+  /** Marks a repository's summary out of date (a blob came or went without an index.json change). */
+  invalidate(repo: string): void {
+    this.s.forget.run(repo);
+  }
+
+  /**
+   * Names of the repositories that hold at least one manifest, whose name contains `filter`
+   * (case-insensitively), in the requested order. Summaries must be fresh (`refreshSummaries`).
+   */
+  repositoryNames(filter: string, sort: RepoSort, direction: SortDirection): string[] {
+    const key = `${sort}:${direction}`;
+    let queries = this.namesBy.get(key);
+    if (!queries) {
+      const order = SUMMARY_ORDER[sort][direction];
+      const all = this.db
+        .prepare(`SELECT name FROM ui_repo_summary WHERE manifest_count > 0 ORDER BY ${order}`)
+        .pluck();
+      const filtered = this.db
+        .prepare(
+          `SELECT name FROM ui_repo_summary WHERE manifest_count > 0 AND lower(name) LIKE ? ESCAPE '\\' ORDER BY ${order}`,
+        )
+        .pluck();
+      queries = {
+        all: () => all.all() as string[],
+        filtered: (pattern) => filtered.all(pattern) as string[],
+      };
+      this.namesBy.set(key, queries);
+    }
+    const needle = filter.trim().toLowerCase();
+    return needle === '' ? queries.all() : queries.filtered(likeContains(needle));
+  }
+
+  /** A repository's summary, when it holds at least one manifest. */
+  summary(name: string): RepoSummary | undefined {
+    const row = this.s.summary.get(name) as SummaryRow | undefined;
+    return row && toSummary(row);
+  }
+
+  /** Tags of a repository with their manifests' facts, whose name contains `filter`. */
+  tags(repo: string, filter: string, sort: TagSort): TagRow[] {
+    let query = this.tagsBy.get(sort);
+    if (!query) {
+      const statement = this.db.prepare(
+        `SELECT t.tag, t.digest, t.pushed_at AS pushedAt, m.media_type AS mediaType,
+                m.artifact_type AS artifactType, m.size AS manifestSize
+         FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+         WHERE t.repo = ? AND lower(t.tag) LIKE ? ESCAPE '\\'
+         ORDER BY ${TAG_ORDER[sort]}`,
+      );
+      query = (r, pattern) => statement.all(r, pattern) as TagRow[];
+      this.tagsBy.set(sort, query);
+    }
+    return query(repo, likeContains(filter.trim().toLowerCase()));
+  }
+
+  tagCount(repo: string): number {
+    return this.s.tagCount.get(repo) as number;
+  }
+
+  manifestInfo(digest: string): ManifestInfo | undefined {
+    const row = this.s.info.get(digest) as { image_size: number; platforms: string } | undefined;
+    return row && { imageSize: row.image_size, platforms: JSON.parse(row.platforms) as Platform[] };
+  }
+
+  saveManifestInfo(digest: string, info: ManifestInfo): void {
+    this.s.putInfo.run(digest, info.imageSize, JSON.stringify(info.platforms));
+  }
+}
+
+function toSummary(row: SummaryRow): RepoSummary {
+  return {
+    name: row.name,
+    tagCount: row.tag_count,
+    size: row.size,
+    updatedAt: row.updated_at,
+    newestTag: row.newest_tag,
+    newestDigest: row.newest_digest,
+  };
+}
