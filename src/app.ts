@@ -90,6 +90,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     access,
     v2: { registry, access, ...(pullThrough ? { pullThrough } : {}) },
     routes,
+    rateLimit: config.http.ratelimit,
     onRequestEnd: (record) => {
       for (const e of observers) e.onRequestEnd!(record);
     },

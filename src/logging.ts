@@ -10,6 +10,8 @@ export function createLogger(options: LogOptions): Logger {
   const destination = options.output
     ? pino.destination({ dest: options.output, mkdir: true, sync: false })
     : pino.destination({ fd: 1, sync: false });
+  // A reader of our stdout that went away must not take the server (or its shutdown) with it.
+  destination.on('error', () => undefined);
   return pino(
     {
       level: options.level,

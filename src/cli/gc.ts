@@ -67,7 +67,8 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
   }
   const dryRun = flags.dryRun ?? false;
   if (!dryRun && !flags.force) {
-    const live = await serverAnswers(config);
+    if (config.http.port === 0) process.stderr.write('berth gc: http.port is 0, so a running server cannot be detected; make sure none serves this store\n');
+    const live = config.http.port === 0 ? undefined : await serverAnswers(config);
     if (live) {
       fail(
         `a server answers at ${live}: it collects garbage itself every storage.gcInterval. Stop it first, ` +

@@ -50,6 +50,8 @@ async function serve(file: string | undefined): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // Whatever happens to the graceful path (a stuck client, a broken log pipe), exit eventually.
+    setTimeout(() => process.exit(1), 40_000).unref();
     app.close().then(
       () => {
         log.info('stopped');

@@ -26,6 +26,7 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'http.externalUrl',
   'http.realm',
   'http.compat',
+  'http.ratelimit',
   'http.auth.htpasswd',
   'http.auth.apikey',
   'http.auth.openid',

@@ -202,6 +202,8 @@ export class BerthAccessGuard implements AccessGuard {
     ];
     if (refusal.scope !== undefined) params.push(`scope=${quote(refusal.scope)}`);
     if (refusal.error !== undefined) params.push(`error=${quote(refusal.error)}`);
+    // Docker prints this for an anonymous token that lacks the scope ("denied: <description>").
+    if (refusal.error === 'insufficient_scope') params.push('error_description="authentication required"');
     headers['WWW-Authenticate'] = `Bearer ${params.join(',')}`;
     return headers;
   }

@@ -37,8 +37,44 @@ export function sendError(ctx: RequestContext, err: unknown, headers: OutgoingHt
     ctx.res.destroy();
     return;
   }
-  const retryAfter = error.code === 'TOOMANYREQUESTS' ? { 'Retry-After': '1' } : {};
-  // An unread request body must not be mistaken for the next request on this connection.
-  const close = ctx.req.complete ? {} : { Connection: 'close' };
-  sendJson(ctx, error.status, JSON.parse(errorBody([error])), { ...retryAfter, ...close, ...headers });
+  const write = (): void => {
+    if (ctx.res.headersSent || ctx.res.destroyed) return;
+    const retryAfter = error.code === 'TOOMANYREQUESTS' ? { 'Retry-After': '1' } : {};
+    // An unread request body must not be mistaken for the next request on this connection.
+    const close = ctx.req.complete ? {} : { Connection: 'close' };
+    sendJson(ctx, error.status, JSON.parse(errorBody([error])), { ...retryAfter, ...close, ...headers });
+  };
+  if (ctx.req.complete || ctx.req.destroyed) write();
+  else drainThen(ctx, write);
+}
+
+/** Bytes of an unread body Berth reads and discards so that its error answer reaches the client. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and discards what is left of the request body before answering. Closing a socket with
+ * unread bytes makes the kernel reset the connection, and the client may lose the answer (a 413
+ * for an oversized manifest, say). Bounded in bytes and time; past that, the answer goes anyway.
+ */
+function drainThen(ctx: RequestContext, done: () => void): void {
+  const req = ctx.req;
+  let bytes = 0;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    done();
+  };
+  const onData = (chunk: Buffer): void => {
+    bytes += chunk.length;
+    if (bytes > MAX_DRAIN_BYTES) finish();
+  };
+  const timer = setTimeout(finish, 2_000);
+  req.on('data', onData);
+  req.once('end', finish);
+  req.once('error', finish);
+  req.once('close', finish);
+  req.resume();
 }

@@ -12,6 +12,7 @@ import type { AccessGuard } from './access.js';
 import type { RequestContext } from './context.js';
 import { sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
+import { createRateLimiter, type RateLimitConfig } from './rate-limit.js';
 import type { V2Deps } from './v2/deps.js';
 
 /** A route outside /v2: returns true when it handled the request. */
@@ -46,6 +47,8 @@ export interface HttpServerOptions {
   routes: PlainRoute[];
   /** Called once per finished request (metrics). */
   onRequestEnd?: (record: RequestRecord) => void;
+  /** zot's `http.ratelimit`. */
+  rateLimit?: RateLimitConfig | undefined;
   /** How long a connection may sit idle (no bytes either way) before it is closed. */
   idleTimeoutMs?: number;
 }
@@ -60,8 +63,16 @@ export function createHttpServer(options: HttpServerOptions): Server {
   let counter = 0;
   const prefix = Math.random().toString(36).slice(2, 8);
 
+  const rateLimited = createRateLimiter(options.rateLimit);
   const handle = async (ctx: RequestContext): Promise<void> => {
     try {
+      if (rateLimited && !rateLimited(ctx.req.method ?? 'GET')) {
+        throw new RegistryError('TOOMANYREQUESTS', 'rate limit exceeded');
+      }
+      if (hasDotSegment(ctx.req.url ?? '/')) {
+        // URL parsing would resolve `..` and route `/v2/a/../b` to `b`: refuse such paths whole.
+        throw new RegistryError('NAME_INVALID', 'path contains . or .. segments');
+      }
       if (ctx.url.pathname === '/v2' || ctx.url.pathname.startsWith('/v2/')) {
         ctx.route = 'v2';
         ctx.identity = await access.authenticate(ctx);
@@ -152,8 +163,31 @@ export function createHttpServer(options: HttpServerOptions): Server {
       void handle(ctx);
     },
   );
+  // Malformed HTTP (a body shorter than its Content-Length, then a half-close; bad headers): answer
+  // with the spec's envelope rather than Node's bare 400, when the socket can still take it.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    // Most often a body that ended before its Content-Length: the spec's code for a length mismatch.
+    const body = JSON.stringify({ errors: [{ code: 'SIZE_INVALID', message: `malformed HTTP request (${err.code ?? 'parse error'})` }] });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   server.setTimeout(options.idleTimeoutMs ?? 120_000, (socket) => socket.destroy());
   return server;
+}
+
+/** Whether a raw request path has a `.` or `..` segment, percent-encoded or not. */
+export function hasDotSegment(rawUrl: string): boolean {
+  const q = rawUrl.indexOf('?');
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  return path.split('/').some((segment) => {
+    const s = segment.replace(/%2e/gi, '.');
+    return s === '.' || s === '..';
+  });
 }
 
 /** A client that hung up mid-request: nothing to answer, and not our failure. */

@@ -82,8 +82,9 @@ export function parseManifest(bytes: Buffer, contentType: string): ParsedManifes
     throw invalid('manifest is not valid JSON');
   }
   if (!isPlainObject(doc)) throw invalid('manifest must be a JSON object');
-  if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
+  // The media type first: a Docker schema-1 manifest is unsupported (415), not merely malformed.
   const mediaType = resolveMediaType(contentType, doc);
+  if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const annotations = doc.annotations;
   if (annotations !== undefined && !isStringMap(annotations)) throw invalid('annotations must map strings to strings');
   const artifactType = doc.artifactType;

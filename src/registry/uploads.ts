@@ -164,7 +164,11 @@ export class UploadService {
     const size = await this.sizeOf(repo, id);
     const { range, contentLength } = options;
     if (range) {
-      if (range.start !== size || range.end < range.start) {
+      if (range.end < range.start) {
+        body.resume();
+        throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Range ends before it starts');
+      }
+      if (range.start !== size) {
         body.resume();
         throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${size}`, {
           status: 416,
@@ -173,7 +177,7 @@ export class UploadService {
       }
       if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
         body.resume();
-        throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Range does not match Content-Length', { status: 416 });
+        throw new RegistryError('SIZE_INVALID', 'Content-Range does not match Content-Length');
       }
     }
     const state = await this.trustedState(repo, id, size, this.sessions.get(id)?.algorithm ?? 'sha256');

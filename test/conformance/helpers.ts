@@ -165,6 +165,16 @@ export async function removeRoot(root: string): Promise<void> {
   await rm(`${root}.config.json`, { force: true });
 }
 
+/**
+ * Whether a `Docker-Content-Digest` value is a digest of `bytes` under its own algorithm: the spec
+ * lets a registry answer with another algorithm than the one the client used.
+ */
+export function isDigestOf(header: string | undefined, bytes: Buffer): boolean {
+  const algorithm = header?.split(':')[0];
+  if (algorithm !== 'sha256' && algorithm !== 'sha512') return false;
+  return digestOf(bytes, algorithm) === header;
+}
+
 /** `size` random bytes. */
 export function randomBlob(size: number): Buffer {
   return randomBytes(size);

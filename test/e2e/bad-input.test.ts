@@ -158,13 +158,12 @@ interface Row {
   maybeNoAnswer?: boolean;
   /** Whether `repo` legitimately exists afterwards (the row pushed something valid into it first). */
   repoExists?: boolean;
-  /** A name the row tries to reach outside its repository: nothing may be created under it. */
-  escape?: string;
-  run(repo: string): Promise<Outcome>;
+  /**
+   * `repo` is a fresh repository name; `escape` a fresh name that traversal rows aim at outside
+   * their repository, so that nothing may ever be created under it.
+   */
+  run(repo: string, escape: string): Promise<Outcome>;
 }
-
-/** A fresh name for what a traversal row tries to reach; nothing may be created under it. */
-const escapeName = (): string => uniqueRepo('escape');
 
 const manifestOf = (bytes: Buffer, mediaType: string = MediaType.ociManifest) => ({
   mediaType,
@@ -299,50 +298,47 @@ const rows: Row[] = [
 
   // names that try to leave the storage root
   ...TRAVERSAL_NAMES.flatMap((nameFor): Row[] => [
-    ((escape = escapeName(), name = nameFor(escape)) => ({
+    {
       name: `starting an upload in "${nameFor('<x>')}"`,
-      escape,
       expect: { status: 400, code: 'NAME_INVALID' },
-      async run() {
-        return { reply: await send(`${target.url}/v2/${name}/blobs/uploads/`, { method: 'POST' }) };
+      async run(_repo, escape) {
+        return {
+          reply: await send(`${target.url}/v2/${nameFor(escape)}/blobs/uploads/`, { method: 'POST' }),
+        };
       },
-    }))(),
-    ((escape = escapeName(), name = nameFor(escape)) => ({
+    },
+    {
       name: `a single POST blob upload to "${nameFor('<x>')}"`,
-      escape,
       expect: { status: 400, code: 'NAME_INVALID' },
-      async run() {
+      async run(_repo, escape) {
         const bytes = randomBlob(100);
         return {
           reply: await send(
-            withQuery(`${target.url}/v2/${name}/blobs/uploads/`, { digest: digestOf(bytes) }),
+            withQuery(`${target.url}/v2/${nameFor(escape)}/blobs/uploads/`, { digest: digestOf(bytes) }),
             { method: 'POST', body: bytes },
           ),
         };
       },
-    }))(),
-    ((escape = escapeName(), name = nameFor(escape)) => ({
+    },
+    {
       name: `a manifest PUT to "${nameFor('<x>')}"`,
-      escape,
       expect: { status: 400, code: 'NAME_INVALID' },
-      async run() {
-        return { reply: await putManifest(target.url, name, 'v1', makeImage().manifest) };
+      async run(_repo, escape) {
+        return { reply: await putManifest(target.url, nameFor(escape), 'v1', makeImage().manifest) };
       },
-    }))(),
-    ((escape = escapeName(), name = nameFor(escape)) => ({
+    },
+    {
       name: `listing the tags of "${nameFor('<x>')}"`,
-      escape,
       expect: { status: 400, code: 'NAME_INVALID' },
-      async run() {
-        return { reply: await send(`${target.url}/v2/${name}/tags/list`) };
+      async run(_repo, escape) {
+        return { reply: await send(`${target.url}/v2/${nameFor(escape)}/tags/list`) };
       },
-    }))(),
+    },
   ]),
-  ((escape = escapeName()): Row => ({
+  {
     name: 'a mount from a traversal name',
     expect: { status: 202, code: [] },
-    escape,
-    async run(repo) {
+    async run(repo, escape) {
       const reply = await send(
         `${target.url}/v2/${repo}/blobs/uploads/?mount=${digestOf('x')}&from=..%2f..%2f${escape}`,
         { method: 'POST' },
@@ -350,13 +346,12 @@ const rows: Row[] = [
       // The spec's fallback for a mount that cannot happen: a plain upload session.
       return { reply, afterwards: async () => void (await send(locationOf(reply), { method: 'DELETE' })) };
     },
-  }))(),
-  ((escape = escapeName()): Row => ({
+  },
+  {
     name: 'a manifest PUT to a tag that climbs out (..%2f..%2fx)',
     expect: { status: 400, code: 'MANIFEST_INVALID' },
     repoExists: true,
-    escape,
-    async run(repo) {
+    async run(repo, escape) {
       const image = makeImage();
       await pushParts(target.url, repo, image);
       return {
@@ -364,7 +359,7 @@ const rows: Row[] = [
         absentManifests: [image.manifest.digest],
       };
     },
-  }))(),
+  },
 
   // manifests
   {
@@ -560,11 +555,10 @@ const rows: Row[] = [
       return { reply, absentBlobs: [digestOf(bytes)] };
     },
   })),
-  ((escape = escapeName()): Row => ({
+  {
     name: 'an upload id that climbs out (..%2f..%2fx)',
     expect: { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' },
-    escape,
-    async run(repo) {
+    async run(repo, escape) {
       return {
         reply: await send(`${target.url}/v2/${repo}/blobs/uploads/..%2f..%2f${escape}`, {
           method: 'PATCH',
@@ -572,7 +566,7 @@ const rows: Row[] = [
         }),
       };
     },
-  }))(),
+  },
   {
     name: "PATCH to another repository's upload id",
     expect: { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' },
@@ -803,7 +797,8 @@ describe('bad input', () => {
         : `${row.expect.status}${row.maybeNoAnswer ? ' (or no answer)' : ''}`;
     it(`${row.name}: ${answer}, nothing left behind`, { timeout: 120_000 }, async () => {
       const repo = uniqueRepo('bad');
-      const outcome = await row.run(repo);
+      const escape = uniqueRepo('escape');
+      const outcome = await row.run(repo, escape);
 
       if (outcome.reply === undefined) {
         assert.ok(row.maybeNoAnswer, 'the registry answers');
@@ -832,16 +827,13 @@ describe('bad input', () => {
       await outcome.afterwards?.();
       const catalog = await walkCatalog(target.url);
       if (!row.repoExists) assert.ok(!catalog.includes(repo), `${repo} does not appear in the catalog`);
-      const escape = row.escape;
-      if (escape !== undefined) {
-        assert.ok(
-          !catalog.some((r) => r.includes(escape)),
-          `no repository named after ${escape}: ${catalog.join(' ')}`,
-        );
-        for (let depth = 0; depth <= 3; depth++) {
-          const outside = path.resolve(target.root, ...Array<string>(depth).fill('..'), escape);
-          assert.ok(!existsSync(outside), `nothing written at ${outside}`);
-        }
+      assert.ok(
+        !catalog.some((r) => r.includes(escape)),
+        `no repository named after ${escape}: ${catalog.join(' ')}`,
+      );
+      for (let depth = 0; depth <= 3; depth++) {
+        const outside = path.resolve(target.root, ...Array<string>(depth).fill('..'), escape);
+        assert.ok(!existsSync(outside), `nothing written at ${outside}`);
       }
     });
   }

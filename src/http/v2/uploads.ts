@@ -15,7 +15,7 @@ import { blobLocation, uploadLocation, uploadRange, type V2Deps } from './deps.j
 function chunkOptions(ctx: RequestContext): ChunkOptions {
   const range = parseContentRange(ctx.req.headers['content-range']);
   if (range === 'invalid') {
-    throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Range must be <start>-<end>', { status: 416 });
+    throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Range must be <start>-<end>');
   }
   const length = contentLength(ctx.req);
   return { ...(range ? { range } : {}), ...(length === undefined ? {} : { contentLength: length }) };
