@@ -2,9 +2,9 @@
  * What a server process (and any processes it forked) used during one measured run, read from
  * /proc: peak resident memory (the kernel's own high-water mark, `VmHWM`, reset per run through
  * `clear_refs`, or a poll of `VmRSS` summed over the process tree, whichever is higher) and CPU
- * time (user and system, all threads), which tells on a small machine who ate the cores.
+ * time of all its threads, which tells on a small machine who ate the cores.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const POLL_MS = 50;
 
@@ -21,16 +21,37 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Clock ticks per second of /proc/PID/stat times: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS = 100;
 
-/** User and system CPU seconds of a process, all its threads. */
-function cpuSeconds(pid: number): { user: number; system: number } {
+interface CpuTimes {
+  /** On-CPU seconds of all threads, from schedstat (nanoseconds) when available. */
+  total: number;
+  /** User and system seconds from /proc/PID/stat (10 ms ticks): only for their ratio. */
+  user: number;
+  system: number;
+}
+
+const NO_CPU: CpuTimes = { total: 0, user: 0, system: 0 };
+
+function cpuTimes(pid: number): CpuTimes {
+  let user: number;
+  let system: number;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which may itself hold spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+    user = Number(fields[11]) / CLOCK_TICKS;
+    system = Number(fields[12]) / CLOCK_TICKS;
   } catch {
-    return { user: 0, system: 0 };
+    return NO_CPU; // the process has gone
   }
+  let total = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    }
+  } catch {
+    total = user + system; // no schedstat: fall back to the coarse ticks
+  }
+  return { total, user, system };
 }
 
 /** The process and its descendants, from each task's `children` list. */
@@ -48,23 +69,28 @@ function processTree(pid: number): number[] {
   return all;
 }
 
-export interface ProcessUsage {
-  peakRssBytes: number;
-  cpuUserSeconds: number;
-  cpuSystemSeconds: number;
+function treeCpu(pid: number): CpuTimes {
+  return processTree(pid)
+    .map(cpuTimes)
+    .reduce(
+      (a, b) => ({ total: a.total + b.total, user: a.user + b.user, system: a.system + b.system }),
+      NO_CPU,
+    );
 }
 
-function treeCpu(pid: number): { user: number; system: number } {
-  return processTree(pid)
-    .map(cpuSeconds)
-    .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
+export interface ProcessUsage {
+  peakRssBytes: number;
+  /** CPU seconds of every thread of the tree during the watch. */
+  cpuSeconds: number;
+  /** The kernel's share of that time (file creation, fsync, sockets), from coarse ticks. */
+  systemShare: number;
 }
 
 /** Watches one process tree between {@link start} and {@link stop}. */
 export class ProcessWatch {
   private timer: NodeJS.Timeout | undefined;
   private polledPeak = 0;
-  private cpuAtStart = { user: 0, system: 0 };
+  private cpuAtStart: CpuTimes = NO_CPU;
 
   constructor(private readonly pid: number) {}
 
@@ -95,10 +121,12 @@ export class ProcessWatch {
     this.poll();
     const hwm = processTree(this.pid).reduce((sum, pid) => sum + statusField(pid, 'VmHWM'), 0);
     const cpu = treeCpu(this.pid);
+    const user = cpu.user - this.cpuAtStart.user;
+    const system = cpu.system - this.cpuAtStart.system;
     return {
       peakRssBytes: Math.max(this.polledPeak, hwm),
-      cpuUserSeconds: cpu.user - this.cpuAtStart.user,
-      cpuSystemSeconds: cpu.system - this.cpuAtStart.system,
+      cpuSeconds: cpu.total - this.cpuAtStart.total,
+      systemShare: user + system > 0 ? system / (user + system) : 0,
     };
   }
 }

@@ -65,7 +65,7 @@ Compares Berth with CNCF Distribution (docker-registry) in the same run.
   --no-probe                skip measuring sha256 / fsync / loopback limits
   --berth-url URL           benchmark a Berth already running there instead of starting one
   --berth-pid PID           its PID, for memory figures
-  --berth-node-args=ARGS   extra node flags for Berth, e.g. --berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --berth-node-args=ARGS    extra node flags for Berth, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --berth-is-distribution   start a second Distribution in Berth's place (developing the bench)
   --distribution-url URL    a Distribution already running; --distribution-pid PID
   --distribution-cache X    inmemory (default, as Debian's packaged config) or none

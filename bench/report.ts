@@ -13,6 +13,8 @@ export interface Measurement extends RunStats {
   serverSystemCpuShare?: number;
   /** The load generator's own CPU time per operation, in ms: it shares the machine. */
   clientCpuMsPerOp?: number;
+  /** The machine's 1-minute load average when the run started: other work skews the figures. */
+  loadAverage1?: number;
 }
 
 export interface Row {
@@ -62,6 +64,16 @@ export function ratio(row: Row): number {
   const b = row.results.berth;
   const d = row.results.distribution;
   return usable(b) && usable(d) ? b.opsPerSec / d.opsPerSec : Number.NaN;
+}
+
+/**
+ * Distribution's server CPU time per operation over Berth's: how much less work Berth does for the
+ * same operation. Unlike throughput it hardly moves when other work shares the machine.
+ */
+export function cpuRatio(row: Row): number {
+  const b = row.results.berth?.serverCpuMsPerOp;
+  const d = row.results.distribution?.serverCpuMsPerOp;
+  return b !== undefined && d !== undefined && b > 0 ? d / b : Number.NaN;
 }
 
 /** Every target that applies to the measured rows. */
@@ -160,6 +172,7 @@ export function formatTable(rows: readonly Row[], checks: readonly Check[]): str
     'D RSS MB',
     'D CPU ms/op',
     'B/D',
+    'CPU D/B',
     'target',
   ];
   const lines = rows.map((row) => {
@@ -170,6 +183,7 @@ export function formatTable(rows: readonly Row[], checks: readonly Check[]): str
       ...cells(row.results.berth),
       ...cells(row.results.distribution),
       Number.isFinite(ratio(row)) ? `${ratio(row).toFixed(2)}x` : '-',
+      Number.isFinite(cpuRatio(row)) ? `${cpuRatio(row).toFixed(2)}x` : '-',
       check === undefined ? '' : check.verdict,
     ];
   });

@@ -6,6 +6,7 @@
  * suite. `node dist/bench/run.js --help` lists the options.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { LargeBlobFamily } from './content.js';
 import { HttpClient } from './http-client.js';
@@ -70,6 +71,7 @@ async function measureOne(
     // Each round and its warm-up get their own indices, so pushes never reuse a tag or blob.
     const first = round * (ops + warmup);
     if (warmup > 0) await runConcurrent(warmup, concurrency, operation, first + ops);
+    const loadAverage1 = os.loadavg()[0] ?? 0;
     const server = registry.pid === undefined ? undefined : new ProcessWatch(registry.pid);
     const client = process.cpuUsage();
     server?.start();
@@ -77,12 +79,11 @@ async function measureOne(
     const usage = server?.stop();
     const clientCpu = process.cpuUsage(client);
     stats.clientCpuMsPerOp = (clientCpu.user + clientCpu.system) / 1000 / Math.max(1, stats.ops);
+    stats.loadAverage1 = loadAverage1;
     if (usage !== undefined) {
       stats.peakRssBytes = usage.peakRssBytes;
-      stats.serverCpuMsPerOp =
-        ((usage.cpuUserSeconds + usage.cpuSystemSeconds) * 1000) / Math.max(1, stats.ops);
-      stats.serverSystemCpuShare =
-        usage.cpuSystemSeconds / Math.max(1e-9, usage.cpuUserSeconds + usage.cpuSystemSeconds);
+      stats.serverCpuMsPerOp = (usage.cpuSeconds * 1000) / Math.max(1, stats.ops);
+      stats.serverSystemCpuShare = usage.systemShare;
     }
     return stats;
   } finally {
@@ -131,6 +132,12 @@ async function main(): Promise<number> {
     );
   }
 
+  const loadAtStart = os.loadavg();
+  if ((loadAtStart[0] ?? 0) > machine.nproc / 2) {
+    log(
+      `warning: load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} on ${machine.nproc} CPUs: other work will skew the figures`,
+    );
+  }
   const family = new LargeBlobFamily(options.largeBytes);
   const registries = await startRegistries(options);
   const stopAll = (): Promise<PromiseSettledResult<void>[]> =>
@@ -188,9 +195,15 @@ async function main(): Promise<number> {
 
   const checks = checkTargets(rows);
   console.log(`\nBerth (B) vs CNCF Distribution (D), ${machine.nproc} x ${machine.cpuModel}`);
-  console.log(
-    `command: ${['node', ...process.argv.slice(1).map((a) => path.relative(process.cwd(), a) || a)].join(' ')}\n`,
-  );
+  const command = [
+    'node',
+    path.relative(process.cwd(), process.argv[1] ?? ''),
+    ...process.argv.slice(2),
+  ].join(' ');
+  const loadAtEnd = os.loadavg();
+  const loads = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`command: ${command}`);
+  console.log(`load average: ${loads(loadAtStart)} at start, ${loads(loadAtEnd)} at end\n`);
   console.log(formatTable(rows, checks));
   console.log('\nTargets (issue 2):');
   console.log(formatChecks(checks));
@@ -198,8 +211,9 @@ async function main(): Promise<number> {
   const result = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: process.argv.join(' '),
+    command,
     machine,
+    loadAverage: { atStart: loadAtStart, atEnd: loadAtEnd },
     limits,
     options,
     registries: registries.map((r) => ({ name: r.name, url: r.url, description: r.description })),

@@ -65,7 +65,7 @@ export async function startDistribution(
   cache: boolean,
   name = 'distribution',
 ): Promise<Registry> {
-  const dir = await mkdtemp(path.join(workDir, 'distribution-'));
+  const dir = await mkdtemp(path.join(workDir, 'bench-distribution-'));
   const root = path.join(dir, 'storage');
   const port = await freePort();
   const config = [
@@ -98,7 +98,7 @@ const BERTH_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
  * the "listening" line is logged at info.
  */
 export async function startBerthRegistry(workDir: string, nodeArgs: string[] = []): Promise<Registry> {
-  const dir = await mkdtemp(path.join(workDir, 'berth-'));
+  const dir = await mkdtemp(path.join(workDir, 'bench-berth-'));
   const port = await freePort();
   const config = {
     storage: { rootDirectory: path.join(dir, 'storage') },

@@ -116,7 +116,9 @@ async function pushTemplate(server: RunningServer, tags: number): Promise<void> 
             ],
           })
         : makeImage({ layerSizes: sizes });
-    await pushContent(server.url, TEMPLATE, content, tag, { headers: { Authorization: basic(ADMIN.user, ADMIN.password) } });
+    await pushContent(server.url, TEMPLATE, content, tag, {
+      headers: { Authorization: basic(ADMIN.user, ADMIN.password) },
+    });
   }
 }
 
@@ -225,18 +227,25 @@ let sessionCookie = '';
 
 /** Signs in like the UI's password form (`GET /v2/` with Basic credentials and the UI's header). */
 async function signIn(base: string): Promise<void> {
-  const res = await fetch(`${base}/v2/`, { headers: { 'X-ZOT-API-CLIENT': 'zot-ui', Authorization: basic(ADMIN.user, ADMIN.password) } });
+  const res = await fetch(`${base}/v2/`, {
+    headers: { 'X-ZOT-API-CLIENT': 'zot-ui', Authorization: basic(ADMIN.user, ADMIN.password) },
+  });
   await res.arrayBuffer();
   const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]!);
   const session = cookies.find((c) => c.startsWith('session='));
-  if (res.status !== 200 || session === undefined) throw new Error(`sign-in failed: ${res.status}, cookies ${cookies.join(' ')}`);
+  if (res.status !== 200 || session === undefined)
+    throw new Error(`sign-in failed: ${res.status}, cookies ${cookies.join(' ')}`);
   sessionCookie = session;
 }
 
 async function timeGet(url: string): Promise<{ ms: number; body: string; status: number }> {
   const started = performance.now();
   const res = await fetch(url, {
-    headers: { 'X-ZOT-API-CLIENT': 'zot-ui', 'Accept-Encoding': 'gzip', ...(sessionCookie ? { Cookie: sessionCookie } : {}) },
+    headers: {
+      'X-ZOT-API-CLIENT': 'zot-ui',
+      'Accept-Encoding': 'gzip',
+      ...(sessionCookie ? { Cookie: sessionCookie } : {}),
+    },
   });
   const body = await res.text();
   return { ms: performance.now() - started, body, status: res.status };
@@ -283,7 +292,15 @@ async function browserTimings(
     const run = async (label: string, path: (i: number) => string, selector: string): Promise<void> => {
       const ms: number[] = [];
       for (let i = 0; i < samples; i++) ms.push(await timeTo(path(i), selector));
-      results.push(summarise(label, label === 'baseline' ? 'browser: navigation to a JSON answer' : 'browser: navigation → content shown', ms));
+      results.push(
+        summarise(
+          label,
+          label === 'baseline'
+            ? 'browser: navigation to a JSON answer'
+            : 'browser: navigation → content shown',
+          ms,
+        ),
+      );
     };
     await run('repositories', (i) => (i % 2 ? '/home?sort=updated-desc' : '/home'), '#repo-results table');
     await run(

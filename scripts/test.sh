@@ -19,7 +19,7 @@ step() {
 
 # Debian packages of the real clients and peers the tests run (skopeo, ctr, dockerd, CNCF
 # Distribution, a browser, htpasswd, umoci).
-packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci)
+packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci podman curl)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -83,8 +83,8 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     }),
     ...extensions.flatMap((e) => e.routes ?? []),
   ];
-  const pullThrough = extensions.find((e) => e.pullThrough)?.pullThrough;
-  const observers = extensions.filter((e) => e.onRequestEnd);
+  const pullThrough = extensions.map((e) => e.pullThrough).find((p) => p !== undefined);
+  const observers = extensions.filter((e) => e.onRequestEnd !== undefined);
   const server = createHttpServer({
     log,
     access,

@@ -21,7 +21,9 @@ function segmentAfter(path: string, kind: string): string | undefined {
 }
 
 /** What a finished request means for the audit log, or undefined when it is not worth a line. */
-export function auditActionOf(record: RequestRecord): { action: AuditAction; reference?: string | undefined } | undefined {
+export function auditActionOf(
+  record: RequestRecord,
+): { action: AuditAction; reference?: string | undefined } | undefined {
   // Anonymous 401s are the normal challenge round trip of every client, not denials; refused
   // credentials are recorded by authentication as auth.signin-failed.
   if (record.status === 403) return { action: 'access.denied' };
@@ -30,12 +32,18 @@ export function auditActionOf(record: RequestRecord): { action: AuditAction; ref
   if (route === 'manifest') {
     const reference = segmentAfter(path, 'manifests');
     if (method === 'PUT') return { action: 'manifest.push', reference };
-    if (method === 'DELETE') return { action: reference?.includes(':') ? 'manifest.delete' : 'tag.delete', reference };
+    if (method === 'DELETE')
+      return { action: reference?.includes(':') ? 'manifest.delete' : 'tag.delete', reference };
   }
-  if (route === 'blob' && method === 'DELETE') return { action: 'blob.delete', reference: segmentAfter(path, 'blobs') };
-  if (route === 'upload' && method === 'DELETE') return { action: 'upload.cancel', reference: segmentAfter(path, 'uploads') };
+  if (route === 'blob' && method === 'DELETE')
+    return { action: 'blob.delete', reference: segmentAfter(path, 'blobs') };
+  if (route === 'upload' && method === 'DELETE')
+    return { action: 'upload.cancel', reference: segmentAfter(path, 'uploads') };
   // A finished blob upload: the PUT closing a session, or a monolithic POST or mount (201).
-  if ((route === 'upload' && method === 'PUT') || (route === 'uploads' && method === 'POST' && record.status === 201)) {
+  if (
+    (route === 'upload' && method === 'PUT') ||
+    (route === 'uploads' && method === 'POST' && record.status === 201)
+  ) {
     return { action: 'blob.push' };
   }
   return undefined;

@@ -68,7 +68,10 @@ export class Authenticator {
     const addressKey = `addr:${clientAddress}`;
     const userKey = `user:${username}`;
     if (addressThrottle.isLimited(addressKey) || userThrottle.isLimited(userKey)) {
-      const retryAfterMs = Math.max(addressThrottle.retryAfterMs(addressKey), userThrottle.retryAfterMs(userKey));
+      const retryAfterMs = Math.max(
+        addressThrottle.retryAfterMs(addressKey),
+        userThrottle.retryAfterMs(userKey),
+      );
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
     if (!(await htpasswd.verify(username, password))) {
@@ -120,7 +123,11 @@ export class Authenticator {
     const { subject } = verified;
     if (subject.method === 'apikey') {
       const record = subject.keyId === undefined ? undefined : this.#o.apiKeys?.findById(subject.keyId);
-      if (record === undefined || record.owner !== subject.username || isApiKeyExpired(record.expiresAt, now)) {
+      if (
+        record === undefined ||
+        record.owner !== subject.username ||
+        isApiKeyExpired(record.expiresAt, now)
+      ) {
         return { ok: false, reason: 'invalid', method: 'token' };
       }
       this.#recordUse(record.id, now);

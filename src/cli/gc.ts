@@ -10,7 +10,13 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { auditLogFor } from '../audit/audit-log.js';
-import { ConfigError, DEFAULT_GC_DELAY_MS, loadConfigFile, parseDuration, type Config } from '../config/index.js';
+import {
+  ConfigError,
+  DEFAULT_GC_DELAY_MS,
+  loadConfigFile,
+  parseDuration,
+  type Config,
+} from '../config/index.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { observeRepository } from '../gc/observe.js';
 import { openStore } from '../gc/open-store.js';
@@ -29,13 +35,21 @@ interface GcFlags {
 export function parseAsOf(text: string, now = Date.now()): number {
   if (text.startsWith('+')) return now + parseDuration(text.slice(1));
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new Error(`--as-of: expected an ISO 8601 time or +DURATION (e.g. +36h), got ${JSON.stringify(text)}`);
+  if (Number.isNaN(at))
+    throw new Error(
+      `--as-of: expected an ISO 8601 time or +DURATION (e.g. +36h), got ${JSON.stringify(text)}`,
+    );
   return at;
 }
 
 /** Whether a Berth (or zot) server answers /livez on the configured address. */
 async function serverAnswers(config: Config): Promise<string | undefined> {
-  const address = config.http.address === '0.0.0.0' || config.http.address === '' ? '127.0.0.1' : config.http.address === '::' ? '::1' : config.http.address;
+  const address =
+    config.http.address === '0.0.0.0' || config.http.address === ''
+      ? '127.0.0.1'
+      : config.http.address === '::'
+        ? '::1'
+        : config.http.address;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${config.http.port}/livez`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
@@ -67,7 +81,10 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
   }
   const dryRun = flags.dryRun ?? false;
   if (!dryRun && !flags.force) {
-    if (config.http.port === 0) process.stderr.write('berth gc: http.port is 0, so a running server cannot be detected; make sure none serves this store\n');
+    if (config.http.port === 0)
+      process.stderr.write(
+        'berth gc: http.port is 0, so a running server cannot be detected; make sure none serves this store\n',
+      );
     const live = config.http.port === 0 ? undefined : await serverAnswers(config);
     if (live) {
       fail(
@@ -109,7 +126,10 @@ export function gcCommand(): Command {
     .description('collect garbage once (gcDelay and retention from CONFIG) and exit; --dry-run only reports')
     .argument('<config>', 'zot-format JSON configuration file')
     .option('--dry-run', 'change nothing: print what would be removed and the bytes that would be freed')
-    .option('--as-of <time>', 'measure ages as if it were TIME (ISO 8601, or +DURATION from now such as +36h)')
+    .option(
+      '--as-of <time>',
+      'measure ages as if it were TIME (ISO 8601, or +DURATION from now such as +36h)',
+    )
     .option('--json', 'print the report as JSON')
     .option('--force', 'collect even though a server answers on the configured address')
     .action(runGc);

@@ -48,7 +48,9 @@ async function runScrub(file: string, flags: ScrubFlags): Promise<void> {
 
 export function scrubCommand(): Command {
   return new Command('scrub')
-    .description('re-hash every blob and manifest and report corrupt or missing content; exits 1 when anything is wrong')
+    .description(
+      're-hash every blob and manifest and report corrupt or missing content; exits 1 when anything is wrong',
+    )
     .argument('<config>', 'zot-format JSON configuration file')
     .option('--json', 'print the report as JSON')
     .option('-r, --repository <name...>', 'only these repositories')

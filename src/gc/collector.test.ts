@@ -32,7 +32,9 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(storage: Record<string, unknown> = {}): Promise<{ t: TestApp; clock: TestClock; gc: GcExtension }> {
+async function start(
+  storage: Record<string, unknown> = {},
+): Promise<{ t: TestApp; clock: TestClock; gc: GcExtension }> {
   const clock = new TestClock();
   const t = await startTestApp(
     { storage: { gc: true, gcDelay: '1h', gcInterval: '24h', ...storage } },
@@ -53,7 +55,9 @@ function digestsOf(content: Content): string[] {
 }
 
 async function indexDigests(root: string, repo: string): Promise<string[]> {
-  const doc = JSON.parse(await readFile(path.join(root, repo, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const doc = JSON.parse(await readFile(path.join(root, repo, 'index.json'), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
   return doc.manifests.map((d) => d.digest);
 }
 
@@ -86,7 +90,10 @@ describe('garbage collection', () => {
     const report = await gc.sweepNow();
     assert.equal(report.repositories.length, 1);
     const app = report.repositories[0]!;
-    assert.deepEqual(app.manifests.map((m) => [m.digest, m.reason]), [[dropped.manifest.digest, 'untagged']]);
+    assert.deepEqual(
+      app.manifests.map((m) => [m.digest, m.reason]),
+      [[dropped.manifest.digest, 'untagged']],
+    );
     const unique = [dropped.manifest, dropped.config, dropped.layers[1]!].map((b) => b.digest).sort();
     assert.deepEqual(app.blobs.map((b) => b.digest).sort(), unique, 'the shared base layer stays');
     assert.equal(app.freedBytes, dropped.manifest.size + dropped.config.size + dropped.layers[1]!.size);
@@ -105,7 +112,10 @@ describe('garbage collection', () => {
     await pushContent(t.url, 'web', second, 'latest');
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();
-    assert.deepEqual(report.repositories[0]?.manifests.map((m) => m.digest), [first.manifest.digest]);
+    assert.deepEqual(
+      report.repositories[0]?.manifests.map((m) => m.digest),
+      [first.manifest.digest],
+    );
     await expectPullable(t.url, 'web', 'latest', second);
     for (const digest of digestsOf(first)) assert.equal(existsSync(blobPath(t.root, 'web', digest)), false);
   });
@@ -146,7 +156,8 @@ describe('garbage collection', () => {
       } else {
         assert.deepEqual(removed, [], 'a referrer is never untagged garbage');
         assert.equal((await getManifest(t.url, 'signed', signature.manifest.digest)).status, 200);
-        for (const blob of signature.blobs) assert.deepEqual(await getBlob(t.url, 'signed', blob.digest), blob.bytes);
+        for (const blob of signature.blobs)
+          assert.deepEqual(await getBlob(t.url, 'signed', blob.digest), blob.bytes);
       }
       await running?.close();
       running = undefined;
@@ -158,7 +169,11 @@ describe('garbage collection', () => {
     const post = await fetch(`${t.url}/v2/uploads/blobs/uploads/`, { method: 'POST' });
     assert.equal(post.status, 202);
     const location = new URL(post.headers.get('location')!, t.url);
-    const patch = await fetch(location, { method: 'PATCH', body: Buffer.alloc(1000, 1), headers: { 'content-type': 'application/octet-stream' } });
+    const patch = await fetch(location, {
+      method: 'PATCH',
+      body: Buffer.alloc(1000, 1),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(patch.status, 202);
 
     assert.deepEqual((await gc.sweepNow()).repositories, []);
@@ -166,7 +181,10 @@ describe('garbage collection', () => {
 
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();
-    assert.deepEqual(report.repositories[0]?.uploads.map((u) => u.size), [1000]);
+    assert.deepEqual(
+      report.repositories[0]?.uploads.map((u) => u.size),
+      [1000],
+    );
     assert.equal((await fetch(location)).status, 404);
   });
 
@@ -177,7 +195,10 @@ describe('garbage collection', () => {
     assert.equal(existsSync(path.join(t.root, 'never-pushed', 'index.json')), false);
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();
-    assert.deepEqual(report.repositories[0]?.blobs.map((b) => b.digest), [orphan.digest]);
+    assert.deepEqual(
+      report.repositories[0]?.blobs.map((b) => b.digest),
+      [orphan.digest],
+    );
     assert.equal(existsSync(blobPath(t.root, 'never-pushed', orphan.digest)), false);
   });
 
@@ -187,7 +208,10 @@ describe('garbage collection', () => {
     await pushContent(t.url, 'one', image, 'v1');
     await pushContent(t.url, 'two', image, 'v1');
     const layer = image.layers[0]!;
-    const [a, b] = await Promise.all([stat(blobPath(t.root, 'one', layer.digest)), stat(blobPath(t.root, 'two', layer.digest))]);
+    const [a, b] = await Promise.all([
+      stat(blobPath(t.root, 'one', layer.digest)),
+      stat(blobPath(t.root, 'two', layer.digest)),
+    ]);
     assert.equal(a.ino, b.ino, 'dedupe hard-linked the layer');
 
     assert.equal((await fetch(`${t.url}/v2/one/manifests/v1`, { method: 'DELETE' })).status, 202);
@@ -195,7 +219,10 @@ describe('garbage collection', () => {
     const report = await gc.sweepNow();
     const one = report.repositories.find((r) => r.repo === 'one')!;
     assert.equal(one.blobs.length, 3);
-    assert.ok(one.blobs.every((blob) => !blob.freed), 'repository two still holds every blob');
+    assert.ok(
+      one.blobs.every((blob) => !blob.freed),
+      'repository two still holds every blob',
+    );
     assert.equal(one.freedBytes, 0);
     await expectPullable(t.url, 'two', 'v1', image);
     assert.equal((await stat(blobPath(t.root, 'two', layer.digest))).nlink, 1);
@@ -266,7 +293,10 @@ describe('garbage collection', () => {
     await uploadBlob(t.url, 'again', layer);
     assert.deepEqual((await gc.sweepNow()).repositories, [], 'the client was just told the blob is stored');
     clock.advance(2 * HOUR);
-    assert.deepEqual((await gc.sweepNow()).repositories[0]?.blobs.map((b) => b.digest), [layer.digest]);
+    assert.deepEqual(
+      (await gc.sweepNow()).repositories[0]?.blobs.map((b) => b.digest),
+      [layer.digest],
+    );
   });
 
   it('leaves the blob folders alone apart from blobs: nothing but collected files disappears', async () => {

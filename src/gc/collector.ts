@@ -26,7 +26,14 @@ import { SUPPORTED_ALGORITHMS, tryParseDigest, type Digest } from '../oci/digest
 import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { layout } from '../registry/layout.js';
-import { emptyIndex, readIndex, removeTag, tagOf, writeIndex, type OciIndexDocument } from '../registry/oci-index.js';
+import {
+  emptyIndex,
+  readIndex,
+  removeTag,
+  tagOf,
+  writeIndex,
+  type OciIndexDocument,
+} from '../registry/oci-index.js';
 import type { Registry } from '../registry/registry.js';
 import { isNotFound } from '../storage/errors.js';
 import { manifestLinks, type ManifestLinks } from './links.js';
@@ -36,7 +43,12 @@ import {
   type RepositoryReport,
   type SweepReport,
 } from './report.js';
-import { tagsToRemove, untaggedToKeep, type RetentionCandidate, type RetentionPolicies } from './retention.js';
+import {
+  tagsToRemove,
+  untaggedToKeep,
+  type RetentionCandidate,
+  type RetentionPolicies,
+} from './retention.js';
 import { findStoreRepositories } from './store-walk.js';
 import type { PullLedger, RecentBlobs } from './usage.js';
 
@@ -88,6 +100,18 @@ const COSIGN_TAG = /^(sha256|sha512)-([a-f0-9]+)\.(sig|att|sbom)$/;
 function cosignSubject(tag: string | undefined): string | undefined {
   const match = tag === undefined ? null : COSIGN_TAG.exec(tag);
   return match ? tryParseDigest(`${match[1]}:${match[2]}`)?.value : undefined;
+}
+
+/** File operations a repository's collection keeps in flight at once (stat, unlink). */
+const IO_CONCURRENCY = 16;
+
+/** Runs `fn` over `items`, at most IO_CONCURRENCY at a time. */
+async function forEachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, lane));
 }
 
 function emptyReport(repo: string): RepositoryReport {
@@ -155,7 +179,9 @@ export class GarbageCollector {
     try {
       await this.collectUploads(repo, cutoff, strayCutoff, report);
       const files = await this.listBlobFiles(repo, strayCutoff, report);
-      await this.registry.manifests.withRepositoryLock(repo, () => this.collectLocked(repo, now, files, report, state));
+      await this.registry.manifests.withRepositoryLock(repo, () =>
+        this.collectLocked(repo, now, files, report, state),
+      );
     } catch (err) {
       report.error = err instanceof Error ? err.message : String(err);
       this.options.log.error({ module: 'gc', repo, err }, 'garbage collection of the repository failed');
@@ -165,7 +191,12 @@ export class GarbageCollector {
     return report;
   }
 
-  private async collectUploads(repo: string, sessionCutoff: number, strayCutoff: number, report: RepositoryReport): Promise<void> {
+  private async collectUploads(
+    repo: string,
+    sessionCutoff: number,
+    strayCutoff: number,
+    report: RepositoryReport,
+  ): Promise<void> {
     const dir = layout.uploadsDir(repo);
     for (const id of await this.registry.driver.list(dir)) {
       // Sessions are guarded by their lock; anything else here is a copy's temporary file.
@@ -188,13 +219,17 @@ export class GarbageCollector {
    * The repository's blob files. Temporary files an interrupted atomic write left behind in the
    * blob folders (`<hex>.tmp-<uuid>`) are removed here once older than `strayCutoff`.
    */
-  private async listBlobFiles(repo: string, strayCutoff: number, report: RepositoryReport): Promise<Map<string, BlobFile>> {
+  private async listBlobFiles(
+    repo: string,
+    strayCutoff: number,
+    report: RepositoryReport,
+  ): Promise<Map<string, BlobFile>> {
     const files = new Map<string, BlobFile>();
     for (const algorithm of SUPPORTED_ALGORITHMS) {
       const dir = `${layout.blobsDir(repo)}/${algorithm}`;
-      for (const name of await this.registry.driver.list(dir)) {
+      await forEachLimited(await this.registry.driver.list(dir), async (name) => {
         const info = await this.statOrUndefined(`${dir}/${name}`);
-        if (!info || info.isDirectory) continue;
+        if (!info || info.isDirectory) return;
         const digest = tryParseDigest(`${algorithm}:${name}`);
         if (digest) {
           files.set(digest.value, { digest, size: info.size, mtime: info.modTime.getTime() });
@@ -204,7 +239,7 @@ export class GarbageCollector {
           report.bytes += info.size;
           report.freedBytes += info.size;
         }
-      }
+      });
     }
     return files;
   }
@@ -249,7 +284,12 @@ export class GarbageCollector {
     if (policy.keepTags.length > 0) {
       const stats = new Map<string, RetentionCandidate>();
       for (const t of registry.index.tags(repo)) {
-        stats.set(t.tag, { tag: t.tag, digest: t.digest, pushedAt: t.pushedAt, pulledAt: pulls.get(t.digest) ?? 0 });
+        stats.set(t.tag, {
+          tag: t.tag,
+          digest: t.digest,
+          pushedAt: t.pushedAt,
+          pulledAt: pulls.get(t.digest) ?? 0,
+        });
       }
       const tagged = work.manifests.flatMap((d) => {
         const tag = tagOf(d);
@@ -263,7 +303,7 @@ export class GarbageCollector {
       }
     }
 
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       if (policy.deleteReferrers) {
         const present = new Set(work.manifests.map((d) => d.digest));
@@ -286,7 +326,12 @@ export class GarbageCollector {
           if ((await facts(entry.digest)).links?.subject !== undefined) continue;
           untagged.push(entry);
         }
-        const keep = untaggedToKeep(policy, untagged.map((d) => d.digest), this.untaggedStats(repo, pulls), now);
+        const keep = untaggedToKeep(
+          policy,
+          untagged.map((d) => d.digest),
+          this.untaggedStats(repo, pulls),
+          now,
+        );
         for (const entry of untagged) {
           if (keep.has(entry.digest) || (await facts(entry.digest)).mtime > manifestCutoff) continue;
           work.manifests = work.manifests.filter((d) => d !== entry);
@@ -302,7 +347,9 @@ export class GarbageCollector {
       const mediaType = original.find((d) => d.digest === digest)?.mediaType ?? '';
       report.manifests.push({ digest, mediaType, reason });
     }
-    const originalTags = new Map(original.flatMap((d) => (tagOf(d) === undefined ? [] : [[tagOf(d)!, d.digest] as const])));
+    const originalTags = new Map(
+      original.flatMap((d) => (tagOf(d) === undefined ? [] : [[tagOf(d)!, d.digest] as const])),
+    );
     const remainingTags = new Set(work.manifests.map(tagOf).filter((t) => t !== undefined));
     const removedTags = [...originalTags.keys()].filter((t) => !remainingTags.has(t));
     const removedDigests = [...new Set(original.map((d) => d.digest))].filter((d) => !remaining.has(d));
@@ -326,24 +373,25 @@ export class GarbageCollector {
     const roots = retention.dryRun ? original : work.manifests;
     const reachable = await this.reachableFrom(roots, facts);
     let blobsLeft = 0;
-    for (const file of files.values()) {
+    await forEachLimited([...files.values()], async (file) => {
       if (reachable.has(file.digest.value) || !(await this.collectable(repo, file, blobCutoff))) {
         blobsLeft++;
-        continue;
+        return;
       }
       const others = registry.index
         .blobHolders(file.digest.value)
         .filter((holder) => holder !== repo && !state.removed.has(`${holder}@${file.digest.value}`));
       const freed = others.length === 0;
+      state.removed.add(`${repo}@${file.digest.value}`);
       if (!this.dryRun) {
         await registry.blobs.remove(repo, file.digest);
         registry.events.emit('blob-deleted', { repo, digest: file.digest.value });
       }
-      state.removed.add(`${repo}@${file.digest.value}`);
       report.blobs.push({ digest: file.digest.value, size: file.size, freed });
       report.bytes += file.size;
       if (freed) report.freedBytes += file.size;
-    }
+    });
+    report.blobs.sort((a, b) => (a.digest < b.digest ? -1 : 1));
     if (apply) {
       // The index dropped the manifest rows' blob records; a manifest blob that stays (younger
       // than gcDelay) is still held.
@@ -397,7 +445,10 @@ export class GarbageCollector {
   }
 
   /** Reads (once per digest) what a manifest links to and how old its blob is. */
-  private factsReader(repo: string, files: Map<string, BlobFile>): (digest: string) => Promise<ManifestFacts> {
+  private factsReader(
+    repo: string,
+    files: Map<string, BlobFile>,
+  ): (digest: string) => Promise<ManifestFacts> {
     const cache = new Map<string, ManifestFacts>();
     return async (text) => {
       const known = cache.get(text);
@@ -407,13 +458,19 @@ export class GarbageCollector {
       if (digest) {
         try {
           const bytes = await this.registry.driver.getContent(layout.blob(repo, digest));
-          const fileTime = files.get(digest.value)?.mtime ?? (await this.registry.driver.stat(layout.blob(repo, digest))).modTime.getTime();
+          const fileTime =
+            files.get(digest.value)?.mtime ??
+            (await this.registry.driver.stat(layout.blob(repo, digest))).modTime.getTime();
           // Pushing a manifest that is already stored leaves its file's mtime as it was: a push
           // this process saw recently makes it young again.
           const mtime = Math.max(fileTime, this.options.recentBlobs?.storedAt(repo, digest.value) ?? 0);
           fact = { links: manifestLinks(bytes), mtime };
         } catch (err) {
-          if (!isNotFound(err)) throw new Error(`manifest ${text} is unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          if (!isNotFound(err))
+            throw new Error(
+              `manifest ${text} is unreadable: ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
         }
       }
       cache.set(text, fact);
@@ -422,7 +479,10 @@ export class GarbageCollector {
   }
 
   /** Digests named as children by the indexes among `entries`, at any depth. */
-  private async childrenOf(entries: readonly Descriptor[], facts: (digest: string) => Promise<ManifestFacts>): Promise<Set<string>> {
+  private async childrenOf(
+    entries: readonly Descriptor[],
+    facts: (digest: string) => Promise<ManifestFacts>,
+  ): Promise<Set<string>> {
     const children = new Set<string>();
     const queue = entries.map((d) => d.digest);
     const seen = new Set<string>();
@@ -439,7 +499,10 @@ export class GarbageCollector {
   }
 
   /** Every digest the entries keep alive: themselves, their children, configs and layers. */
-  private async reachableFrom(entries: readonly Descriptor[], facts: (digest: string) => Promise<ManifestFacts>): Promise<Set<string>> {
+  private async reachableFrom(
+    entries: readonly Descriptor[],
+    facts: (digest: string) => Promise<ManifestFacts>,
+  ): Promise<Set<string>> {
     const reachable = new Set<string>();
     const queue = entries.map((d) => d.digest);
     while (queue.length > 0) {

@@ -39,11 +39,18 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     const events = ctx.registry.events;
     const pulls = new PullLedger(ctx.db);
     const recent = new RecentBlobs();
-    const sinks: GcSinks = { log: ctx.log.child({ module: 'gc' }), metrics: metricsFor(ctx.registry), audit: auditLogFor(ctx) };
+    const sinks: GcSinks = {
+      log: ctx.log.child({ module: 'gc' }),
+      metrics: metricsFor(ctx.registry),
+      audit: auditLogFor(ctx),
+    };
 
-    const onPulled = ({ repo, digest }: RegistryEventMap['manifest-pulled'][0]): void => pulls.record(repo, digest, now());
-    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void => recent.record(repo, digest, now());
-    const onStored = ({ repo, digest }: RegistryEventMap['blob-stored'][0]): void => recent.record(repo, digest, now());
+    const onPulled = ({ repo, digest }: RegistryEventMap['manifest-pulled'][0]): void =>
+      pulls.record(repo, digest, now());
+    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void =>
+      recent.record(repo, digest, now());
+    const onStored = ({ repo, digest }: RegistryEventMap['blob-stored'][0]): void =>
+      recent.record(repo, digest, now());
     events.on('manifest-pulled', onPulled);
     events.on('manifest-pushed', onPushed);
     events.on('blob-stored', onStored);

@@ -36,7 +36,8 @@ function digestOf(value: unknown): Digest | undefined {
 /** Reads a manifest's links; throws when the bytes are not a JSON object (then nothing is known). */
 export function manifestLinks(bytes: Buffer): ManifestLinks {
   const doc = JSON.parse(bytes.toString('utf8')) as unknown;
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('manifest is not a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new Error('manifest is not a JSON object');
   const fields = doc as Record<string, unknown>;
   const config = digestOf(fields.config);
   return {

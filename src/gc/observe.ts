@@ -18,21 +18,59 @@ export function observeRepository(report: RepositoryReport, { log, metrics, audi
   const repo = report.repo;
   const dryRun = report.retentionDryRun;
   for (const t of report.tags) {
-    log.info({ module: 'retention', repo, tag: t.tag, digest: t.digest, reason: t.reason, dryRun, decision: 'delete' }, 'retention: tag removed');
+    log.info(
+      {
+        module: 'retention',
+        repo,
+        tag: t.tag,
+        digest: t.digest,
+        reason: t.reason,
+        dryRun,
+        decision: 'delete',
+      },
+      'retention: tag removed',
+    );
     metrics?.retentionDeleted.inc({ reason: 'tag', dry_run: String(dryRun) });
-    audit?.record({ action: 'gc.delete', user: null, repo, reference: t.tag, digest: t.digest, detail: { reason: t.reason, dryRun } });
+    audit?.record({
+      action: 'gc.delete',
+      user: null,
+      repo,
+      reference: t.tag,
+      digest: t.digest,
+      detail: { reason: t.reason, dryRun },
+    });
   }
   for (const m of report.manifests) {
-    log.info({ module: 'retention', repo, digest: m.digest, mediaType: m.mediaType, reason: m.reason, dryRun, decision: 'delete' }, 'retention: manifest removed');
+    log.info(
+      {
+        module: 'retention',
+        repo,
+        digest: m.digest,
+        mediaType: m.mediaType,
+        reason: m.reason,
+        dryRun,
+        decision: 'delete',
+      },
+      'retention: manifest removed',
+    );
     metrics?.retentionDeleted.inc({ reason: m.reason, dry_run: String(dryRun) });
-    audit?.record({ action: 'gc.delete', user: null, repo, digest: m.digest, detail: { reason: m.reason, dryRun } });
+    audit?.record({
+      action: 'gc.delete',
+      user: null,
+      repo,
+      digest: m.digest,
+      detail: { reason: m.reason, dryRun },
+    });
   }
-  for (const b of report.blobs) log.debug({ module: 'gc', repo, digest: b.digest, size: b.size, freed: b.freed }, 'gc: blob removed');
-  for (const u of report.uploads) log.debug({ module: 'gc', repo, upload: u.id, size: u.size }, 'gc: upload session removed');
+  for (const b of report.blobs)
+    log.debug({ module: 'gc', repo, digest: b.digest, size: b.size, freed: b.freed }, 'gc: blob removed');
+  for (const u of report.uploads)
+    log.debug({ module: 'gc', repo, upload: u.id, size: u.size }, 'gc: upload session removed');
   if (metrics) {
     metrics.gcRuns.inc({ error: String(report.error !== undefined) });
     metrics.gcDuration.observe(report.durationSeconds);
-    if (!dryRun && report.manifests.length > 0) metrics.gcDeleted.inc({ type: 'manifest' }, report.manifests.length);
+    if (!dryRun && report.manifests.length > 0)
+      metrics.gcDeleted.inc({ type: 'manifest' }, report.manifests.length);
     if (report.blobs.length > 0) metrics.gcDeleted.inc({ type: 'blob' }, report.blobs.length);
     if (report.uploads.length > 0) metrics.gcDeleted.inc({ type: 'upload' }, report.uploads.length);
     metrics.gcFreedBytes.inc(report.freedBytes);

@@ -23,7 +23,12 @@ export async function openStore(config: Config, log: Logger): Promise<OpenStore>
   if (!existsSync(root)) throw new Error(`storage.rootDirectory ${root} does not exist`);
   const db = openDatabase(path.join(root, META_DB_FILE));
   try {
-    const registry = new Registry({ driver: new FilesystemDriver(root), db, dedupe: config.storage.dedupe, log });
+    const registry = new Registry({
+      driver: new FilesystemDriver(root),
+      db,
+      dedupe: config.storage.dedupe,
+      log,
+    });
     migrateModule(db, 'gc', GC_MIGRATIONS);
     await registry.reconcile();
     return { registry, db, close: () => db.close() };

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   getBlob,
   getManifest,
@@ -57,7 +58,8 @@ async function uploadChunked(url: string, repo: string, blob: Blob): Promise<voi
       headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${end - 1}` },
       body: blob.bytes.subarray(start, end),
     });
-    if (patch.status !== 202) throw new RegistryResponseError('patch upload', patch.status, await patch.text());
+    if (patch.status !== 202)
+      throw new RegistryResponseError('patch upload', patch.status, await patch.text());
     location = new URL(patch.headers.get('location')!, url);
   }
   location.searchParams.set('digest', blob.digest);
@@ -67,7 +69,9 @@ async function uploadChunked(url: string, repo: string, blob: Blob): Promise<voi
 
 /** Cross-repository mount; falls back to a plain upload when the registry opens a session instead. */
 async function mountOrUpload(url: string, repo: string, from: string, blob: Blob): Promise<void> {
-  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${from}`, { method: 'POST' });
+  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${from}`, {
+    method: 'POST',
+  });
   await res.arrayBuffer();
   if (res.status === 201) return;
   if (res.status !== 202) throw new RegistryResponseError('mount', res.status, '');
@@ -85,27 +89,35 @@ interface Outcome {
   refused: { status: number; body: string }[];
 }
 
-/** One worker's pushes: images sharing a base layer, every third one an index; various upload paths. */
-async function worker(url: string, id: number, base: Layer, outcome: Outcome): Promise<void> {
+/**
+ * One worker's pushes: images sharing a base layer, every third one an index; various upload paths.
+ * A refused push is tried again, as clients do, up to `attempts` times in all.
+ */
+async function worker(url: string, id: number, base: Layer, outcome: Outcome, attempts = 1): Promise<void> {
   for (let i = 0; i < PUSHES_PER_WORKER; i++) {
     const repo = REPOS[(id + i) % REPOS.length]!;
     const tag = `w${id}-${i}`;
     const content: Content =
       i % 3 === 2
-        ? makeIndex({ images: [makeImage({ layers: [base, makeLayer()] }), makeImage({ layers: [base, makeLayer()] })] })
+        ? makeIndex({
+            images: [makeImage({ layers: [base, makeLayer()] }), makeImage({ layers: [base, makeLayer()] })],
+          })
         : makeImage({ layers: [base, makeLayer({ size: 3000 })] });
-    try {
-      for (const blob of content.blobs) {
-        if (blob.digest === base.digest && i % 2 === 1) await mountOrUpload(url, repo, REPOS[0]!, blob);
-        else if (i % 2 === 0) await uploadChunked(url, repo, blob);
-        else await uploadBlob(url, repo, blob);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        for (const blob of content.blobs) {
+          if (blob.digest === base.digest && i % 2 === 1) await mountOrUpload(url, repo, REPOS[0]!, blob);
+          else if (i % 2 === 0) await uploadChunked(url, repo, blob);
+          else await uploadBlob(url, repo, blob);
+        }
+        for (const child of content.manifests) await putManifest(url, repo, child.digest, child);
+        await putManifest(url, repo, tag, content.manifest);
+        outcome.pushed.push({ repo, tag, content });
+        break;
+      } catch (err) {
+        if (!(err instanceof RegistryResponseError)) throw err;
+        outcome.refused.push({ status: err.status, body: err.body });
       }
-      for (const child of content.manifests) await putManifest(url, repo, child.digest, child);
-      await putManifest(url, repo, tag, content.manifest);
-      outcome.pushed.push({ repo, tag, content });
-    } catch (err) {
-      if (!(err instanceof RegistryResponseError)) throw err;
-      outcome.refused.push({ status: err.status, body: err.body });
     }
   }
 }
@@ -114,16 +126,24 @@ async function expectWhole(url: string, { repo, tag, content }: Pushed): Promise
   const manifest = await getManifest(url, repo, tag);
   assert.equal(manifest.status, 200, `${repo}:${tag} was accepted and must be served`);
   assert.deepEqual(manifest.bytes, content.manifest.bytes);
-  for (const child of content.manifests) assert.equal((await getManifest(url, repo, child.digest)).status, 200);
+  for (const child of content.manifests)
+    assert.equal((await getManifest(url, repo, child.digest)).status, 200);
   for (const blob of content.blobs) assert.deepEqual(await getBlob(url, repo, blob.digest), blob.bytes);
 }
 
 /** Runs sweeps back to back until `work` settles; returns the sweeps' reports. */
-async function sweepWhile(sweep: () => Promise<SweepReport>, work: Promise<unknown>): Promise<SweepReport[]> {
+async function sweepWhile(
+  sweep: () => Promise<SweepReport>,
+  work: Promise<unknown>,
+  pauseMs = 0,
+): Promise<SweepReport[]> {
   let done = false;
   const settled = work.finally(() => (done = true));
   const reports: SweepReport[] = [];
-  while (!done) reports.push(await sweep());
+  while (!done) {
+    reports.push(await sweep());
+    if (pauseMs > 0) await delay(pauseMs);
+  }
   await settled;
   return reports;
 }
@@ -189,18 +209,28 @@ describe('garbage collection racing pushes', () => {
     });
     const base = makeLayer({ size: 5000 });
     const outcome: Outcome = { pushed: [], refused: [] };
-    const work = Promise.all(Array.from({ length: WORKERS }, (_, id) => worker(t.url, id, base, outcome)));
-    const reports = await sweepWhile(() => collector.sweep(), work);
+    const work = Promise.all(Array.from({ length: WORKERS }, (_, id) => worker(t.url, id, base, outcome, 5)));
+    // A breath between sweeps lets some pushes through whole, so that there is something to check.
+    const reports = await sweepWhile(() => collector.sweep(), work, 2);
     reports.push(await collector.sweep());
 
     for (const refusal of outcome.refused) {
-      assert.ok(refusal.status >= 400 && refusal.status < 500, `a push failed with ${refusal.status}: ${refusal.body}`);
+      assert.ok(
+        refusal.status >= 400 && refusal.status < 500,
+        `a push failed with ${refusal.status}: ${refusal.body}`,
+      );
     }
     for (const pushed of outcome.pushed) await expectWhole(t.url, pushed);
     const scrub = await scrubStore({ registry: t.app.registry, log: t.app.log });
     assert.deepEqual(scrub.problems, []);
-    const collected = reports.reduce((n, r) => n + totalsOf(r.repositories).blobs + totalsOf(r.repositories).uploads, 0);
-    assert.ok(collected > 0 || outcome.refused.length > 0, 'the sweeps never overlapped a push: the race was not exercised');
+    const collected = reports.reduce(
+      (n, r) => n + totalsOf(r.repositories).blobs + totalsOf(r.repositories).uploads,
+      0,
+    );
+    assert.ok(
+      collected > 0 || outcome.refused.length > 0,
+      'the sweeps never overlapped a push: the race was not exercised',
+    );
     assert.ok(outcome.pushed.length > 0, 'some pushes must get through');
   });
 });

@@ -69,7 +69,15 @@ export interface SweepTotals {
 }
 
 export function totalsOf(reports: readonly RepositoryReport[]): SweepTotals {
-  const totals: SweepTotals = { tags: 0, manifests: 0, blobs: 0, uploads: 0, bytes: 0, freedBytes: 0, errors: 0 };
+  const totals: SweepTotals = {
+    tags: 0,
+    manifests: 0,
+    blobs: 0,
+    uploads: 0,
+    bytes: 0,
+    freedBytes: 0,
+    errors: 0,
+  };
   for (const r of reports) {
     totals.tags += r.tags.length;
     totals.manifests += r.manifests.length;
@@ -117,17 +125,28 @@ export function formatSweepReport(report: SweepReport): string {
     const note = r.retentionDryRun && !report.dryRun ? ' (retention dry run: kept)' : '';
     for (const t of r.tags) lines.push(`  tag       ${t.tag} -> ${t.digest}: ${t.reason}${note}`);
     for (const m of r.manifests) lines.push(`  manifest  ${m.digest} ${m.mediaType} (${m.reason})${note}`);
-    for (const b of r.blobs) lines.push(`  blob      ${b.digest} ${formatBytes(b.size)}${b.freed ? '' : ' (still linked elsewhere)'}`);
+    for (const b of r.blobs)
+      lines.push(
+        `  blob      ${b.digest} ${formatBytes(b.size)}${b.freed ? '' : ' (still linked elsewhere)'}`,
+      );
     for (const u of r.uploads) lines.push(`  upload    ${u.id} ${formatBytes(u.size)}`);
     if (r.repositoryRemoved) lines.push('  repository left empty: removed');
   }
   const t = totalsOf(report.repositories);
   const touched = report.repositories.filter((r) => r.error === undefined).length;
-  const objects = [plural(t.tags, 'tag'), plural(t.manifests, 'manifest'), plural(t.blobs, 'blob'), plural(t.uploads, 'upload')];
+  const objects = [
+    plural(t.tags, 'tag'),
+    plural(t.manifests, 'manifest'),
+    plural(t.blobs, 'blob'),
+    plural(t.uploads, 'upload'),
+  ];
   const summary = report.dryRun
     ? `dry run: would remove ${objects.join(', ')} in ${touched} of ${plural(report.scanned, 'repository', 'repositories')}; ${formatBytes(t.freedBytes)} would be freed`
     : `removed ${objects.join(', ')} in ${touched} of ${plural(report.scanned, 'repository', 'repositories')}; ${formatBytes(t.freedBytes)} freed`;
-  lines.push(summary + (t.errors > 0 ? `; ${plural(t.errors, 'repository', 'repositories')} could not be collected` : ''));
+  lines.push(
+    summary +
+      (t.errors > 0 ? `; ${plural(t.errors, 'repository', 'repositories')} could not be collected` : ''),
+  );
   if (report.aborted) lines.push('the sweep was interrupted before it reached every repository');
   return lines.join('\n');
 }

@@ -8,7 +8,13 @@ import { getManifest, listTags, makeImage, pushContent } from '../../test/suppor
 import { parseConfig } from '../config/index.js';
 import { metricsFor } from '../metrics/berth-metrics.js';
 import { gcExtension, type GcExtension } from './extension.js';
-import { RetentionPolicies, TAG_REASON, tagsToRemove, untaggedToKeep, type RetentionCandidate } from './retention.js';
+import {
+  RetentionPolicies,
+  TAG_REASON,
+  tagsToRemove,
+  untaggedToKeep,
+  type RetentionCandidate,
+} from './retention.js';
 import { HOUR, startTestApp, TestClock, type TestApp } from './test-app.js';
 
 const NOW = Date.parse('2026-09-01T00:00:00Z');
@@ -28,10 +34,19 @@ function candidate(tag: string, pushedDaysAgo: number, pulledDaysAgo?: number): 
   };
 }
 
-function removedTags(retention: Record<string, unknown>, repo: string, candidates: RetentionCandidate[]): string[] {
+function removedTags(
+  retention: Record<string, unknown>,
+  repo: string,
+  candidates: RetentionCandidate[],
+): string[] {
   const policy = policies(retention).policyFor(repo);
   const stats = new Map(candidates.map((c) => [c.tag!, c]));
-  return tagsToRemove(policy, candidates.map((c) => ({ tag: c.tag!, digest: c.digest })), stats, NOW)
+  return tagsToRemove(
+    policy,
+    candidates.map((c) => ({ tag: c.tag!, digest: c.digest })),
+    stats,
+    NOW,
+  )
     .map((r) => r.tag)
     .sort();
 }
@@ -58,12 +73,23 @@ describe('retention rules', () => {
   });
 
   it('removes tags that match no keepTags patterns and keeps those an entry without rules matches', () => {
-    const removed = removedTags({ policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^v'] }] }] }, 'r', tags);
+    const removed = removedTags(
+      { policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^v'] }] }] },
+      'r',
+      tags,
+    );
     assert.deepEqual(removed, ['dev']);
   });
 
   it('keeps the most recently pushed tags of a group', () => {
-    const retention = { policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^v'], mostRecentlyPushedCount: 2 }, { patterns: ['.*'] }] }] };
+    const retention = {
+      policies: [
+        {
+          repositories: ['**'],
+          keepTags: [{ patterns: ['^v'], mostRecentlyPushedCount: 2 }, { patterns: ['.*'] }],
+        },
+      ],
+    };
     assert.deepEqual(removedTags(retention, 'r', tags), ['v1']);
   });
 
@@ -78,32 +104,57 @@ describe('retention rules', () => {
   });
 
   it('keeps a tag when any rule of its entry keeps it', () => {
-    const retention = { policies: [{ repositories: ['**'], keepTags: [{ pushedWithin: '360h', mostRecentlyPulledCount: 1 }] }] };
+    const retention = {
+      policies: [{ repositories: ['**'], keepTags: [{ pushedWithin: '360h', mostRecentlyPulledCount: 1 }] }],
+    };
     assert.deepEqual(removedTags(retention, 'r', tags), ['v1']);
   });
 
   it('gives each tag to the first entry whose patterns match it', () => {
     const retention = {
-      policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^v1$'], mostRecentlyPushedCount: 1 }, { patterns: ['^v'], pushedWithin: '250h' }] }],
+      policies: [
+        {
+          repositories: ['**'],
+          keepTags: [
+            { patterns: ['^v1$'], mostRecentlyPushedCount: 1 },
+            { patterns: ['^v'], pushedWithin: '250h' },
+          ],
+        },
+      ],
     };
     // v1 is alone in the first entry (kept); v2 (20 days) falls out of the second.
     assert.deepEqual(removedTags(retention, 'r', tags), ['dev', 'v2']);
   });
 
   it('keeps tags it has no statistics for', () => {
-    const policy = policies({ policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^v'] }] }] }).policyFor('r');
+    const policy = policies({
+      policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^v'] }] }],
+    }).policyFor('r');
     const removals = tagsToRemove(policy, [{ tag: 'unknown', digest: 'sha256:x' }], new Map(), NOW);
     assert.deepEqual(removals, []);
-    const withStats = tagsToRemove(policy, [{ tag: 'unknown', digest: 'sha256:x' }], new Map([['unknown', candidate('unknown', 1)]]), NOW);
-    assert.deepEqual(withStats.map((r) => r.reason), [TAG_REASON.patterns]);
+    const withStats = tagsToRemove(
+      policy,
+      [{ tag: 'unknown', digest: 'sha256:x' }],
+      new Map([['unknown', candidate('unknown', 1)]]),
+      NOW,
+    );
+    assert.deepEqual(
+      withStats.map((r) => r.reason),
+      [TAG_REASON.patterns],
+    );
   });
 
   it('keepUntagged keeps untagged manifests by its rules, and those without statistics', () => {
-    const policy = policies({ policies: [{ repositories: ['**'], keepUntagged: { mostRecentlyPushedCount: 1 } }] }).policyFor('r');
+    const policy = policies({
+      policies: [{ repositories: ['**'], keepUntagged: { mostRecentlyPushedCount: 1 } }],
+    }).policyFor('r');
     const a = { digest: 'sha256:a', pushedAt: NOW - 3 * DAY, pulledAt: 0 };
     const b = { digest: 'sha256:b', pushedAt: NOW - DAY, pulledAt: 0 };
     const stats = new Map([a, b].map((c) => [c.digest, c]));
-    assert.deepEqual([...untaggedToKeep(policy, ['sha256:a', 'sha256:b', 'sha256:c'], stats, NOW)].sort(), ['sha256:b', 'sha256:c']);
+    assert.deepEqual([...untaggedToKeep(policy, ['sha256:a', 'sha256:b', 'sha256:c'], stats, NOW)].sort(), [
+      'sha256:b',
+      'sha256:c',
+    ]);
     const none = policies({ policies: [{ repositories: ['**'] }] }).policyFor('r');
     assert.equal(untaggedToKeep(none, ['sha256:a'], stats, NOW).size, 0);
   });
@@ -116,7 +167,9 @@ describe('retention applied by garbage collection', () => {
     running = undefined;
   });
 
-  async function start(retention: Record<string, unknown>): Promise<{ t: TestApp; clock: TestClock; gc: GcExtension }> {
+  async function start(
+    retention: Record<string, unknown>,
+  ): Promise<{ t: TestApp; clock: TestClock; gc: GcExtension }> {
     const clock = new TestClock();
     const t = await startTestApp(
       { storage: { gc: true, gcDelay: '1h', retention } },
@@ -128,7 +181,9 @@ describe('retention applied by garbage collection', () => {
 
   /** Sets when a tag was pushed, as if it had been pushed that long ago. */
   function pushedAgo(t: TestApp, repo: string, tag: string, ms: number, clock: TestClock): void {
-    t.app.db.prepare('UPDATE tags SET pushed_at = ? WHERE repo = ? AND tag = ?').run(clock.now() - ms, repo, tag);
+    t.app.db
+      .prepare('UPDATE tags SET pushed_at = ? WHERE repo = ? AND tag = ?')
+      .run(clock.now() - ms, repo, tag);
   }
 
   it('removes the tags no rule keeps, with a log line and a metric each, then collects their images', async () => {
@@ -148,7 +203,10 @@ describe('retention applied by garbage collection', () => {
       ['dev', TAG_REASON.patterns],
       ['v1', TAG_REASON.rules],
     ]);
-    assert.deepEqual(svc.manifests.map((m) => m.digest).sort(), [images.dev.manifest.digest, images.v1.manifest.digest].sort());
+    assert.deepEqual(
+      svc.manifests.map((m) => m.digest).sort(),
+      [images.dev.manifest.digest, images.v1.manifest.digest].sort(),
+    );
     assert.deepEqual((await listTags(t.url, 'svc')).sort(), ['v2', 'v3']);
     assert.equal((await getManifest(t.url, 'svc', images.v1.manifest.digest)).status, 404);
 
@@ -160,7 +218,9 @@ describe('retention applied by garbage collection', () => {
   });
 
   it('keeps a tag pulled within pulledWithin, from pulls it recorded itself', async () => {
-    const { t, clock, gc } = await start({ policies: [{ repositories: ['**'], keepTags: [{ pulledWithin: '24h' }] }] });
+    const { t, clock, gc } = await start({
+      policies: [{ repositories: ['**'], keepTags: [{ pulledWithin: '24h' }] }],
+    });
     const pulled = makeImage();
     const idle = makeImage();
     await pushContent(t.url, 'cache', pulled, 'pulled');
@@ -170,19 +230,28 @@ describe('retention applied by garbage collection', () => {
     assert.equal((await getManifest(t.url, 'cache', 'pulled')).status, 200);
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();
-    assert.deepEqual(report.repositories[0]?.tags.map((r) => r.tag), ['idle']);
+    assert.deepEqual(
+      report.repositories[0]?.tags.map((r) => r.tag),
+      ['idle'],
+    );
     assert.deepEqual(await listTags(t.url, 'cache'), ['pulled']);
   });
 
   it('only reports in dryRun: the tags stay and nothing is counted as deleted for real', async () => {
-    const { t, clock, gc } = await start({ dryRun: true, policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^release-'] }] }] });
+    const { t, clock, gc } = await start({
+      dryRun: true,
+      policies: [{ repositories: ['**'], keepTags: [{ patterns: ['^release-'] }] }],
+    });
     const image = makeImage();
     await pushContent(t.url, 'dry', image, 'nightly');
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();
     const dry = report.repositories[0]!;
     assert.equal(dry.retentionDryRun, true);
-    assert.deepEqual(dry.tags.map((r) => r.tag), ['nightly']);
+    assert.deepEqual(
+      dry.tags.map((r) => r.tag),
+      ['nightly'],
+    );
     assert.deepEqual(dry.blobs, [], 'what the kept tag needs is not collected');
     assert.deepEqual(await listTags(t.url, 'dry'), ['nightly']);
     const counted = (await metricsFor(t.app.registry).retentionDeleted.get()).values;
@@ -190,13 +259,18 @@ describe('retention applied by garbage collection', () => {
   });
 
   it('keeps untagged manifests when a policy turns deleteUntagged off', async () => {
-    const { t, clock, gc } = await start({ policies: [{ repositories: ['keep/**'], deleteUntagged: false }] });
+    const { t, clock, gc } = await start({
+      policies: [{ repositories: ['keep/**'], deleteUntagged: false }],
+    });
     const image = makeImage();
     await pushContent(t.url, 'keep/this', image);
     await pushContent(t.url, 'other', makeImage());
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();
-    assert.deepEqual(report.repositories.map((r) => r.repo), ['other']);
+    assert.deepEqual(
+      report.repositories.map((r) => r.repo),
+      ['other'],
+    );
     assert.equal((await getManifest(t.url, 'keep/this', image.manifest.digest)).status, 200);
   });
 });

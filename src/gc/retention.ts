@@ -72,7 +72,10 @@ function rulesOf(source: {
   };
 }
 
-function compilePolicy(policy: RetentionPolicy): { matches: (repo: string) => boolean; policy: CompiledRetentionPolicy } {
+function compilePolicy(policy: RetentionPolicy): {
+  matches: (repo: string) => boolean;
+  policy: CompiledRetentionPolicy;
+} {
   const matchers = policy.repositories.map(compileRepositoryPattern);
   const keepUntagged = policy.keepUntagged ? rulesOf(policy.keepUntagged) : undefined;
   return {
@@ -80,7 +83,10 @@ function compilePolicy(policy: RetentionPolicy): { matches: (repo: string) => bo
     policy: {
       deleteReferrers: policy.deleteReferrers,
       deleteUntagged: policy.deleteUntagged,
-      keepTags: policy.keepTags.map((entry) => ({ patterns: entry.patterns.map(compileGoRegExp), rules: rulesOf(entry) })),
+      keepTags: policy.keepTags.map((entry) => ({
+        patterns: entry.patterns.map(compileGoRegExp),
+        rules: rulesOf(entry),
+      })),
       keepUntagged: keepUntagged && hasRules(keepUntagged) ? keepUntagged : undefined,
     },
   };
@@ -159,7 +165,9 @@ export function tagsToRemove(
   for (const { tag, digest } of tags) {
     const candidate = stats.get(tag);
     if (!candidate) continue;
-    const group = policy.keepTags.findIndex((entry) => entry.patterns.length === 0 || entry.patterns.some((p) => p.test(tag)));
+    const group = policy.keepTags.findIndex(
+      (entry) => entry.patterns.length === 0 || entry.patterns.some((p) => p.test(tag)),
+    );
     if (group === -1) removals.push({ tag, digest, reason: TAG_REASON.patterns });
     else groups[group]!.push(candidate);
   }

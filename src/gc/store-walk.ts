@@ -16,7 +16,8 @@ export async function findStoreRepositories(driver: StorageDriver, dir = ''): Pr
     if (!isValidRepositoryName(child)) continue;
     const children = await driver.list(child);
     if (children.length === 0) continue;
-    if (children.includes(INDEX_FILE) || children.includes(BLOBS_DIR) || children.includes(UPLOADS_DIR)) found.push(child);
+    if (children.includes(INDEX_FILE) || children.includes(BLOBS_DIR) || children.includes(UPLOADS_DIR))
+      found.push(child);
     found.push(...(await findStoreRepositories(driver, child)));
   }
   return found;

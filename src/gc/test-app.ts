@@ -42,7 +42,10 @@ const HOUR = 3_600_000;
 export { HOUR };
 
 /** Builds and starts an app from a zot-format config (`storage.rootDirectory` and the port are filled in). */
-export async function startTestApp(raw: Record<string, unknown> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(
+  raw: Record<string, unknown> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), 'berth-ops-')));
   const storage = { rootDirectory: root, ...(raw.storage as Record<string, unknown> | undefined) };
   const http = { address: '127.0.0.1', port: 0, ...(raw.http as Record<string, unknown> | undefined) };
@@ -50,7 +53,12 @@ export async function startTestApp(raw: Record<string, unknown> = {}, options: T
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       callback();
     },
   });

@@ -115,15 +115,18 @@ export class BerthAccessGuard implements AccessGuard {
     // As in zot, an Authorization header means nothing when no way to authenticate is configured.
     if (settings.canAuthenticate) {
       const header = parseAuthorization(ctx.req.headersDistinct.authorization);
-      if (header.kind === 'invalid') return this.#refuse(ctx, `unusable Authorization header (${header.reason})`, {}, 'header');
+      if (header.kind === 'invalid')
+        return this.#refuse(ctx, `unusable Authorization header (${header.reason})`, {}, 'header');
       if (header.kind === 'basic') {
         const { identity } = await this.verifyBasic(ctx, header.username, header.password);
-        if (identity.method === 'htpasswd' && isUiClient(ctx)) this.startSession(ctx, identity.username, [], undefined);
+        if (identity.method === 'htpasswd' && isUiClient(ctx))
+          this.startSession(ctx, identity.username, [], undefined);
         return identity;
       }
       if (header.kind === 'bearer') {
         const verdict = await authenticator.checkBearer(header.token);
-        if (!verdict.ok) return this.#refuse(ctx, 'invalid or expired token', { error: 'invalid_token' }, 'token');
+        if (!verdict.ok)
+          return this.#refuse(ctx, 'invalid or expired token', { error: 'invalid_token' }, 'token');
         return verdict.identity;
       }
       if (isUiClient(ctx)) {
@@ -139,15 +142,34 @@ export class BerthAccessGuard implements AccessGuard {
         }
       }
     }
-    if (options.anonymous === 'allow' || this.policy.anonymousAllowed() || ctx.url.pathname === MGMT_PATH) return ANONYMOUS;
+    if (
+      options.anonymous === 'allow' ||
+      this.policy.anonymousAllowed() ||
+      ctx.url.pathname === MGMT_PATH ||
+      this.#anonymousScrape(ctx)
+    ) {
+      return ANONYMOUS;
+    }
     throw new RegistryError('UNAUTHORIZED', 'authentication required');
+  }
+
+  /** zot lets an anonymous scraper through when the metrics policy admits it, whatever the repositories say. */
+  #anonymousScrape(ctx: RequestContext): boolean {
+    const prefix = this.services.settings.metricsPath;
+    if (prefix === undefined) return false;
+    const path = ctx.url.pathname;
+    return (path === prefix || path.startsWith(`${prefix}/`)) && this.policy.canScrapeMetrics(ANONYMOUS);
   }
 
   /**
    * Checks Basic credentials (a password, or an API key with its owner's name): the identity and
    * what a token issued to it should name. Throws 401 (after `failDelay`) or 429 like `authenticate`.
    */
-  async verifyBasic(ctx: RequestContext, username: string, password: string): Promise<{ identity: Identity; subject: TokenSubject }> {
+  async verifyBasic(
+    ctx: RequestContext,
+    username: string,
+    password: string,
+  ): Promise<{ identity: Identity; subject: TokenSubject }> {
     const verdict = await this.services.authenticator.checkBasic(username, password, clientAddress(ctx));
     if (verdict.ok) return verdict;
     if (verdict.reason === 'throttled') {
@@ -183,14 +205,20 @@ export class BerthAccessGuard implements AccessGuard {
   }
 
   pingRequiresAuth(ctx: RequestContext): boolean {
-    return this.services.settings.canAuthenticate && !this.policy.isOpen() && isAnonymous(ctx.identity) && !isUiClient(ctx);
+    return (
+      this.services.settings.canAuthenticate &&
+      !this.policy.isOpen() &&
+      isAnonymous(ctx.identity) &&
+      !isUiClient(ctx)
+    );
   }
 
   challenge(ctx: RequestContext): OutgoingHttpHeaders {
     const { settings } = this.services;
     const refusal = this.#refusals.get(ctx) ?? {};
     const headers: OutgoingHttpHeaders = {};
-    if (refusal.retryAfterMs !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
+    if (refusal.retryAfterMs !== undefined)
+      headers['Retry-After'] = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
     if (isUiClient(ctx) || !settings.canAuthenticate) return headers;
     if (ctx.url.pathname !== '/v2' && !ctx.url.pathname.startsWith('/v2/')) {
       headers['WWW-Authenticate'] = `Basic realm=${quote(settings.realm)}`;
@@ -213,7 +241,12 @@ export class BerthAccessGuard implements AccessGuard {
    * sign-in is worthless after it), records the sign-in with the groups the identity provider
    * asserted, and sets zot's two cookies.
    */
-  startSession(ctx: RequestContext, username: string, groups: readonly string[], provider: string | undefined): void {
+  startSession(
+    ctx: RequestContext,
+    username: string,
+    groups: readonly string[],
+    provider: string | undefined,
+  ): void {
     const { sessions, users, settings, audit } = this.services;
     const now = this.services.now();
     const previous = readCookie(ctx, SESSION_COOKIE);
@@ -221,8 +254,18 @@ export class BerthAccessGuard implements AccessGuard {
     users.recordSignIn(username, groups, now);
     const { id } = sessions.create(username, provider, now, settings.sessionTtlMs);
     const maxAgeSeconds = Math.floor(settings.sessionTtlMs / 1000);
-    appendSetCookie(ctx.res, serializeCookie(SESSION_COOKIE, id, { maxAgeSeconds, httpOnly: true, secure: settings.secureCookies }));
-    appendSetCookie(ctx.res, serializeCookie(USER_COOKIE, username, { maxAgeSeconds, httpOnly: false, secure: settings.secureCookies }));
+    appendSetCookie(
+      ctx.res,
+      serializeCookie(SESSION_COOKIE, id, { maxAgeSeconds, httpOnly: true, secure: settings.secureCookies }),
+    );
+    appendSetCookie(
+      ctx.res,
+      serializeCookie(USER_COOKIE, username, {
+        maxAgeSeconds,
+        httpOnly: false,
+        secure: settings.secureCookies,
+      }),
+    );
     this.services.log.info({ user: username, provider: provider ?? 'htpasswd', groups }, 'signed in');
     audit.record({
       action: 'auth.signin',
@@ -247,14 +290,21 @@ export class BerthAccessGuard implements AccessGuard {
 
   clearSessionCookies(ctx: RequestContext): void {
     const secure = this.services.settings.secureCookies;
-    appendSetCookie(ctx.res, serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, httpOnly: true, secure }));
+    appendSetCookie(
+      ctx.res,
+      serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, httpOnly: true, secure }),
+    );
     appendSetCookie(ctx.res, serializeCookie(USER_COOKIE, '', { maxAgeSeconds: 0, httpOnly: false, secure }));
   }
 
   /** Starts background work: OIDC discovery (not awaited), and the purge of expired sessions. */
   start(): void {
-    for (const provider of this.services.providers.values()) void provider.configuration().catch(() => undefined);
-    this.#purgeTimer ??= setInterval(() => this.services.sessions.purgeExpired(this.services.now()), 10 * 60 * 1000);
+    for (const provider of this.services.providers.values())
+      void provider.configuration().catch(() => undefined);
+    this.#purgeTimer ??= setInterval(
+      () => this.services.sessions.purgeExpired(this.services.now()),
+      10 * 60 * 1000,
+    );
     this.#purgeTimer.unref();
   }
 
@@ -294,7 +344,10 @@ export class BerthAccessGuard implements AccessGuard {
   }
 
   #auditFailure(ctx: RequestContext, username: string, reason: string): void {
-    this.services.log.info({ user: username || undefined, reason, path: ctx.url.pathname }, 'authentication refused');
+    this.services.log.info(
+      { user: username || undefined, reason, path: ctx.url.pathname },
+      'authentication refused',
+    );
     this.services.audit.record({
       action: 'auth.signin-failed',
       user: username,

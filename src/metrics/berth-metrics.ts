@@ -11,7 +11,9 @@ import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 /** zot's buckets for `zot_http_method_latency_seconds`. */
 const ZOT_LATENCY_BUCKETS = [0.05, 0.5, 1, 5, 30, 60, 600];
 /** Finer buckets for Berth's own request histogram: most registry requests take milliseconds. */
-const BERTH_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+const BERTH_LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
+];
 
 /** What a collector of repository sizes returns for the `zot_repo_storage_bytes` gauge. */
 export type RepositorySizes = () => Iterable<{ repo: string; bytes: number }>;

@@ -31,17 +31,28 @@ export interface MetricsOptions {
   canScrape?: (identity: Identity) => boolean;
 }
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 function authenticationConfigured(config: Config): boolean {
   const auth = config.http.auth;
   if (config.http.tls?.cacert !== undefined) return true;
-  return Boolean(auth && (auth.htpasswd !== undefined || auth.ldap !== undefined || auth.openid !== undefined || auth.apikey || auth.bearer !== undefined));
+  return Boolean(
+    auth &&
+    (auth.htpasswd !== undefined ||
+      auth.ldap !== undefined ||
+      auth.openid !== undefined ||
+      auth.apikey ||
+      auth.bearer !== undefined),
+  );
 }
 
 /** zot's metrics authorization, from the configuration alone. */
 export function defaultScrapePolicy(config: Config): (identity: Identity) => boolean {
-  const policy = compilePolicy(config.http.accessControl, { authenticationConfigured: authenticationConfigured(config) });
+  const policy = compilePolicy(config.http.accessControl, {
+    authenticationConfigured: authenticationConfigured(config),
+  });
   return (identity) => policy.canScrapeMetrics(identity);
 }
 
@@ -56,7 +67,9 @@ function recordRequest(metrics: BerthMetrics, ctx: AppContext, record: RequestRe
   metrics.httpMethodLatency.observe({ method: record.method }, record.durationSeconds);
   // Requests that fail for names nobody pushed must not grow the label set without bound; a push
   // that succeeds (and creates the repository) may.
-  const named = record.repo !== undefined && (record.status < 400 || ctx.registry.manifests.repositoryExists(record.repo));
+  const named =
+    record.repo !== undefined &&
+    (record.status < 400 || ctx.registry.manifests.repositoryExists(record.repo));
   const repo = named ? record.repo! : 'N/A';
   metrics.httpRepoLatency.observe({ repo }, record.durationSeconds);
   metrics.httpDuration.observe({ method: record.method, route: record.route, code }, record.durationSeconds);
@@ -73,14 +86,21 @@ export function metricsExtension(options: MetricsOptions = {}): ExtensionFactory
     // then zot's rules are read from the configuration directly.
     const canScrape =
       options.canScrape ??
-      (ctx.access === openAccess ? defaultScrapePolicy(ctx.config) : (identity: Identity) => ctx.access.policy.canScrapeMetrics(identity));
+      (ctx.access === openAccess
+        ? defaultScrapePolicy(ctx.config)
+        : (identity: Identity) => ctx.access.policy.canScrapeMetrics(identity));
     const metrics = metricsFor(ctx.registry);
     collectDefaultMetrics({ register: metrics.registry });
-    metrics.info.set({ commit: '', binaryType: 'berth', goVersion: process.version, version: pkg.version }, 1);
+    metrics.info.set(
+      { commit: '', binaryType: 'berth', goVersion: process.version, version: pkg.version },
+      1,
+    );
     metrics.measureRepositoriesWith(() => ctx.registry.index.repositorySizes());
 
-    const onPulled = ({ repo }: RegistryEventMap['manifest-pulled'][0]): void => metrics.repoDownloads.inc({ repo });
-    const onPushed = ({ repo }: RegistryEventMap['manifest-pushed'][0]): void => metrics.repoUploads.inc({ repo });
+    const onPulled = ({ repo }: RegistryEventMap['manifest-pulled'][0]): void =>
+      metrics.repoDownloads.inc({ repo });
+    const onPushed = ({ repo }: RegistryEventMap['manifest-pushed'][0]): void =>
+      metrics.repoUploads.inc({ repo });
     ctx.registry.events.on('manifest-pulled', onPulled);
     ctx.registry.events.on('manifest-pushed', onPushed);
 
@@ -98,7 +118,10 @@ export function metricsExtension(options: MetricsOptions = {}): ExtensionFactory
             throw new RegistryError('DENIED', 'requested access to the resource is denied');
           }
           const body = Buffer.from(await metrics.registry.metrics());
-          req.res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': body.length });
+          req.res.writeHead(200, {
+            'Content-Type': metrics.registry.contentType,
+            'Content-Length': body.length,
+          });
           req.res.end(method === 'HEAD' ? undefined : body);
           return true;
         },

@@ -35,7 +35,9 @@ function parseExposition(text: string): Sample[] {
 }
 
 function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
   return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
 }
 
@@ -83,11 +85,29 @@ describe('metrics', () => {
       image.manifest.size + image.config.size + image.layers[0]!.size,
     );
     assert.equal(value(samples, 'zot_http_repo_latency_seconds_count', { repo: 'team/app' }), 8);
-    assert.equal(value(samples, 'zot_http_repo_latency_seconds_count', { repo: 'N/A' }), 1, 'made-up names get no series');
-    assert.equal(samples.some((s) => s.labels.repo === 'made-up'), false);
-    assert.equal(value(samples, 'berth_http_request_duration_seconds_count', { method: 'PUT', route: 'manifest', code: '201' }), 1);
-    assert.ok((value(samples, 'berth_http_received_bytes_total', { route: 'upload' }) ?? 0) > image.layers[0]!.size);
-    assert.ok((value(samples, 'berth_http_sent_bytes_total', { route: 'blob' }) ?? 0) > image.layers[0]!.size);
+    assert.equal(
+      value(samples, 'zot_http_repo_latency_seconds_count', { repo: 'N/A' }),
+      1,
+      'made-up names get no series',
+    );
+    assert.equal(
+      samples.some((s) => s.labels.repo === 'made-up'),
+      false,
+    );
+    assert.equal(
+      value(samples, 'berth_http_request_duration_seconds_count', {
+        method: 'PUT',
+        route: 'manifest',
+        code: '201',
+      }),
+      1,
+    );
+    assert.ok(
+      (value(samples, 'berth_http_received_bytes_total', { route: 'upload' }) ?? 0) > image.layers[0]!.size,
+    );
+    assert.ok(
+      (value(samples, 'berth_http_sent_bytes_total', { route: 'blob' }) ?? 0) > image.layers[0]!.size,
+    );
     assert.equal(value(samples, 'zot_info', { binaryType: 'berth' }), 1);
     assert.ok((value(samples, 'process_cpu_seconds_total') ?? 0) > 0, 'process metrics are exported');
     assert.ok(value(samples, 'nodejs_heap_size_used_bytes') !== undefined);
@@ -132,7 +152,9 @@ describe('metrics', () => {
       dir = undefined;
     });
 
-    async function configWith(metrics: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
+    async function configWith(
+      metrics: Record<string, unknown> | undefined,
+    ): Promise<Record<string, unknown>> {
       dir = await mkdtemp(path.join(tmpdir(), 'berth-metrics-'));
       const htpasswd = path.join(dir, 'htpasswd');
       await writeFile(htpasswd, 'bob:$2y$05$invalidinvalidinvalidinvalidinvalidinvalidinvalidinv\n');
@@ -177,7 +199,9 @@ describe('metrics', () => {
       const { config } = parseConfig(raw, { baseDir: '/' });
       const canScrape = defaultScrapePolicy(config);
       assert.deepEqual([canScrape(bob), canScrape(eve), canScrape(ANONYMOUS)], [true, false, true]);
-      const open = defaultScrapePolicy(parseConfig({ storage: { rootDirectory: '/x' } }, { baseDir: '/' }).config);
+      const open = defaultScrapePolicy(
+        parseConfig({ storage: { rootDirectory: '/x' } }, { baseDir: '/' }).config,
+      );
       assert.equal(open(ANONYMOUS), true, 'without authentication and accessControl anyone may scrape');
     });
   });

@@ -38,6 +38,11 @@ export interface PutOptions {
    * true). A pull-through cache stores a manifest before the blobs it will fetch on demand.
    */
   verifyReferences?: boolean;
+  /**
+   * Called for each tag the push would set, with the digest it points at now, while the
+   * repository is locked: throwing refuses the push before anything changes.
+   */
+  authorizeTag?: (tag: string, currentDigest: string | undefined) => void;
 }
 
 export interface PutResult {
@@ -113,6 +118,7 @@ export class ManifestService {
     const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: digest.value, size: data.length };
     await this.repoLocks.run(repo, async () => {
+      for (const tag of tags) options.authorizeTag?.(tag, this.index.resolveTag(repo, tag)?.digest);
       // Checked under the repository lock, which garbage collection also takes before deleting
       // anything: a blob cannot vanish between this check and the index update.
       if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);

@@ -22,7 +22,8 @@ export function onDemandRepositories(config: Config): (repo: string) => boolean 
     if (!registry.onDemand) continue;
     for (const content of registry.content ?? []) {
       const destination = content.destination?.replace(/^\/+|\/+$/g, '') ?? '';
-      if (destination !== '') tests.push((repo) => repo === destination || repo.startsWith(`${destination}/`));
+      if (destination !== '')
+        tests.push((repo) => repo === destination || repo.startsWith(`${destination}/`));
       else tests.push(compileRepositoryPattern(content.prefix));
     }
   }
@@ -48,12 +49,19 @@ export function scrubExtension(options: ScrubExtensionOptions = {}): ExtensionFa
     const run = async (): Promise<void> => {
       const report = await scrubStore({ registry: ctx.registry, log, onDemand, shouldStop: () => stopping });
       const count = (kind: string) => report.problems.filter((p) => p.kind === kind).length;
-      for (const kind of ['corrupt', 'missing', 'unreadable']) metrics.scrubProblems.set({ kind }, count(kind));
+      for (const kind of ['corrupt', 'missing', 'unreadable'])
+        metrics.scrubProblems.set({ kind }, count(kind));
       metrics.scrubChecked.set(report.checked);
       metrics.scrubLastRun.set(Date.now() / 1000);
       metrics.scrubRuns.inc({ result: report.problems.length === 0 ? 'clean' : 'problems' });
       log.info(
-        { repositories: report.repositories.length, checked: report.checked, bytes: report.bytes, problems: report.problems.length, seconds: Math.round(report.durationSeconds) },
+        {
+          repositories: report.repositories.length,
+          checked: report.checked,
+          bytes: report.bytes,
+          problems: report.problems.length,
+          seconds: Math.round(report.durationSeconds),
+        },
         report.problems.length === 0 ? 'scrub: store is clean' : 'scrub: problems found',
       );
       options.onScrub?.(report);

@@ -61,7 +61,11 @@ export interface ScrubOptions {
   shouldStop?: () => boolean;
 }
 
-async function hashFile(registry: Registry, path: string, digest: Digest): Promise<{ actual: string; size: number } | undefined> {
+async function hashFile(
+  registry: Registry,
+  path: string,
+  digest: Digest,
+): Promise<{ actual: string; size: number } | undefined> {
   const hasher = createHasher(digest.algorithm);
   let size = 0;
   try {
@@ -90,7 +94,12 @@ async function hashBlobs(registry: Registry, repo: string, result: RepositoryScr
       result.checked++;
       result.bytes += hashed.size;
       if (hashed.actual !== digest.value) {
-        result.problems.push({ repo, kind: 'corrupt', digest: digest.value, detail: `content hashes to ${hashed.actual}` });
+        result.problems.push({
+          repo,
+          kind: 'corrupt',
+          digest: digest.value,
+          detail: `content hashes to ${hashed.actual}`,
+        });
       }
     }
   }
@@ -103,14 +112,28 @@ interface ReferenceCheck {
 }
 
 /** Walks index.json and every manifest it reaches, reporting what is named but absent or unreadable. */
-async function checkReferences(registry: Registry, repo: string, onDemand: boolean, corrupt: Set<string>): Promise<ReferenceCheck> {
+async function checkReferences(
+  registry: Registry,
+  repo: string,
+  onDemand: boolean,
+  corrupt: Set<string>,
+): Promise<ReferenceCheck> {
   const problems: ScrubProblem[] = [];
   let notCached = 0;
   let doc;
   try {
     doc = await readIndex(registry.driver, repo);
   } catch (err) {
-    return { problems: [{ repo, kind: 'unreadable', detail: `index.json: ${err instanceof Error ? err.message : String(err)}` }], notCached };
+    return {
+      problems: [
+        {
+          repo,
+          kind: 'unreadable',
+          detail: `index.json: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      ],
+      notCached,
+    };
   }
   const exists = async (digest: Digest): Promise<boolean> =>
     registry.driver.stat(layout.blob(repo, digest)).then(
@@ -120,7 +143,10 @@ async function checkReferences(registry: Registry, repo: string, onDemand: boole
         throw err;
       },
     );
-  const queue: { digest: string; by: string }[] = (doc?.manifests ?? []).map((d) => ({ digest: d.digest, by: 'index.json' }));
+  const queue: { digest: string; by: string }[] = (doc?.manifests ?? []).map((d) => ({
+    digest: d.digest,
+    by: 'index.json',
+  }));
   const seen = new Set<string>();
   while (queue.length > 0) {
     const { digest: text, by } = queue.shift()!;
@@ -128,7 +154,13 @@ async function checkReferences(registry: Registry, repo: string, onDemand: boole
     seen.add(text);
     const digest = tryParseDigest(text);
     if (!digest) {
-      problems.push({ repo, kind: 'unreadable', digest: text, referencedBy: by, detail: 'not a valid digest' });
+      problems.push({
+        repo,
+        kind: 'unreadable',
+        digest: text,
+        referencedBy: by,
+        detail: 'not a valid digest',
+      });
       continue;
     }
     let links: ManifestLinks;
@@ -137,9 +169,23 @@ async function checkReferences(registry: Registry, repo: string, onDemand: boole
     } catch (err) {
       // A pull-through cache may hold an index without the platforms nobody pulled yet.
       if (isNotFound(err) && onDemand && by !== 'index.json') notCached++;
-      else if (isNotFound(err)) problems.push({ repo, kind: 'missing', digest: text, referencedBy: by, detail: 'manifest is missing' });
+      else if (isNotFound(err))
+        problems.push({
+          repo,
+          kind: 'missing',
+          digest: text,
+          referencedBy: by,
+          detail: 'manifest is missing',
+        });
       // A corrupt manifest is reported once, as corrupt; its links are unknown.
-      else if (!corrupt.has(text)) problems.push({ repo, kind: 'unreadable', digest: text, referencedBy: by, detail: `manifest does not parse: ${err instanceof Error ? err.message : String(err)}` });
+      else if (!corrupt.has(text))
+        problems.push({
+          repo,
+          kind: 'unreadable',
+          digest: text,
+          referencedBy: by,
+          detail: `manifest does not parse: ${err instanceof Error ? err.message : String(err)}`,
+        });
       continue;
     }
     for (const child of links.children) queue.push({ digest: child.value, by: text });
@@ -148,7 +194,14 @@ async function checkReferences(registry: Registry, repo: string, onDemand: boole
       seen.add(blob.value);
       if (await exists(blob)) continue;
       if (onDemand) notCached++;
-      else problems.push({ repo, kind: 'missing', digest: blob.value, referencedBy: text, detail: 'blob is missing' });
+      else
+        problems.push({
+          repo,
+          kind: 'missing',
+          digest: blob.value,
+          referencedBy: text,
+          detail: 'blob is missing',
+        });
     }
   }
   return { problems, notCached };
@@ -164,7 +217,9 @@ export async function scrubRepository(repo: string, options: ScrubOptions): Prom
   if (check.problems.length > 0) {
     // Confirm under the lock every push and GC sweep takes: what vanished legitimately between
     // the reads above (a delete, a collected manifest) is no longer named then.
-    check = await registry.manifests.withRepositoryLock(repo, () => checkReferences(registry, repo, onDemand, corrupt));
+    check = await registry.manifests.withRepositoryLock(repo, () =>
+      checkReferences(registry, repo, onDemand, corrupt),
+    );
   }
   result.notCached = check.notCached;
   result.problems.push(...check.problems);
@@ -175,7 +230,14 @@ export async function scrubRepository(repo: string, options: ScrubOptions): Prom
 export async function scrubStore(options: ScrubOptions): Promise<ScrubReport> {
   const started = performance.now();
   const repos = options.repositories ?? (await findRepositories(options.registry.driver));
-  const report: ScrubReport = { repositories: [], checked: 0, bytes: 0, problems: [], durationSeconds: 0, aborted: false };
+  const report: ScrubReport = {
+    repositories: [],
+    checked: 0,
+    bytes: 0,
+    problems: [],
+    durationSeconds: 0,
+    aborted: false,
+  };
   for (const repo of repos) {
     if (options.shouldStop?.()) {
       report.aborted = true;
@@ -185,13 +247,20 @@ export async function scrubStore(options: ScrubOptions): Promise<ScrubReport> {
     try {
       result = await scrubRepository(repo, options);
     } catch (err) {
-      result = { repo, checked: 0, bytes: 0, notCached: 0, problems: [{ repo, kind: 'unreadable', detail: err instanceof Error ? err.message : String(err) }] };
+      result = {
+        repo,
+        checked: 0,
+        bytes: 0,
+        notCached: 0,
+        problems: [{ repo, kind: 'unreadable', detail: err instanceof Error ? err.message : String(err) }],
+      };
     }
     report.repositories.push(result);
     report.checked += result.checked;
     report.bytes += result.bytes;
     report.problems.push(...result.problems);
-    for (const p of result.problems) options.log.warn({ module: 'scrub', ...p }, `scrub: ${p.kind} ${p.digest ?? ''}`.trim());
+    for (const p of result.problems)
+      options.log.warn({ module: 'scrub', ...p }, `scrub: ${p.kind} ${p.digest ?? ''}`.trim());
     await yieldToEventLoop();
   }
   report.durationSeconds = (performance.now() - started) / 1000;
@@ -206,7 +275,9 @@ export function formatScrubReport(report: ScrubReport): string {
     lines.push(r.repo);
     for (const p of r.problems) {
       const what = p.digest ?? 'index.json';
-      lines.push(`  ${p.kind.padEnd(10)} ${what}${p.referencedBy ? ` (named by ${p.referencedBy})` : ''}: ${p.detail}`);
+      lines.push(
+        `  ${p.kind.padEnd(10)} ${what}${p.referencedBy ? ` (named by ${p.referencedBy})` : ''}: ${p.detail}`,
+      );
     }
   }
   const bad = report.repositories.filter((r) => r.problems.length > 0).length;

@@ -124,6 +124,7 @@ function route(
     log: options.log,
     metrics: options.metrics,
     ...(options.cooldownMs === undefined ? {} : { cooldownMs: options.cooldownMs }),
+    ...(registry.reqPerSec === undefined ? {} : { requestsPerSecond: registry.reqPerSec }),
   });
   const delayMs = registry.retryDelay ?? 0;
   const periodic =

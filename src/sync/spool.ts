@@ -14,10 +14,13 @@
 import { randomUUID, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createHasher, type Digest } from '../oci/digest.js';
 
 const READ_CHUNK = 1024 * 1024;
+/** While a download runs, readers wait until this much is new (or it ends) before reading. */
+const MIN_READ = 256 * 1024;
 
 export class DigestMismatchError extends Error {
   constructor(
@@ -78,23 +81,16 @@ export class BlobSpool {
    * is complete and verified; rejects (and fails every reader) otherwise.
    */
   async fill(source: Readable): Promise<void> {
+    // Chunks that arrive while a write is in flight go out together in one writev, and readers
+    // wake once per write: fewer, larger reads and socket writes downstream.
+    const sink = new Writable({
+      highWaterMark: 4 * READ_CHUNK,
+      writev: (chunks, callback) => {
+        this.append(chunks.map((c) => c.chunk as Buffer)).then(() => callback(), callback);
+      },
+    });
     try {
-      for await (const chunk of source) {
-        const bytes = chunk as Buffer;
-        this.hasher.update(bytes);
-        let offset = 0;
-        while (offset < bytes.length) {
-          const { bytesWritten } = await this.handle.write(
-            bytes,
-            offset,
-            bytes.length - offset,
-            this.written,
-          );
-          offset += bytesWritten;
-          this.written += bytesWritten;
-        }
-        this.wake();
-      }
+      await pipeline(source, sink);
       if (this.size !== undefined && this.written !== this.size)
         throw new SizeMismatchError(this.size, this.written);
       const actual = `${this.digest.algorithm}:${this.hasher.digest('hex')}`;
@@ -109,6 +105,17 @@ export class BlobSpool {
       await this.handle.close().catch(() => undefined);
       this.wake();
     }
+  }
+
+  private async append(buffers: Buffer[]): Promise<void> {
+    for (const buffer of buffers) this.hasher.update(buffer);
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, this.written);
+      this.written += bytesWritten;
+      pending = dropBytes(pending, bytesWritten);
+    }
+    this.wake();
   }
 
   /** A stream of the blob's bytes from the start, following the file as it grows. */
@@ -138,7 +145,9 @@ export class BlobSpool {
     for (;;) {
       // The last byte waits for the digest check.
       const available = this.state === 'done' ? this.written : Math.max(0, this.written - 1);
-      if (position < available) {
+      // While the download runs, wait for a worthwhile amount rather than chase every write.
+      const worthReading = this.state !== 'filling' || available - position >= MIN_READ || position === 0;
+      if (position < available && worthReading) {
         const length = Math.min(READ_CHUNK, available - position);
         const buffer = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buffer, 0, length, position);
@@ -163,4 +172,19 @@ export class BlobSpool {
     this.refs--;
     if (this.refs === 0) void rm(this.file, { force: true }).catch(() => undefined);
   }
+}
+
+/** `buffers` without their first `count` bytes. */
+function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+  let skip = count;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return rest;
 }

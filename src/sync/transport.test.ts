@@ -90,6 +90,36 @@ describe('Transport', () => {
     );
   });
 
+  it('sends a request again when a kept-alive connection turns out closed', async () => {
+    // Answers the first request of each connection and hangs up on the second, as an upstream
+    // does when it drops an idle keep-alive connection just as it is reused.
+    const own = new Set<Socket>();
+    const flaky = createTcpServer((socket) => {
+      own.add(socket);
+      let requests = 0;
+      socket.on('data', () => {
+        requests++;
+        if (requests === 1)
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        else socket.destroy();
+      });
+    });
+    const port = await listen(flaky);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await transport.request(new URL(`http://127.0.0.1:${port}/`), { method: 'GET' });
+        assert.equal(res.status, 200);
+        for await (const _ of res.body) {
+          // drain, so the connection goes back to the pool
+        }
+      }
+      assert.equal(own.size, 3);
+    } finally {
+      for (const socket of own) socket.destroy();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
+
   it('follows redirects, keeping Authorization on the same origin and dropping it elsewhere', async () => {
     seen.length = 0;
     const same = await transport.request(new URL(`http://127.0.0.1:${ports.redirecting}/same`), {

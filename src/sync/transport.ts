@@ -88,7 +88,7 @@ export class Transport {
     let method = init.method;
     const headers = { ...init.headers };
     for (let redirects = init.maxRedirects ?? 5; ; redirects--) {
-      const res = await this.once(current, method, headers);
+      const res = await this.onceRetryingStale(current, method, headers);
       const location = res.headers.location;
       if (!REDIRECTS.has(res.status) || location === undefined || redirects <= 0) return res;
       res.body.resume();
@@ -106,6 +106,23 @@ export class Transport {
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+  }
+
+  /**
+   * A kept-alive connection the upstream closed while it sat idle fails on first use; that is not
+   * the upstream being down, so the request goes once more on a new connection.
+   */
+  private async onceRetryingStale(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+  ): Promise<TransportResponse> {
+    try {
+      return await this.once(url, method, headers);
+    } catch (err) {
+      if (!(err instanceof StaleConnectionError)) throw err;
+      return this.once(url, method, headers);
+    }
   }
 
   private once(url: URL, method: string, headers: Record<string, string>): Promise<TransportResponse> {
@@ -143,13 +160,24 @@ export class Transport {
       req.setTimeout(stallTimeoutMs, () =>
         fail(new TransportError('stall', `${url.host} sent nothing for ${stallTimeoutMs} ms`)),
       );
-      req.once('error', (err) => reject(asTransportError(err, url)));
+      req.once('error', (err) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        const stale = !response && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+        reject(stale ? new StaleConnectionError(asTransportError(err, url)) : asTransportError(err, url));
+      });
       req.once('response', (res) => {
         response = res;
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
       });
       req.end();
     });
+  }
+}
+
+/** A reused keep-alive connection turned out to be closed. */
+class StaleConnectionError extends TransportError {
+  constructor(cause: TransportError) {
+    super('network', cause.message, { cause });
   }
 }
 

@@ -8,6 +8,7 @@
  * down, pulls of cached images are answered at once instead of each waiting for a timeout.
  */
 import { Transform, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { digestOf, tryParseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
@@ -96,6 +97,8 @@ export interface UpstreamOptions {
   metrics: SyncMetrics;
   /** How long a URL that could not be reached is skipped (default 5 s). */
   cooldownMs?: number;
+  /** At most this many requests per second start (zot's `reqPerSec`); unlimited when absent. */
+  requestsPerSecond?: number;
   now?: () => number;
 }
 
@@ -128,6 +131,9 @@ export class UpstreamRegistry {
   private readonly metrics: SyncMetrics;
   private readonly cooldownMs: number;
   private readonly now: () => number;
+  private readonly spacingMs: number;
+  /** When the next request may start, with `reqPerSec`. */
+  private nextSlot = 0;
 
   constructor(options: UpstreamOptions) {
     const first = options.urls[0];
@@ -138,6 +144,7 @@ export class UpstreamRegistry {
     this.metrics = options.metrics;
     this.cooldownMs = options.cooldownMs ?? 5_000;
     this.now = options.now ?? Date.now;
+    this.spacingMs = options.requestsPerSecond ? 1000 / options.requestsPerSecond : 0;
     this.endpoints = options.urls.map((text) => {
       const url = new URL(text);
       const dockerHub = isDockerHub(url);
@@ -298,6 +305,7 @@ export class UpstreamRegistry {
     const scope = wireRepo === undefined ? 'registry:catalog:*' : `repository:${wireRepo}:pull`;
     const headers: Record<string, string> = { 'user-agent': 'berth-sync' };
     if (call.accept) headers.accept = call.accept;
+    await this.pace();
     const started = this.now();
     let res: TransportResponse;
     try {
@@ -321,14 +329,14 @@ export class UpstreamRegistry {
         endpoint.lastFailure = failure;
       }
       this.log.warn(
-        { method: call.method, url: url.href, err: failure.message, ms: this.now() - started },
+        { method: call.method, url: loggable(url), err: failure.message, ms: this.now() - started },
         'upstream request failed',
       );
       this.metrics.upstreamError(this.name, failure.kind);
       throw failure;
     }
     this.log.info(
-      { method: call.method, url: res.url.href, status: res.status, ms: this.now() - started },
+      { method: call.method, url: loggable(res.url), status: res.status, ms: this.now() - started },
       'upstream request',
     );
     endpoint.downUntil = 0;
@@ -353,6 +361,15 @@ export class UpstreamRegistry {
             : this.fail('bad-response', `${this.name} answered ${what} with ${res.status}`, res.status);
     this.metrics.upstreamError(this.name, failure.kind);
     throw failure;
+  }
+
+  /** Waits for this request's turn under `reqPerSec`. */
+  private async pace(): Promise<void> {
+    if (this.spacingMs <= 0) return;
+    const now = this.now();
+    const at = Math.max(now, this.nextSlot);
+    this.nextSlot = at + this.spacingMs;
+    if (at > now) await sleep(at - now);
   }
 
   private classifyRequestError(err: unknown, url: URL): UpstreamError {
@@ -430,6 +447,14 @@ export class UpstreamRegistry {
   private fail(kind: UpstreamErrorKind, message: string, status?: number, cause?: unknown): UpstreamError {
     return new UpstreamError(kind, this.name, message, status, cause === undefined ? undefined : { cause });
   }
+}
+
+/**
+ * A URL for the logs: no user info and no query, which after a redirect to a CDN holds a
+ * signature that grants access.
+ */
+function loggable(url: URL): string {
+  return `${url.origin}${url.pathname}`;
 }
 
 function header(res: TransportResponse, name: string): string | undefined {

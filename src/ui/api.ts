@@ -48,10 +48,19 @@ export interface SignInProvider {
   label: string;
 }
 
-const PROVIDER_LABELS: Record<string, string> = { oidc: 'OIDC', github: 'GitHub', google: 'Google', gitlab: 'GitLab' };
+const PROVIDER_LABELS: Record<string, string> = {
+  oidc: 'OIDC',
+  github: 'GitHub',
+  google: 'Google',
+  gitlab: 'GitLab',
+};
 
 /** The ways to sign in from a browser: OpenID Connect providers (GitHub's OAuth2 is not offered), passwords. */
-export function signInOptions(config: Config): { providers: SignInProvider[]; password: boolean; apiKeys: boolean } {
+export function signInOptions(config: Config): {
+  providers: SignInProvider[];
+  password: boolean;
+  apiKeys: boolean;
+} {
   const auth = config.http.auth;
   const providers = Object.entries(auth?.openid?.providers ?? {})
     .filter(([id, p]) => (OPENID_PROVIDERS as readonly string[]).includes(id) && p.issuer !== undefined)
@@ -97,10 +106,19 @@ function notFound(name: string): RegistryError {
 }
 
 /** The page of `items` that `page` (from 1) and `perPage` select, with the paging facts. */
-function paginate<T>(items: T[], page: number, perPage: number): { total: number; page: number; perPage: number; items: T[] } {
+function paginate<T>(
+  items: T[],
+  page: number,
+  perPage: number,
+): { total: number; page: number; perPage: number; items: T[] } {
   const lastPage = Math.max(1, Math.ceil(items.length / perPage));
   const current = Math.min(page, lastPage);
-  return { total: items.length, page: current, perPage, items: items.slice((current - 1) * perPage, current * perPage) };
+  return {
+    total: items.length,
+    page: current,
+    perPage,
+    items: items.slice((current - 1) * perPage, current * perPage),
+  };
 }
 
 export function apiRoutes(deps: ApiDeps): PlainRoute {
@@ -139,12 +157,18 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const direction = choice<SortDirection>(ctx, 'dir', ['asc', 'desc'], sort === 'name' ? 'asc' : 'desc');
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
-    queries.refreshSummaries();
-    const visible = queries.repositoryNames(filter, sort, direction).filter((name) => access.can(identity, 'read', name));
+    queries.ensureFresh();
+    const visible = queries
+      .repositoryNames(filter, sort, direction)
+      .filter((name) => access.can(identity, 'read', name));
     const result = paginate(visible, page, perPage);
     const summaries = result.items.flatMap((name) => queries.summary(name) ?? []);
     const infos = await Promise.all(
-      summaries.map((s) => (s.newestDigest ? content.info(s.name, s.newestDigest).catch(() => undefined) : undefined)),
+      summaries.map((s) =>
+        s.newestDigest
+          ? content.info(s.name, s.newestDigest).catch(() => undefined)
+          : Promise.resolve(undefined),
+      ),
     );
     sendJson(ctx, 200, {
       ...result,
@@ -158,11 +182,14 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const sort = choice<TagSort>(ctx, 'sort', ['pushed', 'name'], 'pushed');
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
-    queries.refreshSummaries();
+    queries.ensureFresh();
     const summary = queries.summary(name);
     if (!summary) throw notFound(name);
     const tags = paginate(queries.tags(name, filter, sort), page, perPage);
-    const infos = await content.infos(name, tags.items.map((t) => t.digest));
+    const infos = await content.infos(
+      name,
+      tags.items.map((t) => t.digest),
+    );
     sendJson(ctx, 200, {
       ...summary,
       canDelete: access.can(identity, 'delete', name),
@@ -183,7 +210,9 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     if (!digest && !isValidTag(reference)) {
       throw new RegistryError('MANIFEST_INVALID', 'reference must be a tag or a digest', { status: 400 });
     }
-    const record = digest ? registry.index.manifest(name, digest.value) : registry.index.resolveTag(name, reference);
+    const record = digest
+      ? registry.index.manifest(name, digest.value)
+      : registry.index.resolveTag(name, reference);
     const view = record && (await content.image(name, record));
     if (!view) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${name}`);
     sendJson(ctx, 200, { ...view, reference, canDelete: access.can(identity, 'delete', name) });

@@ -87,7 +87,10 @@ export class StaticAssets {
       .filter((rel) => rel.endsWith('.js') && rel !== 'app.js')
       .map((rel) => `<link rel="modulepreload" href="${base}${rel}" />`)
       .join('\n    ');
-    const html = index.body.toString('utf8').replaceAll('{{PRELOADS}}', preloads).replaceAll('{{ASSETS}}', base);
+    const html = index.body
+      .toString('utf8')
+      .replaceAll('{{PRELOADS}}', preloads)
+      .replaceAll('{{ASSETS}}', base);
     this.page = makeAsset(Buffer.from(html), CONTENT_TYPES['.html']!);
   }
 

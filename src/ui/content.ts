@@ -105,7 +105,8 @@ function sizeOf(d: Json): number {
 }
 
 function platformOf(value: unknown): Platform | undefined {
-  if (!isObject(value) || typeof value.os !== 'string' || typeof value.architecture !== 'string') return undefined;
+  if (!isObject(value) || typeof value.os !== 'string' || typeof value.architecture !== 'string')
+    return undefined;
   return {
     os: value.os,
     architecture: value.architecture,
@@ -197,9 +198,18 @@ export class ContentReader {
       // Nested indexes are rare; one level of recursion covers every real-world shape.
       const childInfos =
         depth === 0
-          ? await Promise.all(children.map((c) => (typeof c.digest === 'string' ? this.compute(repo, c.digest, 1).catch(() => undefined) : undefined)))
+          ? await Promise.all(
+              children.map((c) =>
+                typeof c.digest === 'string'
+                  ? this.compute(repo, c.digest, 1).catch(() => undefined)
+                  : Promise.resolve(undefined),
+              ),
+            )
           : [];
-      const imageSize = children.reduce((sum, c, i) => sum + (childInfos[i]?.imageSize ?? sizeOf(c)), record.size);
+      const imageSize = children.reduce(
+        (sum, c, i) => sum + (childInfos[i]?.imageSize ?? sizeOf(c)),
+        record.size,
+      );
       const platforms = children.flatMap((c, i) => {
         const own = platformOf(c.platform);
         return own ? [own] : (childInfos[i]?.platforms ?? []);
@@ -208,7 +218,8 @@ export class ContentReader {
     } else {
       const config = isObject(doc.config) ? doc.config : undefined;
       const layers = descriptors(doc.layers);
-      const imageSize = record.size + (config ? sizeOf(config) : 0) + layers.reduce((sum, l) => sum + sizeOf(l), 0);
+      const imageSize =
+        record.size + (config ? sizeOf(config) : 0) + layers.reduce((sum, l) => sum + sizeOf(l), 0);
       let platforms: Platform[] = [];
       if (config && typeof config.mediaType === 'string' && IMAGE_CONFIG_TYPES.has(config.mediaType)) {
         const own = platformOf(await this.configJson(repo, config));
@@ -243,16 +254,14 @@ export class ContentReader {
       layers: [],
       manifests: [],
       parents: index.referencedBy(repo, record.digest).filter((p) => index.manifest(repo, p) !== undefined),
-      referrers: index
-        .referrers(repo, record.digest)
-        .map((r) => ({
-          digest: r.digest,
-          mediaType: r.mediaType,
-          size: r.size,
-          artifactType: r.artifactType,
-          annotations: r.annotations,
-          pushedAt: r.pushedAt,
-        })),
+      referrers: index.referrers(repo, record.digest).map((r) => ({
+        digest: r.digest,
+        mediaType: r.mediaType,
+        size: r.size,
+        artifactType: r.artifactType,
+        annotations: r.annotations,
+        pushedAt: r.pushedAt,
+      })),
     };
     if (isObject(doc.subject) && typeof doc.subject.digest === 'string') {
       view.subject = {

@@ -24,7 +24,9 @@ export const uiExtension: ExtensionFactory = (ctx) => {
   const onPushed = ({ repo, digest }: { repo: string; digest: string }): void => {
     queries.invalidate(repo);
     // Derive platforms and sizes while the manifest is still in the read cache.
-    content.info(repo, digest).catch((err: unknown) => ctx.log.debug({ err, repo, digest }, 'ui: manifest facts not derived'));
+    content
+      .info(repo, digest)
+      .catch((err: unknown) => ctx.log.debug({ err, repo, digest }, 'ui: manifest facts not derived'));
   };
   const onChanged = ({ repo }: { repo: string }): void => queries.invalidate(repo);
 

@@ -19,7 +19,9 @@ export function isPagePath(pathname: string): boolean {
 
 function accepts(ctx: RequestContext, encoding: string): boolean {
   const header = ctx.req.headers['accept-encoding'];
-  return typeof header === 'string' && header.split(',').some((part) => part.trim().split(';')[0] === encoding);
+  return (
+    typeof header === 'string' && header.split(',').some((part) => part.trim().split(';')[0] === encoding)
+  );
 }
 
 /** Sends an asset with validators and, when the client takes it, gzip. */

@@ -12,7 +12,7 @@ import { FilesystemDriver } from '../storage/fs/driver.js';
 import { Registry } from '../registry/registry.js';
 import { META_DB_FILE } from '../registry/layout.js';
 import { ContentReader } from './content.js';
-import { UiQueries } from './queries.js';
+import { FULL_CHECK_MS, UiQueries } from './queries.js';
 
 const log = pino({ level: 'silent' });
 
@@ -26,8 +26,22 @@ async function putBlob(reg: Registry, repo: string, data: Buffer): Promise<void>
   await reg.uploads.monolithic(repo, parseDigest(digestOf(data)), Readable.from([data]), data.length);
 }
 
-async function pushImage(reg: Registry, repo: string, tag: string | undefined, layerText: string, arch = 'amd64'): Promise<Pushed> {
-  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [{ created_by: `RUN ${layerText}` }], config: { Labels: { tag: tag ?? '' } } }));
+async function pushImage(
+  reg: Registry,
+  repo: string,
+  tag: string | undefined,
+  layerText: string,
+  arch = 'amd64',
+): Promise<Pushed> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: arch,
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [] },
+      history: [{ created_by: `RUN ${layerText}` }],
+      config: { Labels: { tag: tag ?? '' } },
+    }),
+  );
   const layer = Buffer.from(layerText);
   await putBlob(reg, repo, config);
   await putBlob(reg, repo, layer);
@@ -40,12 +54,20 @@ async function pushImage(reg: Registry, repo: string, tag: string | undefined, l
     }),
   );
   const digest = digestOf(manifest);
-  const ref = tag === undefined ? { kind: 'digest' as const, digest: parseDigest(digest) } : { kind: 'tag' as const, tag };
+  const ref =
+    tag === undefined
+      ? { kind: 'digest' as const, digest: parseDigest(digest) }
+      : { kind: 'tag' as const, tag };
   await reg.manifests.put(repo, ref, manifest, MediaType.OciManifest);
   return { digest, imageSize: manifest.length + config.length + layer.length };
 }
 
-async function pushIndex(reg: Registry, repo: string, tag: string, children: { digest: string; arch: string }[]): Promise<string> {
+async function pushIndex(
+  reg: Registry,
+  repo: string,
+  tag: string,
+  children: { digest: string; arch: string }[],
+): Promise<string> {
   const bodies = children.map((c) => reg.index.manifest(repo, c.digest)!);
   const index = Buffer.from(
     JSON.stringify({
@@ -93,7 +115,10 @@ describe('UI queries and content facts', () => {
     assert.equal(summary.tagCount, 2);
     assert.equal(summary.newestTag, 'v2');
     assert.equal(summary.newestDigest, v2.digest);
-    const blobBytes = (db.prepare('SELECT SUM(size) FROM blobs WHERE repo = ?').pluck().get('alpha/app') as number);
+    const blobBytes = db
+      .prepare('SELECT SUM(size) FROM blobs WHERE repo = ?')
+      .pluck()
+      .get('alpha/app') as number;
     assert.equal(summary.size, blobBytes);
     assert.ok(summary.updatedAt >= (reg.index.resolveTag('alpha/app', 'v2')?.pushedAt ?? Infinity));
   });
@@ -106,6 +131,42 @@ describe('UI queries and content facts', () => {
     queries.refreshSummaries();
     assert.equal(queries.summary('alpha/app')?.tagCount, 3);
     assert.equal(queries.summary('alpha/app')?.newestTag, 'v3');
+  });
+
+  it('recomputes a repository an event touched, at once', async () => {
+    queries.refreshSummaries();
+    await pushImage(reg, 'alpha/app', 'v4', 'layer four');
+    queries.invalidate('alpha/app');
+    queries.ensureFresh();
+    assert.equal(queries.summary('alpha/app')?.newestTag, 'v4');
+    reg.index.deleteRepository('batch-less/none');
+    queries.invalidate('batch-less/none');
+    queries.ensureFresh();
+    assert.equal(queries.summary('batch-less/none'), undefined);
+  });
+
+  it('finds changes that raised no event within the full-check interval', async () => {
+    let clock = 1_000_000;
+    const timed = new UiQueries(db, () => clock);
+    timed.ensureFresh();
+    await pushImage(reg, 'quiet/app', 'v1', 'a quiet layer');
+    clock += FULL_CHECK_MS;
+    timed.ensureFresh();
+    assert.equal(timed.summary('quiet/app')?.newestTag, 'v1');
+  });
+
+  it('finds changes another process made at once', async () => {
+    const clock = 2_000_000;
+    const timed = new UiQueries(db, () => clock);
+    timed.ensureFresh();
+    await pushImage(reg, 'other/app', 'v1', 'a layer of the other process');
+    const other = openDatabase(path.join(root, META_DB_FILE));
+    other
+      .prepare('UPDATE repositories SET index_stamp = ? WHERE name = ?')
+      .run('changed elsewhere', 'other/app');
+    other.close();
+    timed.ensureFresh();
+    assert.equal(timed.summary('other/app')?.newestTag, 'v1');
   });
 
   it('refreshes in batches and reports what is left', async () => {
@@ -151,7 +212,9 @@ describe('UI queries and content facts', () => {
 
   it('leaves out repositories that hold no manifest', async () => {
     await putBlob(reg, 'blobs/only', Buffer.from('a lonely blob'));
-    db.prepare("INSERT OR IGNORE INTO repositories (name, index_stamp, created_at) VALUES ('blobs/only', 'x', 0)").run();
+    db.prepare(
+      "INSERT OR IGNORE INTO repositories (name, index_stamp, created_at) VALUES ('blobs/only', 'x', 0)",
+    ).run();
     queries.refreshSummaries();
     assert.ok(!queries.repositoryNames('', 'name', 'asc').includes('blobs/only'));
     assert.equal(queries.summary('blobs/only'), undefined);
@@ -159,9 +222,18 @@ describe('UI queries and content facts', () => {
 
   it('lists tags with their manifests, filtered and sorted', async () => {
     const rows = queries.tags('alpha/app', '', 'pushed');
-    assert.deepEqual(rows.map((r) => r.tag), ['v3', 'v2', 'v1']);
-    assert.deepEqual(queries.tags('alpha/app', '', 'name').map((r) => r.tag), ['v1', 'v2', 'v3']);
-    assert.deepEqual(queries.tags('alpha/app', 'V2', 'name').map((r) => r.tag), ['v2']);
+    assert.deepEqual(
+      rows.map((r) => r.tag),
+      ['v4', 'v3', 'v2', 'v1'],
+    );
+    assert.deepEqual(
+      queries.tags('alpha/app', '', 'name').map((r) => r.tag),
+      ['v1', 'v2', 'v3', 'v4'],
+    );
+    assert.deepEqual(
+      queries.tags('alpha/app', 'V2', 'name').map((r) => r.tag),
+      ['v2'],
+    );
     assert.equal(rows[0]?.mediaType, MediaType.OciManifest);
     assert.equal(rows[0]?.artifactType, MediaType.OciConfig);
   });
@@ -174,7 +246,10 @@ describe('UI queries and content facts', () => {
       { digest: arm.digest, arch: 'arm64' },
     ]);
     const image = await content.info('multi/app', amd.digest);
-    assert.deepEqual(image, { imageSize: amd.imageSize, platforms: [{ os: 'linux', architecture: 'amd64' }] });
+    assert.deepEqual(image, {
+      imageSize: amd.imageSize,
+      platforms: [{ os: 'linux', architecture: 'amd64' }],
+    });
     const indexInfo = await content.info('multi/app', index);
     const indexSize = reg.index.manifest('multi/app', index)!.size;
     assert.equal(indexInfo?.imageSize, indexSize + amd.imageSize + arm.imageSize);
@@ -198,10 +273,19 @@ describe('UI queries and content facts', () => {
         artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
         config: { mediaType: MediaType.OciEmpty, digest: digestOf(emptyConfig), size: 2 },
         layers: [],
-        subject: { mediaType: MediaType.OciManifest, digest: base.digest, size: reg.index.manifest('view/app', base.digest)!.size },
+        subject: {
+          mediaType: MediaType.OciManifest,
+          digest: base.digest,
+          size: reg.index.manifest('view/app', base.digest)!.size,
+        },
       }),
     );
-    await reg.manifests.put('view/app', { kind: 'digest', digest: parseDigest(digestOf(signature)) }, signature, MediaType.OciManifest);
+    await reg.manifests.put(
+      'view/app',
+      { kind: 'digest', digest: parseDigest(digestOf(signature)) },
+      signature,
+      MediaType.OciManifest,
+    );
     const view = await content.image('view/app', reg.index.resolveTag('view/app', 'v1')!);
     assert.ok(view);
     assert.deepEqual(view.tags, ['v1']);

@@ -92,18 +92,42 @@ const MOUNT_SOURCE = 'matrix/mount-source';
 const mountBlob = blobOf(`mount source ${Date.now()}`);
 
 const OPERATIONS: Operation[] = [
-  { name: 'GET /v2/', request: () => ({ method: 'GET', path: '/v2/' }), expect: { anonymous: 401, user: 200, ci: 200, admin: 200 } },
+  {
+    name: 'GET /v2/',
+    request: () => ({ method: 'GET', path: '/v2/' }),
+    expect: { anonymous: 401, user: 200, ci: 200, admin: 200 },
+  },
   { name: 'GET /v2/_catalog', request: () => ({ method: 'GET', path: '/v2/_catalog' }), expect: READ },
-  { name: 'GET tags/list', request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/tags/list` }), expect: READ },
-  { name: 'HEAD manifest by tag', request: (f) => ({ method: 'HEAD', path: `/v2/${f.repo}/manifests/v1` }), expect: READ },
-  { name: 'GET manifest by tag', request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/manifests/v1` }), expect: READ },
+  {
+    name: 'GET tags/list',
+    request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/tags/list` }),
+    expect: READ,
+  },
+  {
+    name: 'HEAD manifest by tag',
+    request: (f) => ({ method: 'HEAD', path: `/v2/${f.repo}/manifests/v1` }),
+    expect: READ,
+  },
+  {
+    name: 'GET manifest by tag',
+    request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/manifests/v1` }),
+    expect: READ,
+  },
   {
     name: 'GET manifest by digest',
     request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/manifests/${f.image.manifest.digest}` }),
     expect: READ,
   },
-  { name: 'HEAD blob', request: (f) => ({ method: 'HEAD', path: `/v2/${f.repo}/blobs/${f.image.config.digest}` }), expect: READ },
-  { name: 'GET blob', request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/blobs/${f.image.config.digest}` }), expect: READ },
+  {
+    name: 'HEAD blob',
+    request: (f) => ({ method: 'HEAD', path: `/v2/${f.repo}/blobs/${f.image.config.digest}` }),
+    expect: READ,
+  },
+  {
+    name: 'GET blob',
+    request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/blobs/${f.image.config.digest}` }),
+    expect: READ,
+  },
   {
     name: 'GET referrers',
     request: (f) => ({ method: 'GET', path: `/v2/${f.repo}/referrers/${f.image.manifest.digest}` }),
@@ -126,7 +150,10 @@ const OPERATIONS: Operation[] = [
   },
   {
     name: 'POST blobs/uploads/?mount=&from= (cross-repository mount)',
-    request: (f) => ({ method: 'POST', path: `/v2/${f.repo}/blobs/uploads/?mount=${mountBlob.digest}&from=${MOUNT_SOURCE}` }),
+    request: (f) => ({
+      method: 'POST',
+      path: `/v2/${f.repo}/blobs/uploads/?mount=${mountBlob.digest}&from=${MOUNT_SOURCE}`,
+    }),
     expect: created(201),
   },
   {
@@ -146,8 +173,18 @@ const OPERATIONS: Operation[] = [
     request: (f) => ({ method: 'PUT', path: `${f.session!}?digest=${f.fresh.digest}` }),
     expect: created(201),
   },
-  { name: 'GET an upload session (status)', needs: 'session', request: (f) => ({ method: 'GET', path: f.session! }), expect: { anonymous: 204, user: 204, ci: 204, admin: 204 } },
-  { name: 'DELETE an upload session (cancel)', needs: 'session', request: (f) => ({ method: 'DELETE', path: f.session! }), expect: adminOnly(204) },
+  {
+    name: 'GET an upload session (status)',
+    needs: 'session',
+    request: (f) => ({ method: 'GET', path: f.session! }),
+    expect: { anonymous: 204, user: 204, ci: 204, admin: 204 },
+  },
+  {
+    name: 'DELETE an upload session (cancel)',
+    needs: 'session',
+    request: (f) => ({ method: 'DELETE', path: f.session! }),
+    expect: adminOnly(204),
+  },
   {
     name: 'PUT manifest to a new tag',
     request: (f) => manifestPut(f.repo, 'v2', f.other),
@@ -173,7 +210,11 @@ const OPERATIONS: Operation[] = [
     request: (f) => manifestPut(f.repo, 'v1', f.other),
     expect: adminOnly(201),
   },
-  { name: 'DELETE manifest by tag', request: (f) => ({ method: 'DELETE', path: `/v2/${f.repo}/manifests/v1` }), expect: adminOnly(202) },
+  {
+    name: 'DELETE manifest by tag',
+    request: (f) => ({ method: 'DELETE', path: `/v2/${f.repo}/manifests/v1` }),
+    expect: adminOnly(202),
+  },
   {
     name: 'DELETE manifest by digest',
     request: (f) => ({ method: 'DELETE', path: `/v2/${f.repo}/manifests/${f.image.manifest.digest}` }),
@@ -187,7 +228,11 @@ const OPERATIONS: Operation[] = [
   },
 ];
 
-function manifestPut(repo: string, reference: string, image: Image): { method: string; path: string; headers: Record<string, string>; body: Buffer } {
+function manifestPut(
+  repo: string,
+  reference: string,
+  image: Image,
+): { method: string; path: string; headers: Record<string, string>; body: Buffer } {
   return {
     method: 'PUT',
     path: `/v2/${repo}/manifests/${reference}`,
@@ -195,7 +240,6 @@ function manifestPut(repo: string, reference: string, image: Image): { method: s
     body: image.manifest.bytes,
   };
 }
-
 
 function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -216,15 +260,21 @@ describe('authorization matrix (the user config, every /v2 route, every caller)'
     credentials.set('wrong-password', basic('zot-ci', 'not-the-key'));
 
     const revoked = await lab.createKey('zot-ci', { label: 'revoked' });
-    const revoke = await lab.browsers['zot-ci'].request(`${lab.url}/zot/auth/apikey?id=${String(revoked.json.uuid)}`, {
-      method: 'DELETE',
-      headers: { 'X-ZOT-API-CLIENT': 'zot-ui', Origin: lab.url },
-    });
+    const revoke = await lab.browsers['zot-ci'].request(
+      `${lab.url}/zot/auth/apikey?id=${String(revoked.json.uuid)}`,
+      {
+        method: 'DELETE',
+        headers: { 'X-ZOT-API-CLIENT': 'zot-ui', Origin: lab.url },
+      },
+    );
     assert.equal(revoke.status, 200);
     credentials.set('revoked-key', basic('zot-ci', String(revoked.json.apiKey)));
 
     const expiresAt = new Date(Date.now() + 2_000);
-    const expiring = await lab.createKey('zot-ci', { label: 'expiring', expirationDate: expiresAt.toISOString() });
+    const expiring = await lab.createKey('zot-ci', {
+      label: 'expiring',
+      expirationDate: expiresAt.toISOString(),
+    });
     assert.equal(expiring.status, 201);
     credentials.set('expired-key', basic('zot-ci', String(expiring.json.apiKey)));
 
@@ -246,7 +296,9 @@ describe('authorization matrix (the user config, every /v2 route, every caller)'
       ['scope', `repository:${repo}:pull,push,delete`],
       ['scope', `repository:${MOUNT_SOURCE}:pull`],
     ]);
-    const res = await fetch(`${lab.url}/zot/auth/token?${query}`, { headers: as === undefined ? {} : { Authorization: as } });
+    const res = await fetch(`${lab.url}/zot/auth/token?${query.toString()}`, {
+      headers: as === undefined ? {} : { Authorization: as },
+    });
     assert.equal(res.status, 200, `token endpoint: ${await res.clone().text()}`);
     return ((await res.json()) as { token: string }).token;
   }
@@ -294,20 +346,38 @@ describe('authorization matrix (the user config, every /v2 route, every caller)'
           const fixture = await prepare(op, repo);
           const request = op.request(fixture);
           const headers = { ...(await authorization(role, repo)), ...request.headers };
-          const res = await fetch(`${lab.url}${request.path}`, { method: request.method, headers, body: request.body });
+          const res = await fetch(`${lab.url}${request.path}`, {
+            method: request.method,
+            headers,
+            body: request.body,
+          });
           const text = await res.text();
           cells++;
-          assert.equal(res.status, expected, `${role}: ${request.method} ${request.path} → ${res.status} ${text}`);
+          assert.equal(
+            res.status,
+            expected,
+            `${role}: ${request.method} ${request.path} → ${res.status} ${text}`,
+          );
           if (res.status === 401) {
             const challenge = res.headers.get('www-authenticate') ?? '';
-            assert.match(challenge, new RegExp(`^Bearer realm="${lab.url}/zot/auth/token",service="127\\.0\\.0\\.1:\\d+"`));
-            if (request.method !== 'HEAD') assert.equal((JSON.parse(text) as { errors: Array<{ code: string }> }).errors[0]?.code, 'UNAUTHORIZED');
+            assert.match(
+              challenge,
+              new RegExp(`^Bearer realm="${lab.url}/zot/auth/token",service="127\\.0\\.0\\.1:\\d+"`),
+            );
+            if (request.method !== 'HEAD')
+              assert.equal(
+                (JSON.parse(text) as { errors: Array<{ code: string }> }).errors[0]?.code,
+                'UNAUTHORIZED',
+              );
           }
           if (res.status === 403 && request.method !== 'HEAD') {
             assert.equal((JSON.parse(text) as { errors: Array<{ code: string }> }).errors[0]?.code, 'DENIED');
           }
           if (op.name === 'GET /v2/_catalog' && res.status === 200) {
-            assert.ok((JSON.parse(text) as { repositories: string[] }).repositories.includes(repo), 'the catalog lists the readable repository');
+            assert.ok(
+              (JSON.parse(text) as { repositories: string[] }).repositories.includes(repo),
+              'the catalog lists the readable repository',
+            );
           }
         });
       }

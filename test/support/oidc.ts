@@ -32,8 +32,20 @@ export interface TestUser {
 }
 
 export const TEST_USERS: Readonly<Record<string, TestUser>> = Object.freeze({
-  'zot-ci': { sub: 'u-7f3a1c', password: 'ci-password', email: 'zot-ci@example.test', name: 'CI service account', groups: ['artifact-workloads'] },
-  alice: { sub: 'u-2b9e44', password: 'alice-pw', email: 'alice@example.test', name: 'Alice Admin', groups: ['admins'] },
+  'zot-ci': {
+    sub: 'u-7f3a1c',
+    password: 'ci-password',
+    email: 'zot-ci@example.test',
+    name: 'CI service account',
+    groups: ['artifact-workloads'],
+  },
+  alice: {
+    sub: 'u-2b9e44',
+    password: 'alice-pw',
+    email: 'alice@example.test',
+    name: 'Alice Admin',
+    groups: ['admins'],
+  },
   bob: { sub: 'u-c01d5e', password: 'bob-pw', email: 'bob@example.test', name: 'Bob Reader', groups: [] },
 });
 
@@ -81,7 +93,12 @@ interface GrantInstance {
 interface ProviderInstance {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
-  interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: Record<string, unknown>): Promise<void>;
+  interactionFinished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: Record<string, unknown>,
+    options?: Record<string, unknown>,
+  ): Promise<void>;
   Grant: new (fields: { accountId: string; clientId: string }) => GrantInstance;
 }
 type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
@@ -98,7 +115,10 @@ export async function freePort(): Promise<number> {
 function newKeys(): ProviderKeys {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
-  return { jwk: { ...jwk, kid: `test-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' }, cookieKey: randomBytes(32).toString('hex') };
+  return {
+    jwk: { ...jwk, kid: `test-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' },
+    cookieKey: randomBytes(32).toString('hex'),
+  };
 }
 
 function escapeHtml(text: string): string {
@@ -125,14 +145,17 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 
 /** Starts the provider; stop it with `stop()`. */
 export async function startOidcProvider(options: OidcProviderOptions): Promise<OidcProvider> {
-  const { Provider } = (await import('oidc-provider' as string)) as { Provider: ProviderClass };
+  const moduleName: string = 'oidc-provider';
+  const { Provider } = (await import(moduleName)) as { Provider: ProviderClass };
   const port = options.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}${ISSUER_PATH}`;
   const prefix = ISSUER_PATH.slice(0, -1);
   const clientId = options.clientId ?? 'berth-test-client';
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('hex');
   const keys = options.keys ?? newKeys();
-  const bySub = new Map(Object.entries(TEST_USERS).map(([username, user]) => [user.sub, { username, ...user }]));
+  const bySub = new Map(
+    Object.entries(TEST_USERS).map(([username, user]) => [user.sub, { username, ...user }]),
+  );
   let refused = 0;
 
   const provider = new Provider(issuer, {
@@ -154,9 +177,18 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       profile: ['name', 'preferred_username', 'groups'],
     },
     features: { devInteractions: { enabled: false } },
-    ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      Grant: 3600,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 3600,
+    },
     pkce: { required: () => true },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${prefix}/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `${prefix}/interaction/${interaction.uid}`,
+    },
     findAccount: (_ctx: unknown, sub: string) => {
       const user = bySub.get(sub);
       if (user === undefined) return undefined;
@@ -200,7 +232,12 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       const claims = details.prompt.details.missingOIDCClaims;
       if (Array.isArray(claims)) grant.addOIDCClaims(claims as string[]);
       const grantId = await grant.save();
-      await provider.interactionFinished(req, res, { login: { accountId: user.sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: user.sub }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     res.writeHead(405).end();
@@ -279,6 +316,8 @@ export class Browser {
   readonly cookies: StoredCookie[] = [];
   /** Every URL requested, in order. */
   readonly visited: string[] = [];
+  /** Every answer received: where from, its status and its `Location`. */
+  readonly hops: Array<{ url: string; status: number; location: string | null }> = [];
 
   cookie(host: string, name: string): StoredCookie | undefined {
     return this.#live().find((c) => c.host === host && c.name === name);
@@ -287,23 +326,38 @@ export class Browser {
   /** The `Cookie` header a request to `url` carries. */
   cookieHeader(url: string): string | undefined {
     const u = new URL(url);
-    const matching = this.#live().filter((c) => c.host === u.hostname && u.pathname.startsWith(c.path) && (!c.secure || u.protocol === 'https:'));
+    const matching = this.#live().filter(
+      (c) => c.host === u.hostname && u.pathname.startsWith(c.path) && (!c.secure || u.protocol === 'https:'),
+    );
     return matching.length === 0 ? undefined : matching.map((c) => `${c.name}=${c.value}`).join('; ');
   }
 
   /** One request, no redirect following. */
-  async request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<BrowserResponse> {
+  async request(
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<BrowserResponse> {
     this.visited.push(url);
     const headers: Record<string, string> = { Accept: 'text/html,application/json;q=0.9', ...init.headers };
     const cookie = this.cookieHeader(url);
     if (cookie !== undefined) headers.Cookie = cookie;
-    const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body, redirect: 'manual' });
+    const res = await fetch(url, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body,
+      redirect: 'manual',
+    });
     this.#store(url, res.headers.getSetCookie());
+    this.hops.push({ url, status: res.status, location: res.headers.get('location') });
     return { status: res.status, headers: res.headers, body: await res.text(), url };
   }
 
   /** Requests `url` and follows redirects (GET after each) until an answer that is not one. */
-  async follow(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, maxHops = 20): Promise<BrowserResponse> {
+  async follow(
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+    maxHops = 20,
+  ): Promise<BrowserResponse> {
     let res = await this.request(url, init);
     for (let hop = 0; hop < maxHops && res.status >= 300 && res.status < 400; hop++) {
       const location = res.headers.get('location');
@@ -357,7 +411,9 @@ export class Browser {
             break;
         }
       }
-      const at = this.cookies.findIndex((c) => c.host === cookie.host && c.name === cookie.name && c.path === cookie.path);
+      const at = this.cookies.findIndex(
+        (c) => c.host === cookie.host && c.name === cookie.name && c.path === cookie.path,
+      );
       if (at !== -1) this.cookies.splice(at, 1);
       this.cookies.push(cookie);
     }
@@ -373,27 +429,51 @@ export function formAction(page: BrowserResponse): string {
 
 export interface SignInResult {
   browser: Browser;
-  /** Where the browser ended up (the `callback_ui`), after the last redirect. */
+  /** Where the browser ended up, after the last redirect. */
   landing: BrowserResponse;
-  /** The provider's login page, as first shown. */
-  loginPage: BrowserResponse;
+  /** Where Berth's callback sent the browser (the checked `callback_ui`), absolute. */
+  redirectedTo: string;
+  /** The provider's login page, as first shown; undefined when the provider still had a session. */
+  loginPage: BrowserResponse | undefined;
 }
 
 /**
  * Signs in to Berth the way the web UI's "Sign in with OIDC" button does: navigate to
  * `/zot/auth/login?provider=oidc&callback_ui=…`, follow the redirects to the provider's login page,
- * submit the form, follow the redirects back. `callbackUi` is relative to Berth.
+ * submit the form, follow the redirects back. `callbackUi` is sent as given.
  */
-export async function signIn(berthUrl: string, username: string, password: string, callbackUi = '/home', browser = new Browser()): Promise<SignInResult> {
-  const start = `${berthUrl}/zot/auth/login?provider=oidc&callback_ui=${encodeURIComponent(new URL(callbackUi, berthUrl).href)}`;
-  const loginPage = await browser.follow(start);
-  if (loginPage.status !== 200) throw new Error(`no login page: ${loginPage.status} at ${loginPage.url}\n${loginPage.body}`);
-  const landing = await browser.follow(formAction(loginPage), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ login: username, password }).toString(),
-  });
-  return { browser, landing, loginPage };
+export async function signIn(
+  berthUrl: string,
+  username: string,
+  password: string,
+  callbackUi = '/home',
+  browser = new Browser(),
+): Promise<SignInResult> {
+  const start = `${berthUrl}/zot/auth/login?provider=oidc&callback_ui=${encodeURIComponent(callbackUi)}`;
+  const hopsBefore = browser.hops.length;
+  const first = await browser.follow(start);
+  // A browser that still has a session at the provider goes straight back (single sign-on).
+  const backAlready = browser.hops
+    .slice(hopsBefore)
+    .some((h) => h.url.startsWith(`${berthUrl}/zot/auth/callback/`));
+  let loginPage: BrowserResponse | undefined;
+  let landing = first;
+  if (!backAlready) {
+    loginPage = first;
+    if (loginPage.status !== 200)
+      throw new Error(`no login page: ${loginPage.status} at ${loginPage.url}\n${loginPage.body}`);
+    landing = await browser.follow(formAction(loginPage), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ login: username, password }).toString(),
+    });
+  }
+  const callback = browser.hops
+    .slice(hopsBefore)
+    .find((h) => h.url.startsWith(`${berthUrl}/zot/auth/callback/`));
+  if (callback?.location == null)
+    throw new Error(`Berth's callback did not redirect (${callback?.status ?? 'never reached'})`);
+  return { browser, landing, loginPage, redirectedTo: new URL(callback.location, callback.url).href };
 }
 
 // --- our first user's registry, on loopback -----------------------------------------------------
@@ -418,7 +498,10 @@ export interface Homelab {
   /** The signed-in browser of each user. */
   browsers: Record<HomelabUser, Browser>;
   /** Creates an API key in `user`'s browser session (`POST /zot/auth/apikey`, as the web UI does). */
-  createKey(user: HomelabUser, body?: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }>;
+  createKey(
+    user: HomelabUser,
+    body?: Record<string, unknown>,
+  ): Promise<{ status: number; json: Record<string, unknown> }>;
   /** Restarts Berth on the same port and storage (sessions, keys and content must survive). */
   restartBerth(): Promise<void>;
   stop(): Promise<void>;
@@ -431,13 +514,28 @@ export interface HomelabOptions {
   withoutKeys?: boolean;
 }
 
+/** The parts of the user's config that get adapted. */
+interface UserConfig {
+  storage: { rootDirectory?: string };
+  http: {
+    address: string;
+    port: string;
+    externalUrl: string;
+    auth: { openid: { providers: { oidc: { issuer: string; credentialsFile: string } } } };
+  };
+}
+
 /**
  * The user's `zot-config.example.json`, adapted only in host names, ports and paths: storage in a
  * temporary folder, listening on loopback at `port`, `externalUrl` = that address, the OIDC issuer
  * = the test provider, `credentialsFile` = a file written here. Everything else as the user has it.
  */
-export async function homelabConfig(port: number, issuer: string, credentialsFile: string): Promise<Record<string, unknown>> {
-  const config = JSON.parse(await readFile(USER_CONFIG_PATH, 'utf8')) as Record<string, any>;
+export async function homelabConfig(
+  port: number,
+  issuer: string,
+  credentialsFile: string,
+): Promise<Record<string, unknown>> {
+  const config = JSON.parse(await readFile(USER_CONFIG_PATH, 'utf8')) as UserConfig;
   delete config.storage.rootDirectory;
   config.http.address = '127.0.0.1';
   config.http.port = String(port);
@@ -445,7 +543,7 @@ export async function homelabConfig(port: number, issuer: string, credentialsFil
   const oidc = config.http.auth.openid.providers.oidc;
   oidc.issuer = issuer;
   oidc.credentialsFile = credentialsFile;
-  return config;
+  return config as unknown as Record<string, unknown>;
 }
 
 /**
@@ -456,8 +554,15 @@ export async function startHomelab(options: HomelabOptions = {}): Promise<Homela
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const provider = await startOidcProvider({ redirectUris: [`${url}/zot/auth/callback/oidc`] });
-  const credentialsFile = path.join(await import('node:os').then((os) => os.tmpdir()), `berth-oidc-${port}-${randomBytes(4).toString('hex')}.json`);
-  await writeFile(credentialsFile, JSON.stringify({ clientid: provider.clientId, clientsecret: provider.clientSecret }), { mode: 0o600 });
+  const credentialsFile = path.join(
+    await import('node:os').then((os) => os.tmpdir()),
+    `berth-oidc-${port}-${randomBytes(4).toString('hex')}.json`,
+  );
+  await writeFile(
+    credentialsFile,
+    JSON.stringify({ clientid: provider.clientId, clientsecret: provider.clientSecret }),
+    { mode: 0o600 },
+  );
   const config = await homelabConfig(port, provider.issuer, credentialsFile);
   options.adapt?.(config);
   let berth: RunningServer;
@@ -499,7 +604,8 @@ export async function startHomelab(options: HomelabOptions = {}): Promise<Homela
     },
     stop: async () => {
       await berth.stop();
-      await provider.stop();
+      // A test may have replaced the provider (restarted it); stop the current one.
+      await homelab.provider.stop();
       await rm(credentialsFile, { force: true });
     },
   };
@@ -507,10 +613,12 @@ export async function startHomelab(options: HomelabOptions = {}): Promise<Homela
   try {
     for (const user of Object.keys(TEST_USERS) as HomelabUser[]) {
       const { browser, landing } = await signIn(url, user, TEST_USERS[user]!.password);
-      if (browser.cookie('127.0.0.1', 'session') === undefined) throw new Error(`${user}: no session after sign-in (${landing.status} at ${landing.url})`);
+      if (browser.cookie('127.0.0.1', 'session') === undefined)
+        throw new Error(`${user}: no session after sign-in (${landing.status} at ${landing.url})`);
       browsers[user] = browser;
       const created = await createKey(user);
-      if (created.status !== 201 || typeof created.json.apiKey !== 'string') throw new Error(`${user}: key creation answered ${created.status}`);
+      if (created.status !== 201 || typeof created.json.apiKey !== 'string')
+        throw new Error(`${user}: key creation answered ${created.status}`);
       keys[user] = created.json.apiKey;
     }
   } catch (err) {

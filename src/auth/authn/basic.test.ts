@@ -70,7 +70,10 @@ describe('parseAuthorization', () => {
     assert.deepEqual(parseAuthorization('bearer   x.y.z '), { kind: 'bearer', token: 'x.y.z' });
     assert.deepEqual(parseAuthorization('Bearer'), { kind: 'invalid', reason: 'malformed' });
     assert.deepEqual(parseAuthorization('Bearer a b'), { kind: 'invalid', reason: 'malformed' });
-    assert.deepEqual(parseAuthorization(`Bearer ${'a'.repeat(8193)}`), { kind: 'invalid', reason: 'malformed' });
+    assert.deepEqual(parseAuthorization(`Bearer ${'a'.repeat(8193)}`), {
+      kind: 'invalid',
+      reason: 'malformed',
+    });
   });
 
   it('refuses other schemes and names them', () => {

@@ -101,7 +101,9 @@ export class OidcRelyingParty {
   /** Whether discovery has succeeded, and if not, what went wrong last. */
   status(): { ready: boolean; problem?: string } {
     if (this.#config !== undefined) return { ready: true };
-    return this.#lastError === undefined ? { ready: false } : { ready: false, problem: this.#lastError.message };
+    return this.#lastError === undefined
+      ? { ready: false }
+      : { ready: false, problem: this.#lastError.message };
   }
 
   /**
@@ -148,14 +150,21 @@ export class OidcRelyingParty {
       const error =
         err instanceof SignInError
           ? err
-          : new SignInError('unavailable', `the sign-in provider at ${issuer} cannot be reached: ${describe(err)}`, {
-              cause: err,
-            });
+          : new SignInError(
+              'unavailable',
+              `the sign-in provider at ${issuer} cannot be reached: ${describe(err)}`,
+              {
+                cause: err,
+              },
+            );
       this.#failures++;
       const delay = Math.min(this.#maxRetryMs, this.#minRetryMs * 2 ** (this.#failures - 1));
       this.#retryAt = this.#now() + delay;
       this.#lastError = error;
-      this.#log?.warn({ provider, issuer, problem: error.message, retryInMs: delay }, 'OpenID provider discovery failed');
+      this.#log?.warn(
+        { provider, issuer, problem: error.message, retryInMs: delay },
+        'OpenID provider discovery failed',
+      );
       throw error;
     }
   }
@@ -185,7 +194,11 @@ export class OidcRelyingParty {
    * PKCE verifier, verifies the ID token (signature, issuer, audience, expiry, `nonce`), fetches
    * UserInfo for the same subject, and maps the claims to a user name and groups.
    */
-  async finishSignIn(query: URLSearchParams, pending: Omit<PendingSignIn, 'url'>, redirectUri: string): Promise<SignedIn> {
+  async finishSignIn(
+    query: URLSearchParams,
+    pending: Omit<PendingSignIn, 'url'>,
+    redirectUri: string,
+  ): Promise<SignedIn> {
     const config = await this.configuration();
     // The token request names the same redirect URI as the authorization request did.
     const current = new URL(redirectUri);
@@ -200,14 +213,19 @@ export class OidcRelyingParty {
         idTokenExpected: true,
       });
       const claims = tokens.claims();
-      if (claims === undefined) throw new SignInError('rejected', 'the identity provider returned no ID token');
-      idClaims = claims as Record<string, unknown>;
+      if (claims === undefined)
+        throw new SignInError('rejected', 'the identity provider returned no ID token');
+      idClaims = claims;
       if (config.serverMetadata().userinfo_endpoint !== undefined) {
-        userinfo = (await client.fetchUserInfo(config, tokens.access_token, claims.sub)) as Record<string, unknown>;
+        userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
       }
     } catch (err) {
       if (err instanceof SignInError) throw err;
-      throw new SignInError('rejected', `the identity provider did not complete the sign-in: ${describe(err)}`, { cause: err });
+      throw new SignInError(
+        'rejected',
+        `the identity provider did not complete the sign-in: ${describe(err)}`,
+        { cause: err },
+      );
     }
     const outcome = identityFromClaims(userinfo, idClaims, this.settings.claimMapping);
     if (!outcome.ok) throw new SignInError('rejected', outcome.problem);

@@ -68,7 +68,9 @@ export class ApiKeyStore {
     );
     this.#byHash = db.prepare(`SELECT ${COLUMNS} FROM auth_api_keys WHERE hash = ?`);
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM auth_api_keys WHERE id = ?`);
-    this.#byOwner = db.prepare(`SELECT ${COLUMNS} FROM auth_api_keys WHERE owner = ? ORDER BY created_at, id`);
+    this.#byOwner = db.prepare(
+      `SELECT ${COLUMNS} FROM auth_api_keys WHERE owner = ? ORDER BY created_at, id`,
+    );
     this.#delete = db.prepare('DELETE FROM auth_api_keys WHERE owner = ? AND id = ?');
     this.#touch = db.prepare('UPDATE auth_api_keys SET last_used_at = ? WHERE id = ?');
   }

@@ -42,7 +42,14 @@ export class LoginStateStore {
 
   save(state: string, login: LoginState, expiresAt: Date, now: Date): void {
     this.#purge.run(now.getTime());
-    this.#insert.run(sha256Hex(state), login.provider, login.codeVerifier, login.nonce, login.callback, expiresAt.getTime());
+    this.#insert.run(
+      sha256Hex(state),
+      login.provider,
+      login.codeVerifier,
+      login.nonce,
+      login.callback,
+      expiresAt.getTime(),
+    );
     this.#trim.run(MAX_PENDING);
   }
 
@@ -55,6 +62,11 @@ export class LoginStateStore {
     if (row === undefined) return undefined;
     this.#delete.run(hash);
     if (row.expires_at <= now.getTime()) return undefined;
-    return { provider: row.provider, codeVerifier: row.code_verifier, nonce: row.nonce, callback: row.callback };
+    return {
+      provider: row.provider,
+      codeVerifier: row.code_verifier,
+      nonce: row.nonce,
+      callback: row.callback,
+    };
   }
 }

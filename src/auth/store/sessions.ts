@@ -31,13 +31,20 @@ export class SessionStore {
     this.#insert = db.prepare(
       'INSERT INTO auth_sessions (id_hash, username, provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.#find = db.prepare('SELECT username, provider, created_at, expires_at FROM auth_sessions WHERE id_hash = ?');
+    this.#find = db.prepare(
+      'SELECT username, provider, created_at, expires_at FROM auth_sessions WHERE id_hash = ?',
+    );
     this.#delete = db.prepare('DELETE FROM auth_sessions WHERE id_hash = ?');
     this.#purge = db.prepare('DELETE FROM auth_sessions WHERE expires_at <= ?');
   }
 
   /** Starts a session; returns its id, the secret to put in the cookie (and nowhere else). */
-  create(username: string, provider: string | undefined, now: Date, ttlMs: number): { id: string; record: SessionRecord } {
+  create(
+    username: string,
+    provider: string | undefined,
+    now: Date,
+    ttlMs: number,
+  ): { id: string; record: SessionRecord } {
     const id = randomSecret();
     const expiresAt = new Date(now.getTime() + ttlMs);
     this.#insert.run(sha256Hex(id), username, provider ?? null, now.getTime(), expiresAt.getTime());

@@ -104,7 +104,11 @@ export class RegistryTokens {
       .setExpirationTime(iat + this.ttlSeconds)
       .setJti(randomUUID());
     if (subject.username !== '') jwt = jwt.setSubject(subject.username);
-    return { token: await jwt.sign(this.#key.secret), expiresInSeconds: this.ttlSeconds, issuedAt: new Date(iat * 1000) };
+    return {
+      token: await jwt.sign(this.#key.secret),
+      expiresInSeconds: this.ttlSeconds,
+      issuedAt: new Date(iat * 1000),
+    };
   }
 
   /**
@@ -123,7 +127,7 @@ export class RegistryTokens {
         requiredClaims: ['exp', 'iat'],
       });
       if (result.protectedHeader.kid !== this.#key.id) return undefined;
-      payload = result.payload as Record<string, unknown>;
+      payload = result.payload;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined;
       throw err;

@@ -88,7 +88,10 @@ export function scopeActionsFor(action: Action): readonly ScopeAction[] {
  * `pull` needs `read`; `push` needs `create` or `update` (the request itself decides which, later);
  * `delete` needs `delete`; `*` asks for all three. Never more than was asked.
  */
-export function grantedScopeActions(requested: readonly string[], may: (action: Action) => boolean): ScopeAction[] {
+export function grantedScopeActions(
+  requested: readonly string[],
+  may: (action: Action) => boolean,
+): ScopeAction[] {
   const wanted = new Set<ScopeAction>();
   for (const a of requested) {
     if (a === '*') SCOPE_ACTIONS.forEach((s) => wanted.add(s));

@@ -56,24 +56,35 @@ function parseCreateRequest(body: Buffer, now: Date): CreateRequest {
   } catch {
     throw badRequest('the body must be JSON: {"label": "...", "expirationDate": "<RFC 3339>"}');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('the body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw badRequest('the body must be a JSON object');
   const { label, scopes, expirationDate } = parsed as Record<string, unknown>;
-  if (label !== undefined && label !== null && typeof label !== 'string') throw badRequest('label must be a string');
-  if ((label ?? '').length > MAX_LABEL_LENGTH) throw badRequest(`label must be at most ${MAX_LABEL_LENGTH} characters`);
-  if (scopes !== undefined && scopes !== null && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
+  if (label !== undefined && label !== null && typeof label !== 'string')
+    throw badRequest('label must be a string');
+  if ((label ?? '').length > MAX_LABEL_LENGTH)
+    throw badRequest(`label must be at most ${MAX_LABEL_LENGTH} characters`);
+  if (
+    scopes !== undefined &&
+    scopes !== null &&
+    !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))
+  ) {
     throw badRequest('scopes must be a list of strings');
   }
   let expiresAt: Date | undefined;
   if (expirationDate !== undefined && expirationDate !== null && expirationDate !== '') {
-    if (typeof expirationDate !== 'string' || !RFC3339.test(expirationDate) || Number.isNaN(Date.parse(expirationDate))) {
+    if (
+      typeof expirationDate !== 'string' ||
+      !RFC3339.test(expirationDate) ||
+      Number.isNaN(Date.parse(expirationDate))
+    ) {
       throw badRequest('expirationDate must be an RFC 3339 date-time, e.g. 2026-12-31T23:59:59Z');
     }
     expiresAt = new Date(expirationDate);
     if (expiresAt.getTime() <= now.getTime()) throw badRequest('expirationDate is in the past');
   }
   return {
-    label: (label as string | undefined | null) ?? '',
-    scopes: Array.isArray(scopes) && scopes.length > 0 ? (scopes as string[]) : null,
+    label: label ?? '',
+    scopes: Array.isArray(scopes) && scopes.length > 0 ? scopes : null,
     expiresAt,
   };
 }
@@ -84,19 +95,28 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
   const handle = async (ctx: RequestContext): Promise<void> => {
     ctx.route = 'apikey';
     const store = services.apiKeys;
-    if (store === undefined) throw new RegistryError('NAME_UNKNOWN', 'API keys are not enabled', { status: 404 });
+    if (store === undefined)
+      throw new RegistryError('NAME_UNKNOWN', 'API keys are not enabled', { status: 404 });
     const identity = await guard.authenticate(ctx, { anonymous: 'allow' });
     ctx.identity = identity;
     if (isAnonymous(identity)) throw new RegistryError('UNAUTHORIZED', 'sign in to manage API keys');
     if (identity.method === 'apikey' || identity.method === 'token') {
-      throw new RegistryError('DENIED', 'API keys are managed after signing in with a password or through the browser, not with an API key');
+      throw new RegistryError(
+        'DENIED',
+        'API keys are managed after signing in with a password or through the browser, not with an API key',
+      );
     }
     const now = services.now();
     const owner = identity.username;
     switch (ctx.req.method) {
       case 'GET':
       case 'HEAD':
-        sendJson(ctx, 200, { apiKeys: store.listByOwner(owner).map((k) => describeKey(k, now)) }, { 'Cache-Control': 'no-store' });
+        sendJson(
+          ctx,
+          200,
+          { apiKeys: store.listByOwner(owner).map((k) => describeKey(k, now)) },
+          { 'Cache-Control': 'no-store' },
+        );
         return;
       case 'POST': {
         const request = parseCreateRequest(await readSmallBody(ctx.req, MAX_BODY_BYTES), now);
@@ -108,7 +128,11 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
           user: owner,
           client: clientAddress(ctx),
           requestId: ctx.id,
-          detail: { id: record.id, label: record.label, expirationDate: record.expiresAt?.toISOString() ?? null },
+          detail: {
+            id: record.id,
+            label: record.label,
+            expirationDate: record.expiresAt?.toISOString() ?? null,
+          },
         });
         sendJson(ctx, 201, { ...describeKey(record, now), apiKey: key }, { 'Cache-Control': 'no-store' });
         return;
@@ -120,7 +144,13 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
         // As zot: 200 whether or not the caller had such a key, so ids of others' keys stay unprobed.
         if (store.revoke(owner, id)) {
           services.log.info({ user: owner, keyId: id }, 'API key revoked');
-          services.audit.record({ action: 'apikey.revoke', user: owner, client: clientAddress(ctx), requestId: ctx.id, detail: { id } });
+          services.audit.record({
+            action: 'apikey.revoke',
+            user: owner,
+            client: clientAddress(ctx),
+            requestId: ctx.id,
+            detail: { id },
+          });
         }
         sendEmpty(ctx, 200);
         return;

@@ -13,13 +13,16 @@ import { mgmtRoute } from './mgmt-route.js';
 import { oidcRoutes } from './oidc-routes.js';
 import { tokenRoute } from './token-route.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export const authExtension: ExtensionFactory = (ctx) => {
   const guard = ctx.access instanceof BerthAccessGuard ? ctx.access : undefined;
   const extensions = ctx.config.extensions;
   const routes: PlainRoute[] = [];
-  if (extensions?.search?.enable === true || extensions?.ui?.enable === true) routes.push(mgmtRoute(ctx.config, pkg.version));
+  if (extensions?.search?.enable === true || extensions?.ui?.enable === true)
+    routes.push(mgmtRoute(ctx.config, pkg.version));
   if (guard !== undefined) routes.push(tokenRoute(guard), oidcRoutes(guard), apiKeyRoutes(guard));
   if (routes.length === 0) return undefined;
   const extension: Extension = {

@@ -42,6 +42,8 @@ export interface AuthSettings {
   readonly apiKeysEnabled: boolean;
   /** Whether any way to authenticate that Berth implements is configured. */
   readonly canAuthenticate: boolean;
+  /** The metrics route's path prefix when metrics are on (anonymous scrapers get through authentication there). */
+  readonly metricsPath: string | undefined;
 }
 
 export interface AuthServices {
@@ -71,7 +73,12 @@ export function authenticationConfigured(config: Config): boolean {
   const auth = config.http.auth;
   if (config.http.tls?.cacert !== undefined) return true;
   return Boolean(
-    auth && (auth.htpasswd !== undefined || auth.ldap !== undefined || auth.openid !== undefined || auth.apikey || auth.bearer !== undefined),
+    auth &&
+    (auth.htpasswd !== undefined ||
+      auth.ldap !== undefined ||
+      auth.openid !== undefined ||
+      auth.apikey ||
+      auth.bearer !== undefined),
   );
 }
 
@@ -99,13 +106,21 @@ export function authSettings(config: Config): AuthSettings {
     realm: config.http.realm ?? 'Authorization Required',
     service,
     secureCookies:
-      externalUrl?.startsWith('https:') === true || auth?.secureSession === true || config.http.tls !== undefined,
+      externalUrl?.startsWith('https:') === true ||
+      auth?.secureSession === true ||
+      config.http.tls !== undefined,
     failDelayMs: auth?.failDelay ?? 0,
     sessionTtlMs: SESSION_TTL_MS,
     signInTtlMs: SIGN_IN_TTL_MS,
-    callbackOrigins: [...(externalOrigin === undefined ? [] : [externalOrigin]), ...(openid?.callbackAllowOrigins ?? [])],
+    callbackOrigins: [
+      ...(externalOrigin === undefined ? [] : [externalOrigin]),
+      ...(openid?.callbackAllowOrigins ?? []),
+    ],
     apiKeysEnabled: auth?.apikey === true,
-    canAuthenticate: auth !== undefined && (auth.htpasswd !== undefined || auth.apikey || openid !== undefined),
+    canAuthenticate:
+      auth !== undefined && (auth.htpasswd !== undefined || auth.apikey || openid !== undefined),
+    metricsPath:
+      config.extensions?.metrics?.enable === true ? config.extensions.metrics.prometheus.path : undefined,
   };
 }
 
@@ -114,10 +129,14 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
   const settings = authSettings(config);
   const now = (): Date => new Date();
   migrateAuthTables(db);
-  const policy = compilePolicy(config.http.accessControl, { authenticationConfigured: authenticationConfigured(config) });
+  const policy = compilePolicy(config.http.accessControl, {
+    authenticationConfigured: authenticationConfigured(config),
+  });
   const htpasswdPath = config.http.auth?.htpasswd?.path;
   const htpasswd =
-    htpasswdPath === undefined ? undefined : await HtpasswdFile.open(htpasswdPath, { logger: log.child({ component: 'htpasswd' }) });
+    htpasswdPath === undefined
+      ? undefined
+      : await HtpasswdFile.open(htpasswdPath, { logger: log.child({ component: 'htpasswd' }) });
   const apiKeys = settings.apiKeysEnabled ? new ApiKeyStore(db) : undefined;
   const users = new UserStore(db);
   const sessions = new SessionStore(db);
@@ -138,7 +157,10 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
   const oidcLog = log.child({ component: 'oidc' });
   for (const [name, provider] of Object.entries(config.http.auth?.openid?.providers ?? {})) {
     if (!(OPENID_PROVIDERS as readonly string[]).includes(name) || provider.issuer === undefined) {
-      log.warn({ provider: name }, 'sign-in provider not supported (only OpenID Connect providers are); ignored');
+      log.warn(
+        { provider: name },
+        'sign-in provider not supported (only OpenID Connect providers are); ignored',
+      );
       continue;
     }
     providers.set(
@@ -148,7 +170,10 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
           provider: name,
           issuer: provider.issuer,
           clientId: provider.clientid,
-          clientSecret: provider.clientsecret === undefined || provider.clientsecret === '' ? undefined : provider.clientsecret,
+          clientSecret:
+            provider.clientsecret === undefined || provider.clientsecret === ''
+              ? undefined
+              : provider.clientsecret,
           scopes: provider.scopes,
           claimMapping: { username: provider.claimMapping.username, groups: provider.claimMapping.groups },
         },

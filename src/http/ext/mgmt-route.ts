@@ -40,7 +40,8 @@ export function mgmtRoute(config: Config, version: string): PlainRoute {
   return (ctx) => {
     if (ctx.url.pathname !== MGMT_PATH) return false;
     ctx.route = 'mgmt';
-    if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') throw new RegistryError('UNSUPPORTED', 'use GET');
+    if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')
+      throw new RegistryError('UNSUPPORTED', 'use GET');
     sendJson(ctx, 200, body);
     return true;
   };

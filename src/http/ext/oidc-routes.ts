@@ -57,7 +57,12 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     const name = ctx.url.searchParams.get('provider') ?? '';
     const provider = services.providers.get(name);
     if (provider === undefined) {
-      sendSignInProblem(ctx, 400, 'UNSUPPORTED', `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`);
+      sendSignInProblem(
+        ctx,
+        400,
+        'UNSUPPORTED',
+        `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`,
+      );
       return;
     }
     const callback = safeCallbackUrl(ctx.url.searchParams.get('callback_ui'), settings.callbackOrigins);
@@ -67,7 +72,12 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
       failed(ctx, '', err.message);
-      sendSignInProblem(ctx, 503, 'UNKNOWN', `Signing in with ${name} is not possible right now: ${err.message}`);
+      sendSignInProblem(
+        ctx,
+        503,
+        'UNKNOWN',
+        `Signing in with ${name} is not possible right now: ${err.message}`,
+      );
       return;
     }
     const now = services.now();
@@ -86,14 +96,22 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     ctx.route = 'auth-callback';
     const provider = services.providers.get(name);
     if (provider === undefined) {
-      sendSignInProblem(ctx, 400, 'UNSUPPORTED', `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`);
+      sendSignInProblem(
+        ctx,
+        400,
+        'UNSUPPORTED',
+        `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`,
+      );
       return;
     }
     const query = ctx.url.searchParams;
     const state = query.get('state') ?? '';
     const cookie = readCookie(ctx, SIGN_IN_COOKIE) ?? '';
     appendSetCookie(ctx.res, signInCookie('', 0));
-    const pending = state !== '' && constantTimeEqual(state, cookie) ? services.signIns.take(state, services.now()) : undefined;
+    const pending =
+      state !== '' && constantTimeEqual(state, cookie)
+        ? services.signIns.take(state, services.now())
+        : undefined;
     if (pending === undefined || pending.provider !== name) {
       failed(ctx, '', 'unknown, expired or foreign state');
       sendSignInProblem(
@@ -106,16 +124,29 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     }
     let signedIn;
     try {
-      signedIn = await provider.finishSignIn(query, { state, nonce: pending.nonce, codeVerifier: pending.codeVerifier }, redirectUri(ctx, name));
+      signedIn = await provider.finishSignIn(
+        query,
+        { state, nonce: pending.nonce, codeVerifier: pending.codeVerifier },
+        redirectUri(ctx, name),
+      );
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
       failed(ctx, '', err.message);
-      sendSignInProblem(ctx, err.kind === 'unavailable' ? 503 : 401, 'UNAUTHORIZED', `Signing in with ${name} failed: ${err.message}`);
+      sendSignInProblem(
+        ctx,
+        err.kind === 'unavailable' ? 503 : 401,
+        'UNAUTHORIZED',
+        `Signing in with ${name} failed: ${err.message}`,
+      );
       return;
     }
     guard.startSession(ctx, signedIn.username, signedIn.groups, name);
     ctx.identity = { username: signedIn.username, groups: signedIn.groups, method: 'session' };
-    ctx.res.writeHead(302, { Location: pending.callback === '' ? '/' : pending.callback, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+    ctx.res.writeHead(302, {
+      Location: pending.callback === '' ? '/' : pending.callback,
+      'Cache-Control': 'no-store',
+      'Content-Length': 0,
+    });
     ctx.res.end();
   };
 
@@ -124,11 +155,17 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     if (ctx.req.method !== 'POST') {
       throw new RegistryError('UNSUPPORTED', 'sign out with POST');
     }
-    if (!isSameSiteRequest(ctx, settings.externalUrl)) throw new RegistryError('DENIED', 'cross-site request refused');
+    if (!isSameSiteRequest(ctx, settings.externalUrl))
+      throw new RegistryError('DENIED', 'cross-site request refused');
     const username = guard.endSession(ctx);
     if (username !== undefined) {
       services.log.info({ user: username }, 'signed out');
-      services.audit.record({ action: 'auth.signout', user: username, client: clientAddress(ctx), requestId: ctx.id });
+      services.audit.record({
+        action: 'auth.signout',
+        user: username,
+        client: clientAddress(ctx),
+        requestId: ctx.id,
+      });
     }
     sendJson(ctx, 200, {}, { 'Cache-Control': 'no-store' });
   };

@@ -11,7 +11,12 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function sendSignInProblem(ctx: RequestContext, status: number, code: ErrorCode, message: string): void {
+export function sendSignInProblem(
+  ctx: RequestContext,
+  status: number,
+  code: ErrorCode,
+  message: string,
+): void {
   if (!wantsHtml(ctx)) {
     sendJson(ctx, status, { errors: [{ code, message }] }, { 'Cache-Control': 'no-store' });
     return;

@@ -27,7 +27,9 @@ async function requestParameters(ctx: RequestContext): Promise<URLSearchParams> 
   if (ctx.req.method !== 'POST') return ctx.url.searchParams;
   const type = ctx.req.headers['content-type'] ?? '';
   if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new RegistryError('UNSUPPORTED', 'POST a form (application/x-www-form-urlencoded)', { status: 400 });
+    throw new RegistryError('UNSUPPORTED', 'POST a form (application/x-www-form-urlencoded)', {
+      status: 400,
+    });
   }
   return new URLSearchParams((await readSmallBody(ctx.req, MAX_FORM_BYTES)).toString('utf8'));
 }
@@ -48,7 +50,11 @@ export function tokenRoute(guard: BerthAccessGuard): PlainRoute {
         sendJson(ctx, 400, { error: 'unsupported_grant_type' }, { 'Cache-Control': 'no-store' });
         return;
       }
-      ({ identity, subject } = await guard.verifyBasic(ctx, params.get('username') ?? '', params.get('password') ?? ''));
+      ({ identity, subject } = await guard.verifyBasic(
+        ctx,
+        params.get('username') ?? '',
+        params.get('password') ?? '',
+      ));
     } else if (header.kind === 'basic') {
       ({ identity, subject } = await guard.verifyBasic(ctx, header.username, header.password));
     } else if (header.kind !== 'none') {
@@ -57,7 +63,12 @@ export function tokenRoute(guard: BerthAccessGuard): PlainRoute {
     }
     ctx.identity = identity;
     const requested = parseScopes(params.getAll('scope'));
-    const granted = grantScopes(identity, requested, (who, action, repo) => services.policy.can(who, action, repo), isValidRepositoryName);
+    const granted = grantScopes(
+      identity,
+      requested,
+      (who, action, repo) => services.policy.can(who, action, repo),
+      isValidRepositoryName,
+    );
     const issued = await services.tokens.issue(subject, granted, services.now());
     sendJson(
       ctx,
@@ -67,7 +78,9 @@ export function tokenRoute(guard: BerthAccessGuard): PlainRoute {
         access_token: issued.token,
         expires_in: issued.expiresInSeconds,
         issued_at: issued.issuedAt.toISOString(),
-        ...(method === 'POST' ? { scope: granted.map((g) => `${g.type}:${g.name}:${g.actions.join(',')}`).join(' ') } : {}),
+        ...(method === 'POST'
+          ? { scope: granted.map((g) => `${g.type}:${g.name}:${g.actions.join(',')}`).join(' ') }
+          : {}),
       },
       { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
     );

@@ -46,12 +46,12 @@ export async function putManifest(ctx: RequestContext, deps: V2Deps, name: strin
   const data = await readSmallBody(ctx.req, MAX_MANIFEST_BYTES);
   const newDigest = digestOf(data, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
   // Moving an existing tag to other content needs `update`; re-pushing the same digest does not.
-  const tags = ref.kind === 'tag' ? [ref.tag] : extraTags;
-  for (const tag of tags) {
-    const current = deps.registry.manifests.resolve(name, { kind: 'tag', tag });
-    deps.access.authorize(ctx, manifestWriteAction({ kind: 'tag', currentDigest: current?.digest }, newDigest), name);
-  }
-  const result = await deps.registry.manifests.put(name, ref, data, ctx.req.headers['content-type'] ?? '', extraTags);
+  // Decided under the repository lock, so two racing pushes of a new tag cannot both pass as `create`.
+  const authorizeTag = (_tag: string, currentDigest: string | undefined): void =>
+    deps.access.authorize(ctx, manifestWriteAction({ kind: 'tag', currentDigest }, newDigest), name);
+  const result = await deps.registry.manifests.put(name, ref, data, ctx.req.headers['content-type'] ?? '', extraTags, {
+    authorizeTag,
+  });
   const headers: Record<string, string | string[]> = {
     Location: manifestLocation(name, result.digest),
     'Docker-Content-Digest': result.digest,

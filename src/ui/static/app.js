@@ -75,7 +75,11 @@ function renderHeader(page) {
       h(
         'div',
         { class: 'account-who' },
-        h('span', { class: 'account-name', id: 'current-user', title: `Signed in as ${user.name}` }, user.name),
+        h(
+          'span',
+          { class: 'account-name', id: 'current-user', title: `Signed in as ${user.name}` },
+          user.name,
+        ),
         groups.length > 0
           ? h('span', { class: 'account-groups', title: `Groups: ${groups.join(', ')}` }, shown)
           : h('span', { class: 'account-groups muted' }, 'no groups'),
@@ -84,7 +88,11 @@ function renderHeader(page) {
     );
   } else if (page !== 'login') {
     const next = location.pathname + location.search;
-    account = h('div', { class: 'account' }, h('a', { class: 'button button-small', href: paths.login({ next }) }, 'Sign in'));
+    account = h(
+      'div',
+      { class: 'account' },
+      h('a', { class: 'button button-small', href: paths.login({ next }) }, 'Sign in'),
+    );
   }
   replace(
     header,
@@ -167,12 +175,25 @@ async function render(options = {}) {
 
 /** Follows links to the UI's own pages without reloading. */
 function onClick(event) {
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  )
+    return;
   const link = event.target instanceof Element ? event.target.closest('a[href]') : null;
   if (!link || link.target || link.hasAttribute('download')) return;
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin) return;
-  if (route(url).page === 'notFound' && !url.pathname.startsWith('/image') && !url.pathname.startsWith('/user')) return;
+  if (
+    route(url).page === 'notFound' &&
+    !url.pathname.startsWith('/image') &&
+    !url.pathname.startsWith('/user')
+  )
+    return;
   event.preventDefault();
   if (url.pathname === location.pathname && url.search === location.search && url.hash) {
     const target = document.getElementById(decodeURIComponent(url.hash.slice(1)));
@@ -193,7 +214,8 @@ async function start() {
     if (state.session) state.session = { ...state.session, user: null };
     document.cookie = 'user=; Max-Age=0; path=/; SameSite=Lax';
     const next = location.pathname + location.search;
-    if (route(location).page !== 'login') navigate(paths.login({ next, reason: wasSignedIn ? 'expired' : undefined }), { replace: true });
+    if (route(location).page !== 'login')
+      navigate(paths.login({ next, reason: wasSignedIn ? 'expired' : undefined }), { replace: true });
   });
   document.addEventListener('click', onClick);
   window.addEventListener('popstate', () => void render({ focus: true }));

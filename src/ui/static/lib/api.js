@@ -48,7 +48,9 @@ function defaultMessage(status) {
     case 429:
       return 'Too many attempts. Wait a moment and try again.';
     default:
-      return status >= 500 ? 'The registry had a problem. Try again in a moment.' : `The request failed (${status}).`;
+      return status >= 500
+        ? 'The registry had a problem. Try again in a moment.'
+        : `The request failed (${status}).`;
   }
 }
 
@@ -113,7 +115,10 @@ export const auth = {
   /** Username/password sign-in: `GET /v2/` with Basic credentials makes the server start a session. */
   async passwordSignIn(username, password) {
     const credentials = btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)));
-    await request('GET', '/v2/', { headers: { Authorization: `Basic ${credentials}` }, noSessionCheck: true });
+    await request('GET', '/v2/', {
+      headers: { Authorization: `Basic ${credentials}` },
+      noSessionCheck: true,
+    });
   },
   async signOut() {
     const response = await fetch('/zot/auth/logout', {
@@ -125,7 +130,8 @@ export const auth = {
     let endSessionUrl;
     try {
       const body = await response.json();
-      if (typeof body?.endSessionUrl === 'string' && /^https?:\/\//.test(body.endSessionUrl)) endSessionUrl = body.endSessionUrl;
+      if (typeof body?.endSessionUrl === 'string' && /^https?:\/\//.test(body.endSessionUrl))
+        endSessionUrl = body.endSessionUrl;
     } catch {
       // an empty body: local sign-out only
     }

@@ -30,7 +30,13 @@ export function copyButton(text, label, options = {}) {
   const visible = options.visible ?? 'Copy';
   const button = h(
     'button',
-    { type: 'button', class: `button button-small copy ${options.class ?? ''}`, 'aria-label': `Copy ${label}`, title: `Copy ${label}`, dataset: { copy: text } },
+    {
+      type: 'button',
+      class: `button button-small copy ${options.class ?? ''}`,
+      'aria-label': `Copy ${label}`,
+      title: `Copy ${label}`,
+      dataset: { copy: text },
+    },
     visible,
   );
   button.addEventListener('click', async () => {

@@ -11,7 +11,11 @@ export function confirmDialog({ title, body, confirmLabel, action }) {
     const opener = document.activeElement;
     const error = h('p', { class: 'dialog-error', role: 'alert', hidden: true });
     const cancel = h('button', { type: 'button', class: 'button', value: 'cancel' }, 'Cancel');
-    const confirm = h('button', { type: 'submit', class: 'button button-danger', value: 'confirm' }, confirmLabel);
+    const confirm = h(
+      'button',
+      { type: 'submit', class: 'button button-danger', value: 'confirm' },
+      confirmLabel,
+    );
     const titleId = `dialog-title-${Math.random().toString(36).slice(2)}`;
     const dialog = h(
       'dialog',

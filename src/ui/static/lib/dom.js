@@ -11,7 +11,8 @@ export function h(tag, props, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key === 'class') el.className = value;
     else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (key.startsWith('on') && typeof value === 'function')
+      el.addEventListener(key.slice(2).toLowerCase(), value);
     else if (key === 'value' && 'value' in el) el.value = value;
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, String(value));
@@ -47,7 +48,11 @@ export function announce(message) {
 
 /** A short status message in the page (success or error), also announced. */
 export function notice(kind, ...children) {
-  return h('div', { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
+  return h(
+    'div',
+    { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    ...children,
+  );
 }
 
 /** Whether the user is typing somewhere (keyboard shortcuts must not fire then). */

@@ -105,7 +105,10 @@ export function mediaType(type) {
   return MEDIA_TYPES[type] ?? type ?? '—';
 }
 
-const IMAGE_CONFIGS = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+const IMAGE_CONFIGS = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
 
 /** What a manifest is: an image, an index, or the artifact type of anything else (a signature, an SBOM...). */
 export function manifestKind(type, artifactType) {

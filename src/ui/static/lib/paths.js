@@ -56,7 +56,8 @@ export function route(location) {
 
 /** A path inside this UI that is safe to go back to after sign-in (never another site). */
 export function safeNext(value) {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return '/home';
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\'))
+    return '/home';
   if (value.startsWith('/login')) return '/home';
   return value;
 }

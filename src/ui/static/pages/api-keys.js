@@ -48,7 +48,10 @@ function expiresSoon(key) {
 }
 
 function status(key) {
-  if (key.isExpired || (!isZeroTime(key.expirationDate) && new Date(key.expirationDate).getTime() < Date.now())) {
+  if (
+    key.isExpired ||
+    (!isZeroTime(key.expirationDate) && new Date(key.expirationDate).getTime() < Date.now())
+  ) {
     return h('span', { class: 'badge badge-danger' }, 'Expired');
   }
   if (expiresSoon(key)) return h('span', { class: 'badge badge-warning' }, 'Expires soon');
@@ -62,16 +65,50 @@ export async function render(ctx) {
   const host = registryHost(session);
 
   if (!session.signIn?.apiKeys) {
-    replace(main, h('section', { class: 'page page-narrow' }, h('h1', null, 'API keys'), notice('info', 'API keys are not enabled on this registry (http.auth.apikey).')));
+    replace(
+      main,
+      h(
+        'section',
+        { class: 'page page-narrow' },
+        h('h1', null, 'API keys'),
+        notice('info', 'API keys are not enabled on this registry (http.auth.apikey).'),
+      ),
+    );
     return;
   }
 
-  const label = h('input', { id: 'key-label', name: 'label', required: true, maxlength: '100', autocomplete: 'off', placeholder: 'e.g. ci-main' });
-  const expiry = h('select', { id: 'key-expiry', name: 'expiry' }, EXPIRIES.map(([value, text]) => h('option', { value, selected: value === DEFAULT_EXPIRY }, text)));
-  const customDate = h('input', { id: 'key-date', name: 'date', type: 'date', min: localDateInput(daysFromNow(1)), value: localDateInput(daysFromNow(90)) });
-  const customField = h('div', { class: 'field', hidden: true }, h('label', { for: 'key-date' }, 'Expires on'), customDate);
+  const label = h('input', {
+    id: 'key-label',
+    name: 'label',
+    required: true,
+    maxlength: '100',
+    autocomplete: 'off',
+    placeholder: 'e.g. ci-main',
+  });
+  const expiry = h(
+    'select',
+    { id: 'key-expiry', name: 'expiry' },
+    EXPIRIES.map(([value, text]) => h('option', { value, selected: value === DEFAULT_EXPIRY }, text)),
+  );
+  const customDate = h('input', {
+    id: 'key-date',
+    name: 'date',
+    type: 'date',
+    min: localDateInput(daysFromNow(1)),
+    value: localDateInput(daysFromNow(90)),
+  });
+  const customField = h(
+    'div',
+    { class: 'field', hidden: true },
+    h('label', { for: 'key-date' }, 'Expires on'),
+    customDate,
+  );
   const formError = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const submit = h('button', { type: 'submit', class: 'button button-primary', id: 'create-key' }, 'Create key');
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'button button-primary', id: 'create-key' },
+    'Create key',
+  );
   const form = h(
     'form',
     { class: 'form form-inline', 'aria-labelledby': 'create-heading' },
@@ -113,7 +150,18 @@ export async function render(ctx) {
   });
 
   const showCreated = (key) => {
-    const done = h('button', { type: 'button', class: 'button', onClick: () => { replace(created); label.focus(); } }, 'Done');
+    const done = h(
+      'button',
+      {
+        type: 'button',
+        class: 'button',
+        onClick: () => {
+          replace(created);
+          label.focus();
+        },
+      },
+      'Done',
+    );
     const panel = h(
       'section',
       { class: 'new-key', 'aria-labelledby': 'new-key-heading', tabindex: '-1' },
@@ -121,7 +169,11 @@ export async function render(ctx) {
       notice('warning', 'Copy this key now. It is shown only once; the registry keeps only a hash of it.'),
       copyField(key.apiKey, 'new API key', { class: 'copy-field-key' }),
       h('p', { class: 'muted' }, 'For example:'),
-      h('pre', { class: 'command' }, `skopeo login --username ${user} --password-stdin ${host}\n# or, per command:\nskopeo copy --dest-creds ${user}:<key> oci:./image docker://${host}/team/app:1.0`),
+      h(
+        'pre',
+        { class: 'command' },
+        `skopeo login --username ${user} --password-stdin ${host}\n# or, per command:\nskopeo copy --dest-creds ${user}:<key> oci:./image docker://${host}/team/app:1.0`,
+      ),
       h('div', { class: 'dialog-actions' }, done),
     );
     replace(created, panel);
@@ -133,11 +185,21 @@ export async function render(ctx) {
     try {
       data = await auth.listKeys();
     } catch (err) {
-      replace(list, notice('error', err.status === 404 || err.status === 405 ? 'API keys are not available on this registry.' : err.message));
+      replace(
+        list,
+        notice(
+          'error',
+          err.status === 404 || err.status === 405
+            ? 'API keys are not available on this registry.'
+            : err.message,
+        ),
+      );
       return;
     }
     if (!ctx.isCurrent()) return;
-    const keys = (Array.isArray(data?.apiKeys) ? data.apiKeys : []).slice().sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+    const keys = (Array.isArray(data?.apiKeys) ? data.apiKeys : [])
+      .slice()
+      .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
     if (keys.length === 0) {
       replace(list, h('p', { class: 'empty' }, 'You have no API keys.'));
       return;
@@ -169,9 +231,17 @@ export async function render(ctx) {
             h(
               'tr',
               { dataset: { key: key.uuid } },
-              h('th', { scope: 'row', 'data-label': 'Label' }, key.label || h('span', { class: 'muted' }, 'no label')),
+              h(
+                'th',
+                { scope: 'row', 'data-label': 'Label' },
+                key.label || h('span', { class: 'muted' }, 'no label'),
+              ),
               h('td', { 'data-label': 'Created' }, timeAgo(key.createdAt)),
-              h('td', { 'data-label': 'Expires' }, isZeroTime(key.expirationDate) ? 'Never' : day(key.expirationDate)),
+              h(
+                'td',
+                { 'data-label': 'Expires' },
+                isZeroTime(key.expirationDate) ? 'Never' : day(key.expirationDate),
+              ),
               h('td', { 'data-label': 'Last used' }, timeAgo(key.lastUsed, 'Never')),
               h('td', { 'data-label': 'Status' }, status(key)),
               h(

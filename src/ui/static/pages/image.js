@@ -5,7 +5,17 @@ import { deleteTag, ui } from '../lib/api.js';
 import { copyButton } from '../lib/clipboard.js';
 import { confirmDialog } from '../lib/dialog.js';
 import { announce, h, replace } from '../lib/dom.js';
-import { artifactKind, bytes, manifestKind, mediaType, platform, platforms, shortDigest, timeAgo, timeAt } from '../lib/format.js';
+import {
+  artifactKind,
+  bytes,
+  manifestKind,
+  mediaType,
+  platform,
+  platforms,
+  shortDigest,
+  timeAgo,
+  timeAt,
+} from '../lib/format.js';
 import { jsonView } from '../lib/json-view.js';
 import { paths } from '../lib/paths.js';
 import { breadcrumbs, keyValues, pullReferences } from './shared.js';
@@ -25,7 +35,9 @@ function wideFact(label, ...value) {
 
 function digestLink(name, digest, present = true) {
   const text = h('span', { class: 'mono', title: digest }, shortDigest(digest));
-  return present ? h('a', { href: paths.digest(name, digest), class: 'mono', title: digest }, shortDigest(digest)) : text;
+  return present
+    ? h('a', { href: paths.digest(name, digest), class: 'mono', title: digest }, shortDigest(digest))
+    : text;
 }
 
 function layersTable(view) {
@@ -35,7 +47,18 @@ function layersTable(view) {
     'table',
     { class: 'table table-layers' },
     h('caption', { class: 'visually-hidden' }, 'Layers'),
-    h('thead', null, h('tr', null, h('th', { scope: 'col', class: 'num' }, '#'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col', class: 'num' }, 'Size'))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col', class: 'num' }, '#'),
+        h('th', { scope: 'col' }, 'Digest'),
+        h('th', { scope: 'col' }, 'Type'),
+        h('th', { scope: 'col', class: 'num' }, 'Size'),
+      ),
+    ),
     h(
       'tbody',
       null,
@@ -50,7 +73,18 @@ function layersTable(view) {
         ),
       ),
     ),
-    h('tfoot', null, h('tr', null, h('td', null), h('th', { scope: 'row' }, `${view.layers.length} layer${view.layers.length === 1 ? '' : 's'}`), h('td', null), h('td', { class: 'num' }, bytes(total)))),
+    h(
+      'tfoot',
+      null,
+      h(
+        'tr',
+        null,
+        h('td', null),
+        h('th', { scope: 'row' }, `${view.layers.length} layer${view.layers.length === 1 ? '' : 's'}`),
+        h('td', null),
+        h('td', { class: 'num' }, bytes(total)),
+      ),
+    ),
   );
 }
 
@@ -60,7 +94,17 @@ function historyTable(view) {
     'table',
     { class: 'table table-history' },
     h('caption', { class: 'visually-hidden' }, 'History'),
-    h('thead', null, h('tr', null, h('th', { scope: 'col', class: 'num' }, '#'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Step'))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col', class: 'num' }, '#'),
+        h('th', { scope: 'col' }, 'Created'),
+        h('th', { scope: 'col' }, 'Step'),
+      ),
+    ),
     h(
       'tbody',
       null,
@@ -87,7 +131,18 @@ function platformsTable(view) {
     'table',
     { class: 'table table-platforms' },
     h('caption', { class: 'visually-hidden' }, 'Manifests of this index'),
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Platform'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col', class: 'num' }, 'Manifest size'))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col' }, 'Platform'),
+        h('th', { scope: 'col' }, 'Digest'),
+        h('th', { scope: 'col' }, 'Type'),
+        h('th', { scope: 'col', class: 'num' }, 'Manifest size'),
+      ),
+    ),
     h(
       'tbody',
       null,
@@ -95,9 +150,28 @@ function platformsTable(view) {
         h(
           'tr',
           null,
-          h('th', { scope: 'row', 'data-label': 'Platform' }, child.platform ? platform(child.platform) : h('span', { class: 'muted' }, 'none')),
-          h('td', { 'data-label': 'Digest' }, digestLink(view.repo, child.digest, child.present), child.present ? null : h('span', { class: 'badge', title: 'This repository does not hold this manifest' }, 'not stored')),
-          h('td', { 'data-label': 'Type', title: child.artifactType ?? child.mediaType }, manifestKind(child.mediaType, child.artifactType)),
+          h(
+            'th',
+            { scope: 'row', 'data-label': 'Platform' },
+            child.platform ? platform(child.platform) : h('span', { class: 'muted' }, 'none'),
+          ),
+          h(
+            'td',
+            { 'data-label': 'Digest' },
+            digestLink(view.repo, child.digest, child.present),
+            child.present
+              ? null
+              : h(
+                  'span',
+                  { class: 'badge', title: 'This repository does not hold this manifest' },
+                  'not stored',
+                ),
+          ),
+          h(
+            'td',
+            { 'data-label': 'Type', title: child.artifactType ?? child.mediaType },
+            manifestKind(child.mediaType, child.artifactType),
+          ),
           h('td', { class: 'num', 'data-label': 'Manifest size' }, bytes(child.size)),
         ),
       ),
@@ -106,7 +180,12 @@ function platformsTable(view) {
 }
 
 function referrersView(view) {
-  if (view.referrers.length === 0) return h('p', { class: 'muted' }, 'Nothing refers to this manifest (no signatures, SBOMs or attestations).');
+  if (view.referrers.length === 0)
+    return h(
+      'p',
+      { class: 'muted' },
+      'Nothing refers to this manifest (no signatures, SBOMs or attestations).',
+    );
   const groups = new Map();
   for (const r of view.referrers) {
     const kind = artifactKind(r.artifactType);
@@ -122,7 +201,18 @@ function referrersView(view) {
         'table',
         { class: 'table table-referrers' },
         h('caption', { class: 'visually-hidden' }, kind),
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Artifact type'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col' }, 'Pushed'))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', { scope: 'col' }, 'Artifact type'),
+            h('th', { scope: 'col' }, 'Digest'),
+            h('th', { scope: 'col', class: 'num' }, 'Size'),
+            h('th', { scope: 'col' }, 'Pushed'),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -130,7 +220,11 @@ function referrersView(view) {
             h(
               'tr',
               null,
-              h('td', { 'data-label': 'Artifact type', class: 'wrap' }, r.artifactType ?? mediaType(r.mediaType)),
+              h(
+                'td',
+                { 'data-label': 'Artifact type', class: 'wrap' },
+                r.artifactType ?? mediaType(r.mediaType),
+              ),
               h('td', { 'data-label': 'Digest' }, digestLink(view.repo, r.digest)),
               h('td', { class: 'num', 'data-label': 'Size' }, bytes(r.size)),
               h('td', { 'data-label': 'Pushed' }, timeAgo(r.pushedAt)),
@@ -163,7 +257,13 @@ export async function render(ctx) {
   } catch (err) {
     if (err?.status === 404 || err?.status === 400) {
       ctx.setTitle('Not found');
-      replace(main, notFoundView(session, `There is no image “${by === 'digest' ? `${name}@${reference}` : `${name}:${reference}`}”, or you may not see it.`));
+      replace(
+        main,
+        notFoundView(
+          session,
+          `There is no image “${by === 'digest' ? `${name}@${reference}` : `${name}:${reference}`}”, or you may not see it.`,
+        ),
+      );
       return;
     }
     throw err;
@@ -195,11 +295,32 @@ export async function render(ctx) {
   const relations = [];
   if (view.subject) {
     relations.push(
-      h('p', { class: 'notice notice-info' }, 'This artifact refers to ', view.subject.present ? h('a', { href: paths.digest(name, view.subject.digest), class: 'mono' }, shortDigest(view.subject.digest)) : h('span', { class: 'mono' }, shortDigest(view.subject.digest)), '.'),
+      h(
+        'p',
+        { class: 'notice notice-info' },
+        'This artifact refers to ',
+        view.subject.present
+          ? h(
+              'a',
+              { href: paths.digest(name, view.subject.digest), class: 'mono' },
+              shortDigest(view.subject.digest),
+            )
+          : h('span', { class: 'mono' }, shortDigest(view.subject.digest)),
+        '.',
+      ),
     );
   }
   if (view.parents.length > 0) {
-    relations.push(h('p', { class: 'notice notice-info' }, 'Part of ', view.parents.length === 1 ? 'index ' : 'indexes ', view.parents.map((p, i) => [i > 0 ? ', ' : '', digestLink(name, p)]), '.'));
+    relations.push(
+      h(
+        'p',
+        { class: 'notice notice-info' },
+        'Part of ',
+        view.parents.length === 1 ? 'index ' : 'indexes ',
+        view.parents.map((p, i) => [i > 0 ? ', ' : '', digestLink(name, p)]),
+        '.',
+      ),
+    );
   }
 
   const actions = [];
@@ -215,8 +336,18 @@ export async function render(ctx) {
             const confirmed = await confirmDialog({
               title: `Delete tag ${reference}?`,
               body: [
-                h('p', null, 'The tag ', h('strong', { class: 'mono' }, `${name}:${reference}`), ' will no longer resolve.'),
-                h('p', { class: 'muted' }, 'The image stays available by digest until garbage collection removes it.'),
+                h(
+                  'p',
+                  null,
+                  'The tag ',
+                  h('strong', { class: 'mono' }, `${name}:${reference}`),
+                  ' will no longer resolve.',
+                ),
+                h(
+                  'p',
+                  { class: 'muted' },
+                  'The image stays available by digest until garbage collection removes it.',
+                ),
               ],
               confirmLabel: 'Delete tag',
               action: () => deleteTag(name, reference),
@@ -237,21 +368,51 @@ export async function render(ctx) {
       'article',
       { class: 'page' },
       breadcrumbs([name, paths.repository(name)], [byTag ? reference : shortDigest(reference)]),
-      h('div', { class: 'page-head' }, h('h1', { class: 'break' }, display), h('div', { class: 'page-actions' }, actions)),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', { class: 'break' }, display),
+        h('div', { class: 'page-actions' }, actions),
+      ),
       h(
         'dl',
         { class: 'facts' },
-        wideFact('Digest', h('span', { class: 'mono break', id: 'image-digest' }, view.digest), ' ', copyButton(view.digest, 'digest')),
-        fact('Type', h('span', { title: view.artifactType ?? view.mediaType }, manifestKind(view.mediaType, view.artifactType ?? view.config?.mediaType))),
+        wideFact(
+          'Digest',
+          h('span', { class: 'mono break', id: 'image-digest' }, view.digest),
+          ' ',
+          copyButton(view.digest, 'digest'),
+        ),
+        fact(
+          'Type',
+          h(
+            'span',
+            { title: view.artifactType ?? view.mediaType },
+            manifestKind(view.mediaType, view.artifactType ?? view.config?.mediaType),
+          ),
+        ),
         fact('Size', bytes(view.imageSize)),
         fact('Platforms', platforms(view.platforms)),
         fact('Pushed', timeAgo(view.pushedAt)),
         view.created ? fact('Created', timeAt(view.created)) : null,
-        fact('Tags', view.tags.length === 0 ? h('span', { class: 'muted' }, 'none') : view.tags.map((t) => h('a', { class: 'tag-chip', href: paths.tag(name, t) }, t))),
+        fact(
+          'Tags',
+          view.tags.length === 0
+            ? h('span', { class: 'muted' }, 'none')
+            : view.tags.map((t) => h('a', { class: 'tag-chip', href: paths.tag(name, t) }, t)),
+        ),
       ),
       pullReferences(session, name, { tag: byTag ? reference : undefined, digest: view.digest }),
       ...relations,
-      h('nav', { class: 'toc', 'aria-label': 'On this page' }, h('ul', null, toc.map(([id, title]) => h('li', null, h('a', { href: `#${id}` }, title))))),
+      h(
+        'nav',
+        { class: 'toc', 'aria-label': 'On this page' },
+        h(
+          'ul',
+          null,
+          toc.map(([id, title]) => h('li', null, h('a', { href: `#${id}` }, title))),
+        ),
+      ),
       ...sections,
     ),
   );

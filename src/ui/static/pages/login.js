@@ -14,17 +14,23 @@ const PROVIDER_ERRORS = {
   account_selection_required: 'Choose an account at the identity provider, then try again.',
   temporarily_unavailable: 'The identity provider is busy or down for maintenance. Try again in a moment.',
   server_error: 'The identity provider had a problem. Try again in a moment.',
-  invalid_request: 'The identity provider rejected the sign-in request. Ask an administrator to check the registry’s OpenID settings.',
-  unauthorized_client: 'The identity provider does not allow this registry to sign people in. Ask an administrator to check the client settings.',
-  invalid_client: 'The identity provider does not recognise this registry (client id or secret). Ask an administrator.',
-  invalid_scope: 'The identity provider rejected the requested scopes. Ask an administrator to check the registry’s OpenID settings.',
-  unsupported_response_type: 'The identity provider does not support this kind of sign-in. Ask an administrator.',
+  invalid_request:
+    'The identity provider rejected the sign-in request. Ask an administrator to check the registry’s OpenID settings.',
+  unauthorized_client:
+    'The identity provider does not allow this registry to sign people in. Ask an administrator to check the client settings.',
+  invalid_client:
+    'The identity provider does not recognise this registry (client id or secret). Ask an administrator.',
+  invalid_scope:
+    'The identity provider rejected the requested scopes. Ask an administrator to check the registry’s OpenID settings.',
+  unsupported_response_type:
+    'The identity provider does not support this kind of sign-in. Ask an administrator.',
   invalid_grant: 'The sign-in code expired or was already used. Please sign in again.',
   invalid_state: 'The sign-in took too long or was started in another tab. Please try again.',
   state_mismatch: 'The sign-in took too long or was started in another tab. Please try again.',
   provider_unreachable: 'The identity provider could not be reached. Try again later, or use an API key.',
   unknown_provider: 'That sign-in method is not configured on this registry.',
-  missing_username: 'The identity provider did not say who you are (no user name claim). Ask an administrator to check the claim mapping.',
+  missing_username:
+    'The identity provider did not say who you are (no user name claim). Ask an administrator to check the claim mapping.',
   invalid_token: 'The identity provider’s answer could not be verified. Try again, or ask an administrator.',
 };
 
@@ -100,11 +106,24 @@ export async function render(ctx) {
     const submit = h('button', { type: 'submit', class: 'button button-primary' }, 'Sign in');
     const form = h(
       'form',
-      { class: 'form sign-in-password', 'aria-label': 'Sign in with user name and password' },
+      { class: 'form sign-in-password', 'aria-label': 'Password sign-in' },
       h('label', { for: 'username' }, 'User name'),
-      h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }),
+      h('input', {
+        id: 'username',
+        name: 'username',
+        autocomplete: 'username',
+        required: true,
+        autocapitalize: 'none',
+        spellcheck: 'false',
+      }),
       h('label', { for: 'password' }, 'Password'),
-      h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+      h('input', {
+        id: 'password',
+        name: 'password',
+        type: 'password',
+        autocomplete: 'current-password',
+        required: true,
+      }),
       error,
       submit,
     );
@@ -117,12 +136,18 @@ export async function render(ctx) {
         await auth.passwordSignIn(String(data.get('username')), String(data.get('password')));
         const session = await ctx.refreshSession();
         if (!session?.user) {
-          throw new Error('The registry accepted the password but did not start a session. Ask an administrator.');
+          throw new Error(
+            'The registry accepted the password but did not start a session. Ask an administrator.',
+          );
         }
         ctx.navigate(next, { replace: true, focus: true });
       } catch (err) {
         error.textContent =
-          err?.status === 401 ? 'Wrong user name or password.' : err?.status === 429 ? 'Too many attempts. Wait a moment and try again.' : err.message;
+          err?.status === 401
+            ? 'Wrong user name or password.'
+            : err?.status === 429
+              ? 'Too many attempts. Wait a moment and try again.'
+              : err.message;
         error.hidden = false;
         submit.disabled = false;
         form.querySelector('#password')?.focus();
@@ -159,4 +184,3 @@ export async function render(ctx) {
     ),
   );
 }
-

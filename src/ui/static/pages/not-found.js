@@ -11,7 +11,12 @@ export function notFoundView(session, message) {
     h('h1', null, 'Not found'),
     h('p', null, message),
     canSignIn
-      ? h('p', null, h('a', { href: paths.login({ next: location.pathname + location.search }) }, 'Sign in'), ' if your account may see more.')
+      ? h(
+          'p',
+          null,
+          h('a', { href: paths.login({ next: location.pathname + location.search }) }, 'Sign in'),
+          ' if your account may see more.',
+        )
       : null,
     h('p', null, h('a', { href: paths.home() }, 'Back to the repositories')),
   );

@@ -90,7 +90,11 @@ export async function render(ctx) {
 
   let loading;
   const updateUrl = () => {
-    const params = { q: state.q, sort: state.sort === 'name-asc' ? undefined : state.sort, page: state.page > 1 ? state.page : undefined };
+    const params = {
+      q: state.q,
+      sort: state.sort === 'name-asc' ? undefined : state.sort,
+      page: state.page > 1 ? state.page : undefined,
+    };
     history.replaceState(null, '', paths.home(params));
   };
 
@@ -102,7 +106,10 @@ export async function render(ctx) {
     results.setAttribute('aria-busy', 'true');
     let data;
     try {
-      data = await ui.repositories({ q: state.q, sort: by, dir, page: state.page, perPage: PER_PAGE }, { signal });
+      data = await ui.repositories(
+        { q: state.q, sort: by, dir, page: state.page, perPage: PER_PAGE },
+        { signal },
+      );
     } catch (err) {
       if (err?.name === 'AbortError') return;
       replace(results, notice('error', err.message));
@@ -155,12 +162,24 @@ export async function render(ctx) {
           h(
             'tr',
             null,
-            h('th', { scope: 'row', 'data-label': 'Name' }, h('a', { class: 'row-link', href: paths.repository(repo.name) }, repo.name)),
+            h(
+              'th',
+              { scope: 'row', 'data-label': 'Name' },
+              h('a', { class: 'row-link', href: paths.repository(repo.name) }, repo.name),
+            ),
             h(
               'td',
               { 'data-label': 'Newest tag' },
-              repo.newestTag ? h('a', { class: 'tag-chip', href: paths.tag(repo.name, repo.newestTag), tabindex: '-1' }, repo.newestTag) : h('span', { class: 'muted' }, 'untagged'),
-              repo.tagCount > 1 ? h('span', { class: 'muted small' }, ` +${(repo.tagCount - 1).toLocaleString()}`) : null,
+              repo.newestTag
+                ? h(
+                    'a',
+                    { class: 'tag-chip', href: paths.tag(repo.name, repo.newestTag), tabindex: '-1' },
+                    repo.newestTag,
+                  )
+                : h('span', { class: 'muted' }, 'untagged'),
+              repo.tagCount > 1
+                ? h('span', { class: 'muted small' }, ` +${(repo.tagCount - 1).toLocaleString()}`)
+                : null,
             ),
             h('td', { 'data-label': 'Last push' }, timeAgo(repo.updatedAt)),
             h('td', { 'data-label': 'Size', class: 'num' }, bytes(repo.size)),
@@ -232,12 +251,23 @@ function emptyState(q, session) {
   if (q) return h('div', { class: 'empty' }, h('p', null, `No repository you can see matches “${q}”.`));
   const parts = [h('p', null, 'There are no repositories you can see yet.')];
   if (!session?.user && (session?.signIn?.providers?.length || session?.signIn?.password)) {
-    parts.push(h('p', null, h('a', { href: paths.login({ next: '/home' }) }, 'Sign in'), ' to see the repositories your account may read.'));
+    parts.push(
+      h(
+        'p',
+        null,
+        h('a', { href: paths.login({ next: '/home' }) }, 'Sign in'),
+        ' to see the repositories your account may read.',
+      ),
+    );
   }
   const host = session?.registryHost ?? location.host;
   parts.push(
     h('p', { class: 'muted' }, 'Push an image, for example:'),
-    h('pre', { class: 'command' }, `skopeo copy docker://docker.io/library/alpine:latest docker://${host}/alpine:latest`),
+    h(
+      'pre',
+      { class: 'command' },
+      `skopeo copy docker://docker.io/library/alpine:latest docker://${host}/alpine:latest`,
+    ),
   );
   return h('div', { class: 'empty' }, ...parts);
 }

@@ -23,7 +23,10 @@ export async function render(ctx) {
 
   let data;
   try {
-    data = await ui.repository({ name, q: state.q, sort: state.sort, page: state.page, perPage: PER_PAGE }, { signal: ctx.signal });
+    data = await ui.repository(
+      { name, q: state.q, sort: state.sort, page: state.page, perPage: PER_PAGE },
+      { signal: ctx.signal },
+    );
   } catch (err) {
     if (err?.status === 404) {
       ctx.setTitle('Not found');
@@ -34,7 +37,14 @@ export async function render(ctx) {
   }
   if (!ctx.isCurrent()) return;
 
-  const filter = h('input', { id: 'tag-filter', type: 'search', value: state.q, placeholder: 'Filter tags', autocomplete: 'off', spellcheck: 'false' });
+  const filter = h('input', {
+    id: 'tag-filter',
+    type: 'search',
+    value: state.q,
+    placeholder: 'Filter tags',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
   const sort = h(
     'select',
     { id: 'tag-sort' },
@@ -75,7 +85,11 @@ export async function render(ctx) {
     replace(
       facts,
       fact('Tags', data.tagCount.toLocaleString()),
-      fact('Size', bytes(data.size), 'Every distinct layer, config and manifest the repository holds, counted once'),
+      fact(
+        'Size',
+        bytes(data.size),
+        'Every distinct layer, config and manifest the repository holds, counted once',
+      ),
       fact('Last push', timeAgo(data.updatedAt)),
       fact('Newest tag', data.newestTag ?? '—'),
     );
@@ -86,8 +100,18 @@ export async function render(ctx) {
     const confirmed = await confirmDialog({
       title: `Delete tag ${tag}?`,
       body: [
-        h('p', null, 'The tag ', h('strong', { class: 'mono' }, `${name}:${tag}`), ' will no longer resolve.'),
-        h('p', { class: 'muted' }, 'The image stays available by digest until garbage collection removes it.'),
+        h(
+          'p',
+          null,
+          'The tag ',
+          h('strong', { class: 'mono' }, `${name}:${tag}`),
+          ' will no longer resolve.',
+        ),
+        h(
+          'p',
+          { class: 'muted' },
+          'The image stays available by digest until garbage collection removes it.',
+        ),
       ],
       confirmLabel: 'Delete tag',
       action: () => deleteTag(name, tag),
@@ -102,9 +126,25 @@ export async function render(ctx) {
   const showTags = () => {
     const tags = data.tags;
     const noun = tags.total === 1 ? 'tag' : 'tags';
-    status.textContent = tags.total === 0 ? '' : `${tags.total.toLocaleString()} ${noun}${state.q ? ` matching “${state.q}”` : ''}`;
+    status.textContent =
+      tags.total === 0
+        ? ''
+        : `${tags.total.toLocaleString()} ${noun}${state.q ? ` matching “${state.q}”` : ''}`;
     if (tags.total === 0) {
-      replace(results, h('div', { class: 'empty' }, h('p', null, state.q ? `No tag matches “${state.q}”.` : 'This repository has no tags; its manifests are reachable by digest only.')));
+      replace(
+        results,
+        h(
+          'div',
+          { class: 'empty' },
+          h(
+            'p',
+            null,
+            state.q
+              ? `No tag matches “${state.q}”.`
+              : 'This repository has no tags; its manifests are reachable by digest only.',
+          ),
+        ),
+      );
       replace(pagination);
       return;
     }
@@ -137,19 +177,40 @@ export async function render(ctx) {
             h(
               'tr',
               { dataset: { tag: t.tag } },
-              h('th', { scope: 'row', 'data-label': 'Tag' }, h('a', { class: 'row-link', href: paths.tag(name, t.tag) }, t.tag)),
+              h(
+                'th',
+                { scope: 'row', 'data-label': 'Tag' },
+                h('a', { class: 'row-link', href: paths.tag(name, t.tag) }, t.tag),
+              ),
               h('td', { 'data-label': 'Digest', class: 'mono', title: t.digest }, shortDigest(t.digest)),
-              h('td', { 'data-label': 'Type', title: t.artifactType ?? t.mediaType }, manifestKind(t.mediaType, t.artifactType)),
+              h(
+                'td',
+                { 'data-label': 'Type', title: t.artifactType ?? t.mediaType },
+                manifestKind(t.mediaType, t.artifactType),
+              ),
               h('td', { 'data-label': 'Platforms', class: 'platforms' }, platforms(t.platforms)),
               h('td', { 'data-label': 'Size', class: 'num' }, bytes(t.imageSize)),
               h('td', { 'data-label': 'Pushed' }, timeAgo(t.pushedAt)),
               h(
                 'td',
                 { class: 'actions' },
-                copyButton(`${host}/${name}:${t.tag}`, `pull reference ${name}:${t.tag}`, { visible: 'Copy :tag' }),
-                copyButton(`${host}/${name}@${t.digest}`, `pull reference ${name}@${t.digest}`, { visible: 'Copy @digest' }),
+                copyButton(`${host}/${name}:${t.tag}`, `pull reference ${name}:${t.tag}`, {
+                  visible: 'Copy :tag',
+                }),
+                copyButton(`${host}/${name}@${t.digest}`, `pull reference ${name}@${t.digest}`, {
+                  visible: 'Copy @digest',
+                }),
                 data.canDelete
-                  ? h('button', { type: 'button', class: 'button button-small button-danger-quiet', 'aria-label': `Delete tag ${t.tag}`, onClick: () => remove(t.tag) }, 'Delete')
+                  ? h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'button button-small button-danger-quiet',
+                        'aria-label': `Delete tag ${t.tag}`,
+                        onClick: () => remove(t.tag),
+                      },
+                      'Delete',
+                    )
                   : null,
               ),
             ),
@@ -172,7 +233,10 @@ export async function render(ctx) {
     loading = new AbortController();
     const signal = AbortSignal.any ? AbortSignal.any([ctx.signal, loading.signal]) : loading.signal;
     try {
-      data = await ui.repository({ name, q: state.q, sort: state.sort, page: state.page, perPage: PER_PAGE }, { signal });
+      data = await ui.repository(
+        { name, q: state.q, sort: state.sort, page: state.page, perPage: PER_PAGE },
+        { signal },
+      );
     } catch (err) {
       if (err?.name === 'AbortError') return;
       replace(results, notice('error', err.message));
@@ -180,7 +244,15 @@ export async function render(ctx) {
     }
     if (!ctx.isCurrent()) return;
     state.page = data.tags.page;
-    history.replaceState(null, '', paths.repository(name, { q: state.q, sort: state.sort === 'pushed' ? undefined : state.sort, page: state.page > 1 ? state.page : undefined }));
+    history.replaceState(
+      null,
+      '',
+      paths.repository(name, {
+        q: state.q,
+        sort: state.sort === 'pushed' ? undefined : state.sort,
+        page: state.page > 1 ? state.page : undefined,
+      }),
+    );
     showSummary();
     showTags();
   };

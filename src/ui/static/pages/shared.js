@@ -24,7 +24,11 @@ export function pager(data, go) {
     'nav',
     { class: 'pagination', 'aria-label': 'Pages' },
     button('Previous', data.page - 1, data.page <= 1, 'prev'),
-    h('span', { class: 'pagination-status' }, `Page ${data.page.toLocaleString()} of ${pages.toLocaleString()}`),
+    h(
+      'span',
+      { class: 'pagination-status' },
+      `Page ${data.page.toLocaleString()} of ${pages.toLocaleString()}`,
+    ),
     button('Next', data.page + 1, data.page >= pages, 'next'),
   );
 }
@@ -38,7 +42,9 @@ export function breadcrumbs(...items) {
       'ol',
       null,
       h('li', null, h('a', { href: paths.home() }, 'Repositories')),
-      items.map(([label, href]) => h('li', null, href ? h('a', { href }, label) : h('span', { 'aria-current': 'page' }, label))),
+      items.map(([label, href]) =>
+        h('li', null, href ? h('a', { href }, label) : h('span', { 'aria-current': 'page' }, label)),
+      ),
     ),
   );
 }
@@ -51,7 +57,18 @@ export function keyValues(map, caption, empty) {
     'table',
     { class: 'table table-kv' },
     h('caption', { class: 'visually-hidden' }, caption),
-    h('tbody', null, entries.map(([key, value]) => h('tr', null, h('th', { scope: 'row', class: 'mono' }, key), h('td', { class: 'wrap' }, linkify(value))))),
+    h(
+      'tbody',
+      null,
+      entries.map(([key, value]) =>
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'row', class: 'mono' }, key),
+          h('td', { class: 'wrap' }, linkify(value)),
+        ),
+      ),
+    ),
   );
 }
 

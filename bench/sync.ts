@@ -1,0 +1,185 @@
+/**
+ * Pull-through cache throughput. One image of about 100 MiB (three layers: 60, 30 and 10 MiB of
+ * incompressible data) lives in CNCF Distribution, the upstream. Each run pulls it
+ *
+ *   1. directly from Distribution (the baseline),
+ *   2. through a cold Berth cache (a fresh Berth process, `extensions.sync` with `onDemand`): the
+ *      first pull, which fetches from upstream while streaming to the client and storing,
+ *   3. through the same Berth again: the cached pull (one HEAD revalidates the tag upstream, as the
+ *      homelab config does it, then everything comes from Berth's storage).
+ *
+ * A pull is what a container runtime does: GET the manifest, then the config and layers with three
+ * in flight, each hashed and checked against its digest. Reported: wall time, MiB/s, and the time
+ * to the first byte of the largest layer (a cache that waited for the whole download before
+ * answering would show it there). A benchmark, never a test.
+ *
+ *   node dist/bench/sync.js [--mib 100] [--runs 3] [--json FILE]
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDistribution } from '../test/support/clients.js';
+import { ACCEPT_ALL_MANIFESTS, makeImage, pushContent } from '../test/support/fixtures.js';
+import { startBerth } from '../test/support/server.js';
+
+const MiB = 1024 * 1024;
+
+interface PullResult {
+  seconds: number;
+  bytes: number;
+  /** Seconds from the request of the largest blob to its first byte. */
+  largestFirstByte: number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+function get(url: string, accept?: string): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: accept ? { accept } : {} }, resolve);
+    req.once('error', reject);
+  });
+}
+
+/** Reads and hashes a body; returns its digest and size, and when its first byte came. */
+async function consume(
+  res: http.IncomingMessage,
+): Promise<{ digest: string; size: number; firstByte: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let firstByte = 0;
+  for await (const chunk of res) {
+    if (size === 0) firstByte = performance.now();
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size, firstByte };
+}
+
+/** Pulls an image the way a runtime does, checking every digest. */
+async function pull(base: string, repo: string, tag: string): Promise<PullResult> {
+  const started = performance.now();
+  const res = await get(`${base}/v2/${repo}/manifests/${tag}`, ACCEPT_ALL_MANIFESTS);
+  if (res.statusCode !== 200) throw new Error(`manifest ${repo}:${tag}: ${res.statusCode}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  const manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+    config: { digest: string; size: number };
+    layers: { digest: string; size: number }[];
+  };
+  const blobs = [manifest.config, ...manifest.layers];
+  const largest = blobs.reduce((a, b) => (b.size > a.size ? b : a));
+  let bytes = 0;
+  let largestFirstByte = 0;
+  const queue = [...blobs];
+  const worker = async (): Promise<void> => {
+    for (let blob = queue.shift(); blob; blob = queue.shift()) {
+      const asked = performance.now();
+      const answer = await get(`${base}/v2/${repo}/blobs/${blob.digest}`);
+      if (answer.statusCode !== 200) throw new Error(`blob ${blob.digest}: ${answer.statusCode}`);
+      const got = await consume(answer);
+      if (got.digest !== blob.digest) throw new Error(`blob ${blob.digest} arrived as ${got.digest}`);
+      bytes += got.size;
+      if (blob === largest) largestFirstByte = (got.firstByte - asked) / 1000;
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return { seconds: (performance.now() - started) / 1000, bytes, largestFirstByte };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mib: { type: 'string', default: '100' },
+      runs: { type: 'string', default: '3' },
+      json: { type: 'string' },
+    },
+  });
+  const totalMiB = Number(values.mib);
+  const runs = Number(values.runs);
+  const work = await mkdtemp(path.join(tmpdir(), 'bench-sync-'));
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+  const sizes = [0.6, 0.3, 0.1].map((share) => Math.round(totalMiB * share * MiB));
+  log(
+    `building a ${totalMiB} MiB image (layers of ${sizes.map((s) => (s / MiB).toFixed(0)).join(', ')} MiB)`,
+  );
+  const image = makeImage({ layerSizes: sizes });
+  const distribution = await startDistribution();
+  const results: Record<'direct' | 'first' | 'cached', PullResult[]> = { direct: [], first: [], cached: [] };
+  try {
+    await pushContent(distribution.url, 'bench/big', image, 'v1');
+    for (let run = 1; run <= runs; run++) {
+      results.direct.push(await pull(distribution.url, 'bench/big', 'v1'));
+      const berth = await startBerth({
+        root: await mkdtemp(path.join(work, 'berth-')),
+        cleanup: true,
+        config: {
+          log: { level: 'info' },
+          extensions: {
+            sync: {
+              registries: [
+                { urls: [distribution.url], onDemand: true, content: [{ prefix: '**', destination: '/up' }] },
+              ],
+            },
+          },
+        },
+      });
+      try {
+        results.first.push(await pull(berth.url, 'up/bench/big', 'v1'));
+        // The first pull ends when the client has every byte; storing may finish just after.
+        const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
+        for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        if (stored() < image.blobs.length)
+          throw new Error(`Berth did not store the image:\n${berth.output()}`);
+        results.cached.push(await pull(berth.url, 'up/bench/big', 'v1'));
+      } finally {
+        await berth.stop();
+      }
+      log(`run ${run}/${runs} done`);
+    }
+  } finally {
+    await distribution.stop();
+    agent.destroy();
+    await rm(work, { recursive: true, force: true });
+  }
+
+  const rows = (['direct', 'first', 'cached'] as const).map((kind) => {
+    const list = results[kind];
+    const seconds = median(list.map((r) => r.seconds));
+    const bytes = list[0]?.bytes ?? 0;
+    return {
+      kind,
+      label: {
+        direct: 'Distribution, direct',
+        first: 'Berth, first pull (cold cache)',
+        cached: 'Berth, cached pull',
+      }[kind],
+      seconds,
+      mibPerSec: bytes / MiB / seconds,
+      largestFirstByteMs: median(list.map((r) => r.largestFirstByte)) * 1000,
+    };
+  });
+  const lines = [
+    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | first byte of largest layer |`,
+    '|---|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${r.largestFirstByteMs.toFixed(1)} ms |`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (values.json) await writeFile(values.json, JSON.stringify({ totalMiB, runs, rows, results }, null, 2));
+}
+
+await main();
