@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from './config/index.js';
+import type { Config, ConfigError } from './config/index.js';
 import { openDatabase, type Db } from './meta/database.js';
 import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
@@ -16,7 +16,7 @@ import { createAccessGuard, type AccessGuard } from './http/access.js';
 import { authExtension } from './http/ext/auth-extension.js';
 import { healthRoutes, readinessCheck } from './http/health.js';
 import type { AppContext, Extension, ExtensionFactory } from './extensions.js';
-import { syncExtension } from './sync/index.js';
+import { syncConfigProblems, syncExtension } from './sync/index.js';
 import { uiExtension } from './ui/extension.js';
 import { metricsExtension } from './metrics/extension.js';
 import { gcExtension } from './gc/extension.js';
@@ -36,6 +36,16 @@ const EXTENSIONS: ExtensionFactory[] = [
   scrubExtension(),
   auditExtension(),
 ];
+
+/**
+ * Settings that load (zot accepts them) but that Berth refuses to run with, because running
+ * would silently do less than asked (sync restricted to signed images, say). `verify` and `serve`
+ * both report them.
+ */
+export function configRefusals(config: Config): ConfigError | undefined {
+  const sync = config.extensions?.sync;
+  return sync?.enable ? syncConfigProblems(sync) : undefined;
+}
 
 /** Builds the access guard from `http.auth` and `http.accessControl`. */
 export type AccessFactory = (ctx: Omit<AppContext, 'access'>) => AccessGuard | Promise<AccessGuard>;

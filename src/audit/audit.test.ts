@@ -28,6 +28,17 @@ async function readAudit(file: string): Promise<Record<string, unknown>[]> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/**
+ * Waits until the log holds `count` lines: a request is recorded once its response closed on the
+ * server, which may be a moment after the client has read it.
+ */
+async function auditLines(file: string, count: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await readAudit(file).catch(() => [])).length < count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function record(overrides: Partial<RequestRecord>): RequestRecord {
   return {
     method: 'GET',
@@ -82,6 +93,7 @@ describe('audit log', () => {
     const post = await fetch(`${t.url}/v2/team/app/blobs/uploads/`, { method: 'POST' });
     const session = new URL(post.headers.get('location')!, t.url);
     assert.equal((await fetch(session, { method: 'DELETE' })).status, 204);
+    await auditLines(file, 8);
     // Auth wiring records sign-ins and API keys through the same log.
     auditLogFor(t.app).record({
       action: 'apikey.create',
@@ -95,6 +107,7 @@ describe('audit log', () => {
     clock.advance(2 * HOUR);
     await (t.app.extensions.find((e) => e.name === 'gc') as GcExtension).sweepNow();
 
+    await auditLines(file, 13);
     const entries = await readAudit(file);
     const actions = entries.map((e) => e.action);
     assert.deepEqual(actions, [

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadConfigFile, defaultConfig, ConfigError, type Config } from '../config/index.js';
 import { createLogger } from '../logging.js';
-import { buildApp } from '../app.js';
+import { buildApp, configRefusals } from '../app.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
 
@@ -28,6 +28,8 @@ async function serve(file: string | undefined): Promise<void> {
   try {
     if (file) ({ config, warnings } = await loadConfigFile(file));
     else config = defaultConfig();
+    const refused = configRefusals(config);
+    if (refused) throw refused;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`berth: invalid configuration: ${err.message}\n`);
@@ -71,7 +73,9 @@ async function serve(file: string | undefined): Promise<void> {
 
 async function verify(file: string): Promise<void> {
   try {
-    const { warnings } = await loadConfigFile(file);
+    const { config, warnings } = await loadConfigFile(file);
+    const refused = configRefusals(config);
+    if (refused) throw refused;
     for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
     process.stdout.write(`${file}: configuration is valid\n`);
   } catch (err) {

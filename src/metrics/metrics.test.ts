@@ -48,6 +48,20 @@ async function scrape(url: string, metricsPath = '/metrics'): Promise<Sample[]> 
   return parseExposition(await res.text());
 }
 
+/**
+ * Scrapes until `requests` requests have been counted: a request is counted when its response has
+ * closed on the server, which may be a moment after the client has read it.
+ */
+async function scrapeAfter(url: string, requests: number): Promise<Sample[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const samples = await scrape(url);
+    const counted = value(samples, 'zot_http_requests_total') ?? 0;
+    if (counted >= requests || Date.now() > deadline) return samples;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 let running: TestApp | undefined;
 afterEach(async () => {
   await running?.close();
@@ -69,7 +83,7 @@ describe('metrics', () => {
     await getBlob(t.url, 'team/app', image.layers[0]!.digest);
     assert.equal((await fetch(`${t.url}/v2/made-up/manifests/latest`)).status, 404);
 
-    const samples = await scrape(t.url);
+    const samples = await scrapeAfter(t.url, 9);
     // Pushing: POST + PUT per blob (config, layer), PUT of the manifest.
     assert.equal(value(samples, 'zot_http_requests_total', { method: 'POST', code: '202' }), 2);
     assert.equal(value(samples, 'zot_http_requests_total', { method: 'PUT', code: '201' }), 3);

@@ -14,6 +14,8 @@ import { SyncMetrics } from './metrics.js';
 import { OnDemandCache } from './on-demand.js';
 import { PeriodicSync } from './periodic.js';
 import { buildRoutes, syncConfigProblems } from './routes.js';
+
+export { syncConfigProblems };
 import type { TransportOptions } from './transport.js';
 
 export { SyncMetrics } from './metrics.js';

@@ -175,8 +175,8 @@ export class OnDemandCache implements PullThrough {
       if (err instanceof UpstreamError && err.kind === 'not-found') return false;
       throw this.clientError(err, 'BLOB_UNKNOWN', repo, digest.value);
     }
-    // Stored since the caller looked: the local copy answers.
-    if (!download) return false;
+    // Stored since the caller looked (or just now, and the spool is gone): the local copy answers.
+    if (!download || download.spool.removed) return false;
     const headers: Record<string, string | number> = {
       'Docker-Content-Digest': digest.value,
       'Content-Type': 'application/octet-stream',
@@ -190,9 +190,10 @@ export class OnDemandCache implements PullThrough {
       return true;
     }
     // Ranges are not served from a download in progress: the whole blob answers (the spec allows it).
+    const body = download.spool.reader();
     this.missesInFlight.set(repo, (this.missesInFlight.get(repo) ?? 0) + 1);
     ctx.res.writeHead(200, headers);
-    await pipeline(download.spool.reader(), ctx.res);
+    await pipeline(body, ctx.res);
     return true;
   }
 

@@ -71,6 +71,11 @@ export class BlobSpool {
     return new BlobSpool(file, digest, size, handle);
   }
 
+  /** Whether the file is gone (download over, every reader done): no new reader can start. */
+  get removed(): boolean {
+    return this.refs === 0;
+  }
+
   /** Whether the download ended with every byte verified. */
   get complete(): boolean {
     return this.state === 'done';

@@ -26,6 +26,7 @@ import { tryParseDigest } from '../oci/digest.js';
 import type { ContentReader } from './content.js';
 import type { RepoSort, SortDirection, TagSort, UiQueries } from './queries.js';
 import { SECURITY_HEADERS } from './security-headers.js';
+import { VisibleRepositories } from './visibility.js';
 
 export const API_PREFIX = '/_berth/ui/api/';
 
@@ -123,6 +124,7 @@ function paginate<T>(
 
 export function apiRoutes(deps: ApiDeps): PlainRoute {
   const { access, queries, content, registry, config } = deps;
+  const visibility = new VisibleRepositories(access);
 
   /** The caller, for read endpoints: bad credentials are a 401 like everywhere else. */
   const readableRepo = async (ctx: RequestContext): Promise<{ identity: Identity; name: string }> => {
@@ -158,9 +160,14 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
     queries.ensureFresh();
-    const visible = queries
-      .repositoryNames(filter, sort, direction)
-      .filter((name) => access.can(identity, 'read', name));
+    const readable = visibility.filter(
+      identity,
+      `${sort}:${direction}`,
+      queries.generation,
+      queries.orderedNames(sort, direction),
+    );
+    const needle = filter.trim().toLowerCase();
+    const visible = needle === '' ? readable : readable.filter((name) => name.includes(needle));
     const result = paginate(visible, page, perPage);
     const summaries = result.items.flatMap((name) => queries.summary(name) ?? []);
     const infos = await Promise.all(

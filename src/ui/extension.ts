@@ -8,10 +8,7 @@ import { apiRoutes } from './api.js';
 import { StaticAssets } from './assets.js';
 import { ContentReader } from './content.js';
 import { pageRoutes } from './pages.js';
-import { UiQueries } from './queries.js';
-
-/** Summaries refreshed per event-loop turn while warming up, so requests are never held long. */
-const WARM_UP_BATCH = 200;
+import { FULL_CHECK_MS, UiQueries } from './queries.js';
 
 export const uiExtension: ExtensionFactory = (ctx) => {
   if (!ctx.config.extensions?.ui?.enable) return undefined;
@@ -30,15 +27,23 @@ export const uiExtension: ExtensionFactory = (ctx) => {
   };
   const onChanged = ({ repo }: { repo: string }): void => queries.invalidate(repo);
 
-  /** Computes every stale summary in small batches, so the first repository list is fast too. */
-  const warmUp = (): void => {
+  /**
+   * Compares every summary with its repository (recomputing what changed without an event), off
+   * the request path: at start-up (after a mass import this is the one slow pass, a few table
+   * scans) and then every FULL_CHECK_MS.
+   */
+  const fullCheck = (): void => {
     if (stopped) return;
     try {
-      if (queries.refreshSummaries(WARM_UP_BATCH) > 0) setImmediate(warmUp);
+      const started = performance.now();
+      queries.refreshSummaries();
+      const ms = performance.now() - started;
+      if (ms > 1000) ctx.log.info({ ms: Math.round(ms) }, 'ui: repository summaries computed');
     } catch (err) {
-      ctx.log.warn({ err }, 'ui: repository summaries not warmed up');
+      ctx.log.warn({ err }, 'ui: repository summaries not refreshed');
     }
   };
+  let timer: NodeJS.Timeout | undefined;
 
   return {
     name: 'ui',
@@ -51,10 +56,13 @@ export const uiExtension: ExtensionFactory = (ctx) => {
       events.on('manifest-deleted', onChanged);
       events.on('blob-stored', onChanged);
       events.on('blob-deleted', onChanged);
-      setImmediate(warmUp);
+      setImmediate(fullCheck);
+      timer = setInterval(fullCheck, FULL_CHECK_MS);
+      timer.unref();
     },
     stop: () => {
       stopped = true;
+      clearInterval(timer);
       events.off('manifest-pushed', onPushed);
       events.off('manifest-deleted', onChanged);
       events.off('blob-stored', onChanged);

@@ -147,7 +147,7 @@ describe('UI queries and content facts', () => {
 
   it('finds changes that raised no event within the full-check interval', async () => {
     let clock = 1_000_000;
-    const timed = new UiQueries(db, () => clock);
+    const timed = new UiQueries(db, { now: () => clock });
     timed.ensureFresh();
     await pushImage(reg, 'quiet/app', 'v1', 'a quiet layer');
     clock += FULL_CHECK_MS;
@@ -157,7 +157,7 @@ describe('UI queries and content facts', () => {
 
   it('finds changes another process made at once', async () => {
     const clock = 2_000_000;
-    const timed = new UiQueries(db, () => clock);
+    const timed = new UiQueries(db, { now: () => clock });
     timed.ensureFresh();
     await pushImage(reg, 'other/app', 'v1', 'a layer of the other process');
     const other = openDatabase(path.join(root, META_DB_FILE));
@@ -167,6 +167,16 @@ describe('UI queries and content facts', () => {
     other.close();
     timed.ensureFresh();
     assert.equal(timed.summary('other/app')?.newestTag, 'v1');
+  });
+
+  it('computes the same summaries in bulk as one by one', async () => {
+    queries.refreshSummaries();
+    const one = db.prepare('SELECT * FROM ui_repo_summary ORDER BY name').all();
+    db.exec('DELETE FROM ui_repo_summary');
+    const bulk = new UiQueries(db, { bulkRefreshFrom: 1 });
+    assert.equal(bulk.refreshSummaries(), 0);
+    assert.deepEqual(db.prepare('SELECT * FROM ui_repo_summary ORDER BY name').all(), one);
+    assert.ok(one.length >= 3);
   });
 
   it('refreshes in batches and reports what is left', async () => {

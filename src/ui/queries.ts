@@ -39,10 +39,26 @@ export const UI_MIGRATIONS = [
   // that one random read per blob. Covering (repo, size) turns it into a short sequential scan:
   // 10,000 summaries after a mass import took 23 s without it.
   `CREATE INDEX IF NOT EXISTS ui_blobs_repo_size ON blobs (repo, size);`,
+  // Listing orders come straight out of covering indexes of listed repositories only.
+  `DROP INDEX ui_repo_summary_updated;
+   DROP INDEX ui_repo_summary_size;
+   CREATE INDEX ui_repo_summary_listed ON ui_repo_summary (name) WHERE manifest_count > 0;
+   CREATE INDEX ui_repo_summary_updated ON ui_repo_summary (updated_at DESC, name) WHERE manifest_count > 0;
+   CREATE INDEX ui_repo_summary_size ON ui_repo_summary (size DESC, name) WHERE manifest_count > 0;`,
 ];
+
+/** Above this many stale summaries, all are recomputed with a few table scans instead of one by one. */
+const BULK_REFRESH_FROM = 200;
 
 /** The longest a change that raised no registry event may stay unseen by the repository list. */
 export const FULL_CHECK_MS = 15_000;
+
+export interface QueryOptions {
+  /** The clock (tests). */
+  now?: () => number;
+  /** From how many stale summaries on they are all recomputed at once. */
+  bulkRefreshFrom?: number;
+}
 
 export type RepoSort = 'name' | 'updated' | 'size';
 export type SortDirection = 'asc' | 'desc';
@@ -104,27 +120,33 @@ const TAG_ORDER: Record<TagSort, string> = {
   name: 't.tag ASC',
 };
 
-/** Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`. */
+/** Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'` (tag filters). */
 function likeContains(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export class UiQueries {
   private readonly s;
-  private readonly namesBy = new Map<
-    string,
-    { all: () => string[]; filtered: (pattern: string) => string[] }
-  >();
+  private readonly namesBy = new Map<string, () => string[]>();
+  /** The last ordered name lists, valid while `generation` has not moved. */
+  private readonly namesCache = new Map<string, { generation: number; names: string[] }>();
+  /** Moves whenever a summary changes: caches built on summaries compare it. */
+  private generationCounter = 0;
   private readonly tagsBy = new Map<string, (repo: string, pattern: string) => TagRow[]>();
   /** Repositories a registry event touched since their summary was computed. */
   private readonly dirty = new Set<string>();
   private lastFullCheck = -Infinity;
   private dataVersion = -1;
 
+  private readonly now: () => number;
+  private readonly bulkFrom: number;
+
   constructor(
     private readonly db: Db,
-    private readonly now: () => number = Date.now,
+    options: QueryOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.bulkFrom = options.bulkRefreshFrom ?? BULK_REFRESH_FROM;
     migrateModule(db, 'ui', UI_MIGRATIONS);
     this.s = {
       stale: db
@@ -155,6 +177,24 @@ export class UiQueries {
            size = excluded.size, updated_at = excluded.updated_at, newest_tag = excluded.newest_tag,
            newest_digest = excluded.newest_digest`,
       ),
+      bulk: db.prepare(
+        `INSERT INTO ui_repo_summary (name, stamp, manifest_count, tag_count, size, updated_at, newest_tag, newest_digest)
+         SELECT r.name, r.index_stamp, COALESCE(m.n, 0), COALESCE(t.n, 0), COALESCE(b.size, 0),
+           MAX(COALESCE(m.latest, 0), COALESCE(CAST(substr(t.newest, 1, 20) AS INTEGER), 0)),
+           substr(t.newest, 21), t.digest
+         FROM repositories r
+         LEFT JOIN (SELECT repo, COUNT(*) AS n, MAX(pushed_at) AS latest FROM manifests GROUP BY repo) m ON m.repo = r.name
+         -- The newest tag as 'pushed_at (20 digits)' || tag, so that ties go to the greatest tag as in
+         -- the one-by-one refresh; SQLite takes the bare digest from the row holding that maximum.
+         LEFT JOIN (SELECT repo, COUNT(*) AS n, MAX(printf('%020d', pushed_at) || tag) AS newest, digest FROM tags GROUP BY repo) t
+           ON t.repo = r.name
+         LEFT JOIN (SELECT repo, SUM(size) AS size FROM blobs GROUP BY repo) b ON b.repo = r.name
+         WHERE true
+         ON CONFLICT (name) DO UPDATE SET
+           stamp = excluded.stamp, manifest_count = excluded.manifest_count, tag_count = excluded.tag_count,
+           size = excluded.size, updated_at = excluded.updated_at, newest_tag = excluded.newest_tag,
+           newest_digest = excluded.newest_digest`,
+      ),
       forget: db.prepare('DELETE FROM ui_repo_summary WHERE name = ?'),
       exists: db.prepare('SELECT 1 FROM repositories WHERE name = ?').pluck(),
       summary: db.prepare(
@@ -180,10 +220,14 @@ export class UiQueries {
   refreshSummaries(limit = Infinity): number {
     const version = this.db.pragma('data_version', { simple: true }) as number;
     const stale = this.staleRepositories();
-    const now = stale.slice(0, limit);
+    const bulk = stale.length >= this.bulkFrom && limit >= stale.length;
+    const now = bulk ? stale : stale.slice(0, limit);
     this.db.transaction(() => {
-      for (const name of now) this.s.refresh.run({ name });
-      for (const name of this.s.orphans.all() as string[]) this.s.forget.run(name);
+      if (bulk) this.s.bulk.run();
+      else for (const name of now) this.s.refresh.run({ name });
+      const orphans = this.s.orphans.all() as string[];
+      for (const name of orphans) this.s.forget.run(name);
+      if (now.length > 0 || orphans.length > 0) this.generationCounter++;
     })();
     if (now.length === stale.length) {
       this.dirty.clear();
@@ -209,6 +253,12 @@ export class UiQueries {
     this.db.transaction(() => {
       for (const name of names) this.refreshOne(name);
     })();
+    this.generationCounter++;
+  }
+
+  /** Changes whenever any summary changed; lets callers cache what they derive from summaries. */
+  get generation(): number {
+    return this.generationCounter;
   }
 
   private refreshOne(name: string): void {
@@ -223,29 +273,33 @@ export class UiQueries {
 
   /**
    * Names of the repositories that hold at least one manifest, whose name contains `filter`
-   * (case-insensitively), in the requested order. Summaries must be fresh (`refreshSummaries`).
+   * (case-insensitively), in the requested order. Summaries must be fresh (`ensureFresh`). The
+   * ordered lists are kept in memory until a summary changes.
    */
   repositoryNames(filter: string, sort: RepoSort, direction: SortDirection): string[] {
+    const names = this.orderedNames(sort, direction);
+    const needle = filter.trim().toLowerCase();
+    return needle === '' ? names : names.filter((name) => name.toLowerCase().includes(needle));
+  }
+
+  /** Every listed name in one order; the same array until a summary changes (callers must not modify it). */
+  orderedNames(sort: RepoSort, direction: SortDirection): string[] {
     const key = `${sort}:${direction}`;
-    let queries = this.namesBy.get(key);
-    if (!queries) {
-      const order = SUMMARY_ORDER[sort][direction];
-      const all = this.db
-        .prepare(`SELECT name FROM ui_repo_summary WHERE manifest_count > 0 ORDER BY ${order}`)
-        .pluck();
-      const filtered = this.db
+    const cached = this.namesCache.get(key);
+    if (cached?.generation === this.generationCounter) return cached.names;
+    let query = this.namesBy.get(key);
+    if (!query) {
+      const statement = this.db
         .prepare(
-          `SELECT name FROM ui_repo_summary WHERE manifest_count > 0 AND lower(name) LIKE ? ESCAPE '\\' ORDER BY ${order}`,
+          `SELECT name FROM ui_repo_summary WHERE manifest_count > 0 ORDER BY ${SUMMARY_ORDER[sort][direction]}`,
         )
         .pluck();
-      queries = {
-        all: () => all.all() as string[],
-        filtered: (pattern) => filtered.all(pattern) as string[],
-      };
-      this.namesBy.set(key, queries);
+      query = () => statement.all() as string[];
+      this.namesBy.set(key, query);
     }
-    const needle = filter.trim().toLowerCase();
-    return needle === '' ? queries.all() : queries.filtered(likeContains(needle));
+    const names = query();
+    this.namesCache.set(key, { generation: this.generationCounter, names });
+    return names;
   }
 
   /** A repository's summary, when it holds at least one manifest. */

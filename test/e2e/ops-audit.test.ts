@@ -45,10 +45,16 @@ describe('audit log (real server, skopeo)', () => {
       });
       await runOk(skopeo, ['--policy', policy, 'delete', '--tls-verify=false', dest], { timeoutMs: 60_000 });
 
-      const entries = (await readFile(auditFile, 'utf8'))
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      // The delete is recorded once its response closed on the server, a moment after skopeo exits.
+      let entries: Record<string, unknown>[] = [];
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+        entries = (await readFile(auditFile, 'utf8'))
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        if (entries.some((e) => e.action === 'manifest.delete')) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const blobPushes = entries.filter((e) => e.action === 'blob.push');
       assert.deepEqual(
         blobPushes.map((e) => e.digest).sort(),

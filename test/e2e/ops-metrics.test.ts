@@ -90,10 +90,16 @@ describe('metrics under accessControl (real server)', () => {
     );
     assert.equal((await fetch(`${server.url}/v2/_catalog`)).status, 200);
 
-    const res = await fetch(`${server.url}/metrics`);
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-    const text = await res.text();
+    // A request is counted once its response closed on the server, a moment after the client read it.
+    let text = '';
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+      const res = await fetch(`${server.url}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      text = await res.text();
+      if (sampleValue(text, 'zot_http_requests_total', { method: 'GET', code: '200' }) === 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert.equal(sampleValue(text, 'zot_repo_downloads_total', { repo: 'library/app' }), 1);
     assert.equal(sampleValue(text, 'zot_http_requests_total', { method: 'GET', code: '200' }), 3);
     assert.equal(

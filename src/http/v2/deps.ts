@@ -9,8 +9,9 @@ import type { RequestContext } from '../context.js';
 export interface PullThrough {
   /**
    * Makes sure a manifest reference is present and fresh locally, fetching it from upstream when
-   * it is missing or its freshness window ran out. Never throws for upstream trouble: the local
-   * copy (or the local 404) answers then.
+   * it is missing or its freshness window ran out. With a cached copy, upstream trouble is logged
+   * and the copy answers; with nothing cached it throws the error the client should see (404
+   * MANIFEST_UNKNOWN, 429, or a 502/504 naming the unreachable upstream).
    */
   ensureManifest(ctx: RequestContext, repo: string, reference: string): Promise<void>;
   /**
