@@ -545,7 +545,6 @@ describe('warnings', () => {
       'storage.subPaths: accepted but not implemented yet; ignored',
       'storage.maxRepos: accepted but not implemented yet; ignored',
       'http.tls: accepted but not implemented yet; ignored',
-      'http.ratelimit: accepted but not implemented yet; ignored',
       'http.accessControl.repositories["**"].policies[0].conditions: CEL conditions are not evaluated yet; a policy entry with conditions grants nothing',
       'scheduler: accepted but not implemented yet; ignored',
       'extensions.search: accepted but not implemented yet; ignored',
