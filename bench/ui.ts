@@ -3,7 +3,8 @@
  * shell and the JSON the page fetches) with 10,000 repositories of 100 tags each, and, with
  * `--browser`, how long Chromium takes from navigation to the page's content on screen.
  * A benchmark, never a test: `node dist/bench/ui.js [--repos N] [--tags N] [--samples N]
- * [--browser] [--keep] [--out FILE]`.
+ * [--browser] [--keep] [--reuse DIR] [--out FILE]` (`--reuse` starts from a folder an earlier
+ * `--keep` run left, skipping the population; the UI's own tables are emptied first).
  *
  * How the registry is populated (pushing a million manifests through the API would take hours):
  * 1. Berth runs once on an empty folder and `--tags` real images (distinct manifests, configs and
@@ -36,6 +37,7 @@ interface Options {
   samples: number;
   browser: boolean;
   keep: boolean;
+  reuse?: string;
   out?: string;
 }
 
@@ -53,10 +55,13 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--samples') options.samples = Number(next());
     else if (arg === '--browser') options.browser = true;
     else if (arg === '--keep') options.keep = true;
-    else if (arg === '--out') options.out = next();
+    else if (arg === '--reuse') {
+      options.reuse = next();
+      options.keep = true;
+    } else if (arg === '--out') options.out = next();
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'node dist/bench/ui.js [--repos 10000] [--tags 100] [--samples 40] [--browser] [--keep] [--out FILE]\n',
+        'node dist/bench/ui.js [--repos 10000] [--tags 100] [--samples 40] [--browser] [--keep] [--reuse DIR] [--out FILE]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg}`);
@@ -340,34 +345,45 @@ function formatTable(rows: Timing[]): string {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const root = await mkdtemp(path.join(tmpdir(), 'berth-bench-ui-'));
+  const root = options.reuse ?? (await mkdtemp(path.join(tmpdir(), 'berth-bench-ui-')));
   const secrets = await mkdtemp(path.join(tmpdir(), 'berth-bench-ui-auth-'));
   const htpasswd = path.join(secrets, 'htpasswd');
   await writeFile(htpasswd, `${ADMIN.user}:${bcrypt.hashSync(ADMIN.password, 10)}\n`);
   let server: RunningServer | undefined;
   try {
-    log(`populating ${options.repos.toLocaleString()} repositories × ${options.tags} tags in ${root}`);
-    server = await startBerth({ root, config: benchConfig(htpasswd), cleanup: false });
     let t = performance.now();
-    await pushTemplate(server, options.tags);
-    log(`  template pushed through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const port = server.port;
-    await server.stop();
-    server = undefined;
-    t = performance.now();
-    await cloneTemplate(root, options.repos);
-    log(`  copied in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    if (options.reuse === undefined) {
+      log(`populating ${options.repos.toLocaleString()} repositories × ${options.tags} tags in ${root}`);
+      server = await startBerth({ root, config: benchConfig(htpasswd), cleanup: false });
+      await pushTemplate(server, options.tags);
+      log(`  template pushed through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      await server.stop();
+      server = undefined;
+      t = performance.now();
+      await cloneTemplate(root, options.repos);
+      log(`  copied in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    } else {
+      log(`reusing ${root}; the UI's tables emptied, as before a first start`);
+      const db = new Database(path.join(root, '_berth', 'meta.db'));
+      db.exec('DELETE FROM ui_repo_summary; DELETE FROM ui_manifest_info;');
+      db.close();
+    }
 
     t = performance.now();
-    server = await startBerth({ root, port, config: benchConfig(htpasswd), cleanup: false });
+    server = await startBerth({ root, config: benchConfig(htpasswd), cleanup: false });
+    const port = server.port;
     log(`berth started on the populated folder in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const base = server.url;
     const api = `${base}/_berth/ui/api`;
     await signIn(base);
     const first = await timeGet(`${api}/repositories`);
     const total = (JSON.parse(first.body) as { total: number }).total;
+    const computed = /"ms":(\d+),"msg":"ui: repository summaries computed"/.exec(server.output())?.[1];
     log(
-      `first repository list: ${first.ms.toFixed(0)} ms (summaries of ${total.toLocaleString()} repositories computed)`,
+      `first repository list: ${first.ms.toFixed(0)} ms after start-up` +
+        (computed === undefined
+          ? ''
+          : `; the one-off pass over ${total.toLocaleString()} repositories took ${computed} ms`),
     );
     if (total < options.repos)
       throw new Error(`expected at least ${options.repos} repositories, the list has ${total}`);
@@ -376,7 +392,9 @@ async function main(): Promise<void> {
       JSON.parse(
         (await timeGet(`${api}/repository?name=${encodeURIComponent(TEMPLATE)}&perPage=100`)).body,
       ) as { tags: { items: { tag: string }[] } }
-    ).tags.items.map((i) => i.tag);
+    ).tags.items
+      .map((i) => i.tag)
+      .filter((tag) => !tag.startsWith('pushed-'));
     // Warm the connection and the facts of the template's digests once, as after real pushes.
     await timeGet(`${api}/repository?name=${encodeURIComponent(repoName(0))}&perPage=100`);
 
@@ -412,6 +430,30 @@ async function main(): Promise<void> {
           `${api}/repositories?q=${['a', 'ap', 'app', 'app-', 'app-0', 'app-01', 'app-012', 'app-0123'][i % 8]}`,
       ),
     );
+    // Each sample first tags an image anew (as a CI push would): the list's caches start over.
+    const manifest = await fetch(`${base}/v2/${TEMPLATE}/manifests/${encodeURIComponent(template[0]!)}`, {
+      headers: {
+        Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json',
+      },
+    });
+    const manifestType = manifest.headers.get('content-type') ?? '';
+    const manifestBytes = Buffer.from(await manifest.arrayBuffer());
+    const afterPush: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const put = await fetch(`${base}/v2/${TEMPLATE}/manifests/pushed-${i}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': manifestType, Authorization: basic(ADMIN.user, ADMIN.password) },
+        body: manifestBytes,
+      });
+      if (put.status !== 201) throw new Error(`tag push answered ${put.status}`);
+      const r = await timeGet(`${api}/repositories?sort=updated&dir=desc`);
+      const newest = (JSON.parse(r.body) as { items: { name: string; newestTag: string }[] }).items[0];
+      if (newest?.name !== TEMPLATE || newest.newestTag !== `pushed-${i}`) {
+        throw new Error(`the list does not show the push first: ${JSON.stringify(newest)}`);
+      }
+      afterPush.push(r.ms);
+    }
+    timings.push(summarise('repositories', 'recently updated, right after a push', afterPush));
     timings.push(
       await measure('repository', '100 tags, page of 50', n, (i) => `${api}/repository?name=${anyRepo(i)}`),
     );

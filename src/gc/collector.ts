@@ -272,6 +272,9 @@ export class GarbageCollector {
     const facts = this.factsReader(repo, files);
     const removedBy = new Map<string, ManifestRemovalReason>();
 
+    // Read every listed manifest up front, several at a time; what follows hits the cache.
+    await forEachLimited(original, async (entry) => void (await facts(entry.digest)));
+
     // Entries whose manifest blob is gone cannot be served; drop them (zot does).
     for (const entry of original) {
       if ((await facts(entry.digest)).links === undefined) {

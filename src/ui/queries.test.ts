@@ -150,7 +150,7 @@ describe('UI queries and content facts', () => {
     const timed = new UiQueries(db, { now: () => clock });
     timed.ensureFresh();
     await pushImage(reg, 'quiet/app', 'v1', 'a quiet layer');
-    clock += FULL_CHECK_MS;
+    clock += 2 * FULL_CHECK_MS;
     timed.ensureFresh();
     assert.equal(timed.summary('quiet/app')?.newestTag, 'v1');
   });

@@ -8,8 +8,8 @@
  *     just those (`ensureFresh`): a push shows at once;
  *   - every row remembers its repository's `index_stamp` (which changes on every index.json write,
  *     reconciliation included); a full comparison of all stamps runs at start-up, whenever another
- *     connection or process wrote to the database (SQLite's `data_version`), and at least every
- *     {@link FULL_CHECK_MS}: changes that raised no event are picked up within that time.
+ *     connection or process wrote to the database (SQLite's `data_version`), and every
+ *     {@link FULL_CHECK_MS} (the extension's timer): changes that raised no event show within that time.
  * - `ui_manifest_info`: facts derived from a manifest's content (platforms, total image size), keyed
  *   by digest alone: equal digests have equal content, so the facts hold in every repository.
  *
@@ -243,7 +243,9 @@ export class UiQueries {
    */
   ensureFresh(): void {
     const version = this.db.pragma('data_version', { simple: true }) as number;
-    if (version !== this.dataVersion || this.now() - this.lastFullCheck >= FULL_CHECK_MS) {
+    // The extension's timer runs the full check every FULL_CHECK_MS, off the request path; a request
+    // runs it only when the timer is overdue (a blocked event loop) or another process wrote.
+    if (version !== this.dataVersion || this.now() - this.lastFullCheck >= 2 * FULL_CHECK_MS) {
       this.refreshSummaries();
       return;
     }

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import { getBlob, getManifest, makeImage, pushContent } from '../support/fixtures.js';
 import { startBerth, type RunningServer } from '../support/server.js';
 
@@ -60,7 +61,10 @@ describe('metrics under accessControl (real server)', () => {
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'e2e-metrics-'));
     htpasswd = path.join(work, 'htpasswd');
-    await writeFile(htpasswd, 'admin:$2y$05$S0m3.invalid.hash.for.a.user.nobody.signs.in.as00000000\n');
+    await writeFile(
+      htpasswd,
+      `admin:${await bcrypt.hash('admin-pw', 5)}\nreader:${await bcrypt.hash('reader-pw', 5)}\n`,
+    );
     // Content pushed through an open server first: anonymous callers may only read in the homelab.
     const open = await startBerth({ config: { storage: { gc: false } }, cleanup: false });
     root = open.root;
@@ -118,12 +122,25 @@ describe('metrics under accessControl (real server)', () => {
     await server.stop();
   });
 
-  it('demands credentials from an anonymous scraper once "" is gone', async () => {
+  it('demands credentials from an anonymous scraper once "" is gone, and admits only the users named', async () => {
     const server = await start(['admin']);
     const res = await fetch(`${server.url}/metrics`);
     assert.equal(res.status, 401);
+    assert.match(
+      res.headers.get('www-authenticate') ?? '',
+      /^Basic realm=/,
+      'a challenge the scraper can answer',
+    );
     const body = (await res.json()) as { errors: { code: string }[] };
     assert.equal(body.errors[0]?.code, 'UNAUTHORIZED');
+    const basic = (user: string, password: string) => ({
+      Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    });
+    const admin = await fetch(`${server.url}/metrics`, { headers: basic('admin', 'admin-pw') });
+    assert.equal(admin.status, 200);
+    assert.match(await admin.text(), /^zot_info\{/m);
+    const reader = await fetch(`${server.url}/metrics`, { headers: basic('reader', 'reader-pw') });
+    assert.equal(reader.status, 403, 'a known user not named in metrics.users');
     assert.equal(
       (await getManifest(server.url, 'library/app', '1.0')).status,
       200,

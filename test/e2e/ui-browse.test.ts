@@ -307,6 +307,14 @@ describe('web UI in a browser', () => {
     assert.ok(!after.some((c) => c.name === 'session' && c.value !== ''), 'the session cookie is gone');
     assert.ok(!after.some((c) => c.name === 'user' && c.value !== ''), 'the user cookie is gone');
     await screenshot(page, 'sign-in');
+
+    // A session that ends while the page is open: the next navigation says so and offers sign-in.
+    await signIn(page, 'bob', '/home');
+    await page.context().clearCookies({ name: 'session' });
+    await page.getByRole('link', { name: 'public/filler-00' }).click();
+    await page.getByText('Your session has ended. Please sign in again.').waitFor();
+    assert.match(page.url(), /\/login\?next=%2Fimage%2Fpublic%252Ffiller-00&reason=expired$/);
+    assert.equal(await page.locator('#current-user').count(), 0);
     assertHealthy(problems, 'sign-in');
   });
 

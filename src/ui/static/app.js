@@ -30,7 +30,7 @@ function signedIn() {
 export function navigate(path, options = {}) {
   if (options.replace) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
-  void render({ focus: !options.replace || options.focus });
+  void render({ focus: !options.replace || options.focus, recheck: !options.replace });
 }
 
 function setTitle(title) {
@@ -86,7 +86,10 @@ function renderHeader(page) {
       ),
       out,
     );
-  } else if (page !== 'login') {
+  } else if (
+    page !== 'login' &&
+    (state.session?.signIn?.providers?.length || state.session?.signIn?.password)
+  ) {
     const next = location.pathname + location.search;
     account = h(
       'div',
@@ -126,6 +129,20 @@ async function render(options = {}) {
   const { page, params } = route(location);
   const query = new URLSearchParams(location.search);
   const next = location.pathname + location.search;
+  if (options.recheck && signedIn()) {
+    // Sessions end (2 h, sign-out elsewhere, revoked): notice it on the next page, as zot's UI does
+    // on its next 401, instead of showing a signed-in header over anonymous answers.
+    try {
+      await loadSession();
+    } catch {
+      // the page's own request will report the problem
+    }
+    if (count !== renderCount) return;
+    if (!signedIn() && page !== 'login') {
+      history.replaceState(null, '', paths.login({ next, reason: 'expired' }));
+      return render({ focus: true });
+    }
+  }
   if (page !== 'login' && !signedIn() && !state.guest) {
     history.replaceState(null, '', paths.login({ next }));
     return render(options);
@@ -173,6 +190,12 @@ async function render(options = {}) {
   }
 }
 
+const APP_PATHS = /^\/(login|home|explore|image|user)(\/|$)/;
+
+function isAppPath(pathname) {
+  return pathname === '/' || APP_PATHS.test(pathname);
+}
+
 /** Follows links to the UI's own pages without reloading. */
 function onClick(event) {
   if (
@@ -188,12 +211,8 @@ function onClick(event) {
   if (!link || link.target || link.hasAttribute('download')) return;
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin) return;
-  if (
-    route(url).page === 'notFound' &&
-    !url.pathname.startsWith('/image') &&
-    !url.pathname.startsWith('/user')
-  )
-    return;
+  // Only the UI's own pages; anything else (sign-in at a provider, /v2/ ...) loads normally.
+  if (!isAppPath(url.pathname)) return;
   event.preventDefault();
   if (url.pathname === location.pathname && url.search === location.search && url.hash) {
     const target = document.getElementById(decodeURIComponent(url.hash.slice(1)));
@@ -218,7 +237,7 @@ async function start() {
       navigate(paths.login({ next, reason: wasSignedIn ? 'expired' : undefined }), { replace: true });
   });
   document.addEventListener('click', onClick);
-  window.addEventListener('popstate', () => void render({ focus: true }));
+  window.addEventListener('popstate', () => void render({ focus: true, recheck: true }));
   try {
     await loadSession();
   } catch (err) {

@@ -87,12 +87,6 @@ export async function render(ctx) {
             {
               class: 'button button-primary button-wide',
               href: `/zot/auth/login?${new URLSearchParams({ provider: provider.id, callback_ui: next })}`,
-              // A full page load: the browser leaves for the identity provider.
-              'data-external': 'true',
-              onClick: (event) => {
-                event.preventDefault();
-                location.assign(event.currentTarget.href);
-              },
             },
             `Sign in with ${provider.label}`,
           ),

@@ -194,7 +194,8 @@ export async function render(ctx) {
       pagination,
       pager(data, (page) => {
         state.page = page;
-        void load();
+        // The pager's button may be gone or disabled now: continue from the new page's first row.
+        void load().then(() => results.querySelector('a.row-link')?.focus());
       }),
     );
   };

@@ -119,7 +119,7 @@ export async function render(ctx) {
     if (!confirmed) return;
     announce(`Deleted tag ${tag}`);
     replace(messages, notice('success', `Deleted tag ${tag}.`));
-    await load({ keepFocus: false });
+    await load();
     filter.focus();
   };
 
@@ -222,7 +222,8 @@ export async function render(ctx) {
       pagination,
       pager(tags, (page) => {
         state.page = page;
-        void load();
+        // The pager's button may be gone or disabled now: continue from the new page's first row.
+        void load().then(() => results.querySelector('a.row-link')?.focus());
       }),
     );
   };
