@@ -350,11 +350,18 @@ async function main(): Promise<void> {
   const htpasswd = path.join(secrets, 'htpasswd');
   await writeFile(htpasswd, `${ADMIN.user}:${bcrypt.hashSync(ADMIN.password, 10)}\n`);
   let server: RunningServer | undefined;
+  // startBerth writes each config next to the root and, keeping the root, leaves it: removed below.
+  const configs = new Set<string>();
+  const start = async (where: { root: string; port?: number }): Promise<RunningServer> => {
+    const started = await startBerth({ ...where, config: benchConfig(htpasswd), cleanup: false });
+    configs.add(started.configPath);
+    return started;
+  };
   try {
     let t = performance.now();
     if (options.reuse === undefined) {
       log(`populating ${options.repos.toLocaleString()} repositories × ${options.tags} tags in ${root}`);
-      server = await startBerth({ root, config: benchConfig(htpasswd), cleanup: false });
+      server = await start({ root });
       await pushTemplate(server, options.tags);
       log(`  template pushed through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       await server.stop();
@@ -370,7 +377,7 @@ async function main(): Promise<void> {
     }
 
     t = performance.now();
-    server = await startBerth({ root, config: benchConfig(htpasswd), cleanup: false });
+    server = await start({ root });
     const port = server.port;
     log(`berth started on the populated folder in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const base = server.url;
@@ -481,7 +488,7 @@ async function main(): Promise<void> {
     const db = new Database(path.join(root, '_berth', 'meta.db'));
     db.exec('DELETE FROM ui_manifest_info');
     db.close();
-    server = await startBerth({ root, port, config: benchConfig(htpasswd), cleanup: false });
+    server = await start({ root, port });
     await signIn(server.url);
     await timeGet(`${server.url}/_berth/ui/api/repositories`);
     const cold = await timeGet(`${server.url}/_berth/ui/api/repository?name=${sample(0)}&perPage=100`);
@@ -511,6 +518,7 @@ async function main(): Promise<void> {
   } finally {
     await server?.stop();
     await rm(secrets, { recursive: true, force: true });
+    for (const file of configs) await rm(file, { force: true });
     if (!options.keep) await rm(root, { recursive: true, force: true });
     else log(`kept ${root}`);
   }

@@ -57,6 +57,8 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // The default 2 MiB page cache is small for an index of thousands of repositories.
+  db.pragma('cache_size = -65536');
   migrate(db);
   return db;
 }
