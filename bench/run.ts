@@ -63,6 +63,7 @@ async function measureOne(
       raw,
       fixture,
       concurrency,
+      round,
       options,
       family,
     });

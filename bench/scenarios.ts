@@ -34,6 +34,8 @@ export interface RunContext {
   raw: RawPool;
   fixture: Fixture;
   concurrency: number;
+  /** Which of `--rounds` this is, from 0: pushes of each round go to fresh repositories. */
+  round: number;
   options: BenchOptions;
   family: LargeBlobFamily;
 }
@@ -164,12 +166,12 @@ export const SCENARIOS: readonly Scenario[] = [
     ops: (o) => o.pushOps,
     warmup: (o, c) => Math.min(o.pushOps, Math.max(20, c * 2)),
     operation:
-      ({ client, registry, concurrency, options }) =>
+      ({ client, registry, concurrency, round, options }) =>
       async (index, worker) => {
         const image = smallImage(options.layerBytes, `${registry.name}-c${concurrency}-${index}`);
-        const repo = options.sameRepo
-          ? `bench/push-small/c${concurrency}`
-          : `bench/push-small/c${concurrency}-w${worker}`;
+        // Fresh repositories per round, so that every round starts from the same state.
+        const prefix = `bench/push-small/r${round}-c${concurrency}`;
+        const repo = options.sameRepo ? prefix : `${prefix}-w${worker}`;
         await pushSmallImage(client, repo, `t${index}`, image);
         return image.layer.size + image.config.size + image.manifest.length;
       },

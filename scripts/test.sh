@@ -60,7 +60,7 @@ echo "== node --test (${#files[@]} files)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-node --test --test-reporter=spec --test-concurrency=2 --test-timeout=900000 "${files[@]}" 2>&1 | tee "$log" || status=$?
+node --test --test-reporter=spec --test-concurrency=2 --test-timeout=600000 "${files[@]}" 2>&1 | tee "$log" || status=$?
 
 # The spec reporter ends with lines like `ℹ pass 12`; take the last of each.
 count() { sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n "s/^ℹ $1 \([0-9][0-9]*\)\$/\1/p" | tail -n 1; }

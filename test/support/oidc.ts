@@ -563,12 +563,14 @@ export async function startHomelab(options: HomelabOptions = {}): Promise<Homela
     JSON.stringify({ clientid: provider.clientId, clientsecret: provider.clientSecret }),
     { mode: 0o600 },
   );
-  const config = await homelabConfig(port, provider.issuer, credentialsFile);
-  options.adapt?.(config);
   let berth: RunningServer;
+  let config: Awaited<ReturnType<typeof homelabConfig>>;
   try {
+    config = await homelabConfig(port, provider.issuer, credentialsFile);
+    options.adapt?.(config);
     berth = await startBerth({ config, port });
   } catch (err) {
+    // Whatever failed, the provider this function started must not keep the test process alive.
     await provider.stop();
     await rm(credentialsFile, { force: true });
     throw err;
