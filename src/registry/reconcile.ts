@@ -7,29 +7,18 @@
 import type { Logger } from 'pino';
 import { tryParseDigest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
-import { isValidRepositoryName } from '../oci/names.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { ManifestRecord, RegistryIndex, TagRecord } from '../meta/registry-index.js';
-import { BLOBS_DIR, layout, META_DIR, RESERVED_REPO_ENTRIES } from './layout.js';
+import { BLOBS_DIR, INDEX_FILE, layout } from './layout.js';
+import { findRepositoryFolders } from './repository-folders.js';
 import { readIndex, stampOf, tagOf } from './oci-index.js';
 import { toRecord } from './manifests.js';
 import { SUPPORTED_ALGORITHMS } from '../oci/digest.js';
 import { isNotFound } from '../storage/errors.js';
 
 /** Finds every repository: a folder with a valid name that holds an index.json. */
-export async function findRepositories(driver: StorageDriver, dir = ''): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await driver.list(dir)) {
-    if (dir === '' && entry === META_DIR) continue;
-    if (entry.startsWith('.') || entry.startsWith('_') || RESERVED_REPO_ENTRIES.has(entry)) continue;
-    const child = dir === '' ? entry : `${dir}/${entry}`;
-    if (!isValidRepositoryName(child)) continue;
-    const info = await driver.stat(child).catch(() => undefined);
-    if (!info?.isDirectory) continue;
-    if (await driver.stat(layout.index(child)).then(() => true, () => false)) found.push(child);
-    found.push(...(await findRepositories(driver, child)));
-  }
-  return found;
+export function findRepositories(driver: StorageDriver): Promise<string[]> {
+  return findRepositoryFolders(driver, (entries) => entries.includes(INDEX_FILE));
 }
 
 export interface ReconcileResult {
