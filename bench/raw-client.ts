@@ -70,7 +70,9 @@ export class RawConnection {
     const socket = connect({ host: this.host, port: this.port, noDelay: true });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     const fail = (err: Error): void => {
-      if (this.socket === socket) this.socket = undefined;
+      // A socket this connection already dropped has nothing to do with the request in flight.
+      if (this.socket !== socket) return;
+      this.socket = undefined;
       const p = this.pending;
       this.pending = undefined;
       p?.reject(err);

@@ -45,7 +45,10 @@ async function serve(file: string | undefined): Promise<void> {
   }
   const app = await buildApp(config, log);
   const address = await app.listen();
-  log.info({ address: address.address, port: address.port, version: pkg.version }, 'listening');
+  const listening = { address: address.address, port: address.port, version: pkg.version };
+  log.info(listening, 'listening');
+  // Supervisors and tests wait for this line, whatever log level the configuration chose.
+  if (!log.isLevelEnabled('info')) process.stdout.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), ...listening, msg: 'listening' })}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

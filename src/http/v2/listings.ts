@@ -36,7 +36,9 @@ export async function catalog(ctx: RequestContext, deps: V2Deps): Promise<void> 
   let after = page.last ?? '';
   let more = false;
   if (limit > 0) {
-    const batch = 1000;
+    // Enough rows for this page and the one that tells whether another follows; more only when
+    // rows the caller may not read were filtered out.
+    const batch = Math.min(1000, limit + 1);
     for (;;) {
       const rows = deps.registry.catalog(after, batch);
       for (const repo of rows) {
