@@ -3,7 +3,8 @@
  * Blobs are content-addressed files in the repository's layout; with dedupe on, a blob that some
  * repository already holds is hard-linked instead of stored again.
  */
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -61,10 +62,23 @@ export class BlobStore {
     return info;
   }
 
-  /** Streams a blob, or `length` bytes of it from `offset`. */
-  async open(repo: string, digest: Digest, range?: { offset: number; length: number }): Promise<Readable> {
+  /** Writes a blob (or a range of it) into `destination`, through the driver's fast path when it has one. */
+  async send(
+    repo: string,
+    digest: Digest,
+    destination: Writable,
+    options: { range?: { offset: number; length: number }; onOpen: () => void },
+  ): Promise<void> {
+    const path = layout.blob(repo, digest);
+    const { range, onOpen } = options;
     try {
-      return await this.driver.reader(layout.blob(repo, digest), range);
+      if (this.driver.copyTo) {
+        await this.driver.copyTo(path, destination, { ...range, onOpen });
+      } else {
+        const source = await this.driver.reader(path, range);
+        onOpen();
+        await pipeline(source, destination, { end: false });
+      }
     } catch (err) {
       if (isNotFound(err)) {
         this.forget(repo, digest);

@@ -51,7 +51,9 @@ export class UploadService {
 
   /** The session's current size; throws BLOB_UPLOAD_UNKNOWN for an unknown (or another repository's) id. */
   async offset(repo: string, id: string): Promise<number> {
-    return this.sizeOf(repo, id);
+    // Under the session's lock: a write still flushing (its client gone) must finish first, or
+    // the offset reported would be behind the bytes the next chunk has to follow.
+    return this.locks.run(id, () => this.sizeOf(repo, id));
   }
 
   async append(repo: string, id: string, body: Readable, options: ChunkOptions = {}): Promise<number> {

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { StorageDriver } from './driver.js';
 import { InvalidPathError, PathNotFoundError } from './errors.js';
 
@@ -72,6 +72,37 @@ export function describeDriverContract(name: string, fresh: () => Promise<Storag
       assert.equal((await readAll(await d.reader('r', { offset: 3, length: 4 }))).toString(), '3456');
       assert.equal((await readAll(await d.reader('r', { offset: 7 }))).toString(), '789');
       assert.equal((await readAll(await d.reader('r', { offset: 2, length: 0 }))).length, 0);
+    });
+
+    it('copyTo, when the driver has it, writes the whole file or a range and opens before writing', async () => {
+      const d = await fresh();
+      if (!d.copyTo) return;
+      const data = Buffer.alloc(1_300_000, 7);
+      data.write('start', 0);
+      data.write('end', data.length - 3);
+      await d.putContent('big', data);
+      const collect = (): { sink: Writable; bytes: () => Buffer } => {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            chunks.push(Buffer.from(chunk));
+            cb();
+          },
+        });
+        return { sink, bytes: () => Buffer.concat(chunks) };
+      };
+      const whole = collect();
+      let opened = 0;
+      await d.copyTo('big', whole.sink, { onOpen: () => opened++ });
+      assert.equal(opened, 1);
+      assert.ok(whole.bytes().equals(data));
+      const part = collect();
+      await d.copyTo('big', part.sink, { offset: 1_299_990, length: 10 });
+      assert.equal(part.bytes().toString('latin1').slice(-3), 'end');
+      assert.equal(part.bytes().length, 10);
+      let openedMissing = 0;
+      await assert.rejects(d.copyTo('missing', collect().sink, { onOpen: () => openedMissing++ }), PathNotFoundError);
+      assert.equal(openedMissing, 0);
     });
 
     it('list returns sorted children and [] for a missing folder', async () => {

@@ -38,6 +38,11 @@ export interface ReadOptions {
   length?: number;
 }
 
+export interface CopyOptions extends ReadOptions {
+  /** Called once the file is open, before the first byte is written (a caller sends headers here). */
+  onOpen?: () => void;
+}
+
 export interface StorageDriver {
   readonly name: string;
   /** Reads a small file whole (manifests, index.json). */
@@ -45,6 +50,13 @@ export interface StorageDriver {
   /** Writes a small file atomically: readers see the old content or the new, never a mix. */
   putContent(path: string, data: Uint8Array): Promise<void>;
   reader(path: string, options?: ReadOptions): Promise<Readable>;
+  /**
+   * Optional fast path for serving: writes the file (or a range of it) into `destination` and
+   * resolves when the last byte was handed over. Drivers implement it when they can do better
+   * than `reader()` piped into the destination; callers fall back to that otherwise. Throws
+   * PathNotFoundError before writing anything when the file is missing.
+   */
+  copyTo?(path: string, destination: Writable, options?: CopyOptions): Promise<void>;
   writer(path: string, options: { append: boolean }): Promise<FileWriter>;
   /** Throws PathNotFoundError when nothing is at `path`. */
   stat(path: string): Promise<FileInfo>;

@@ -302,7 +302,8 @@ describe('web UI in a browser', () => {
     );
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You are signed out.').waitFor();
-    assert.equal(await page.locator('#current-user').count(), 0);
+    // The header re-renders after the message: wait for the user to go rather than sampling once.
+    await page.locator('#current-user').waitFor({ state: 'detached' });
     const after = await page.context().cookies();
     assert.ok(!after.some((c) => c.name === 'session' && c.value !== ''), 'the session cookie is gone');
     assert.ok(!after.some((c) => c.name === 'user' && c.value !== ''), 'the user cookie is gone');
@@ -314,7 +315,7 @@ describe('web UI in a browser', () => {
     await page.getByRole('link', { name: 'public/filler-00' }).click();
     await page.getByText('Your session has ended. Please sign in again.').waitFor();
     assert.match(page.url(), /\/login\?next=%2Fimage%2Fpublic%252Ffiller-00&reason=expired$/);
-    assert.equal(await page.locator('#current-user').count(), 0);
+    await page.locator('#current-user').waitFor({ state: 'detached' });
     assertHealthy(problems, 'sign-in');
   });
 
@@ -379,7 +380,7 @@ describe('web UI in a browser', () => {
     await page.getByRole('button', { name: 'Delete tag v2' }).click();
     await dialog.getByRole('button', { name: 'Delete tag' }).click();
     await page.getByText('Deleted tag v2.').waitFor();
-    assert.equal(await page.locator('#tag-results tr[data-tag="v2"]').count(), 0);
+    await page.locator('#tag-results tr[data-tag="v2"]').waitFor({ state: 'detached' });
     assert.deepEqual((await listTags(server.url, 'public/web')).sort(), ['latest', 'v1']);
     assertHealthy(problems, 'delete');
   });

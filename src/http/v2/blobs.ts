@@ -1,5 +1,4 @@
 /** `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>` */
-import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../../oci/digest.js';
 import type { RequestContext } from '../context.js';
 import { parseRange } from '../range.js';
@@ -31,18 +30,23 @@ export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, d
   }
   if (range.kind === 'partial') {
     const length = range.end - range.start + 1;
-    const stream = await deps.registry.blobs.open(name, digest, { offset: range.start, length });
-    ctx.res.writeHead(206, {
-      ...headers,
-      'Content-Length': length,
-      'Content-Range': `bytes ${range.start}-${range.end}/${info.size}`,
+    // Headers go out once the file is open: a blob deleted since the stat still gets its 404.
+    await deps.registry.blobs.send(name, digest, ctx.res, {
+      range: { offset: range.start, length },
+      onOpen: () =>
+        ctx.res.writeHead(206, {
+          ...headers,
+          'Content-Length': length,
+          'Content-Range': `bytes ${range.start}-${range.end}/${info.size}`,
+        }),
     });
-    await pipeline(stream, ctx.res);
+    ctx.res.end();
     return;
   }
-  const stream = await deps.registry.blobs.open(name, digest);
-  ctx.res.writeHead(200, { ...headers, 'Content-Length': info.size });
-  await pipeline(stream, ctx.res);
+  await deps.registry.blobs.send(name, digest, ctx.res, {
+    onOpen: () => ctx.res.writeHead(200, { ...headers, 'Content-Length': info.size }),
+  });
+  ctx.res.end();
 }
 
 export async function deleteBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
