@@ -119,11 +119,42 @@ export class UploadService {
 
   /** Single-request upload (POST ?digest=, and the lead of a PUT with the whole body). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
-    const id = await this.start(repo, digest.algorithm);
+    // No session to resume, so none to record: one file, written, hashed and fsynced in one pass.
+    const path = layout.upload(repo, randomUUID());
+    const writer = await this.driver.writer(path, { append: false });
+    const hasher = createHasher(digest.algorithm);
+    let received = 0;
     try {
-      return await this.complete(repo, id, digest, body, contentLength === undefined ? {} : { contentLength });
+      await pipeline(
+        body,
+        new Transform({
+          transform(chunk: Buffer, _enc, callback) {
+            received += chunk.length;
+            hasher.update(chunk);
+            callback(null, chunk);
+          },
+        }),
+        writer.stream,
+      );
+      await writer.commit();
     } catch (err) {
-      await this.discard(repo, id).catch(() => undefined);
+      await writer.cancel().catch(() => undefined);
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
+    }
+    try {
+      if (contentLength !== undefined && received !== contentLength) {
+        throw new RegistryError('SIZE_INVALID', `received ${received} bytes, Content-Length said ${contentLength}`);
+      }
+      const actual = hasher.digest('hex');
+      if (actual !== digest.hex) {
+        throw new RegistryError('DIGEST_INVALID', `upload digest is ${digest.algorithm}:${actual}, not ${digest.value}`, {
+          detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` },
+        });
+      }
+      await this.blobs.place(repo, digest, path, received);
+      return { digest: digest.value, size: received };
+    } catch (err) {
+      await this.driver.delete(path).catch(() => undefined);
       throw err;
     }
   }
