@@ -6,10 +6,24 @@ export interface LogOptions {
   output?: string | undefined;
 }
 
+/** How long the final flush at exit may wait for a log reader that stopped reading. */
+const EXIT_FLUSH_GRACE_MS = 2_000;
+
 export function createLogger(options: LogOptions): Logger {
+  // pino flushes synchronously at exit and, while the reader's pipe is full (EAGAIN), retries
+  // forever: a supervisor that stopped reading our stdout would make the process unkillable by
+  // SIGTERM. Past a short grace, the last lines are dropped instead. Registered before the
+  // destination exists so that it runs before pino's own exit flush.
+  let giveUpAt: number | undefined;
+  process.once('exit', () => {
+    giveUpAt ??= Date.now() + EXIT_FLUSH_GRACE_MS;
+  });
+  const retryEAGAIN = (): boolean => giveUpAt === undefined || Date.now() < giveUpAt;
+  // Likewise, lines waiting for a stalled reader are held in memory only up to a bound.
+  const common = { sync: false, retryEAGAIN, maxLength: 16 * 1024 * 1024 };
   const destination = options.output
-    ? pino.destination({ dest: options.output, mkdir: true, sync: false })
-    : pino.destination({ fd: 1, sync: false });
+    ? pino.destination({ dest: options.output, mkdir: true, ...common })
+    : pino.destination({ fd: 1, ...common });
   // A reader of our stdout that went away must not take the server (or its shutdown) with it.
   destination.on('error', () => undefined);
   return pino(
