@@ -2,10 +2,10 @@
 // thousands of repositories). Keyboard: `/` focuses the filter, ↓/↑ move through the results,
 // Escape clears the filter.
 import { ui } from '../lib/api.js';
-import { h, isTyping, notice, replace } from '../lib/dom.js';
+import { h, notice, replace } from '../lib/dom.js';
 import { bytes, platforms, timeAgo } from '../lib/format.js';
 import { paths } from '../lib/paths.js';
-import { pager } from './shared.js';
+import { liveFilter, pager } from './shared.js';
 
 const SORTS = [
   ['name-asc', 'Name (A–Z)'],
@@ -200,27 +200,21 @@ export async function render(ctx) {
     );
   };
 
-  let timer;
-  filter.addEventListener('input', () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      state.q = filter.value.trim();
+  const { applyNow } = liveFilter(
+    filter,
+    (q) => {
+      state.q = q;
       state.page = 1;
-      void load();
-    }, 120);
-  });
+      return load();
+    },
+    ctx.signal,
+  );
   filter.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && filter.value) {
-      event.preventDefault();
-      filter.value = '';
-      filter.dispatchEvent(new Event('input'));
-    } else if (event.key === 'Enter') {
+    if (event.defaultPrevented) return; // Escape, handled by liveFilter
+    if (event.key === 'Enter') {
       // Enter runs the filter at once; a single match opens directly.
       event.preventDefault();
-      clearTimeout(timer);
-      state.q = filter.value.trim();
-      state.page = 1;
-      void load().then(() => {
+      void applyNow().then(() => {
         const links = results.querySelectorAll('a.row-link');
         if (links.length === 1) links[0].click();
       });
@@ -233,17 +227,6 @@ export async function render(ctx) {
     state.page = 1;
     void load();
   });
-  document.addEventListener(
-    'keydown',
-    (event) => {
-      if (event.key === '/' && !isTyping(event) && !event.ctrlKey && !event.metaKey && !event.altKey) {
-        event.preventDefault();
-        filter.focus();
-        filter.select();
-      }
-    },
-    { signal: ctx.signal },
-  );
 
   await load();
 }

@@ -3,10 +3,10 @@
 import { deleteTag, ui } from '../lib/api.js';
 import { copyButton } from '../lib/clipboard.js';
 import { confirmDialog } from '../lib/dialog.js';
-import { announce, h, isTyping, notice, replace } from '../lib/dom.js';
+import { announce, h, notice, replace } from '../lib/dom.js';
 import { bytes, manifestKind, platforms, shortDigest, timeAgo } from '../lib/format.js';
 import { paths } from '../lib/paths.js';
-import { breadcrumbs, pager, pullReferences, registryHost } from './shared.js';
+import { breadcrumbs, liveFilter, pager, pullReferences, registryHost } from './shared.js';
 import { notFoundView } from './not-found.js';
 
 const PER_PAGE = 50;
@@ -258,26 +258,21 @@ export async function render(ctx) {
     showTags();
   };
 
-  let timer;
-  filter.addEventListener('input', () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      state.q = filter.value.trim();
+  liveFilter(
+    filter,
+    (q) => {
+      state.q = q;
       state.page = 1;
-      void load();
-    }, 120);
-  });
+      return load();
+    },
+    ctx.signal,
+  );
   filter.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && filter.value) {
+    if (event.key !== 'ArrowDown') return;
+    const first = results.querySelector('a.row-link');
+    if (first) {
       event.preventDefault();
-      filter.value = '';
-      filter.dispatchEvent(new Event('input'));
-    } else if (event.key === 'ArrowDown') {
-      const first = results.querySelector('a.row-link');
-      if (first) {
-        event.preventDefault();
-        first.focus();
-      }
+      first.focus();
     }
   });
   sort.addEventListener('change', () => {
@@ -285,16 +280,6 @@ export async function render(ctx) {
     state.page = 1;
     void load();
   });
-  document.addEventListener(
-    'keydown',
-    (event) => {
-      if (event.key === '/' && !isTyping(event) && !event.ctrlKey && !event.metaKey && !event.altKey) {
-        event.preventDefault();
-        filter.focus();
-      }
-    },
-    { signal: ctx.signal },
-  );
 
   showSummary();
   showTags();

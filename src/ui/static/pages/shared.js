@@ -1,7 +1,43 @@
-// Pieces several pages use: pagination, breadcrumbs, key/value tables, pull commands.
+// Pieces several pages use: filter-as-you-type, pagination, breadcrumbs, key/value tables, pull commands.
 import { copyField } from '../lib/clipboard.js';
-import { h } from '../lib/dom.js';
+import { h, isTyping } from '../lib/dom.js';
 import { paths } from '../lib/paths.js';
+
+/**
+ * Filter-as-you-type on a search field: `apply(query)` runs 120 ms after the last keystroke,
+ * Escape clears the field, and `/` anywhere on the page (outside other fields) focuses it.
+ * Returns `applyNow()`, which cancels the pending run and applies at once (returns apply's result).
+ */
+export function liveFilter(filter, apply, signal) {
+  let timer;
+  const applyNow = () => {
+    clearTimeout(timer);
+    return apply(filter.value.trim());
+  };
+  filter.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(applyNow, 120);
+  });
+  filter.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && filter.value) {
+      event.preventDefault();
+      filter.value = '';
+      filter.dispatchEvent(new Event('input'));
+    }
+  });
+  document.addEventListener(
+    'keydown',
+    (event) => {
+      if (event.key === '/' && !isTyping(event) && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        event.preventDefault();
+        filter.focus();
+        filter.select();
+      }
+    },
+    { signal },
+  );
+  return { applyNow };
+}
 
 /** Previous / next buttons with "Page X of Y"; `go(page)` loads another page. */
 export function pager(data, go) {
