@@ -8,18 +8,16 @@ import { Command } from 'commander';
 import { loadConfigFile, defaultConfig, ConfigError, type Config } from '../config/index.js';
 import { createLogger } from '../logging.js';
 import { buildApp, configRefusals } from '../app.js';
+import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || address.startsWith('127.');
-}
-
-function authConfigured(config: Config): boolean {
-  const auth = config.http.auth;
-  return Boolean(auth && (auth.htpasswd?.path || auth.openid || auth.apikey || auth.ldap || auth.bearer));
 }
 
 async function serve(file: string | undefined): Promise<void> {
@@ -39,16 +37,26 @@ async function serve(file: string | undefined): Promise<void> {
   }
   const log = createLogger({ level: config.log.level, output: config.log.output });
   for (const warning of warnings) log.warn({ config: file }, warning);
-  if (!file) log.info({ rootDirectory: config.storage.rootDirectory }, 'no configuration file given: serving the embedded default');
-  if (!isLoopback(config.http.address) && !authConfigured(config)) {
-    log.warn({ address: config.http.address }, 'listening beyond loopback without authentication: anyone who can reach this port can push and delete');
+  if (!file)
+    log.info(
+      { rootDirectory: config.storage.rootDirectory },
+      'no configuration file given: serving the embedded default',
+    );
+  if (!isLoopback(config.http.address) && !authenticationConfigured(config)) {
+    log.warn(
+      { address: config.http.address },
+      'listening beyond loopback without authentication: anyone who can reach this port can push and delete',
+    );
   }
   const app = await buildApp(config, log);
   const address = await app.listen();
   const listening = { address: address.address, port: address.port, version: pkg.version };
   log.info(listening, 'listening');
   // Supervisors and tests wait for this line, whatever log level the configuration chose.
-  if (!log.isLevelEnabled('info')) process.stdout.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), ...listening, msg: 'listening' })}\n`);
+  if (!log.isLevelEnabled('info'))
+    process.stdout.write(
+      `${JSON.stringify({ level: 30, time: new Date().toISOString(), ...listening, msg: 'listening' })}\n`,
+    );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics } from 'prom-client';
+import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { compilePolicy } from '../auth/authz/policy.js';
 import type { Identity } from '../auth/identity.js';
 import { isAnonymous } from '../auth/identity.js';
@@ -34,19 +35,6 @@ export interface MetricsOptions {
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-
-function authenticationConfigured(config: Config): boolean {
-  const auth = config.http.auth;
-  if (config.http.tls?.cacert !== undefined) return true;
-  return Boolean(
-    auth &&
-    (auth.htpasswd !== undefined ||
-      auth.ldap !== undefined ||
-      auth.openid !== undefined ||
-      auth.apikey ||
-      auth.bearer !== undefined),
-  );
-}
 
 /** zot's metrics authorization, from the configuration alone. */
 export function defaultScrapePolicy(config: Config): (identity: Identity) => boolean {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { auditLogFor, type AuditLog } from '../../audit/audit-log.js';
 import { Authenticator } from '../../auth/authenticator.js';
+import { authenticationConfigured } from '../../auth/authentication-configured.js';
 import { HtpasswdFile } from '../../auth/authn/htpasswd.js';
 import { FailureThrottle } from '../../auth/authn/throttle.js';
 import { compilePolicy, type Policy } from '../../auth/authz/policy.js';
@@ -67,20 +68,6 @@ export interface AuthServices {
 
 const SESSION_TTL_MS = 2 * 60 * 60 * 1000;
 const SIGN_IN_TTL_MS = 10 * 60 * 1000;
-
-/** zot's own test for "some authentication is configured", which decides the policy's mode. */
-export function authenticationConfigured(config: Config): boolean {
-  const auth = config.http.auth;
-  if (config.http.tls?.cacert !== undefined) return true;
-  return Boolean(
-    auth &&
-    (auth.htpasswd !== undefined ||
-      auth.ldap !== undefined ||
-      auth.openid !== undefined ||
-      auth.apikey ||
-      auth.bearer !== undefined),
-  );
-}
 
 function trimSlash(url: string | undefined): string | undefined {
   return url?.replace(/\/+$/, '');
