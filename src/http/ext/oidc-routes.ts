@@ -52,9 +52,8 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     });
   };
 
-  const login = async (ctx: RequestContext): Promise<void> => {
-    ctx.route = 'auth-login';
-    const name = ctx.url.searchParams.get('provider') ?? '';
+  /** The named provider, or undefined after answering 400 for an unknown one. */
+  const knownProvider = (ctx: RequestContext, name: string) => {
     const provider = services.providers.get(name);
     if (provider === undefined) {
       sendSignInProblem(
@@ -63,8 +62,15 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
         'UNSUPPORTED',
         `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`,
       );
-      return;
     }
+    return provider;
+  };
+
+  const login = async (ctx: RequestContext): Promise<void> => {
+    ctx.route = 'auth-login';
+    const name = ctx.url.searchParams.get('provider') ?? '';
+    const provider = knownProvider(ctx, name);
+    if (provider === undefined) return;
     const callback = safeCallbackUrl(ctx.url.searchParams.get('callback_ui'), settings.callbackOrigins);
     let pending;
     try {
@@ -94,16 +100,8 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
 
   const callback = async (ctx: RequestContext, name: string): Promise<void> => {
     ctx.route = 'auth-callback';
-    const provider = services.providers.get(name);
-    if (provider === undefined) {
-      sendSignInProblem(
-        ctx,
-        400,
-        'UNSUPPORTED',
-        `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`,
-      );
-      return;
-    }
+    const provider = knownProvider(ctx, name);
+    if (provider === undefined) return;
     const query = ctx.url.searchParams;
     const state = query.get('state') ?? '';
     const cookie = readCookie(ctx, SIGN_IN_COOKIE) ?? '';
