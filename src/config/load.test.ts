@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,16 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 import { ConfigError, IMPLEMENTED_KEYS, loadConfigFile, parseConfig, type LoadResult } from './index.js';
 
-/** The user's production config, found by walking up from this file to the shared folder. */
+/**
+ * The user's production config, kept in the repository as a fixture (test/fixtures/); the compiled
+ * test runs from dist/src/config, three levels below the project root.
+ */
 function exampleConfigPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'shared', 'zot-config.example.json');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('shared/zot-config.example.json not found above the test');
-    dir = parent;
-  }
+  return join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/zot-config.example.json');
 }
 
 let work: string;

@@ -1,6 +1,6 @@
 /**
  * The authorization matrix: every /v2 route, driven as every kind of caller, against the real
- * server running the user's config (`../shared/zot-config.example.json`, adapted only in host
+ * server running the user's config (`test/fixtures/zot-config.example.json`, adapted only in host
  * names, ports and paths), with identities from a real OpenID Connect provider. Each cell asserts
  * the status, and for refusals the error code and (on 401) a bearer challenge a client can act on.
  *

@@ -478,8 +478,11 @@ export async function signIn(
 
 // --- our first user's registry, on loopback -----------------------------------------------------
 
-/** The user's production config, read from `../shared` (the file Berth must take unchanged). */
-export const USER_CONFIG_PATH = path.join(PROJECT_ROOT, '../shared/zot-config.example.json');
+/**
+ * The user's production config (the file Berth must take unchanged), kept in the repository as a
+ * fixture so that the suite needs nothing beside the clone.
+ */
+export const USER_CONFIG_PATH = path.join(PROJECT_ROOT, 'test/fixtures/zot-config.example.json');
 
 export type HomelabUser = 'zot-ci' | 'alice' | 'bob';
 export const UI_HEADER = { 'X-ZOT-API-CLIENT': 'zot-ui' } as const;

@@ -1,5 +1,5 @@
 /**
- * The first user's production `accessControl` (../shared/zot-config.example.json), read from the file
+ * The first user's production `accessControl` (test/fixtures/zot-config.example.json), read from the file
  * itself, as the matrix of zot-behavior.md §3.4 and acceptance scenarios 1, 2, 5–8 and 10.
  */
 import { describe, it } from 'node:test';
@@ -13,9 +13,9 @@ import { ACTIONS, type Action } from './actions.js';
 import { manifestWriteAction } from './manifest-write.js';
 import { compilePolicy, denialStatus } from './policy.js';
 
-// dist/src/auth/authz → the project root is four levels up; shared/ sits beside it.
+// dist/src/auth/authz → the project root is four levels up; the user's config is a fixture there.
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const CONFIG_PATH = path.resolve(PROJECT_ROOT, '../shared/zot-config.example.json');
+const CONFIG_PATH = path.resolve(PROJECT_ROOT, 'test/fixtures/zot-config.example.json');
 
 function homelabAccessControl(): AccessControlConfig {
   const config = JSON.parse(readFileSync(CONFIG_PATH, 'utf8')) as {
