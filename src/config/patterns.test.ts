@@ -11,7 +11,6 @@ describe('globProblem', () => {
       'a/**',
       '{x,y}/**',
       'team-[abc]/*',
-      '[]a]/x',
       '[!a]/*',
       'a\\*b',
       '/a/**',
@@ -22,6 +21,9 @@ describe('globProblem', () => {
 
   it('refuses what doublestar refuses', () => {
     assert.match(globProblem('team-[abc/*') ?? '', /"\[" without a matching "\]"/);
+    // doublestar reads `[]` as an empty class, not as a class holding `]`.
+    assert.match(globProblem('a[]]') ?? '', /empty character class/);
+    assert.match(globProblem('[]a]/x') ?? '', /empty character class/);
     assert.match(globProblem('{a,b/**') ?? '', /"\{" without a matching "\}"/);
     assert.match(globProblem('a}/**') ?? '', /"\}" without a matching "\{"/);
     assert.match(globProblem('a\\') ?? '', /unfinished escape/);

@@ -3,42 +3,16 @@
  * doublestar globs (repository patterns in `accessControl`, retention and sync `content.prefix`) and
  * Go RE2 regular expressions (sync tag filters, retention `keepTags.patterns`).
  */
-import picomatch from 'picomatch';
+import { repositoryPatternProblem } from '../auth/authz/repository-pattern.js';
 
 /**
- * Returns why a glob is invalid, or `undefined` when it is fine. Mirrors doublestar's
- * `ValidatePattern` (balanced `[...]` and `{...}`, no dangling `\`) and also requires that picomatch,
- * which Berth matches with, compiles it.
+ * Returns why a glob is invalid, or `undefined` when it is fine: doublestar's `ValidatePattern`
+ * (balanced `[...]` and `{...}`, no empty class, no dangling `\`). The grammar itself lives beside the
+ * matcher (`auth/authz/repository-pattern.ts`) so that what `berth verify` accepts is exactly what
+ * `berth serve` compiles.
  */
 export function globProblem(pattern: string): string | undefined {
-  let braces = 0;
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      if (i === pattern.length - 1) return 'ends with an unfinished escape "\\"';
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-    } else if (c === '[') {
-      inClass = true;
-      // A "]" right after "[" or "[!"/"[^" is a literal member, not the end of the class.
-      if (pattern[i + 1] === '!' || pattern[i + 1] === '^') i++;
-      if (pattern[i + 1] === ']') i++;
-    } else if (c === '{') braces++;
-    else if (c === '}') {
-      if (braces === 0) return 'has a "}" without a matching "{"';
-      braces--;
-    }
-  }
-  if (inClass) return 'has a "[" without a matching "]"';
-  if (braces > 0) return 'has a "{" without a matching "}"';
-  try {
-    picomatch.makeRe(pattern, { strictBrackets: true });
-  } catch (error) {
-    return `does not compile: ${(error as Error).message}`;
-  }
-  return undefined;
+  return repositoryPatternProblem(pattern);
 }
 
 const INLINE_FLAGS = /^\(\?([a-zA-Z]+)\)/;

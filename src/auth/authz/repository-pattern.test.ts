@@ -85,13 +85,16 @@ describe('repositoryPatternProblem', () => {
     it(`accepts ${JSON.stringify(valid)}`, () => assert.equal(repositoryPatternProblem(valid), undefined));
   }
   const invalid: [string, RegExp][] = [
-    ['a\\', /backslash/],
-    ['[abc', /unclosed/],
-    ['a/[', /unclosed/],
+    ['a\\', /unfinished escape/],
+    ['[abc', /"\[" without a matching "\]"/],
+    ['a/[', /"\[" without a matching "\]"/],
     ['[]', /empty/],
     ['[!]', /empty/],
-    ['{a,b', /without a matching '}'/],
-    ['a}', /without a matching '{'/],
+    // Found by a user: `verify` once accepted it and `serve` then died compiling it.
+    ['a[]]', /empty/],
+    ['[]a]/x', /empty/],
+    ['{a,b', /"\{" without a matching "\}"/],
+    ['a}', /"\}" without a matching "\{"/],
   ];
   for (const [pattern, problem] of invalid) {
     it(`rejects ${JSON.stringify(pattern)}`, () => {

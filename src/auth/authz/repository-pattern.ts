@@ -26,20 +26,35 @@ const PICOMATCH_OPTIONS: picomatch.PicomatchOptions = Object.freeze({
 
 /**
  * Why a pattern is not a valid doublestar pattern, or undefined when it is valid: a trailing `\`, a
- * `[` class that is empty or never closed, or unbalanced `{`/`}`. zot refuses such configs at load.
+ * `[` class that is empty or never closed, unbalanced `{`/`}`, or (never seen in practice) a pattern
+ * picomatch cannot compile. zot refuses such configs at load. This is the one glob grammar: `berth
+ * verify` and the config loader check every glob with it, and `compileRepositoryPattern` compiles
+ * exactly the patterns it accepts, so a config that loads never fails when serve compiles it.
  */
 export function repositoryPatternProblem(pattern: string): string | undefined {
+  const problem = structuralProblem(pattern);
+  if (problem !== undefined) return problem;
+  try {
+    picomatch.makeRe(negatedClassesAsCaret(pattern), PICOMATCH_OPTIONS);
+  } catch (error) {
+    return `does not compile: ${(error as Error).message}`;
+  }
+  return undefined;
+}
+
+/** doublestar's `ValidatePattern`, which Berth follows byte for byte. */
+function structuralProblem(pattern: string): string | undefined {
   let braceDepth = 0;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') {
-      if (i + 1 >= pattern.length) return 'ends with an unescaped backslash';
+      if (i + 1 >= pattern.length) return 'ends with an unfinished escape "\\"';
       i++;
     } else if (c === '[') {
       i++;
       if (pattern[i] === '!' || pattern[i] === '^') i++;
-      if (i >= pattern.length) return 'has an unclosed character class';
-      if (pattern[i] === ']') return 'has an empty character class';
+      if (i >= pattern.length) return 'has a "[" without a matching "]"';
+      if (pattern[i] === ']') return 'has an empty character class "[]"';
       let closed = false;
       for (; i < pattern.length; i++) {
         if (pattern[i] === '\\') i++;
@@ -48,15 +63,15 @@ export function repositoryPatternProblem(pattern: string): string | undefined {
           break;
         }
       }
-      if (!closed) return 'has an unclosed character class';
+      if (!closed) return 'has a "[" without a matching "]"';
     } else if (c === '{') {
       braceDepth++;
     } else if (c === '}') {
-      if (braceDepth === 0) return "has a '}' without a matching '{'";
+      if (braceDepth === 0) return 'has a "}" without a matching "{"';
       braceDepth--;
     }
   }
-  return braceDepth === 0 ? undefined : "has a '{' without a matching '}'";
+  return braceDepth === 0 ? undefined : 'has a "{" without a matching "}"';
 }
 
 /** Rewrites `[!` class openings to `[^`, leaving escaped brackets and class contents alone. */
