@@ -1,8 +1,9 @@
 /**
- * How routes ask "who is this and may they?". The HTTP layer runs `authenticate` once per request
- * and `authorize` per resource. With no authentication and no access control configured,
- * `openAccess` lets everybody do everything (zot's open mode); otherwise `createAccessGuard` builds
- * the guard from `http.auth` and `http.accessControl`.
+ * Who is calling, and how a refusal is worded. The HTTP layer runs `authenticate` once per request;
+ * for `/v2`, the authorization pre-handler (`authorize.ts`) then decides from the route table and
+ * `policy`. With no authentication and no access control configured, `openAccess` lets everybody do
+ * everything (zot's open mode); otherwise `createAccessGuard` builds the guard from `http.auth` and
+ * `http.accessControl`.
  *
  * How clients are asked for credentials (the registry token flow, as Docker Hub, GHCR and Harbor
  * do it):
@@ -22,13 +23,14 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAuthorization } from '../auth/authn/basic.js';
 import type { Action } from '../auth/authz/actions.js';
+import { permits } from '../auth/authz/decision.js';
 import { compilePolicy, type Policy } from '../auth/authz/policy.js';
-import { ANONYMOUS, isAnonymous, tokenAllows, type Identity } from '../auth/identity.js';
+import { ANONYMOUS, isAnonymous, type Identity } from '../auth/identity.js';
 import type { TokenSubject } from '../auth/tokens/registry-tokens.js';
-import { scopeActionsFor } from '../auth/tokens/scope.js';
 import type { AppContext } from '../extensions.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RequestContext } from './context.js';
+import { Refusal, type Challenge } from './refusal.js';
 import { openAuthServices, type AuthServices } from './ext/auth-services.js';
 import { appendSetCookie, readCookie, serializeCookie } from './ext/cookies.js';
 import { clientAddress, isSameSiteRequest, isUiClient, publicBaseUrl } from './ext/request-info.js';
@@ -43,7 +45,7 @@ export interface AuthenticateOptions {
 }
 
 export interface AccessGuard {
-  /** The compiled `accessControl` (metrics use `policy.canScrapeMetrics`). */
+  /** The compiled `accessControl`: what the `/v2` pre-handler decides from (metrics use `canScrapeMetrics`). */
   readonly policy: Policy;
   /**
    * Establishes who is calling: Basic credentials, a registry bearer token, or (only with the web
@@ -52,17 +54,13 @@ export interface AccessGuard {
    * while the client or user name is throttled.
    */
   authenticate(ctx: RequestContext, options?: AuthenticateOptions): Promise<Identity>;
-  /** Throws UNAUTHORIZED (401, anonymous) or DENIED (403, known caller) when the action is not allowed. */
-  authorize(ctx: RequestContext, action: Action, repo: string): void;
-  /** Whether the caller may do `action` on `repo`, for filtering listings and optional features. */
+  /** Whether the caller may do `action` on `repo` (policy and token), for the web UI's views. */
   can(identity: Identity, action: Action, repo: string): boolean;
-  /** Headers to add to a successful `GET /v2/`. */
-  pingHeaders(ctx: RequestContext): OutgoingHttpHeaders;
   /**
-   * Headers for an error answer of this request: on a 401 the `WWW-Authenticate` challenge (none for
-   * the web UI), on a 429 `Retry-After`.
+   * Headers for an error answer of this request: on UNAUTHORIZED the `WWW-Authenticate` challenge
+   * (none for the web UI), naming what a `Refusal` carries; on a throttled `Refusal`, `Retry-After`.
    */
-  challenge(ctx: RequestContext): OutgoingHttpHeaders;
+  challengeHeaders(ctx: RequestContext, err: RegistryError): OutgoingHttpHeaders;
   /** Whether `GET /v2/` must answer 401 to this caller (to start the token flow). */
   pingRequiresAuth(ctx: RequestContext): boolean;
 }
@@ -72,10 +70,8 @@ const OPEN_POLICY = compilePolicy(undefined, { authenticationConfigured: false }
 export const openAccess: AccessGuard = {
   policy: OPEN_POLICY,
   authenticate: async () => ANONYMOUS,
-  authorize: () => undefined,
   can: () => true,
-  pingHeaders: () => ({}),
-  challenge: () => ({}),
+  challengeHeaders: () => ({}),
   pingRequiresAuth: () => false,
 };
 
@@ -87,20 +83,12 @@ export const SESSION_COOKIE = 'session';
 /** Not HttpOnly: zot's web UI reads the signed-in user's name from it. */
 export const USER_COOKIE = 'user';
 
-/** Why the last answer of a request was a 401 or 429: what its challenge must say. */
-interface Refusal {
-  scope?: string;
-  error?: 'invalid_token' | 'insufficient_scope';
-  retryAfterMs?: number;
-}
-
 function quote(value: string): string {
   return `"${value.replace(/["\\]/g, '')}"`;
 }
 
 export class BerthAccessGuard implements AccessGuard {
   readonly services: AuthServices;
-  readonly #refusals = new WeakMap<RequestContext, Refusal>();
 
   constructor(services: AuthServices) {
     this.services = services;
@@ -150,7 +138,7 @@ export class BerthAccessGuard implements AccessGuard {
     ) {
       return ANONYMOUS;
     }
-    throw new RegistryError('UNAUTHORIZED', 'authentication required');
+    throw new Refusal('UNAUTHORIZED', 'authentication required');
   }
 
   /** zot lets an anonymous scraper through when the metrics policy admits it, whatever the repositories say. */
@@ -173,35 +161,16 @@ export class BerthAccessGuard implements AccessGuard {
     const verdict = await this.services.authenticator.checkBasic(username, password, clientAddress(ctx));
     if (verdict.ok) return verdict;
     if (verdict.reason === 'throttled') {
-      this.#refusals.set(ctx, { retryAfterMs: verdict.retryAfterMs });
       this.#auditFailure(ctx, username, 'throttled');
-      throw new RegistryError('TOOMANYREQUESTS', 'too many failed sign-in attempts; try again later');
+      throw new Refusal('TOOMANYREQUESTS', 'too many failed sign-in attempts; try again later', {
+        retryAfterMs: verdict.retryAfterMs,
+      });
     }
     return this.#refuse(ctx, 'invalid username or password', {}, verdict.method, username);
   }
 
-  authorize(ctx: RequestContext, action: Action, repo: string): void {
-    const identity = ctx.identity;
-    if (this.can(identity, action, repo)) return;
-    if (isAnonymous(identity)) {
-      const refusal: Refusal = { scope: `repository:${repo}:${scopeActionsFor(action).join(',')}` };
-      if (identity.tokenAccess !== undefined) refusal.error = 'insufficient_scope';
-      this.#refusals.set(ctx, refusal);
-      throw new RegistryError('UNAUTHORIZED', 'authentication required', {
-        detail: { description: `${action} on ${repo} needs authentication` },
-      });
-    }
-    throw new RegistryError('DENIED', 'requested access to the resource is denied', {
-      detail: { description: `${identity.username} may not ${action} ${repo}` },
-    });
-  }
-
   can(identity: Identity, action: Action, repo: string): boolean {
-    return this.policy.can(identity, action, repo) && tokenAllows(identity, action, repo);
-  }
-
-  pingHeaders(): OutgoingHttpHeaders {
-    return {};
+    return permits(this.policy, identity, action, repo);
   }
 
   pingRequiresAuth(ctx: RequestContext): boolean {
@@ -213,13 +182,13 @@ export class BerthAccessGuard implements AccessGuard {
     );
   }
 
-  challenge(ctx: RequestContext): OutgoingHttpHeaders {
+  challengeHeaders(ctx: RequestContext, err: RegistryError): OutgoingHttpHeaders {
     const { settings } = this.services;
-    const refusal = this.#refusals.get(ctx) ?? {};
+    const refusal: Challenge = err instanceof Refusal ? err.challenge : {};
     const headers: OutgoingHttpHeaders = {};
     if (refusal.retryAfterMs !== undefined)
       headers['Retry-After'] = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
-    if (isUiClient(ctx) || !settings.canAuthenticate) return headers;
+    if (err.code !== 'UNAUTHORIZED' || isUiClient(ctx) || !settings.canAuthenticate) return headers;
     if (ctx.url.pathname !== '/v2' && !ctx.url.pathname.startsWith('/v2/')) {
       headers['WWW-Authenticate'] = `Basic realm=${quote(settings.realm)}`;
       return headers;
@@ -332,15 +301,14 @@ export class BerthAccessGuard implements AccessGuard {
   async #refuse(
     ctx: RequestContext,
     why: string,
-    refusal: Refusal,
+    challenge: Challenge,
     method: 'password' | 'apikey' | 'token' | 'header',
     username?: string,
   ): Promise<never> {
-    this.#refusals.set(ctx, refusal);
     this.#auditFailure(ctx, username ?? '', method);
     const delay = this.services.settings.failDelayMs;
     if (delay > 0) await sleep(delay);
-    throw new RegistryError('UNAUTHORIZED', 'authentication required', { detail: { description: why } });
+    throw new Refusal('UNAUTHORIZED', 'authentication required', challenge, { description: why });
   }
 
   #auditFailure(ctx: RequestContext, username: string, reason: string): void {

@@ -13,7 +13,7 @@ export function contentLength(req: IncomingMessage): number | undefined {
 export async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = contentLength(req);
   const tooLarge = (): RegistryError =>
-    new RegistryError('SIZE_INVALID', `body larger than ${limit} bytes`, { status: 413, detail: { limit } });
+    new RegistryError('TOO_LARGE', `body larger than ${limit} bytes`, { detail: { limit } });
   if (declared !== undefined && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let total = 0;

@@ -1,9 +1,51 @@
 /** Writing responses: the only place that knows how a status, headers and body go out. */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { errorBody, RegistryError } from '../oci/errors.js';
+import { errorBody, RegistryError, type ErrorCode } from '../oci/errors.js';
 import type { RequestContext } from './context.js';
 
 export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
+
+/**
+ * The status each error code is answered with: the one table of them. The spec's codes take the
+ * spec's statuses; Berth's finer codes take the status the spec (or RFC 9110) asks for their case.
+ */
+const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 400,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
+  UNKNOWN: 500,
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  // The spec: a chunk out of order answers 416.
+  RANGE_NOT_SATISFIABLE: 416,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_LARGE: 413,
+  // The spec allows 414 for more tags than the registry takes in one push.
+  TOO_MANY_TAGS: 414,
+  // Distribution and zot answer a delete of referenced content with 405 (the operation is refused
+  // for this resource, not for this caller).
+  REFERENCED: 405,
+  UPSTREAM_UNAVAILABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
+  UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
+});
+
+/** The HTTP status for an error code. */
+export function statusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code];
+}
 
 export function sendJson(ctx: RequestContext, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const data = Buffer.from(JSON.stringify(body));
@@ -42,7 +84,7 @@ export function sendError(ctx: RequestContext, err: unknown, headers: OutgoingHt
     const retryAfter = error.code === 'TOOMANYREQUESTS' ? { 'Retry-After': '1' } : {};
     // An unread request body must not be mistaken for the next request on this connection.
     const close = ctx.req.complete ? {} : { Connection: 'close' };
-    sendJson(ctx, error.status, JSON.parse(errorBody([error])), { ...retryAfter, ...close, ...headers });
+    sendJson(ctx, statusOf(error.code), JSON.parse(errorBody([error])), { ...retryAfter, ...close, ...headers });
   };
   if (ctx.req.complete || ctx.req.destroyed) write();
   else drainThen(ctx, write);

@@ -1,6 +1,7 @@
 /**
- * The HTTP server: one request context per request, authentication for `/v2`, dispatch, errors
- * as the spec's envelope, and one access-log line per request. Routes outside `/v2` (health,
+ * The HTTP server: one request context per request, authentication for `/v2` (then the router's
+ * authorization pre-handler), dispatch, errors as the spec's envelope with the challenge a refusal
+ * carries, and one access-log line per request. Routes outside `/v2` (health,
  * metrics, auth, UI) are plain handlers registered by the app, each deciding its own access.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -89,14 +90,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
         if (await route(ctx)) return;
       }
       ctx.route = 'not-found';
-      throw new RegistryError('NAME_UNKNOWN', 'not found', { status: 404 });
+      throw new RegistryError('NOT_FOUND', 'not found');
     } catch (err) {
       if (isClientGone(ctx, err)) {
         ctx.log.debug({ err }, 'client went away');
         if (!ctx.res.writableEnded) ctx.res.destroy();
         return;
       }
-      const headers = err instanceof RegistryError && (err.status === 401 || err.status === 429) ? access.challenge(ctx) : {};
+      const headers = err instanceof RegistryError ? access.challengeHeaders(ctx, err) : {};
       sendError(ctx, err, headers);
     }
   };

@@ -25,7 +25,7 @@ describe('digests', () => {
   ] as const) {
     it(`refuses ${why} with DIGEST_INVALID`, () => {
       assert.equal(tryParseDigest(bad), undefined);
-      assert.throws(() => parseDigest(bad), (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID' && err.status === 400);
+      assert.throws(() => parseDigest(bad), (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID');
     });
   }
 });

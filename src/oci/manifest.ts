@@ -38,16 +38,12 @@ function resolveMediaType(contentType: string, doc: Record<string, unknown>): st
   const chosen = field || (headerIsManifest ? header : '');
   if (chosen) {
     if (!MANIFEST_MEDIA_TYPES.includes(chosen)) {
-      throw new RegistryError('MANIFEST_INVALID', `unsupported manifest media type ${JSON.stringify(chosen)}`, {
-        status: 415,
-      });
+      throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type ${JSON.stringify(chosen)}`);
     }
     return chosen;
   }
   if (header && header !== 'application/json' && header !== 'application/octet-stream') {
-    throw new RegistryError('MANIFEST_INVALID', `unsupported manifest media type ${JSON.stringify(header)}`, {
-      status: 415,
-    });
+    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type ${JSON.stringify(header)}`);
   }
   if (Array.isArray(doc.manifests)) return MediaType.OciIndex;
   if (doc.config !== undefined) return MediaType.OciManifest;

@@ -13,7 +13,7 @@ export function parsePageRequest(query: URLSearchParams): PageRequest {
   const page: PageRequest = {};
   const n = query.get('n');
   if (n !== null) {
-    if (!/^\d+$/.test(n)) throw new RegistryError('UNSUPPORTED', 'n must be a non-negative integer', { status: 400 });
+    if (!/^\d+$/.test(n)) throw new RegistryError('BAD_REQUEST', 'n must be a non-negative integer');
     page.n = Math.min(Number(n), MAX_PAGE_SIZE);
   }
   const last = query.get('last');

@@ -156,7 +156,7 @@ export class BlobStore {
     await this.require(repo, digest);
     const users = this.index.referencedBy(repo, digest.value);
     if (users.length > 0) {
-      throw new RegistryError('DENIED', `blob ${digest.value} is referenced by manifest ${users[0]}`, { status: 405 });
+      throw new RegistryError('REFERENCED', `blob ${digest.value} is referenced by manifest ${users[0]}`);
     }
     await this.remove(repo, digest);
     this.events.emit('blob-deleted', { repo, digest: digest.value });

@@ -154,9 +154,7 @@ export class ManifestService {
       }
       const parents = this.index.referencedBy(repo, found.digest).filter((p) => this.index.manifest(repo, p));
       if (parents.length > 0) {
-        throw new RegistryError('DENIED', `manifest ${found.digest} is referenced by index ${parents[0]}`, {
-          status: 405,
-        });
+        throw new RegistryError('REFERENCED', `manifest ${found.digest} is referenced by index ${parents[0]}`);
       }
       removeDigest(doc, found.digest);
       const stamp = await writeIndex(this.driver, repo, doc);

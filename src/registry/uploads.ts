@@ -203,8 +203,7 @@ export class UploadService {
       }
       if (range.start !== size) {
         body.resume();
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${size}`, {
-          status: 416,
+        throw new RegistryError('RANGE_NOT_SATISFIABLE', `chunk must start at offset ${size}`, {
           detail: { offset: size },
         });
       }

@@ -499,15 +499,13 @@ export class OnDemandCache implements PullThrough {
         return new RegistryError('TOOMANYREQUESTS', `${err.message}; nothing is cached for ${repo} ${what}`);
       case 'timeout':
         return new RegistryError(
-          'UNKNOWN',
+          'UPSTREAM_TIMEOUT',
           `upstream timed out: ${err.message}; nothing is cached for ${repo} ${what}`,
-          { status: 504 },
         );
       default:
         return new RegistryError(
-          'UNKNOWN',
+          'UPSTREAM_UNAVAILABLE',
           `upstream unavailable: ${err.message}; nothing is cached for ${repo} ${what}`,
-          { status: 502 },
         );
     }
   }

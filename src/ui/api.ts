@@ -82,7 +82,7 @@ export function registryHost(config: Config): string | null {
 
 function param(ctx: RequestContext, name: string, max = MAX_FILTER): string {
   const value = ctx.url.searchParams.get(name) ?? '';
-  if (value.length > max) throw new RegistryError('UNSUPPORTED', `${name} is too long`, { status: 400 });
+  if (value.length > max) throw new RegistryError('BAD_REQUEST', `${name} is too long`);
   return value;
 }
 
@@ -90,14 +90,14 @@ function choice<T extends string>(ctx: RequestContext, name: string, allowed: re
   const value = ctx.url.searchParams.get(name);
   if (value === null || value === '') return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new RegistryError('UNSUPPORTED', `${name} must be one of ${allowed.join(', ')}`, { status: 400 });
+  throw new RegistryError('BAD_REQUEST', `${name} must be one of ${allowed.join(', ')}`);
 }
 
 function positive(ctx: RequestContext, name: string, fallback: number, max: number): number {
   const value = ctx.url.searchParams.get(name);
   if (value === null || value === '') return fallback;
   if (!/^\d{1,9}$/.test(value) || Number(value) < 1) {
-    throw new RegistryError('UNSUPPORTED', `${name} must be a positive integer`, { status: 400 });
+    throw new RegistryError('BAD_REQUEST', `${name} must be a positive integer`);
   }
   return Math.min(Number(value), max);
 }
@@ -215,7 +215,7 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const reference = param(ctx, 'reference');
     const digest = reference.includes(':') ? tryParseDigest(reference) : undefined;
     if (!digest && !isValidTag(reference)) {
-      throw new RegistryError('MANIFEST_INVALID', 'reference must be a tag or a digest', { status: 400 });
+      throw new RegistryError('MANIFEST_INVALID', 'reference must be a tag or a digest');
     }
     const record = digest
       ? registry.index.manifest(name, digest.value)
@@ -243,7 +243,7 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const method = ctx.req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       ctx.res.setHeader('Allow', 'GET, HEAD');
-      throw new RegistryError('UNSUPPORTED', `${method} is not supported here`, { status: 405 });
+      throw new RegistryError('UNSUPPORTED', `${method} is not supported here`);
     }
     await endpoint(ctx);
     return true;

@@ -11,7 +11,8 @@ import { ANONYMOUS, type Identity } from '../identity.js';
 import type { AccessControlConfig } from './access-control-config.js';
 import { ACTIONS, type Action } from './actions.js';
 import { manifestWriteAction } from './manifest-write.js';
-import { compilePolicy, denialStatus } from './policy.js';
+import { refusalOf } from './decision.js';
+import { compilePolicy } from './policy.js';
 
 // dist/src/auth/authz → the project root is four levels up; the user's config is a fixture there.
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -55,11 +56,12 @@ describe('the homelab accessControl', () => {
     }
   }
 
-  it('answers a refusal with 401 for the anonymous caller and 403 for everybody else', () => {
-    assert.equal(denialStatus(roles.anonymous ?? ANONYMOUS), 401);
-    for (const role of ['authenticated, no group', 'artifact-workloads', 'admins']) {
-      assert.equal(denialStatus(roles[role] ?? ANONYMOUS), 403, role);
+  it('asks the anonymous caller to authenticate and forbids known callers what the policy refuses', () => {
+    assert.equal(refusalOf(policy, ANONYMOUS, 'create', 'alpine'), 'authentication-required');
+    for (const role of ['authenticated, no group', 'artifact-workloads']) {
+      assert.equal(refusalOf(policy, roles[role] ?? ANONYMOUS, 'delete', 'alpine'), 'forbidden', role);
     }
+    assert.equal(refusalOf(policy, roles.admins ?? ANONYMOUS, 'delete', 'alpine'), undefined);
   });
 
   it('lets anonymous callers past authentication, to read', () => {
@@ -119,7 +121,6 @@ describe('the homelab accessControl', () => {
         { authenticationConfigured: true },
       );
       assert.equal(withoutAnonymous.canScrapeMetrics(ANONYMOUS), false);
-      assert.equal(denialStatus(ANONYMOUS), 401);
     });
   });
 });

@@ -5,7 +5,8 @@ export type {
   AccessPolicyConfig,
   RepositoryPolicyConfig,
 } from './access-control-config.js';
-export { compilePolicy, denialStatus, type Policy, type PolicyMode, type PolicyOptions } from './policy.js';
+export { compilePolicy, type Policy, type PolicyMode, type PolicyOptions } from './policy.js';
+export { listable, permits, refusalOf, type Refused } from './decision.js';
 export { compileRepositoryPattern, repositoryPatternProblem } from './repository-pattern.js';
 export { manifestWriteAction, manifestWriteActions, type ManifestWriteTarget } from './manifest-write.js';
 export {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ANONYMOUS, type Identity } from '../identity.js';
 import type { AccessControlConfig } from './access-control-config.js';
 import { ACTIONS, type Action } from './actions.js';
-import { compilePolicy, denialStatus, type Policy } from './policy.js';
+import { refusalOf } from './decision.js';
+import { compilePolicy, type Policy } from './policy.js';
 
 const AUTH = { authenticationConfigured: true };
 const NO_AUTH = { authenticationConfigured: false };
@@ -145,7 +146,7 @@ describe('compilePolicy with accessControl', () => {
     );
     const unnamed: Identity = { username: '', groups: [], method: 'session' };
     assert.deepEqual(allowed(policy, unnamed, 'r'), []);
-    assert.equal(denialStatus(unnamed), 401);
+    assert.equal(refusalOf(policy, unnamed, 'read', 'r'), 'authentication-required');
   });
 });
 
@@ -396,13 +397,6 @@ describe('anonymousAllowed and anonymousMayRead', () => {
     assert.equal(policy.anonymousAllowed(), true);
     assert.equal(policy.anonymousMayRead(), false);
     assert.deepEqual(allowed(policy, ANONYMOUS, 'pub/x'), []);
-  });
-});
-
-describe('denialStatus', () => {
-  it('is 401 for the anonymous caller and 403 for a known one', () => {
-    assert.equal(denialStatus(ANONYMOUS), 401);
-    assert.equal(denialStatus(user('bob')), 403);
   });
 });
 

@@ -77,14 +77,6 @@ export interface Policy {
   isOpen(): boolean;
 }
 
-/**
- * The status for a refused request: 401 (with a challenge) when the caller is anonymous and could
- * succeed by authenticating, 403 when a known caller lacks the right.
- */
-export function denialStatus(identity: Identity): 401 | 403 {
-  return isAnonymous(identity) ? 401 : 403;
-}
-
 interface Grant {
   readonly users: ReadonlySet<string>;
   readonly groups: ReadonlySet<string>;

@@ -15,8 +15,11 @@ describe('route requirements', () => {
     ['blob', 'GET', { kind: 'action', action: 'read' }],
     ['blob', 'HEAD', { kind: 'action', action: 'read' }],
     ['blob', 'DELETE', { kind: 'action', action: 'delete' }],
-    ['upload-start', 'POST', { kind: 'action', action: 'create' }],
+    ['uploads', 'POST', { kind: 'action', action: 'create' }],
     ['upload', 'GET', { kind: 'action', action: 'read' }],
+    // HEAD asks what GET asks: the router answers HEAD with the GET handler.
+    ['upload', 'HEAD', { kind: 'action', action: 'read' }],
+    ['catalog', 'HEAD', { kind: 'filtered', action: 'read' }],
     ['upload', 'PATCH', { kind: 'action', action: 'create' }],
     ['upload', 'PUT', { kind: 'action', action: 'create' }],
     // Cancelling an upload needs delete, as in zot: create-only CI cannot cancel its sessions.
@@ -34,7 +37,8 @@ describe('route requirements', () => {
     assert.equal(routeRequirement('catalog', 'DELETE'), undefined);
     assert.equal(routeRequirement('manifest', 'OPTIONS'), undefined);
     assert.equal(routeRequirement('manifest', 'constructor'), undefined);
-    assert.equal(routeRequirement('upload-start', 'GET'), undefined);
+    assert.equal(routeRequirement('uploads', 'GET'), undefined);
+    assert.equal(routeRequirement('uploads', 'HEAD'), undefined);
   });
 
   it('never requires update on a route: only a manifest write can, once digests are compared', () => {

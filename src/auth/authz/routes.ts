@@ -1,7 +1,8 @@
 /**
- * What each distribution-spec route asks of the policy, as data, so that the HTTP layer looks the
- * requirement up instead of re-deriving it per handler (zot's `DistSpecAuthzHandler`).
- * `OPTIONS` is absent on purpose: CORS preflights pass without authentication or authorization.
+ * What each distribution-spec route asks of the policy, as data: the one route table. The HTTP
+ * layer's pre-handler (`http/authorize.ts`) looks the request's route and method up here, takes the
+ * repository from the path, and refuses before any handler runs (zot's `DistSpecAuthzHandler`).
+ * A method absent from a route is refused with 405 before authorization: fail closed.
  */
 import type { Action } from './actions.js';
 
@@ -18,7 +19,7 @@ export type V2Route =
   /** `/v2/<name>/blobs/<digest>` */
   | 'blob'
   /** `/v2/<name>/blobs/uploads/` (start, monolithic `?digest=`, cross-repository `?mount=&from=`) */
-  | 'upload-start'
+  | 'uploads'
   /** `/v2/<name>/blobs/uploads/<id>` */
   | 'upload'
   /** `/v2/<name>/referrers/<digest>` */
@@ -29,11 +30,18 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RouteRequirement =
   /** Authentication only (an anonymous caller passes when `anonymousAllowed()`); no repository check. */
   | { readonly kind: 'authenticated' }
-  /** No per-request check; the handler lists only repositories the caller may `action`. */
+  /**
+   * No per-request check; the handler lists only repositories the caller may `action`, by the
+   * caller's policy whatever its token's scope (`listable` in decision.ts).
+   */
   | { readonly kind: 'filtered'; readonly action: Action }
   /** The caller needs `action` on the route's repository. */
   | { readonly kind: 'action'; readonly action: Action }
-  /** A manifest write: the action depends on the tag's current digest (`manifestWriteAction`). */
+  /**
+   * A manifest write: `create` before the body is read; moving an existing tag to other content
+   * also needs `update`, decided under the repository lock once the tag's current digest is known
+   * (`manifestWriteAction`), through the same pre-handler's decision.
+   */
   | { readonly kind: 'manifest-write' };
 
 const AUTHENTICATED: RouteRequirement = Object.freeze({ kind: 'authenticated' });
@@ -55,15 +63,20 @@ export const V2_ROUTE_REQUIREMENTS: Readonly<
   tags: Object.freeze({ GET: READ, HEAD: READ }),
   manifest: Object.freeze({ GET: READ, HEAD: READ, PUT: Object.freeze({ kind: 'manifest-write' }), DELETE }),
   blob: Object.freeze({ GET: READ, HEAD: READ, DELETE }),
-  'upload-start': Object.freeze({ POST: CREATE }),
+  uploads: Object.freeze({ POST: CREATE }),
   upload: Object.freeze({ GET: READ, PATCH: CREATE, PUT: CREATE, DELETE }),
   referrers: Object.freeze({ GET: READ, HEAD: READ }),
 } satisfies Record<V2Route, Partial<Record<HttpMethod, RouteRequirement>>>);
 
-/** The requirement for `method` on `route`, or undefined when the route does not serve that method. */
+/**
+ * The requirement for `method` on `route`, or undefined when the route does not serve that method.
+ * `HEAD` asks what `GET` asks wherever the route serves `GET` (the router answers it with the `GET`
+ * handler).
+ */
 export function routeRequirement(route: V2Route, method: string): RouteRequirement | undefined {
   const byMethod: Partial<Record<string, RouteRequirement>> = V2_ROUTE_REQUIREMENTS[route];
-  return Object.hasOwn(byMethod, method) ? byMethod[method] : undefined;
+  if (Object.hasOwn(byMethod, method)) return byMethod[method];
+  return method === 'HEAD' && Object.hasOwn(byMethod, 'GET') ? byMethod.GET : undefined;
 }
 
 /**

@@ -40,7 +40,7 @@ function describeKey(key: ApiKeyRecord, now: Date): Record<string, unknown> {
 }
 
 function badRequest(message: string): RegistryError {
-  return new RegistryError('UNSUPPORTED', message, { status: 400 });
+  return new RegistryError('BAD_REQUEST', message);
 }
 
 interface CreateRequest {
@@ -96,7 +96,7 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
     ctx.route = 'apikey';
     const store = services.apiKeys;
     if (store === undefined)
-      throw new RegistryError('NAME_UNKNOWN', 'API keys are not enabled', { status: 404 });
+      throw new RegistryError('NOT_FOUND', 'API keys are not enabled');
     const identity = await guard.authenticate(ctx, { anonymous: 'allow' });
     ctx.identity = identity;
     if (isAnonymous(identity)) throw new RegistryError('UNAUTHORIZED', 'sign in to manage API keys');

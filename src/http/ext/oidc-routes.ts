@@ -58,8 +58,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     if (provider === undefined) {
       sendSignInProblem(
         ctx,
-        400,
-        'UNSUPPORTED',
+        'BAD_REQUEST',
         `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`,
       );
     }
@@ -80,8 +79,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       failed(ctx, '', err.message);
       sendSignInProblem(
         ctx,
-        503,
-        'UNKNOWN',
+        'UNAVAILABLE',
         `Signing in with ${name} is not possible right now: ${err.message}`,
       );
       return;
@@ -114,7 +112,6 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       failed(ctx, '', 'unknown, expired or foreign state');
       sendSignInProblem(
         ctx,
-        401,
         'UNAUTHORIZED',
         'This sign-in expired or was started in another browser. Please start signing in again.',
       );
@@ -132,8 +129,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       failed(ctx, '', err.message);
       sendSignInProblem(
         ctx,
-        err.kind === 'unavailable' ? 503 : 401,
-        'UNAUTHORIZED',
+        err.kind === 'unavailable' ? 'UNAVAILABLE' : 'UNAUTHORIZED',
         `Signing in with ${name} failed: ${err.message}`,
       );
       return;

@@ -2,9 +2,9 @@
  * How the sign-in routes explain a failure: a small page for a browser (with a way back), the
  * spec's error envelope for everything else. Messages name what went wrong, never a secret.
  */
-import type { ErrorCode } from '../../oci/errors.js';
+import { wireCode, type ErrorCode } from '../../oci/errors.js';
 import type { RequestContext } from '../context.js';
-import { sendJson } from '../respond.js';
+import { sendJson, statusOf } from '../respond.js';
 import { wantsHtml } from './request-info.js';
 
 function escapeHtml(text: string): string {
@@ -13,12 +13,12 @@ function escapeHtml(text: string): string {
 
 export function sendSignInProblem(
   ctx: RequestContext,
-  status: number,
   code: ErrorCode,
   message: string,
 ): void {
+  const status = statusOf(code);
   if (!wantsHtml(ctx)) {
-    sendJson(ctx, status, { errors: [{ code, message }] }, { 'Cache-Control': 'no-store' });
+    sendJson(ctx, status, { errors: [{ code: wireCode(code), message }] }, { 'Cache-Control': 'no-store' });
     return;
   }
   const body = Buffer.from(

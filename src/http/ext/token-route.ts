@@ -27,9 +27,7 @@ async function requestParameters(ctx: RequestContext): Promise<URLSearchParams> 
   if (ctx.req.method !== 'POST') return ctx.url.searchParams;
   const type = ctx.req.headers['content-type'] ?? '';
   if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new RegistryError('UNSUPPORTED', 'POST a form (application/x-www-form-urlencoded)', {
-      status: 400,
-    });
+    throw new RegistryError('BAD_REQUEST', 'POST a form (application/x-www-form-urlencoded)');
   }
   return new URLSearchParams((await readSmallBody(ctx.req, MAX_FORM_BYTES)).toString('utf8'));
 }

@@ -7,7 +7,6 @@ import type { V2Deps } from './deps.js';
 
 export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
   const digest = parseDigest(digestText);
-  deps.access.authorize(ctx, 'read', name);
   const local = await deps.registry.blobs.stat(name, digest);
   if (!local && deps.pullThrough && (await deps.pullThrough.serveBlob(ctx, name, digest.value))) return;
   const info = local ?? (await deps.registry.blobs.require(name, digest));
@@ -51,7 +50,6 @@ export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, d
 
 export async function deleteBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
   const digest = parseDigest(digestText);
-  deps.access.authorize(ctx, 'delete', name);
   await deps.registry.blobs.delete(name, digest);
   sendEmpty(ctx, 202, { 'Docker-Content-Digest': digest.value });
 }

@@ -3,12 +3,12 @@ import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { MediaType } from '../../oci/media-types.js';
 import { nextPageLink, parsePageRequest, MAX_PAGE_SIZE } from '../../oci/pagination.js';
+import type { RouteAuthorization } from '../authorize.js';
 import type { RequestContext } from '../context.js';
 import { sendJson } from '../respond.js';
 import type { V2Deps } from './deps.js';
 
 export async function listTags(ctx: RequestContext, deps: V2Deps, name: string): Promise<void> {
-  deps.access.authorize(ctx, 'read', name);
   if (!deps.registry.manifests.repositoryExists(name)) {
     throw new RegistryError('NAME_UNKNOWN', `repository ${name} not known to registry`, { detail: { name } });
   }
@@ -28,8 +28,11 @@ export async function listTags(ctx: RequestContext, deps: V2Deps, name: string):
   sendJson(ctx, 200, { name, tags }, headers);
 }
 
-/** Lists only what the caller may read; pages count listed repositories only. */
-export async function catalog(ctx: RequestContext, deps: V2Deps): Promise<void> {
+/**
+ * Lists what the caller may read by its policy (a token's scope does not narrow a listing, and the
+ * anonymous caller's listing is the least anybody sees); pages count listed repositories only.
+ */
+export async function catalog(ctx: RequestContext, deps: V2Deps, authorization: RouteAuthorization): Promise<void> {
   const page = parsePageRequest(ctx.url.searchParams);
   const limit = page.n ?? Number.MAX_SAFE_INTEGER;
   const repositories: string[] = [];
@@ -42,7 +45,7 @@ export async function catalog(ctx: RequestContext, deps: V2Deps): Promise<void> 
     for (;;) {
       const rows = deps.registry.catalog(after, batch);
       for (const repo of rows) {
-        if (!deps.access.can(ctx.identity, 'read', repo)) continue;
+        if (!authorization.lists(repo)) continue;
         if (repositories.length === limit) {
           more = true;
           break;
@@ -60,7 +63,6 @@ export async function catalog(ctx: RequestContext, deps: V2Deps): Promise<void> 
 
 export async function referrers(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
   const subject = parseDigest(digestText);
-  deps.access.authorize(ctx, 'read', name);
   const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined;
   const manifests = deps.registry.manifests.referrers(name, subject, artifactType);
   sendJson(

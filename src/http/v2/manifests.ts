@@ -5,6 +5,7 @@ import { RegistryError } from '../../oci/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.js';
 import { parseReference } from '../../registry/manifests.js';
 import { readSmallBody } from '../body.js';
+import type { RouteAuthorization } from '../authorize.js';
 import type { RequestContext } from '../context.js';
 import { sendBytes, sendEmpty } from '../respond.js';
 import { manifestLocation, type V2Deps } from './deps.js';
@@ -14,7 +15,6 @@ const MAX_TAGS_PER_PUSH = 100;
 
 export async function getManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
   const ref = parseReference(reference);
-  deps.access.authorize(ctx, 'read', name);
   if (deps.pullThrough) await deps.pullThrough.ensureManifest(ctx, name, reference);
   const manifests = deps.registry.manifests;
   const found = manifests.require(name, ref);
@@ -32,23 +32,28 @@ export async function getManifest(ctx: RequestContext, deps: V2Deps, name: strin
   deps.registry.events.emit('manifest-pulled', { repo: name, digest: found.digest, reference });
 }
 
-export async function putManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
+export async function putManifest(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  reference: string,
+  authorization: RouteAuthorization,
+): Promise<void> {
   const ref = parseReference(reference);
   const extraTags = ctx.url.searchParams.getAll('tag');
   if (extraTags.length > MAX_TAGS_PER_PUSH) {
-    throw new RegistryError('MANIFEST_INVALID', `at most ${MAX_TAGS_PER_PUSH} tags per push`, { status: 414 });
+    throw new RegistryError('TOO_MANY_TAGS', `at most ${MAX_TAGS_PER_PUSH} tags per push`);
   }
   if (ref.kind === 'tag' && extraTags.length > 0) {
     throw new RegistryError('MANIFEST_INVALID', '?tag= is only allowed when pushing by digest');
   }
-  // Authorize before reading the body: an anonymous push is refused without buffering 4 MiB.
-  deps.access.authorize(ctx, 'create', name);
+  // `create` was required before the body was read (the pre-handler, route table `manifest-write`).
   const data = await readSmallBody(ctx.req, MAX_MANIFEST_BYTES);
   const newDigest = digestOf(data, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
   // Moving an existing tag to other content needs `update`; re-pushing the same digest does not.
   // Decided under the repository lock, so two racing pushes of a new tag cannot both pass as `create`.
   const authorizeTag = (_tag: string, currentDigest: string | undefined): void =>
-    deps.access.authorize(ctx, manifestWriteAction({ kind: 'tag', currentDigest }, newDigest), name);
+    authorization.require(manifestWriteAction({ kind: 'tag', currentDigest }, newDigest));
   const result = await deps.registry.manifests.put(name, ref, data, ctx.req.headers['content-type'] ?? '', extraTags, {
     authorizeTag,
   });
@@ -63,7 +68,6 @@ export async function putManifest(ctx: RequestContext, deps: V2Deps, name: strin
 
 export async function deleteManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
   const ref = parseReference(reference);
-  deps.access.authorize(ctx, 'delete', name);
   await deps.registry.manifests.delete(name, ref);
   sendEmpty(ctx, 202);
 }

@@ -1,5 +1,9 @@
-/** Dispatches `/v2/*` requests to the resource handlers by method. */
+/**
+ * Dispatches `/v2/*` requests: parses the path, runs the authorization pre-handler once (the route
+ * table decides; handlers never ask the policy themselves), then the resource handler by method.
+ */
 import { RegistryError } from '../../oci/errors.js';
+import { authorizeRoute } from '../authorize.js';
 import type { RequestContext } from '../context.js';
 import { API_VERSION_HEADER, sendJson } from '../respond.js';
 import { deleteBlob, getBlob } from './blobs.js';
@@ -22,28 +26,28 @@ function byMethod(ctx: RequestContext, handlers: Partial<Record<string, Handler>
   return handler();
 }
 
-async function ping(ctx: RequestContext, deps: V2Deps): Promise<void> {
-  if (deps.access.pingRequiresAuth(ctx)) throw new RegistryError('UNAUTHORIZED', 'authentication required');
-  sendJson(ctx, 200, {}, deps.access.pingHeaders(ctx));
+async function ping(ctx: RequestContext): Promise<void> {
+  sendJson(ctx, 200, {});
 }
 
 export async function handleV2(ctx: RequestContext, deps: V2Deps): Promise<void> {
   for (const [k, v] of Object.entries(API_VERSION_HEADER)) ctx.res.setHeader(k, v);
   const path = parseV2Path(ctx.url.pathname);
-  if (!path) throw new RegistryError('NAME_UNKNOWN', `no such endpoint: ${ctx.url.pathname.slice(0, 200)}`, { status: 404 });
+  if (!path) throw new RegistryError('NOT_FOUND', `no such endpoint: ${ctx.url.pathname.slice(0, 200)}`);
   ctx.route = path.kind;
   if ('name' in path) ctx.repo = path.name;
+  const authorization = authorizeRoute(ctx, deps.access, path);
   switch (path.kind) {
     case 'base':
-      return byMethod(ctx, { GET: () => ping(ctx, deps) });
+      return byMethod(ctx, { GET: () => ping(ctx) });
     case 'catalog':
-      return byMethod(ctx, { GET: () => catalog(ctx, deps) });
+      return byMethod(ctx, { GET: () => catalog(ctx, deps, authorization) });
     case 'tags':
       return byMethod(ctx, { GET: () => listTags(ctx, deps, path.name) });
     case 'manifest':
       return byMethod(ctx, {
         GET: () => getManifest(ctx, deps, path.name, path.reference),
-        PUT: () => putManifest(ctx, deps, path.name, path.reference),
+        PUT: () => putManifest(ctx, deps, path.name, path.reference, authorization),
         DELETE: () => deleteManifest(ctx, deps, path.name, path.reference),
       });
     case 'blob':
@@ -52,7 +56,7 @@ export async function handleV2(ctx: RequestContext, deps: V2Deps): Promise<void>
         DELETE: () => deleteBlob(ctx, deps, path.name, path.digest),
       });
     case 'uploads':
-      return byMethod(ctx, { POST: () => startUpload(ctx, deps, path.name) });
+      return byMethod(ctx, { POST: () => startUpload(ctx, deps, path.name, authorization) });
     case 'upload':
       return byMethod(ctx, {
         GET: () => uploadStatus(ctx, deps, path.name, path.id),
