@@ -1,7 +1,8 @@
 /**
  * Identity and access through podman (containers/image, like skopeo, but with its own storage and
  * login), with the user's config and keys made after a real OIDC sign-in: anonymous pull, refused
- * anonymous push, `podman login` + CI push, refused overwrite, refused push as bob. podman runs
+ * anonymous push, `podman login` + CI push, refused overwrite, `podman search` with and without a
+ * login, refused push as bob. podman runs
  * with private storage (vfs), a private HOME and auth file, and no system configuration.
  */
 import assert from 'node:assert/strict';
@@ -168,6 +169,39 @@ describe('podman against the user config', () => {
       await load(makeImage({ platform: hostPlatform() }), ref('e2e/podman-ci', 'v1'));
       refused(await push(ref('e2e/podman-ci', 'v1')), /denied/i);
       assert.equal(await digestOf('e2e/podman-ci', 'v1'), pushed, 'the tag did not move');
+    } finally {
+      ok(await podman(['logout', lab.host]));
+    }
+  });
+
+  it('podman search lists as much after `podman login` as without it', TIMEOUT, async () => {
+    // The token podman gets at login names no scope; the catalog must follow the caller's policy.
+    await pushContent(lab.url, 'e2e/podman-search', makeImage(), 'v1', { headers: admin() });
+    const search = async (): Promise<string[]> =>
+      ok(
+        await podman([
+          'search',
+          '--tls-verify=false',
+          '--limit',
+          '1000',
+          '--format',
+          '{{.Name}}',
+          `${lab.host}/`,
+        ]),
+      )
+        .stdout.split('\n')
+        .filter((line) => line !== '');
+    const anonymous = await search();
+    assert.ok(anonymous.includes(`${lab.host}/e2e/podman-search`), anonymous.join('\n'));
+    ok(
+      await podman(
+        ['login', '--tls-verify=false', '--username', 'zot-ci', '--password-stdin', lab.host],
+        lab.keys['zot-ci'],
+      ),
+    );
+    try {
+      const signedIn = await search();
+      assert.deepEqual(signedIn.sort(), anonymous.sort());
     } finally {
       ok(await podman(['logout', lab.host]));
     }
