@@ -11,7 +11,7 @@
  * Docker Hub is special on the wire only: single-segment names are official images under
  * `library/`, and its several host names all mean `registry-1.docker.io`.
  */
-import { compileRepositoryPattern } from '../auth/authz/index.js';
+import { compileRepositoryPattern, escapeGlob } from '../auth/authz/index.js';
 import type { SyncContentConfig } from '../config/index.js';
 
 /** Host names that all mean Docker Hub (regclient aliases them the same way). */
@@ -65,7 +65,11 @@ export class ContentRule {
     // The trailing "/" makes SplitPattern keep a literal last segment on the literal side.
     const prefix = trim(content.prefix, '/') + '/';
     const localTail = content.stripPrefix ? splitPattern(prefix)[1] : prefix;
-    this.matchesLocalName = compileRepositoryPattern(trim(`${this.destination}/${localTail}`, '/'));
+    // The destination is a path, not a glob (zot joins it literally): escaped, so that a `[` in it
+    // cannot make the composed pattern invalid and stop serve at start.
+    this.matchesLocalName = compileRepositoryPattern(
+      trim(`${escapeGlob(this.destination)}/${localTail}`, '/'),
+    );
     this.matchesUpstreamName = compileRepositoryPattern(
       content.prefix.startsWith('/') ? content.prefix.slice(1) : content.prefix,
     );

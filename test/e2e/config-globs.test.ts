@@ -1,7 +1,8 @@
 /**
  * One glob grammar for `berth verify` and `berth serve`: a config that `verify` accepts never makes
  * `serve` die at start, and one it refuses is refused by `serve` with the same words. Regression
- * for `accessControl.repositories["a[]]"]`, which `verify` once accepted and `serve` crashed on.
+ * for `accessControl.repositories["a[]]"]`, which `verify` once accepted and `serve` crashed on,
+ * and for a sync `destination` holding `[`, which serve composed into an invalid pattern.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -70,6 +71,38 @@ describe('one glob grammar for verify and serve', () => {
       assert.doesNotMatch(served.output, /TypeError|\n\s+at /, 'a refusal, not a crash');
     });
   }
+
+  it('serves a sync destination holding glob characters (a path, not a pattern)', async () => {
+    const root = await mkdtemp(path.join(work, 'root-'));
+    const config = {
+      ...configWith({ '**': { anonymousPolicy: ['read'] } }, root),
+      extensions: {
+        sync: {
+          enable: true,
+          registries: [
+            // Nothing listens on port 9; no request here reaches the upstream.
+            {
+              urls: ['http://127.0.0.1:9'],
+              onDemand: true,
+              content: [{ prefix: '**', destination: '/mirror[x' }],
+            },
+          ],
+        },
+      },
+    };
+    const file = path.join(work, 'sync.json');
+    await writeFile(file, JSON.stringify(config));
+    const accepted = await runCli(['verify', file]);
+    assert.equal(accepted.code, 0, accepted.output);
+    const server = await startBerth({ config, root, cleanup: false });
+    try {
+      const res = await fetch(`${server.url}/v2/`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('serves every config verify accepts, tricky globs included', async () => {
     const repositories = Object.fromEntries(

@@ -7,7 +7,7 @@ export type {
 } from './access-control-config.js';
 export { compilePolicy, type Policy, type PolicyMode, type PolicyOptions } from './policy.js';
 export { listable, permits, refusalOf, type Refused } from './decision.js';
-export { compileRepositoryPattern, repositoryPatternProblem } from './repository-pattern.js';
+export { compileRepositoryPattern, escapeGlob, repositoryPatternProblem } from './repository-pattern.js';
 export { manifestWriteAction, manifestWriteActions, type ManifestWriteTarget } from './manifest-write.js';
 export {
   MOUNT_SOURCE_ACTION,

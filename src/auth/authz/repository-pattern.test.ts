@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRepositoryPattern, repositoryPatternProblem } from './repository-pattern.js';
+import { compileRepositoryPattern, escapeGlob, repositoryPatternProblem } from './repository-pattern.js';
 
 function matches(pattern: string, repository: string): boolean {
   return compileRepositoryPattern(pattern)(repository);
@@ -102,4 +102,16 @@ describe('repositoryPatternProblem', () => {
       assert.throws(() => compileRepositoryPattern(pattern), TypeError);
     });
   }
+});
+
+describe('escapeGlob', () => {
+  it('makes a literal that matches exactly itself, whatever characters it holds', () => {
+    for (const literal of ['mirror[x', 'a[b]{c,d}*?', 'x\\', '!neg', 'plain/path']) {
+      assert.equal(repositoryPatternProblem(escapeGlob(literal)), undefined, literal);
+      const matches = compileRepositoryPattern(escapeGlob(literal));
+      assert.equal(matches(literal), true, literal);
+    }
+    assert.equal(compileRepositoryPattern(escapeGlob('a*'))('ab'), false);
+    assert.equal(compileRepositoryPattern(`${escapeGlob('mirror[x')}/**`)('mirror[x/app'), true);
+  });
 });

@@ -107,6 +107,15 @@ function negatedClassesAsCaret(pattern: string): string {
 const NEVER = (): boolean => false;
 
 /**
+ * A literal string as a pattern that matches exactly it: every character the grammar gives a
+ * meaning to is escaped. For names that are paths, not globs, composed into a pattern (a sync
+ * `destination`), so that a `[` in them cannot make the composed pattern invalid.
+ */
+export function escapeGlob(literal: string): string {
+  return literal.replace(/[\\*?[\]{},!]/g, (c) => `\\${c}`);
+}
+
+/**
  * Compiles a pattern (already lower-cased by the caller if it wants zot's case folding) into a
  * predicate over repository names. Throws `TypeError` for patterns `repositoryPatternProblem` rejects.
  */
