@@ -23,7 +23,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAuthorization } from '../auth/authn/basic.js';
 import type { Action } from '../auth/authz/actions.js';
-import { permits } from '../auth/authz/decision.js';
+import { listable, permits } from '../auth/authz/decision.js';
 import { compilePolicy, type Policy } from '../auth/authz/policy.js';
 import { ANONYMOUS, isAnonymous, type Identity } from '../auth/identity.js';
 import type { TokenSubject } from '../auth/tokens/registry-tokens.js';
@@ -57,6 +57,11 @@ export interface AccessGuard {
   /** Whether the caller may do `action` on `repo` (policy and token), for the web UI's views. */
   can(identity: Identity, action: Action, repo: string): boolean;
   /**
+   * Whether a registry-level listing (`_catalog`, search) shows `repo` to the caller: its `read`
+   * policy whatever its token's scope, and never less than the anonymous caller sees.
+   */
+  mayList(identity: Identity, repo: string): boolean;
+  /**
    * Headers for an error answer of this request: on UNAUTHORIZED the `WWW-Authenticate` challenge
    * (none for the web UI), naming what a `Refusal` carries; on a throttled `Refusal`, `Retry-After`.
    */
@@ -71,6 +76,7 @@ export const openAccess: AccessGuard = {
   policy: OPEN_POLICY,
   authenticate: async () => ANONYMOUS,
   can: () => true,
+  mayList: () => true,
   challengeHeaders: () => ({}),
   pingRequiresAuth: () => false,
 };
@@ -171,6 +177,10 @@ export class BerthAccessGuard implements AccessGuard {
 
   can(identity: Identity, action: Action, repo: string): boolean {
     return permits(this.policy, identity, action, repo);
+  }
+
+  mayList(identity: Identity, repo: string): boolean {
+    return listable(this.policy, identity, repo);
   }
 
   pingRequiresAuth(ctx: RequestContext): boolean {

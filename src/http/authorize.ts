@@ -7,7 +7,7 @@
  * repositories a listing shows) get it from the `RouteAuthorization` this returns.
  */
 import type { Action } from '../auth/authz/actions.js';
-import { listable, permits, refusalOf } from '../auth/authz/decision.js';
+import { permits, refusalOf } from '../auth/authz/decision.js';
 import { routeRequirement } from '../auth/authz/routes.js';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessGuard } from './access.js';
@@ -64,6 +64,6 @@ export function authorizeRoute(ctx: RequestContext, access: AccessGuard, path: V
   return {
     require,
     permits: (action, other) => permits(access.policy, identity, action, other),
-    lists: (other) => listable(access.policy, identity, other),
+    lists: (other) => access.mayList(identity, other),
   };
 }
