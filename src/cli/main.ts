@@ -11,6 +11,7 @@ import { buildApp, configRefusals } from '../app.js';
 import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
+import { watchConfigFile } from '../config/reload.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -58,6 +59,21 @@ async function serve(file: string | undefined): Promise<void> {
       `${JSON.stringify({ level: 30, time: new Date().toISOString(), ...listening, msg: 'listening' })}\n`,
     );
 
+  // Live reload (config/reload.ts): the file changing, or SIGHUP. Without a file, SIGHUP does nothing.
+  const watcher =
+    file === undefined
+      ? undefined
+      : watchConfigFile({
+          file,
+          log,
+          refusals: configRefusals,
+          apply: async (next) => {
+            const needRestart = await app.reload(next);
+            for (const key of needRestart) log.warn({ key }, `${key} changed: takes effect after a restart`);
+          },
+        });
+  process.on('SIGHUP', () => void watcher?.reload('SIGHUP'));
+
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -65,6 +81,7 @@ async function serve(file: string | undefined): Promise<void> {
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     // Whatever happens to the graceful path (a stuck client, a broken log pipe), exit eventually.
     setTimeout(() => process.exit(1), 40_000).unref();
+    watcher?.close();
     app.close().then(
       () => {
         log.info('stopped');

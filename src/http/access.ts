@@ -28,6 +28,7 @@ import type { TokenSubject } from '../auth/tokens/registry-tokens.js';
 import { scopeActionsFor } from '../auth/tokens/scope.js';
 import type { AppContext } from '../extensions.js';
 import { RegistryError } from '../oci/errors.js';
+import { certificateCaller } from './client-certificate.js';
 import type { RequestContext } from './context.js';
 import { openAuthServices, type AuthServices } from './ext/auth-services.js';
 import { appendSetCookie, readCookie, serializeCookie } from './ext/cookies.js';
@@ -142,6 +143,8 @@ export class BerthAccessGuard implements AccessGuard {
         }
       }
     }
+    const certified = certificateCaller(ctx.req.socket, this.services.mtls);
+    if (certified !== undefined) return certified;
     if (
       options.anonymous === 'allow' ||
       this.policy.anonymousAllowed() ||
