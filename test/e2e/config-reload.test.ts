@@ -1,0 +1,123 @@
+/**
+ * Live reload of the configuration file, as zot: a client keeps a keep-alive connection open while
+ * the access policy is edited on disk; its next request sees the new policy, on the same
+ * connection. An invalid edit is refused with a log line naming the key, and the policy in force
+ * stays. SIGHUP reloads too.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import { startBerth, type RunningServer } from '../support/server.js';
+
+const PASSWORDS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
+
+describe('configuration reload', () => {
+  let work: string;
+  let berth: RunningServer;
+  let agent: Agent;
+  let firstSocket: Socket | undefined;
+
+  const policy = (pushers: string[]): Record<string, unknown> => ({
+    repositories: { 'team/**': { policies: [{ users: pushers, actions: ['read', 'create', 'update'] }] } },
+  });
+  const writeConfig = async (accessControl: unknown): Promise<void> => {
+    const config = JSON.parse(await readFile(berth.configPath, 'utf8')) as { http: Record<string, unknown> };
+    config.http.accessControl = accessControl;
+    await writeFile(berth.configPath, JSON.stringify(config, null, 2));
+  };
+  /** Starts an upload as `user` over the keep-alive connection: 202 allowed, 403 refused. */
+  const startUpload = (user: keyof typeof PASSWORDS): Promise<{ status: number; socket: Socket }> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        `${berth.url}/v2/team/app/blobs/uploads/`,
+        {
+          method: 'POST',
+          agent,
+          headers: { Authorization: `Basic ${Buffer.from(`${user}:${PASSWORDS[user]}`).toString('base64')}` },
+        },
+        (res) => {
+          const socket = res.socket;
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, socket }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  /** Asks until the answer is `want` (the file watcher debounces), at most ~20 s. */
+  const eventually = async (user: keyof typeof PASSWORDS, want: number): Promise<number> => {
+    let got = 0;
+    for (let i = 0; i < 100; i++) {
+      const answer = await startUpload(user);
+      got = answer.status;
+      assert.equal(answer.socket, firstSocket, 'the keep-alive connection was replaced');
+      if (got === want) break;
+      await sleep(200);
+    }
+    return got;
+  };
+
+  before(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'e2e-reload-'));
+    const htpasswd = path.join(work, 'htpasswd');
+    await writeFile(
+      htpasswd,
+      Object.entries(PASSWORDS)
+        .map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}`)
+        .join('\n') + '\n',
+    );
+    berth = await startBerth({
+      config: { http: { auth: { htpasswd: { path: htpasswd } }, accessControl: policy(['alice']) } },
+    });
+    agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await startUpload('alice');
+    assert.equal(first.status, 202);
+    firstSocket = first.socket;
+  });
+
+  after(async () => {
+    agent?.destroy();
+    await berth?.stop();
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it('applies a policy edited on disk to the next request of an open connection', async () => {
+    assert.equal((await startUpload('bob')).status, 403);
+    await writeConfig(policy(['alice', 'bob']));
+    assert.equal(await eventually('bob', 202), 202);
+    assert.match(berth.output(), /configuration reloaded/);
+  });
+
+  it('refuses an invalid edit naming the key, and keeps the policy in force', async () => {
+    await writeConfig({
+      repositories: { 'team/**': { policies: [{ users: ['alice'], actions: ['read'] }], defaultPolicy: 5 } },
+    });
+    let output = '';
+    for (let i = 0; i < 100 && !output.includes('configuration refused'); i++) {
+      await sleep(200);
+      output = berth.output();
+    }
+    const line = output.split('\n').find((l) => l.includes('configuration refused'));
+    assert.ok(line, output);
+    assert.equal(
+      (JSON.parse(line) as { key: string }).key,
+      'http.accessControl.repositories["team/**"].defaultPolicy',
+    );
+    // bob's right from the previous (valid) edit stays.
+    assert.equal((await startUpload('bob')).status, 202);
+  });
+
+  it('reloads on SIGHUP', async () => {
+    await writeConfig(policy(['alice']));
+    berth.proc.kill('SIGHUP');
+    assert.equal(await eventually('bob', 403), 403);
+    assert.equal((await startUpload('alice')).status, 202);
+    assert.match(berth.output(), /"reason":"SIGHUP"[^\n]*"msg":"configuration reloaded"/);
+  });
+});
