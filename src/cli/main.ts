@@ -11,6 +11,7 @@ import { buildApp, configRefusals } from '../app.js';
 import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
+import { keysCommand } from './keys.js';
 import { watchConfigFile } from '../config/reload.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -133,5 +134,6 @@ program
 
 program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
+program.addCommand(keysCommand());
 
 await program.parseAsync(process.argv);

@@ -63,6 +63,8 @@ export interface AuthServices {
   readonly sessions: SessionStore;
   readonly signIns: LoginStateStore;
   readonly tokens: RegistryTokens;
+  /** Groups admins gave service-account keys. */
+  readonly keyGroups: ApiKeyGroups;
   authenticator: Authenticator;
   /** OpenID providers by their key under `openid.providers`. */
   providers: ReadonlyMap<string, OidcRelyingParty>;
@@ -146,7 +148,13 @@ export interface ConfiguredAuth {
 export async function configuredAuth(
   ctx: Omit<AppContext, 'access'>,
   config: Config,
-  stores: { users: UserStore; sessions: SessionStore; tokens: RegistryTokens; now: () => Date },
+  stores: {
+    users: UserStore;
+    sessions: SessionStore;
+    tokens: RegistryTokens;
+    keyGroups: ApiKeyGroups;
+    now: () => Date;
+  },
   reuseHtpasswd?: HtpasswdFile,
 ): Promise<ConfiguredAuth> {
   const { db, log } = ctx;
@@ -171,7 +179,7 @@ export async function configuredAuth(
     // A whole office behind one NAT shares an address: allow it more failures than one user name.
     addressThrottle: new FailureThrottle({ maxFailures: 30, windowMs: 60_000 }),
     userThrottle: new FailureThrottle({ maxFailures: 10, windowMs: 60_000 }),
-    keyGroups: new ApiKeyGroups(db),
+    keyGroups: stores.keyGroups,
     now: stores.now,
   });
 
@@ -217,7 +225,8 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     key: loadSigningKey(db, now()),
     service: authSettings(config).service,
   });
-  const configured = await configuredAuth(ctx, config, { users, sessions, tokens, now });
+  const keyGroups = new ApiKeyGroups(db);
+  const configured = await configuredAuth(ctx, config, { users, sessions, tokens, keyGroups, now });
 
   const services: AuthServices = {
     ...configured,
@@ -225,6 +234,7 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     sessions,
     signIns: new LoginStateStore(db),
     tokens,
+    keyGroups,
     audit: auditLogFor(ctx),
     log: log.child({ component: 'auth' }),
     now,
@@ -257,6 +267,7 @@ export async function prepareAuthReload(
       users: services.users,
       sessions: services.sessions,
       tokens: services.tokens,
+      keyGroups: services.keyGroups,
       now: () => services.now(),
     },
     services.htpasswd,
