@@ -4,6 +4,7 @@
  * arguments and exit codes: keep them stable.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { loadConfigFile, defaultConfig, ConfigError, type Config } from '../config/index.js';
 import { createLogger } from '../logging.js';
@@ -12,11 +13,19 @@ import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
 import { keysCommand } from './keys.js';
+import { humanDestination, wantsHumanLogs } from './human-log.js';
 import { watchConfigFile } from '../config/reload.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+
+/** The URL clients use for a bound address: a wildcard address is shown as this host's name. */
+function listeningUrl(address: string, port: number, tls: boolean): string {
+  const host =
+    address === '0.0.0.0' || address === '::' ? hostname() : address.includes(':') ? `[${address}]` : address;
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
+}
 
 function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || address.startsWith('127.');
@@ -37,7 +46,8 @@ async function serve(file: string | undefined): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: config.log.level, output: config.log.output });
+  const human = config.log.output === undefined && wantsHumanLogs() ? humanDestination() : undefined;
+  const log = createLogger({ level: config.log.level, output: config.log.output, human });
   for (const warning of warnings) log.warn({ config: file }, warning);
   if (!file)
     log.info(
@@ -52,8 +62,23 @@ async function serve(file: string | undefined): Promise<void> {
   }
   const app = await buildApp(config, log);
   const address = await app.listen();
-  const listening = { address: address.address, port: address.port, version: pkg.version };
+  const url = listeningUrl(address.address, address.port, config.http.tls !== undefined);
+  const listening = { address: address.address, port: address.port, url, version: pkg.version };
   log.info(listening, 'listening');
+  // A person at a terminal sees where to point their clients, and what the config file got wrong.
+  if (human !== undefined) {
+    const lines = [
+      `\nBerth ${pkg.version} is serving ${url}${file ? `  (configuration: ${file})` : ''}`,
+      ...(warnings.length === 0
+        ? []
+        : [
+            `${warnings.length} warning${warnings.length === 1 ? '' : 's'} about the configuration:`,
+            ...warnings.map((w) => `  - ${w}`),
+          ]),
+      `Try: curl ${url}/v2/_catalog    Stop: Ctrl-C    Reload the configuration: edit the file, or kill -HUP ${process.pid}\n\n`,
+    ];
+    process.stderr.write(lines.join('\n'));
+  }
   // Supervisors and tests wait for this line, whatever log level the configuration chose.
   if (!log.isLevelEnabled('info'))
     process.stdout.write(
