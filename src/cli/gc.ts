@@ -23,6 +23,8 @@ import { openStore } from '../gc/open-store.js';
 import { formatSweepReport, totalsOf } from '../gc/report.js';
 import { RetentionPolicies } from '../gc/retention.js';
 import { PullLedger } from '../gc/usage.js';
+import { findStoreRepositories } from '../gc/store-walk.js';
+import { Progress } from './progress.js';
 
 interface GcFlags {
   dryRun?: boolean;
@@ -101,6 +103,10 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
     // With gc off the schema leaves gcDelay at 0; an explicit collection still spares recent content.
     const delayMs = storage.gc ? storage.gcDelay : storage.gcDelay || DEFAULT_GC_DELAY_MS;
     const audit = dryRun ? undefined : auditLogFor({ config, log, registry: store.registry });
+    const progress = new Progress('gc', {
+      unit: 'repositories',
+      bytesLabel: dryRun ? 'would be freed' : 'freed',
+    });
     const collector = new GarbageCollector({
       registry: store.registry,
       db: store.db,
@@ -110,9 +116,15 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
       ...(now === undefined ? {} : { now: () => now }),
       dryRun,
       pulls: new PullLedger(store.db),
-      onRepository: (report) => observeRepository(report, { log, audit }),
+      onRepository: (report) => {
+        observeRepository(report, { log, audit });
+        progress.tick(report.freedBytes);
+      },
     });
+    // The count for the progress line only; the sweep lists the store itself.
+    if (process.stderr.isTTY) progress.start((await findStoreRepositories(store.registry.driver)).length);
     const report = await collector.sweep();
+    progress.finish();
     audit?.close();
     process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatSweepReport(report)}\n`);
     if (totalsOf(report.repositories).errors > 0) process.exitCode = 1;
