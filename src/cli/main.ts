@@ -13,6 +13,7 @@ import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
 import { keysCommand } from './keys.js';
+import { doctorCommand } from './doctor.js';
 import { humanDestination, wantsHumanLogs } from './human-log.js';
 import { watchConfigFile } from '../config/reload.js';
 
@@ -160,5 +161,6 @@ program
 program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
 program.addCommand(keysCommand());
+program.addCommand(doctorCommand());
 
 await program.parseAsync(process.argv);
