@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { configRefusals } from '../app.js';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
-import { runDoctor, type Severity } from '../doctor/checks.js';
+import { runDoctor, type Finding, type Severity } from '../doctor/checks.js';
 
 const MARK: Record<Severity, [string, string]> = {
   ok: ['ok  ', '\x1b[32m'],
@@ -28,9 +28,9 @@ async function doctor(file: string, flags: { json?: boolean }): Promise<void> {
     }
     throw err;
   }
-  const findings = [
-    { check: 'configuration', severity: 'ok' as Severity, message: `${file} is valid` },
-    ...warnings.map((w) => ({ check: 'configuration', severity: 'warning' as Severity, message: w })),
+  const findings: Finding[] = [
+    { check: 'configuration', severity: 'ok', message: `${file} is valid` },
+    ...warnings.map((w): Finding => ({ check: 'configuration', severity: 'warning', message: w })),
     ...(await runDoctor(config)),
   ];
   if (flags.json) process.stdout.write(`${JSON.stringify({ findings }, null, 2)}\n`);
