@@ -13,6 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
+import { getManifest, makeImage, pushContent } from '../support/fixtures.js';
 import { startBerth, type RunningServer } from '../support/server.js';
 
 const PASSWORDS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
@@ -119,5 +120,69 @@ describe('configuration reload', () => {
     assert.equal(await eventually('bob', 403), 403);
     assert.equal((await startUpload('alice')).status, 202);
     assert.match(berth.output(), /"reason":"SIGHUP"[^\n]*"msg":"configuration reloaded"/);
+  });
+});
+
+describe('configuration reload: sync', () => {
+  let upstream: RunningServer;
+  let berth: RunningServer;
+
+  const writeSync = async (sync: unknown): Promise<void> => {
+    const config = JSON.parse(await readFile(berth.configPath, 'utf8')) as Record<string, unknown>;
+    if (sync === undefined) delete config.extensions;
+    else config.extensions = { sync };
+    await writeFile(berth.configPath, JSON.stringify(config, null, 2));
+  };
+  /** Asks until the manifest's status is `want`, at most ~20 s. */
+  const manifestStatus = async (reference: string, want: number): Promise<number> => {
+    let got = 0;
+    for (let i = 0; i < 100; i++) {
+      got = (await getManifest(berth.url, 'mirror/library/app', reference)).status;
+      if (got === want) break;
+      await sleep(200);
+    }
+    return got;
+  };
+
+  before(async () => {
+    upstream = await startBerth();
+    berth = await startBerth();
+  });
+
+  after(async () => {
+    await berth?.stop();
+    await upstream?.stop();
+  });
+
+  it('turns a pull-through cache on and off without a restart', async () => {
+    const first = makeImage({ layerSizes: [1024] });
+    await pushContent(upstream.url, 'library/app', first, 'v1');
+    assert.equal((await getManifest(berth.url, 'mirror/library/app', 'v1')).status, 404);
+    await writeSync({
+      registries: [
+        {
+          urls: [upstream.url],
+          onDemand: true,
+          tlsVerify: false,
+          content: [{ prefix: '**', destination: '/mirror' }],
+        },
+      ],
+    });
+    assert.equal(await manifestStatus('v1', 200), 200);
+    const got = await getManifest(berth.url, 'mirror/library/app', 'v1');
+    assert.equal(got.digestHeader, first.manifest.digest);
+
+    await writeSync(undefined);
+    const second = makeImage({ layerSizes: [1024] });
+    await pushContent(upstream.url, 'library/app', second, 'v2');
+    let reloads = 0;
+    for (let i = 0; i < 100 && reloads < 2; i++) {
+      reloads = berth.output().split('configuration reloaded').length - 1;
+      if (reloads < 2) await sleep(200);
+    }
+    assert.equal(reloads, 2, berth.output());
+    assert.equal((await getManifest(berth.url, 'mirror/library/app', 'v2')).status, 404);
+    // What was cached stays.
+    assert.equal((await getManifest(berth.url, 'mirror/library/app', 'v1')).status, 200);
   });
 });
