@@ -72,7 +72,7 @@ function parseCreate(body: Buffer, now: Date): CreateBody {
       throw badRequest((err as Error).message);
     }
   }
-  return { user, groups: (groups) ?? [], label: label ?? '', expiresAt };
+  return { user, groups: groups ?? [], label: label ?? '', expiresAt };
 }
 
 export function adminKeyRoutes(guard: BerthAccessGuard): PlainRoute {
