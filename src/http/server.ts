@@ -4,14 +4,12 @@
  * metrics, auth, UI) are plain handlers registered by the app, each deciding its own access.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ANONYMOUS } from '../auth/identity.js';
 import { RegistryError } from '../oci/errors.js';
-import type { SecureContextOptions } from 'node:tls';
 import type { AccessGuard } from './access.js';
-import { clientCertificateOptions, dropUnverifiedClients, type TlsFiles } from './tls.js';
+import { createTlsServer, type TlsServerOptions } from './tls.js';
 import type { RequestContext } from './context.js';
 import { sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
@@ -54,8 +52,8 @@ export interface HttpServerOptions {
   rateLimit?: RateLimitConfig | undefined;
   /** How long a connection may sit idle (no bytes either way) before it is closed. */
   idleTimeoutMs?: number;
-  /** `http.tls`: serve HTTPS (see tls.ts); the files must already have loaded (`readTlsFiles`). */
-  tls?: { files: TlsFiles; options: SecureContextOptions } | undefined;
+  /** `http.tls`: serve HTTPS (see tls.ts). */
+  tls?: TlsServerOptions | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -101,96 +99,73 @@ export function createHttpServer(options: HttpServerOptions): Server {
         if (!ctx.res.writableEnded) ctx.res.destroy();
         return;
       }
-      const headers =
-        err instanceof RegistryError && (err.status === 401 || err.status === 429)
-          ? access.challenge(ctx)
-          : {};
+      const headers = err instanceof RegistryError && (err.status === 401 || err.status === 429) ? access.challenge(ctx) : {};
       sendError(ctx, err, headers);
     }
   };
 
-  const httpOptions = {
-    // Large layer pushes can take long: no whole-request deadline, only idle timeouts (below).
-    requestTimeout: 0,
-    headersTimeout: 60_000,
-    keepAliveTimeout: 65_000,
-  };
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint();
-    const given = req.headers['x-request-id'];
-    const id =
-      typeof given === 'string' && REQUEST_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
-    res.setHeader('X-Request-Id', id);
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://registry.invalid');
-    } catch {
-      url = new URL('http://registry.invalid/');
-    }
-    const ctx: RequestContext = {
-      req,
-      res,
-      url,
-      id,
-      log: log.child({ reqId: id }),
-      identity: ANONYMOUS,
-      route: 'unknown',
-    };
-    const socket = req.socket;
-    // Counted from where the connection's previous request ended: by the time this callback runs,
-    // the headers (and often a small body) have already been read.
-    const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? {
-      read: 0,
-      written: 0,
-    };
-    res.once('close', () => {
-      const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const forwarded = req.headers['x-forwarded-for'];
-      const digest = res.getHeader('docker-content-digest');
-      connectionMarks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
-      const record: RequestRecord = {
-        method: req.method ?? '',
-        path: url.pathname,
-        route: ctx.route,
-        repo: ctx.repo,
-        user: ctx.identity.username,
-        requestId: id,
-        remoteAddress: socket.remoteAddress,
-        forwardedFor: Array.isArray(forwarded) ? forwarded.join(', ') : forwarded,
-        digest: typeof digest === 'string' ? digest : undefined,
-        status: res.writableFinished ? res.statusCode : 499,
-        durationSeconds,
-        bytesIn: socket.bytesRead - bytesInAtStart,
-        bytesOut: socket.bytesWritten - bytesOutAtStart,
-      };
-      ctx.log.info(
-        {
-          method: record.method,
+  const server = (options.tls === undefined ? createServer : createTlsServer(options.tls, log))(
+    {
+      // Large layer pushes can take long: no whole-request deadline, only idle timeouts (below).
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const started = process.hrtime.bigint();
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
+      res.setHeader('X-Request-Id', id);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://registry.invalid');
+      } catch {
+        url = new URL('http://registry.invalid/');
+      }
+      const ctx: RequestContext = { req, res, url, id, log: log.child({ reqId: id }), identity: ANONYMOUS, route: 'unknown' };
+      const socket = req.socket;
+      // Counted from where the connection's previous request ended: by the time this callback runs,
+      // the headers (and often a small body) have already been read.
+      const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? { read: 0, written: 0 };
+      res.once('close', () => {
+        const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const forwarded = req.headers['x-forwarded-for'];
+        const digest = res.getHeader('docker-content-digest');
+        connectionMarks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+        const record: RequestRecord = {
+          method: req.method ?? '',
           path: url.pathname,
-          route: record.route,
-          repo: record.repo,
-          user: ctx.identity.username || undefined,
-          status: record.status,
-          bytesIn: record.bytesIn,
-          bytesOut: record.bytesOut,
-          ms: Math.round(durationSeconds * 1e4) / 10,
-        },
-        'request',
-      );
-      options.onRequestEnd?.(record);
-    });
-    void handle(ctx);
-  };
-  let server: Server;
-  if (options.tls === undefined) server = createServer(httpOptions, onRequest);
-  else {
-    const https = createHttpsServer(
-      { ...httpOptions, ...options.tls.options, ...clientCertificateOptions(options.tls.files) },
-      onRequest,
-    );
-    if (options.tls.files.cacert !== undefined) dropUnverifiedClients(https, log);
-    server = https;
-  }
+          route: ctx.route,
+          repo: ctx.repo,
+          user: ctx.identity.username,
+          requestId: id,
+          remoteAddress: socket.remoteAddress,
+          forwardedFor: Array.isArray(forwarded) ? forwarded.join(', ') : forwarded,
+          digest: typeof digest === 'string' ? digest : undefined,
+          status: res.writableFinished ? res.statusCode : 499,
+          durationSeconds,
+          bytesIn: socket.bytesRead - bytesInAtStart,
+          bytesOut: socket.bytesWritten - bytesOutAtStart,
+        };
+        ctx.log.info(
+          {
+            method: record.method,
+            path: url.pathname,
+            route: record.route,
+            repo: record.repo,
+            user: ctx.identity.username || undefined,
+            status: record.status,
+            bytesIn: record.bytesIn,
+            bytesOut: record.bytesOut,
+            ms: Math.round(durationSeconds * 1e4) / 10,
+          },
+          'request',
+        );
+        options.onRequestEnd?.(record);
+      });
+      void handle(ctx);
+    },
+  );
   // Malformed HTTP (a body shorter than its Content-Length, then a half-close; bad headers): answer
   // with the spec's envelope rather than Node's bare 400, when the socket can still take it.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -199,9 +174,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       return;
     }
     // Most often a body that ended before its Content-Length: the spec's code for a length mismatch.
-    const body = JSON.stringify({
-      errors: [{ code: 'SIZE_INVALID', message: `malformed HTTP request (${err.code ?? 'parse error'})` }],
-    });
+    const body = JSON.stringify({ errors: [{ code: 'SIZE_INVALID', message: `malformed HTTP request (${err.code ?? 'parse error'})` }] });
     socket.end(
       `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );

@@ -9,7 +9,8 @@
  * certificate renewed, the key not yet) does not load; the old context stays until both agree.
  */
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
-import type { Server as HttpsServer } from 'node:https';
+import type { RequestListener, ServerOptions } from 'node:http';
+import { createServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
@@ -54,6 +55,30 @@ export function dropUnverifiedClients(server: HttpsServer, log: Logger): void {
     );
     socket.destroy();
   });
+}
+
+export interface TlsServerOptions {
+  readonly files: TlsFiles;
+  /** What `readTlsFiles` read at start. */
+  readonly options: SecureContextOptions;
+}
+
+/**
+ * `http.createServer`'s shape, making an HTTPS server with the certificate and, with `cacert`,
+ * client certificates verified when given.
+ */
+export function createTlsServer(
+  tls: TlsServerOptions,
+  log: Logger,
+): (options: ServerOptions, handler: RequestListener) => HttpsServer {
+  return (options, handler) => {
+    const server = createServer(
+      { ...options, ...tls.options, ...clientCertificateOptions(tls.files) },
+      handler,
+    );
+    if (tls.files.cacert !== undefined) dropUnverifiedClients(server, log);
+    return server;
+  };
 }
 
 /** How often the certificate files are checked for changes. */
