@@ -355,7 +355,7 @@ function adminSection(ctx) {
   const submit = h(
     'button',
     { type: 'submit', class: 'button button-primary', id: 'create-service-key' },
-    'Create key',
+    'Create service key',
   );
   const form = h(
     'form',
@@ -367,8 +367,8 @@ function adminSection(ctx) {
       h('label', { for: 'svc-groups' }, 'Groups (comma-separated)'),
       groups,
     ),
-    h('div', { class: 'field' }, h('label', { for: 'svc-label' }, 'Label'), label),
-    h('div', { class: 'field' }, h('label', { for: 'svc-expiry' }, 'Expires'), expiry),
+    h('div', { class: 'field' }, h('label', { for: 'svc-label' }, 'Service key label'), label),
+    h('div', { class: 'field' }, h('label', { for: 'svc-expiry' }, 'Service key expires'), expiry),
     h('div', { class: 'field field-submit' }, submit),
     formError,
   );
