@@ -25,6 +25,7 @@ import { RetentionPolicies } from '../gc/retention.js';
 import { PullLedger } from '../gc/usage.js';
 import { findStoreRepositories } from '../gc/store-walk.js';
 import { Progress } from './progress.js';
+import { probe } from '../doctor/checks.js';
 
 interface GcFlags {
   dryRun?: boolean;
@@ -52,11 +53,12 @@ async function serverAnswers(config: Config): Promise<string | undefined> {
       : config.http.address === '::'
         ? '::1'
         : config.http.address;
-  const url = `http://${address.includes(':') ? `[${address}]` : address}:${config.http.port}/livez`;
+  const scheme = config.http.tls === undefined ? 'http' : 'https';
+  const url = `${scheme}://${address.includes(':') ? `[${address}]` : address}:${config.http.port}/livez`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok ? url : undefined;
+    // Only "does something answer here": the certificate need not be valid for this name.
+    const answer = await probe(url, { insecure: true, timeoutMs: 1_000 });
+    return answer.status === 200 ? url : undefined;
   } catch {
     return undefined;
   }
