@@ -134,10 +134,14 @@ describe('configuration reload: sync', () => {
     await writeFile(berth.configPath, JSON.stringify(config, null, 2));
   };
   /** Asks until the manifest's status is `want`, at most ~20 s. */
-  const manifestStatus = async (reference: string, want: number): Promise<number> => {
+  const manifestStatus = async (
+    reference: string,
+    want: number,
+    repo = 'mirror/library/app',
+  ): Promise<number> => {
     let got = 0;
     for (let i = 0; i < 100; i++) {
-      got = (await getManifest(berth.url, 'mirror/library/app', reference)).status;
+      got = (await getManifest(berth.url, repo, reference)).status;
       if (got === want) break;
       await sleep(200);
     }
@@ -172,15 +176,28 @@ describe('configuration reload: sync', () => {
     const got = await getManifest(berth.url, 'mirror/library/app', 'v1');
     assert.equal(got.digestHeader, first.manifest.digest);
 
+    // A change while sync is on replaces the extension (here: another destination).
+    await writeSync({
+      registries: [
+        {
+          urls: [upstream.url],
+          onDemand: true,
+          tlsVerify: false,
+          content: [{ prefix: '**', destination: '/cache' }],
+        },
+      ],
+    });
+    assert.equal(await manifestStatus('v1', 200, 'cache/library/app'), 200);
+
     await writeSync(undefined);
     const second = makeImage({ layerSizes: [1024] });
     await pushContent(upstream.url, 'library/app', second, 'v2');
     let reloads = 0;
-    for (let i = 0; i < 100 && reloads < 2; i++) {
+    for (let i = 0; i < 100 && reloads < 3; i++) {
       reloads = berth.output().split('configuration reloaded').length - 1;
-      if (reloads < 2) await sleep(200);
+      if (reloads < 3) await sleep(200);
     }
-    assert.equal(reloads, 2, berth.output());
+    assert.equal(reloads, 3, berth.output());
     assert.equal((await getManifest(berth.url, 'mirror/library/app', 'v2')).status, 404);
     // What was cached stays.
     assert.equal((await getManifest(berth.url, 'mirror/library/app', 'v1')).status, 200);
