@@ -14,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { requireCommand, run, type RunResult } from '../support/clients.js';
 import { makeImage, writeOciLayout } from '../support/fixtures.js';
+import bcrypt from 'bcryptjs';
 import { createTestCa, type CertificatePair, type TestCa } from '../support/pki.js';
 import { startBerth, type RunningServer } from '../support/server.js';
 
@@ -228,4 +229,76 @@ describe('TLS with client certificates', () => {
       }
     },
   );
+});
+
+describe('TLS with passwords: the token flow over HTTPS', () => {
+  let work: string;
+  let berth: RunningServer;
+
+  before(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'e2e-tls-token-'));
+    const ca = await createTestCa(work);
+    const server = await ca.server('server');
+    await mkdir(path.join(work, 'certs.d'));
+    await copyFile(ca.cert, path.join(work, 'certs.d', 'ca.crt'));
+    const htpasswd = path.join(work, 'htpasswd');
+    await writeFile(htpasswd, `ci:${bcrypt.hashSync('ci-secret', 4)}\n`);
+    berth = await startBerth({
+      config: {
+        http: {
+          tls: { cert: server.cert, key: server.key },
+          auth: { htpasswd: { path: htpasswd } },
+          accessControl: {
+            repositories: { '**': { policies: [{ users: ['ci'], actions: ['read', 'create', 'update'] }] } },
+          },
+        },
+      },
+    });
+  });
+
+  after(async () => {
+    await berth?.stop();
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it('challenges with an https token realm, and skopeo pushes with a password', TIMEOUT, async () => {
+    const ping = await run(requireCommand('curl'), [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-D',
+      '-',
+      '--cacert',
+      path.join(work, 'certs.d', 'ca.crt'),
+      `https://127.0.0.1:${berth.port}/v2/`,
+    ]);
+    assert.match(
+      ping.stdout,
+      new RegExp(
+        `www-authenticate: Bearer realm="https://127\\.0\\.0\\.1:${berth.port}/zot/auth/token"`,
+        'i',
+      ),
+    );
+    const policy = path.join(work, 'policy.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    const layout = await writeOciLayout(path.join(work, 'layout'), [
+      { content: makeImage({ layerSizes: [1024] }), tag: 'v1' },
+    ]);
+    const pushed = await run(
+      requireCommand('skopeo'),
+      [
+        '--policy',
+        policy,
+        'copy',
+        '--dest-cert-dir',
+        path.join(work, 'certs.d'),
+        '--dest-creds',
+        'ci:ci-secret',
+        `oci:${layout}:v1`,
+        `docker://${berth.host}/team/app:v1`,
+      ],
+      { env: { HOME: work, REGISTRY_AUTH_FILE: path.join(work, 'auth.json') } },
+    );
+    assert.equal(pushed.code, 0, pushed.stderr);
+  });
 });
