@@ -121,6 +121,29 @@ describe('configuration reload', () => {
     assert.equal((await startUpload('alice')).status, 202);
     assert.match(berth.output(), /"reason":"SIGHUP"[^\n]*"msg":"configuration reloaded"/);
   });
+
+  it('turns API keys on, and names a key that needs a restart', async () => {
+    const keys = async (): Promise<number> =>
+      (
+        await fetch(`${berth.url}/zot/auth/apikey`, {
+          headers: { Authorization: `Basic ${Buffer.from(`alice:${PASSWORDS.alice}`).toString('base64')}` },
+        })
+      ).status;
+    assert.equal(await keys(), 404);
+    const config = JSON.parse(await readFile(berth.configPath, 'utf8')) as {
+      http: { auth: Record<string, unknown>; realm?: string };
+    };
+    config.http.auth.apikey = true;
+    config.http.realm = 'changed';
+    await writeFile(berth.configPath, JSON.stringify(config, null, 2));
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = await keys();
+      if (status !== 200) await sleep(200);
+    }
+    assert.equal(status, 200);
+    assert.match(berth.output(), /"key":"http\.realm"[^\n]*takes effect after a restart/);
+  });
 });
 
 describe('configuration reload: sync', () => {
