@@ -8,7 +8,9 @@ const load = (raw: Record<string, unknown>) =>
 
 describe('what a reload leaves for a restart', () => {
   it('names nothing when only reloadable keys changed', () => {
-    const before = load({ http: { auth: { htpasswd: { path: '/a' } }, accessControl: { repositories: {} } } });
+    const before = load({
+      http: { auth: { htpasswd: { path: '/a' } }, accessControl: { repositories: {} } },
+    });
     const after = load({
       http: {
         auth: { htpasswd: { path: '/b' }, apikey: true },
