@@ -18,8 +18,9 @@ step() {
 }
 
 # Debian packages of the real clients and peers the tests run (skopeo, ctr, dockerd, CNCF
-# Distribution, a browser, htpasswd, umoci).
-packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci podman curl)
+# Distribution, a browser, htpasswd, umoci; buildah, openssl and systemd-analyze for the TLS and
+# deployment tests).
+packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci podman curl buildah openssl systemd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -3,6 +3,8 @@
  * registry services, access control, extensions, routes. `cli/` listens and handles signals.
  */
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { V2Deps } from './http/v2/deps.js';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -12,7 +14,11 @@ import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
 import { META_DB_FILE, META_DIR } from './registry/layout.js';
 import { createHttpServer, type PlainRoute } from './http/server.js';
-import { createAccessGuard, type AccessGuard } from './http/access.js';
+import { BerthAccessGuard, createAccessGuard, openAccess, type AccessGuard } from './http/access.js';
+import { prepareAuthReload, type PreparedReload } from './http/ext/auth-services.js';
+import { CertificateWatcher, readTlsFiles } from './http/tls.js';
+import { changesNeedingRestart } from './config/reload.js';
+import { ConfigError as ConfigErrorClass } from './config/errors.js';
 import { authExtension } from './http/ext/auth-extension.js';
 import { healthRoutes, readinessCheck } from './http/health.js';
 import type { AppContext, Extension, ExtensionFactory } from './extensions.js';
@@ -52,6 +58,7 @@ export type AccessFactory = (ctx: Omit<AppContext, 'access'>) => AccessGuard | P
 const defaultAccess: AccessFactory = createAccessGuard;
 
 export interface App {
+  /** The configuration in force (replaced by `reload`). */
   readonly config: Config;
   readonly log: Logger;
   readonly db: Db;
@@ -62,6 +69,13 @@ export interface App {
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then releases everything. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Applies a new configuration's reloadable parts (`RELOADABLE_KEYS`: access control, htpasswd,
+   * API keys, OpenID, mTLS, TLS files, sync) without dropping a connection: everything is built
+   * first and swapped in at once, or nothing changes (it throws, naming the key when it can).
+   * Returns the changed keys that need a restart, which it left as they were.
+   */
+  reload(next: Config): Promise<string[]>;
 }
 
 export interface BuildOptions {
@@ -93,24 +107,81 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     }),
     ...extensions.flatMap((e) => e.routes ?? []),
   ];
-  const pullThrough = extensions.map((e) => e.pullThrough).find((p) => p !== undefined);
-  const observers = extensions.filter((e) => e.onRequestEnd !== undefined);
+  const v2: V2Deps = { registry, access };
+  // Routes, pull-through and observers follow the extension list, which a reload may change (sync).
+  const health = routes[0]!;
+  const rewire = (): void => {
+    routes.splice(0, routes.length, health, ...extensions.flatMap((e) => e.routes ?? []));
+    const pullThrough = extensions.map((e) => e.pullThrough).find((p) => p !== undefined);
+    if (pullThrough) v2.pullThrough = pullThrough;
+    else delete v2.pullThrough;
+  };
+  rewire();
+  const tlsFiles = config.http.tls;
   const server = createHttpServer({
     log,
     access,
-    v2: { registry, access, ...(pullThrough ? { pullThrough } : {}) },
+    v2,
     routes,
     rateLimit: config.http.ratelimit,
     onRequestEnd: (record) => {
-      for (const e of observers) e.onRequestEnd!(record);
+      for (const e of extensions) e.onRequestEnd?.(record);
     },
+    tls: tlsFiles === undefined ? undefined : { files: tlsFiles, options: readTlsFiles(tlsFiles) },
   });
+  const certificates =
+    tlsFiles === undefined ? undefined : new CertificateWatcher(server as HttpsServer, tlsFiles, log);
+  let current = config;
+
+  const reload = async (next: Config): Promise<string[]> => {
+    const prepared: PreparedReload[] = [];
+    try {
+      if (access instanceof BerthAccessGuard) {
+        prepared.push(await prepareAuthReload(access.services, base, next));
+      } else if (
+        access === openAccess &&
+        (next.http.auth !== undefined || next.http.accessControl !== undefined)
+      ) {
+        throw ConfigErrorClass.at(['http', 'auth'], 'turning authentication on needs a restart');
+      }
+      let nextSync: Extension | undefined;
+      const syncChanged = JSON.stringify(next.extensions?.sync) !== JSON.stringify(current.extensions?.sync);
+      if (syncChanged && (options.extensions ?? EXTENSIONS).includes(syncExtension)) {
+        nextSync = await syncExtension({ ...ctx, config: next });
+      }
+      for (const p of prepared) p.commit();
+      if (syncChanged) {
+        const at = extensions.findIndex((e) => e.name === 'sync');
+        const previous = at === -1 ? undefined : extensions[at];
+        if (at !== -1) extensions.splice(at, 1);
+        if (nextSync) extensions.splice(at === -1 ? extensions.length : at, 0, nextSync);
+        rewire();
+        await previous?.stop?.();
+        if (started) await nextSync?.start?.();
+      }
+    } catch (err) {
+      for (const p of prepared) p.discard();
+      throw err;
+    }
+    if (certificates && next.http.tls) certificates.reload(next.http.tls);
+    const needRestart = changesNeedingRestart(current, next);
+    const tls = current.http.tls && next.http.tls ? next.http.tls : current.http.tls;
+    current = {
+      ...current,
+      http: { ...current.http, accessControl: next.http.accessControl, auth: next.http.auth, tls },
+    };
+    if (next.extensions?.sync !== undefined || current.extensions?.sync !== undefined)
+      current = { ...current, extensions: { ...current.extensions, sync: next.extensions?.sync } };
+    return needRestart;
+  };
 
   const result = await registry.reconcile();
   log.info(result, 'metadata index reconciled with storage');
 
   return {
-    config,
+    get config() {
+      return current;
+    },
     log,
     db,
     registry,
@@ -125,6 +196,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
         });
       });
       for (const e of extensions) await e.start?.();
+      certificates?.start();
       started = true;
       return address;
     },
@@ -132,10 +204,12 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      certificates?.stop();
       await closed;
       clearTimeout(timer);
       for (const e of extensions) await e.stop?.();
       db.close();
     },
+    reload,
   };
 }

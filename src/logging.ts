@@ -4,6 +4,8 @@ import { pino, type Logger } from 'pino';
 export interface LogOptions {
   level: string;
   output?: string | undefined;
+  /** Human-readable lines on stderr instead of JSON on stdout (a terminal; never with `output`). */
+  human?: { write(chunk: string): boolean } | undefined;
 }
 
 /** How long the final flush at exit may wait for a log reader that stopped reading. */
@@ -21,18 +23,31 @@ export function createLogger(options: LogOptions): Logger {
   const retryEAGAIN = (): boolean => giveUpAt === undefined || Date.now() < giveUpAt;
   // Likewise, lines waiting for a stalled reader are held in memory only up to a bound.
   const common = { sync: false, retryEAGAIN, maxLength: 16 * 1024 * 1024 };
-  const destination = options.output
-    ? pino.destination({ dest: options.output, mkdir: true, ...common })
-    : pino.destination({ fd: 1, ...common });
+  const file =
+    options.output !== undefined || options.human === undefined
+      ? options.output
+        ? pino.destination({ dest: options.output, mkdir: true, ...common })
+        : pino.destination({ fd: 1, ...common })
+      : undefined;
   // A reader of our stdout that went away must not take the server (or its shutdown) with it.
-  destination.on('error', () => undefined);
+  file?.on('error', () => undefined);
+  const destination = file ?? options.human!;
   return pino(
     {
       level: options.level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Belt and braces: should a header object ever be logged, its secrets are not.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.apiKey', '*.clientsecret'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          '*.password',
+          '*.apiKey',
+          '*.clientsecret',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

@@ -13,6 +13,7 @@ import type { HtpasswdFile } from './authn/htpasswd.js';
 import { isApiKeyExpired, looksLikeApiKey } from './authn/api-keys.js';
 import type { FailureThrottle } from './authn/throttle.js';
 import type { Identity } from './identity.js';
+import type { ApiKeyGroups } from '../meta/api-key-groups.js';
 import type { ApiKeyStore } from './store/api-keys.js';
 import type { SessionStore } from './store/sessions.js';
 import type { UserStore } from './store/users.js';
@@ -40,6 +41,8 @@ export interface AuthenticatorOptions {
   readonly addressThrottle: FailureThrottle;
   /** Failed password attempts per user name. */
   readonly userThrottle: FailureThrottle;
+  /** Groups an admin gave service-account keys (`berth keys create --groups`). */
+  readonly keyGroups?: ApiKeyGroups | undefined;
   readonly now?: () => Date;
   /** How often an API key's `lastUsed` is written at most. Default 60 000 ms. */
   readonly lastUsedResolutionMs?: number;
@@ -87,7 +90,7 @@ export class Authenticator {
     };
   }
 
-  #checkApiKey(username: string, key: string): Verdict {
+  async #checkApiKey(username: string, key: string): Promise<Verdict> {
     const { apiKeys, users } = this.#o;
     const now = this.#now();
     const record = apiKeys?.findByKey(key);
@@ -95,7 +98,8 @@ export class Authenticator {
       return { ok: false, reason: 'invalid', method: 'apikey' };
     }
     this.#recordUse(record.id, now);
-    const groups = users.groupsOf(username) ?? [];
+    const granted = (await this.#o.keyGroups?.groupsOf(record.id)) ?? [];
+    const groups = [...new Set([...(users.groupsOf(username) ?? []), ...granted])];
     return {
       ok: true,
       identity: { username, groups, method: 'apikey' },

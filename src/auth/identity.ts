@@ -6,7 +6,7 @@
 import type { Action } from './authz/actions.js';
 
 /** How an identity was established. */
-export type AuthMethod = 'anonymous' | 'htpasswd' | 'apikey' | 'session' | 'token';
+export type AuthMethod = 'anonymous' | 'htpasswd' | 'apikey' | 'session' | 'token' | 'mtls';
 
 /**
  * What a registry bearer token allows (Docker's token scopes, translated to Berth's actions). An

@@ -23,6 +23,9 @@ import { openStore } from '../gc/open-store.js';
 import { formatSweepReport, totalsOf } from '../gc/report.js';
 import { RetentionPolicies } from '../gc/retention.js';
 import { PullLedger } from '../gc/usage.js';
+import { findStoreRepositories } from '../gc/store-walk.js';
+import { Progress } from './progress.js';
+import { probe } from '../doctor/checks.js';
 
 interface GcFlags {
   dryRun?: boolean;
@@ -50,11 +53,12 @@ async function serverAnswers(config: Config): Promise<string | undefined> {
       : config.http.address === '::'
         ? '::1'
         : config.http.address;
-  const url = `http://${address.includes(':') ? `[${address}]` : address}:${config.http.port}/livez`;
+  const scheme = config.http.tls === undefined ? 'http' : 'https';
+  const url = `${scheme}://${address.includes(':') ? `[${address}]` : address}:${config.http.port}/livez`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok ? url : undefined;
+    // Only "does something answer here": the certificate need not be valid for this name.
+    const answer = await probe(url, { insecure: true, timeoutMs: 1_000 });
+    return answer.status === 200 ? url : undefined;
   } catch {
     return undefined;
   }
@@ -101,6 +105,10 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
     // With gc off the schema leaves gcDelay at 0; an explicit collection still spares recent content.
     const delayMs = storage.gc ? storage.gcDelay : storage.gcDelay || DEFAULT_GC_DELAY_MS;
     const audit = dryRun ? undefined : auditLogFor({ config, log, registry: store.registry });
+    const progress = new Progress('gc', {
+      unit: 'repositories',
+      bytesLabel: dryRun ? 'would be freed' : 'freed',
+    });
     const collector = new GarbageCollector({
       registry: store.registry,
       db: store.db,
@@ -110,9 +118,15 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
       ...(now === undefined ? {} : { now: () => now }),
       dryRun,
       pulls: new PullLedger(store.db),
-      onRepository: (report) => observeRepository(report, { log, audit }),
+      onRepository: (report) => {
+        observeRepository(report, { log, audit });
+        progress.tick(report.freedBytes);
+      },
     });
+    // The count for the progress line only; the sweep lists the store itself.
+    if (process.stderr.isTTY) progress.start((await findStoreRepositories(store.registry.driver)).length);
     const report = await collector.sweep();
+    progress.finish();
     audit?.close();
     process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatSweepReport(report)}\n`);
     if (totalsOf(report.repositories).errors > 0) process.exitCode = 1;

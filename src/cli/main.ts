@@ -4,6 +4,7 @@
  * arguments and exit codes: keep them stable.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { loadConfigFile, defaultConfig, ConfigError, type Config } from '../config/index.js';
 import { createLogger } from '../logging.js';
@@ -11,10 +12,21 @@ import { buildApp, configRefusals } from '../app.js';
 import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
+import { keysCommand } from './keys.js';
+import { doctorCommand } from './doctor.js';
+import { humanDestination, wantsHumanLogs } from './human-log.js';
+import { watchConfigFile } from '../config/reload.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+
+/** The URL clients use for a bound address: a wildcard address is shown as this host's name. */
+function listeningUrl(address: string, port: number, tls: boolean): string {
+  const host =
+    address === '0.0.0.0' || address === '::' ? hostname() : address.includes(':') ? `[${address}]` : address;
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
+}
 
 function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || address.startsWith('127.');
@@ -35,7 +47,8 @@ async function serve(file: string | undefined): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: config.log.level, output: config.log.output });
+  const human = config.log.output === undefined && wantsHumanLogs() ? humanDestination() : undefined;
+  const log = createLogger({ level: config.log.level, output: config.log.output, human });
   for (const warning of warnings) log.warn({ config: file }, warning);
   if (!file)
     log.info(
@@ -50,13 +63,43 @@ async function serve(file: string | undefined): Promise<void> {
   }
   const app = await buildApp(config, log);
   const address = await app.listen();
-  const listening = { address: address.address, port: address.port, version: pkg.version };
+  const url = listeningUrl(address.address, address.port, config.http.tls !== undefined);
+  const listening = { address: address.address, port: address.port, url, version: pkg.version };
   log.info(listening, 'listening');
+  // A person at a terminal sees where to point their clients, and what the config file got wrong.
+  if (human !== undefined) {
+    const lines = [
+      `\nBerth ${pkg.version} is serving ${url}${file ? `  (configuration: ${file})` : ''}`,
+      ...(warnings.length === 0
+        ? []
+        : [
+            `${warnings.length} warning${warnings.length === 1 ? '' : 's'} about the configuration:`,
+            ...warnings.map((w) => `  - ${w}`),
+          ]),
+      `Try: curl ${url}/v2/_catalog    Stop: Ctrl-C    Reload the configuration: edit the file, or kill -HUP ${process.pid}\n\n`,
+    ];
+    process.stderr.write(lines.join('\n'));
+  }
   // Supervisors and tests wait for this line, whatever log level the configuration chose.
   if (!log.isLevelEnabled('info'))
     process.stdout.write(
       `${JSON.stringify({ level: 30, time: new Date().toISOString(), ...listening, msg: 'listening' })}\n`,
     );
+
+  // Live reload (config/reload.ts): the file changing, or SIGHUP. Without a file, SIGHUP does nothing.
+  const watcher =
+    file === undefined
+      ? undefined
+      : watchConfigFile({
+          file,
+          log,
+          refusals: configRefusals,
+          apply: async (next) => {
+            const needRestart = await app.reload(next);
+            for (const key of needRestart) log.warn({ key }, `${key} changed: takes effect after a restart`);
+          },
+        });
+  process.on('SIGHUP', () => void watcher?.reload('SIGHUP'));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -65,6 +108,7 @@ async function serve(file: string | undefined): Promise<void> {
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     // Whatever happens to the graceful path (a stuck client, a broken log pipe), exit eventually.
     setTimeout(() => process.exit(1), 40_000).unref();
+    watcher?.close();
     app.close().then(
       () => {
         log.info('stopped');
@@ -116,5 +160,7 @@ program
 
 program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
+program.addCommand(keysCommand());
+program.addCommand(doctorCommand());
 
 await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
 import { openStore } from '../gc/open-store.js';
 import { onDemandRepositories } from '../scrub/extension.js';
 import { formatScrubReport, scrubStore } from '../scrub/scrub.js';
+import { Progress } from './progress.js';
 
 interface ScrubFlags {
   json?: boolean;
@@ -33,12 +34,16 @@ async function runScrub(file: string, flags: ScrubFlags): Promise<void> {
   const log = pino({ level: 'error', base: null }, pino.destination(2));
   const store = await openStore(config, log).catch((err: unknown) => fail((err as Error).message));
   try {
+    const progress = new Progress('scrub', { unit: 'repositories', bytesLabel: 're-hashed' });
     const report = await scrubStore({
       registry: store.registry,
       log,
+      onStart: (total) => progress.start(total),
+      onRepository: (result) => progress.tick(result.bytes),
       onDemand: onDemandRepositories(config),
       ...(flags.repository?.length ? { repositories: flags.repository } : {}),
     });
+    progress.finish();
     process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatScrubReport(report)}\n`);
     process.exitCode = report.problems.length === 0 ? 0 : 1;
   } finally {

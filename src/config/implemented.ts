@@ -27,6 +27,8 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'http.realm',
   'http.compat',
   'http.ratelimit',
+  'http.tls',
+  'http.auth.mtls',
   'http.auth.htpasswd',
   'http.auth.apikey',
   'http.auth.openid',

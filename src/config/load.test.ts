@@ -525,7 +525,6 @@ describe('warnings', () => {
       distSpecVersion: '1.0.1',
       storage: { rootDirectory: '/d', subPaths: {}, maxRepos: 10 },
       http: {
-        tls: { cert: '/c', key: '/k' },
         ratelimit: { rate: 10 },
         auth: { htpasswd: { path: '/h' } },
         accessControl: {
@@ -540,7 +539,6 @@ describe('warnings', () => {
     assert.deepEqual(warnings, [
       'storage.subPaths: accepted but not implemented yet; ignored',
       'storage.maxRepos: accepted but not implemented yet; ignored',
-      'http.tls: accepted but not implemented yet; ignored',
       'http.accessControl.repositories["**"].policies[0].conditions: CEL conditions are not evaluated yet; a policy entry with conditions grants nothing',
       'scheduler: accepted but not implemented yet; ignored',
       'extensions.search: accepted but not implemented yet; ignored',

@@ -29,6 +29,7 @@ import { ANONYMOUS, isAnonymous, type Identity } from '../auth/identity.js';
 import type { TokenSubject } from '../auth/tokens/registry-tokens.js';
 import type { AppContext } from '../extensions.js';
 import { RegistryError } from '../oci/errors.js';
+import { certificateCaller } from './client-certificate.js';
 import type { RequestContext } from './context.js';
 import { Refusal, type Challenge } from './refusal.js';
 import { openAuthServices, type AuthServices } from './ext/auth-services.js';
@@ -136,6 +137,8 @@ export class BerthAccessGuard implements AccessGuard {
         }
       }
     }
+    const certified = certificateCaller(ctx.req.socket, this.services.mtls);
+    if (certified !== undefined) return certified;
     if (
       options.anonymous === 'allow' ||
       this.policy.anonymousAllowed() ||

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { ANONYMOUS } from '../auth/identity.js';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessGuard } from './access.js';
+import { createTlsServer, type TlsServerOptions } from './tls.js';
 import type { RequestContext } from './context.js';
 import { sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
@@ -52,6 +53,8 @@ export interface HttpServerOptions {
   rateLimit?: RateLimitConfig | undefined;
   /** How long a connection may sit idle (no bytes either way) before it is closed. */
   idleTimeoutMs?: number;
+  /** `http.tls`: serve HTTPS (see tls.ts). */
+  tls?: TlsServerOptions | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -102,7 +105,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
   };
 
-  const server = createServer(
+  const server = (options.tls === undefined ? createServer : createTlsServer(options.tls, log))(
     {
       // Large layer pushes can take long: no whole-request deadline, only idle timeouts (below).
       requestTimeout: 0,

@@ -59,6 +59,9 @@ export interface ScrubOptions {
   /** Only these repositories (default: all). */
   repositories?: string[];
   shouldStop?: () => boolean;
+  /** Called once the repositories are known, then after each (progress on a terminal). */
+  onStart?: (repositories: number) => void;
+  onRepository?: (result: RepositoryScrub) => void;
 }
 
 async function hashFile(
@@ -238,6 +241,7 @@ export async function scrubStore(options: ScrubOptions): Promise<ScrubReport> {
     durationSeconds: 0,
     aborted: false,
   };
+  options.onStart?.(repos.length);
   for (const repo of repos) {
     if (options.shouldStop?.()) {
       report.aborted = true;
@@ -256,6 +260,7 @@ export async function scrubStore(options: ScrubOptions): Promise<ScrubReport> {
       };
     }
     report.repositories.push(result);
+    options.onRepository?.(result);
     report.checked += result.checked;
     report.bytes += result.bytes;
     report.problems.push(...result.problems);

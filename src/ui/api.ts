@@ -144,7 +144,13 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     sendJson(ctx, 200, {
       user: isAnonymous(identity)
         ? null
-        : { name: identity.username, groups: access.policy.groupsOf(identity), method: identity.method },
+        : {
+            name: identity.username,
+            groups: access.policy.groupsOf(identity),
+            method: identity.method,
+            // Admins get the service-account section of the API-key page (/berth/admin/apikeys).
+            admin: access.policy.isAdmin(identity),
+          },
       guest: access.policy.anonymousMayRead(),
       signIn: signInOptions(config),
       registryHost: registryHost(config),

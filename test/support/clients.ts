@@ -25,6 +25,10 @@ const PACKAGE_OF: Record<string, string> = {
   htpasswd: 'apache2-utils',
   umoci: 'umoci',
   chromium: 'chromium',
+  buildah: 'buildah',
+  openssl: 'openssl',
+  curl: 'curl',
+  'systemd-analyze': 'systemd',
 };
 
 function findOnPath(name: string): string | undefined {

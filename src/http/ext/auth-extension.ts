@@ -8,6 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { Extension, ExtensionFactory } from '../../extensions.js';
 import { BerthAccessGuard } from '../access.js';
 import type { PlainRoute } from '../server.js';
+import { KeyExpiryWarnings, registerKeyExpiryMetric } from '../../auth/key-expiry.js';
+import type { KeySummary } from '../../meta/api-key-groups.js';
+import { metricsFor } from '../../metrics/berth-metrics.js';
+import { adminKeyRoutes } from './admin-key-routes.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { mgmtRoute } from './mgmt-route.js';
 import { oidcRoutes } from './oidc-routes.js';
@@ -23,13 +27,28 @@ export const authExtension: ExtensionFactory = (ctx) => {
   const routes: PlainRoute[] = [];
   if (extensions?.search?.enable === true || extensions?.ui?.enable === true)
     routes.push(mgmtRoute(ctx.config, pkg.version));
-  if (guard !== undefined) routes.push(tokenRoute(guard), oidcRoutes(guard), apiKeyRoutes(guard));
+  if (guard !== undefined)
+    routes.push(tokenRoute(guard), oidcRoutes(guard), apiKeyRoutes(guard), adminKeyRoutes(guard));
   if (routes.length === 0) return undefined;
+  let warnings: KeyExpiryWarnings | undefined;
+  if (guard !== undefined) {
+    const { services } = guard;
+    const list = async (): Promise<KeySummary[] | undefined> =>
+      services.apiKeys === undefined ? undefined : services.keyGroups.list();
+    registerKeyExpiryMetric(metricsFor(ctx.registry).registry, list);
+    warnings = new KeyExpiryWarnings(list, services.log, () => services.now());
+  }
   const extension: Extension = {
     name: 'auth',
     routes,
-    start: () => guard?.start(),
-    stop: () => guard?.stop(),
+    start: () => {
+      guard?.start();
+      warnings?.start();
+    },
+    stop: () => {
+      warnings?.stop();
+      guard?.stop();
+    },
   };
   return extension;
 };

@@ -9,6 +9,7 @@ import { Authenticator } from '../../auth/authenticator.js';
 import { authenticationConfigured } from '../../auth/authentication-configured.js';
 import { HtpasswdFile } from '../../auth/authn/htpasswd.js';
 import { FailureThrottle } from '../../auth/authn/throttle.js';
+import { DEFAULT_MTLS, type MtlsSettings } from '../../auth/authn/mtls.js';
 import { compilePolicy, type Policy } from '../../auth/authz/policy.js';
 import { OidcRelyingParty } from '../../auth/oidc/relying-party.js';
 import {
@@ -21,6 +22,7 @@ import {
 } from '../../auth/store/index.js';
 import { RegistryTokens } from '../../auth/tokens/registry-tokens.js';
 import { OPENID_PROVIDERS, type Config } from '../../config/index.js';
+import { ApiKeyGroups, migrateApiKeyGroups } from '../../meta/api-key-groups.js';
 import type { AppContext } from '../../extensions.js';
 
 export interface AuthSettings {
@@ -47,18 +49,27 @@ export interface AuthSettings {
   readonly metricsPath: string | undefined;
 }
 
+/**
+ * The auth services. The fields a configuration reload replaces (`reloadAuthServices`) are
+ * mutable, and read at request time, never captured: settings, policy, htpasswd, apiKeys,
+ * authenticator, providers, mtls.
+ */
 export interface AuthServices {
-  readonly settings: AuthSettings;
-  readonly policy: Policy;
-  readonly htpasswd: HtpasswdFile | undefined;
-  readonly apiKeys: ApiKeyStore | undefined;
+  settings: AuthSettings;
+  policy: Policy;
+  htpasswd: HtpasswdFile | undefined;
+  apiKeys: ApiKeyStore | undefined;
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly signIns: LoginStateStore;
   readonly tokens: RegistryTokens;
-  readonly authenticator: Authenticator;
+  /** Groups admins gave service-account keys. */
+  readonly keyGroups: ApiKeyGroups;
+  authenticator: Authenticator;
   /** OpenID providers by their key under `openid.providers`. */
-  readonly providers: ReadonlyMap<string, OidcRelyingParty>;
+  providers: ReadonlyMap<string, OidcRelyingParty>;
+  /** How client certificates name callers; undefined without `http.tls.cacert`. */
+  mtls: MtlsSettings | undefined;
   readonly audit: AuditLog;
   readonly log: Logger;
   now(): Date;
@@ -111,11 +122,43 @@ export function authSettings(config: Config): AuthSettings {
   };
 }
 
-export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise<AuthServices> {
-  const { config, db, log } = ctx;
+/** zot's `http.auth.mtls` settings, when client certificates are on (`http.tls.cacert`). */
+export function mtlsSettings(config: Config): MtlsSettings | undefined {
+  if (config.http.tls?.cacert === undefined) return undefined;
+  const mtls = config.http.auth?.mtls;
+  return mtls === undefined ? DEFAULT_MTLS : { ...mtls };
+}
+
+/** The pieces of the auth services a configuration decides, built fresh (startup and reload). */
+export interface ConfiguredAuth {
+  settings: AuthSettings;
+  policy: Policy;
+  htpasswd: HtpasswdFile | undefined;
+  apiKeys: ApiKeyStore | undefined;
+  authenticator: Authenticator;
+  providers: Map<string, OidcRelyingParty>;
+  mtls: MtlsSettings | undefined;
+}
+
+/**
+ * Builds what `config` decides. `reuseHtpasswd` is the running file, kept when the path is the same
+ * (it already watches its file). Throws (ConfigError, or a file error) without side effects on
+ * the running services.
+ */
+export async function configuredAuth(
+  ctx: Omit<AppContext, 'access'>,
+  config: Config,
+  stores: {
+    users: UserStore;
+    sessions: SessionStore;
+    tokens: RegistryTokens;
+    keyGroups: ApiKeyGroups;
+    now: () => Date;
+  },
+  reuseHtpasswd?: HtpasswdFile,
+): Promise<ConfiguredAuth> {
+  const { db, log } = ctx;
   const settings = authSettings(config);
-  const now = (): Date => new Date();
-  migrateAuthTables(db);
   const policy = compilePolicy(config.http.accessControl, {
     authenticationConfigured: authenticationConfigured(config),
   });
@@ -123,21 +166,21 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
   const htpasswd =
     htpasswdPath === undefined
       ? undefined
-      : await HtpasswdFile.open(htpasswdPath, { logger: log.child({ component: 'htpasswd' }) });
+      : reuseHtpasswd !== undefined && reuseHtpasswd.path === htpasswdPath
+        ? reuseHtpasswd
+        : await HtpasswdFile.open(htpasswdPath, { logger: log.child({ component: 'htpasswd' }) });
   const apiKeys = settings.apiKeysEnabled ? new ApiKeyStore(db) : undefined;
-  const users = new UserStore(db);
-  const sessions = new SessionStore(db);
-  const tokens = new RegistryTokens({ key: loadSigningKey(db, now()), service: settings.service });
   const authenticator = new Authenticator({
     htpasswd,
     apiKeys,
-    users,
-    sessions,
-    tokens,
+    users: stores.users,
+    sessions: stores.sessions,
+    tokens: stores.tokens,
     // A whole office behind one NAT shares an address: allow it more failures than one user name.
     addressThrottle: new FailureThrottle({ maxFailures: 30, windowMs: 60_000 }),
     userThrottle: new FailureThrottle({ maxFailures: 10, windowMs: 60_000 }),
-    now,
+    keyGroups: stores.keyGroups,
+    now: stores.now,
   });
 
   const providers = new Map<string, OidcRelyingParty>();
@@ -168,21 +211,75 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
       ),
     );
   }
+  return { settings, policy, htpasswd, apiKeys, authenticator, providers, mtls: mtlsSettings(config) };
+}
 
-  return {
-    settings,
-    policy,
-    htpasswd,
-    apiKeys,
+export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise<AuthServices> {
+  const { config, db, log } = ctx;
+  const now = (): Date => new Date();
+  migrateAuthTables(db);
+  await migrateApiKeyGroups(db);
+  const users = new UserStore(db);
+  const sessions = new SessionStore(db);
+  const tokens = new RegistryTokens({
+    key: loadSigningKey(db, now()),
+    service: authSettings(config).service,
+  });
+  const keyGroups = new ApiKeyGroups(db);
+  const configured = await configuredAuth(ctx, config, { users, sessions, tokens, keyGroups, now });
+
+  const services: AuthServices = {
+    ...configured,
     users,
     sessions,
     signIns: new LoginStateStore(db),
     tokens,
-    authenticator,
-    providers,
+    keyGroups,
     audit: auditLogFor(ctx),
     log: log.child({ component: 'auth' }),
     now,
-    close: () => htpasswd?.close(),
+    close: () => services.htpasswd?.close(),
+  };
+  return services;
+}
+
+/** A reload prepared but not yet in force: `commit` swaps it in, `discard` drops it. */
+export interface PreparedReload {
+  commit(): void;
+  discard(): void;
+}
+
+/**
+ * Builds what a reloaded configuration decides (policy, htpasswd, API keys, OIDC providers, mTLS
+ * settings, cookies and realm) next to the running services, to be swapped in by `commit` in one
+ * step: a request sees the old set or the new set, never a mix. Sessions, users and the token
+ * signing key carry over. Failed-password throttles start afresh.
+ */
+export async function prepareAuthReload(
+  services: AuthServices,
+  ctx: Omit<AppContext, 'access'>,
+  config: Config,
+): Promise<PreparedReload> {
+  const next = await configuredAuth(
+    { ...ctx, config },
+    config,
+    {
+      users: services.users,
+      sessions: services.sessions,
+      tokens: services.tokens,
+      keyGroups: services.keyGroups,
+      now: () => services.now(),
+    },
+    services.htpasswd,
+  );
+  return {
+    commit: () => {
+      const previous = services.htpasswd;
+      Object.assign(services, next);
+      if (previous !== undefined && previous !== next.htpasswd) previous.close();
+    },
+    discard: () => {
+      if (next.htpasswd !== undefined && next.htpasswd !== services.htpasswd) next.htpasswd.close();
+    },
   };
 }

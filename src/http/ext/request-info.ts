@@ -43,12 +43,13 @@ const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /**
  * The registry's public base URL, without a trailing slash: `http.externalUrl` when configured (the
- * address clients use through the proxy), else the request's own `Host` over plain HTTP.
+ * address clients use through the proxy), else the request's own `Host`, over HTTPS when the connection is TLS.
  */
 export function publicBaseUrl(ctx: RequestContext, externalUrl: string | undefined): string {
   if (externalUrl !== undefined) return externalUrl;
   const host = ctx.req.headers.host;
-  return `http://${host !== undefined && HOST.test(host) ? host : 'localhost'}`;
+  const scheme = (ctx.req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  return `${scheme}://${host !== undefined && HOST.test(host) ? host : 'localhost'}`;
 }
 
 /**

@@ -147,4 +147,13 @@ export const auth = {
     return response.json();
   },
   revokeKey: (id) => request('DELETE', `/zot/auth/apikey${query({ id })}`),
+  /** Admins: every user's keys, and keys created for another user (service accounts). */
+  listAllKeys: () => getJson('/berth/admin/apikeys'),
+  async createServiceKey(user, groups, label, expires) {
+    const response = await request('POST', '/berth/admin/apikeys', {
+      json: { user, groups, label, ...(expires ? { expires } : {}) },
+    });
+    return response.json();
+  },
+  revokeAnyKey: (id) => request('DELETE', `/berth/admin/apikeys${query({ id })}`),
 };

@@ -141,6 +141,7 @@ export async function render(ctx) {
       form,
       h('h2', { id: 'keys-heading' }, 'Your keys'),
       list,
+      session.user.admin ? adminSection(ctx) : null,
     ),
   );
 
@@ -316,4 +317,198 @@ export async function render(ctx) {
   });
 
   await load();
+}
+
+/**
+ * Admins: service-account keys. Create a key for another user (a CI account) with groups, and see
+ * and revoke every user's keys; keys expiring within a week are marked. Same as `berth keys`.
+ */
+function adminSection(ctx) {
+  const user = h('input', {
+    id: 'svc-user',
+    name: 'user',
+    required: true,
+    autocomplete: 'off',
+    placeholder: 'e.g. zot-ci',
+  });
+  const groups = h('input', {
+    id: 'svc-groups',
+    name: 'groups',
+    autocomplete: 'off',
+    placeholder: 'e.g. artifact-workloads',
+  });
+  const label = h('input', {
+    id: 'svc-label',
+    name: 'label',
+    maxlength: '100',
+    autocomplete: 'off',
+    placeholder: 'e.g. ci',
+  });
+  const expiry = h(
+    'select',
+    { id: 'svc-expiry', name: 'expiry' },
+    EXPIRIES.filter(([value]) => value !== 'custom').map(([value, text]) =>
+      h('option', { value, selected: value === DEFAULT_EXPIRY }, text),
+    ),
+  );
+  const formError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'button button-primary', id: 'create-service-key' },
+    'Create service key',
+  );
+  const form = h(
+    'form',
+    { class: 'form form-inline', 'aria-labelledby': 'svc-heading' },
+    h('div', { class: 'field' }, h('label', { for: 'svc-user' }, 'User'), user),
+    h(
+      'div',
+      { class: 'field field-grow' },
+      h('label', { for: 'svc-groups' }, 'Groups (comma-separated)'),
+      groups,
+    ),
+    h('div', { class: 'field' }, h('label', { for: 'svc-label' }, 'Service key label'), label),
+    h('div', { class: 'field' }, h('label', { for: 'svc-expiry' }, 'Service key expires'), expiry),
+    h('div', { class: 'field field-submit' }, submit),
+    formError,
+  );
+  const created = h('div', { class: 'new-key-slot' });
+  const list = h('div', { class: 'results', id: 'all-key-list' });
+  const section = h(
+    'section',
+    { class: 'admin-keys', 'aria-labelledby': 'svc-heading' },
+    h('h2', { id: 'svc-heading' }, 'Service-account keys (admins)'),
+    h(
+      'p',
+      { class: 'lead' },
+      'Create a key for another user, such as a CI account, with the groups it should carry. The key is shown once.',
+    ),
+    created,
+    form,
+    h('h2', { id: 'all-keys-heading' }, 'All keys'),
+    list,
+  );
+
+  const load = async () => {
+    let data;
+    try {
+      data = await auth.listAllKeys();
+    } catch (err) {
+      replace(list, notice('error', err.message));
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    const keys = Array.isArray(data?.apiKeys) ? data.apiKeys : [];
+    if (keys.length === 0) {
+      replace(list, h('p', { class: 'empty' }, 'No API keys.'));
+      return;
+    }
+    replace(
+      list,
+      h(
+        'table',
+        { class: 'table table-keys' },
+        h('caption', { class: 'visually-hidden' }, 'All API keys'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['User', 'Label', 'Groups', 'Expires', 'Last used', 'Status'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+          ),
+        ),
+        h(
+          'tbody',
+          null,
+          keys.map((key) =>
+            h(
+              'tr',
+              { dataset: { key: key.uuid, expiresSoon: String(Boolean(key.expiresSoon)) } },
+              h('th', { scope: 'row', 'data-label': 'User', class: 'mono' }, key.user),
+              h('td', { 'data-label': 'Label' }, key.label || h('span', { class: 'muted' }, 'no label')),
+              h('td', { 'data-label': 'Groups' }, (key.groups ?? []).join(', ')),
+              h('td', { 'data-label': 'Expires' }, key.expirationDate ? day(key.expirationDate) : 'Never'),
+              h('td', { 'data-label': 'Last used' }, key.lastUsed ? timeAgo(key.lastUsed) : 'Never'),
+              h(
+                'td',
+                { 'data-label': 'Status' },
+                key.isExpired
+                  ? h('span', { class: 'badge badge-danger' }, 'Expired')
+                  : key.expiresSoon
+                    ? h('span', { class: 'badge badge-warning' }, 'Expires soon')
+                    : h('span', { class: 'badge badge-ok' }, 'Active'),
+              ),
+              h(
+                'td',
+                { class: 'actions' },
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'button button-small button-danger-quiet',
+                    'aria-label': `Revoke key ${key.label || key.uuid} of ${key.user}`,
+                    onClick: async () => {
+                      const confirmed = await confirmDialog({
+                        title: `Revoke ${key.user}’s key “${key.label || key.uuid}”?`,
+                        body: [h('p', null, 'Anything that uses this key will be refused from now on.')],
+                        confirmLabel: 'Revoke key',
+                        action: () => auth.revokeAnyKey(key.uuid),
+                      });
+                      if (confirmed) {
+                        announce(`Revoked key of ${key.user}`);
+                        await load();
+                      }
+                    },
+                  },
+                  'Revoke',
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  };
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    formError.hidden = true;
+    submit.disabled = true;
+    try {
+      const key = await auth.createServiceKey(
+        user.value.trim(),
+        groups.value
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean),
+        label.value.trim(),
+        expiry.value === 'never' ? undefined : `${expiry.value}d`,
+      );
+      form.reset();
+      replace(
+        created,
+        h(
+          'section',
+          { class: 'new-key', tabindex: '-1' },
+          h('h3', null, `New key for ${key.user}`),
+          notice('warning', 'Copy this key now. It is shown only once.'),
+          copyField(key.apiKey, 'new service-account key', { class: 'copy-field-key' }),
+        ),
+      );
+      announce(`Created a key for ${key.user}. Copy it now; it is shown only once.`);
+      await load();
+    } catch (err) {
+      formError.textContent = err.message;
+      formError.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  void load();
+  return section;
 }

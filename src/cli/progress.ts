@@ -1,0 +1,92 @@
+/**
+ * A progress line for long one-off commands (`berth gc`, `berth scrub`, later `berth migrate`):
+ * `gc  12/340 repositories  1.2 GiB  45.0 MiB/s  ETA 0:42`, redrawn in place at most ten times a
+ * second on a terminal. Not a terminal (a script, a pipe, a cron job): nothing at all, so output
+ * stays exactly the report.
+ */
+import { formatBytes } from '../gc/report.js';
+
+export interface ProgressOptions {
+  /** What is counted: `repositories`. */
+  readonly unit: string;
+  /** What the bytes are: `re-hashed`, `freed`. */
+  readonly bytesLabel: string;
+  readonly stream?: NodeJS.WriteStream;
+  readonly now?: () => number;
+}
+
+/** `m:ss` or `h:mm:ss`. */
+export function formatEta(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+/** The progress line's text: items, bytes, byte rate, and an ETA from the items' pace. */
+export function progressLine(
+  label: string,
+  options: { unit: string; bytesLabel: string },
+  state: { done: number; total: number; bytes: number; elapsedSeconds: number },
+): string {
+  const { done, total, bytes, elapsedSeconds } = state;
+  const parts = [`${label}  ${done}/${total} ${options.unit}`, `${formatBytes(bytes)} ${options.bytesLabel}`];
+  if (elapsedSeconds > 0) parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
+  if (done > 0 && done < total) parts.push(`ETA ${formatEta((elapsedSeconds / done) * (total - done))}`);
+  return parts.join('  ');
+}
+
+export class Progress {
+  readonly #label: string;
+  readonly #options: ProgressOptions;
+  readonly #stream: NodeJS.WriteStream;
+  readonly #now: () => number;
+  readonly #started: number;
+  readonly #active: boolean;
+  #lastDraw = 0;
+  #total = 0;
+  #done = 0;
+  #bytes = 0;
+
+  constructor(label: string, options: ProgressOptions) {
+    this.#label = label;
+    this.#options = options;
+    this.#stream = options.stream ?? process.stderr;
+    this.#now = options.now ?? (() => performance.now());
+    this.#started = this.#now();
+    this.#active = this.#stream.isTTY === true;
+  }
+
+  start(total: number): void {
+    this.#total = total;
+    this.#draw(true);
+  }
+
+  /** One more item done, with its bytes. */
+  tick(bytes: number): void {
+    this.#done++;
+    this.#bytes += bytes;
+    this.#draw(this.#done === this.#total);
+  }
+
+  /** Clears the line, so the report that follows starts on a clean one. */
+  finish(): void {
+    if (this.#active) this.#stream.write('\r\x1b[2K');
+  }
+
+  #draw(force: boolean): void {
+    if (!this.#active) return;
+    const now = this.#now();
+    if (!force && now - this.#lastDraw < 100) return;
+    this.#lastDraw = now;
+    const line = progressLine(this.#label, this.#options, {
+      done: this.#done,
+      total: this.#total,
+      bytes: this.#bytes,
+      elapsedSeconds: (now - this.#started) / 1000,
+    });
+    const width = this.#stream.columns ?? 100;
+    this.#stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`);
+  }
+}
