@@ -20,7 +20,7 @@ export const ADMIN_KEYS_PATH = '/berth/admin/apikeys';
 const MAX_BODY_BYTES = 8 * 1024;
 
 function badRequest(message: string): RegistryError {
-  return new RegistryError('UNSUPPORTED', message, { status: 400 });
+  return new RegistryError('BAD_REQUEST', message);
 }
 
 function describeKey(key: KeySummary, now: Date): Record<string, unknown> {
@@ -82,7 +82,7 @@ export function adminKeyRoutes(guard: BerthAccessGuard): PlainRoute {
     ctx.route = 'admin-apikeys';
     const store = services.apiKeys;
     if (store === undefined)
-      throw new RegistryError('NAME_UNKNOWN', 'API keys are not enabled', { status: 404 });
+      throw new RegistryError('NOT_FOUND', 'API keys are not enabled');
     const identity = await guard.authenticate(ctx, { anonymous: 'allow' });
     ctx.identity = identity;
     if (isAnonymous(identity)) throw new RegistryError('UNAUTHORIZED', 'sign in to manage API keys');
@@ -139,7 +139,7 @@ export function adminKeyRoutes(guard: BerthAccessGuard): PlainRoute {
         const ids = ctx.url.searchParams.getAll('id');
         if (ids.length !== 1 || ids[0] === '') throw badRequest('give exactly one ?id=<uuid>');
         if (!(await keys.revoke(ids[0]!, identity.username, clientAddress(ctx), ctx.id)))
-          throw new RegistryError('NAME_UNKNOWN', 'no such API key', { status: 404 });
+          throw new RegistryError('NOT_FOUND', 'no such API key');
         services.log.info({ user: identity.username, keyId: ids[0] }, 'API key revoked by an admin');
         sendEmpty(ctx, 200);
         return;
