@@ -22,6 +22,7 @@ import { metricsExtension } from './metrics/extension.js';
 import { gcExtension } from './gc/extension.js';
 import { scrubExtension } from './scrub/extension.js';
 import { auditExtension } from './audit/extension.js';
+import { searchExtension } from './search/extension.js';
 
 /**
  * Every extension Berth has, in the order their routes are tried. Each factory returns undefined
@@ -31,6 +32,7 @@ const EXTENSIONS: ExtensionFactory[] = [
   authExtension,
   metricsExtension(),
   uiExtension,
+  searchExtension(),
   syncExtension,
   gcExtension(),
   scrubExtension(),

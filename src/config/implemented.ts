@@ -38,6 +38,7 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'extensions.metrics',
   'extensions.sync',
   'extensions.ui',
+  'extensions.search.enable',
   'extensions.scrub',
 ];
 

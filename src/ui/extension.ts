@@ -8,12 +8,12 @@ import { apiRoutes } from './api.js';
 import { StaticAssets } from './assets.js';
 import { ContentReader } from './content.js';
 import { pageRoutes } from './pages.js';
-import { FULL_CHECK_MS, UiQueries } from './queries.js';
+import { FULL_CHECK_MS, uiQueriesFor } from './queries.js';
 
 export const uiExtension: ExtensionFactory = (ctx) => {
   if (!ctx.config.extensions?.ui?.enable) return undefined;
   const assets = new StaticAssets();
-  const queries = new UiQueries(ctx.db);
+  const queries = uiQueriesFor(ctx.db);
   const content = new ContentReader(ctx.registry, queries);
   const { events } = ctx.registry;
   let stopped = false;
