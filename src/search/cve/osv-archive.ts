@@ -1,0 +1,72 @@
+/**
+ * One ecosystem's OSV archive (`<Ecosystem>/all.zip`: one JSON advisory per entry), indexed by
+ * the package names its advisories affect. Opening reads every entry once to build the index;
+ * afterwards a lookup inflates only the entries that name the package, and keeps recently parsed
+ * advisories (many images share their packages).
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { LruMap } from '../../registry/lru.js';
+import { matchKey, type OsvAdvisory } from './osv-match.js';
+import { ZipReader, type ZipEntry } from './zip.js';
+
+/** An OSV advisory is a few kilobytes; a huge entry is not one. */
+const MAX_ADVISORY_BYTES = 8 * 1024 * 1024;
+
+export class OsvArchive {
+  private readonly parsed = new LruMap<number, OsvAdvisory>(4_096);
+
+  private constructor(
+    private readonly zip: ZipReader,
+    private readonly byName: Map<string, number[]>,
+    readonly advisoryCount: number,
+  ) {}
+
+  /** Opens and indexes an archive; throws when it is not a readable OSV archive. */
+  static async open(file: string): Promise<OsvArchive> {
+    const zip = await ZipReader.open(file);
+    try {
+      const byName = new Map<string, number[]>();
+      let count = 0;
+      for (let i = 0; i < zip.entries.length; i++) {
+        const entry = zip.entries[i]!;
+        if (!entry.name.endsWith('.json')) continue;
+        const advisory = JSON.parse((await zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8')) as OsvAdvisory;
+        if (typeof advisory.id !== 'string') throw new Error(`entry ${entry.name} is not an OSV advisory`);
+        count++;
+        const keys = new Set<string>();
+        for (const a of advisory.affected ?? []) {
+          if (a.package?.ecosystem && a.package.name) keys.add(matchKey(a.package.ecosystem, a.package.name));
+        }
+        for (const key of keys) {
+          const list = byName.get(key);
+          if (list) list.push(i);
+          else byName.set(key, [i]);
+        }
+        if (i % 500 === 499) await yieldToEventLoop();
+      }
+      return new OsvArchive(zip, byName, count);
+    } catch (err) {
+      await zip.close();
+      throw err;
+    }
+  }
+
+  /** The advisories that name the package (`matchKey` form); whether they affect it is for the caller. */
+  async advisoriesFor(key: string): Promise<OsvAdvisory[]> {
+    const out: OsvAdvisory[] = [];
+    for (const i of this.byName.get(key) ?? []) {
+      let advisory = this.parsed.get(i);
+      if (!advisory) {
+        const entry: ZipEntry = this.zip.entries[i]!;
+        advisory = JSON.parse((await this.zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8')) as OsvAdvisory;
+        this.parsed.set(i, advisory);
+      }
+      out.push(advisory);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.zip.close();
+  }
+}
