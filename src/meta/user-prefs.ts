@@ -54,7 +54,9 @@ export class UserPrefsStore {
       prune: db.prepare(
         'DELETE FROM search_user_prefs WHERE username = ? AND repo = ? AND starred = 0 AND bookmarked = 0',
       ),
-      starCounts: db.prepare('SELECT repo, COUNT(*) AS n FROM search_user_prefs WHERE starred = 1 GROUP BY repo'),
+      starCounts: db.prepare(
+        'SELECT repo, COUNT(*) AS n FROM search_user_prefs WHERE starred = 1 GROUP BY repo',
+      ),
       starCount: db.prepare('SELECT COUNT(*) FROM search_user_prefs WHERE repo = ? AND starred = 1').pluck(),
     };
   }

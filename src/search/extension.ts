@@ -28,7 +28,9 @@ export type VulnerabilityProvider = (
 ) =>
   | (VulnerabilityService & { start?(): void | Promise<void>; stop?(): void | Promise<void> })
   | undefined
-  | Promise<(VulnerabilityService & { start?(): void | Promise<void>; stop?(): void | Promise<void> }) | undefined>;
+  | Promise<
+      (VulnerabilityService & { start?(): void | Promise<void>; stop?(): void | Promise<void> }) | undefined
+    >;
 
 export interface SearchExtensionOptions {
   vulnerabilities?: VulnerabilityProvider;

@@ -87,7 +87,8 @@ export class FactsReader {
     const config = view.config;
     const facts: ImageFacts = {
       mediaType: record.mediaType,
-      artifactType: view.artifactType ?? (isIndexMediaType(record.mediaType) ? null : (config?.mediaType ?? null)),
+      artifactType:
+        view.artifactType ?? (isIndexMediaType(record.mediaType) ? null : (config?.mediaType ?? null)),
       configDigest: config?.digest ?? null,
       created: view.created ?? null,
       platforms: view.platforms,

@@ -45,36 +45,68 @@ const refuse = (status: number, errors: readonly GraphQLError[]): GraphQLAnswer 
 export function prepare(
   request: GraphQLRequest,
   limits: QueryLimits = DEFAULT_LIMITS,
-): { document: DocumentNode; variables: Record<string, unknown>; operationName: string | undefined } | GraphQLAnswer {
+):
+  | { document: DocumentNode; variables: Record<string, unknown>; operationName: string | undefined }
+  | GraphQLAnswer {
   const { query, variables, operationName } = request;
   if (typeof query !== 'string' || query.trim() === '')
-    return refuse(422, [new GraphQLError('no query given', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+    return refuse(422, [
+      new GraphQLError('no query given', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } }),
+    ]);
   if (Buffer.byteLength(query) > MAX_QUERY_BYTES)
-    return refuse(422, [new GraphQLError(`query is longer than ${MAX_QUERY_BYTES} bytes`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
-  if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables)))
-    return refuse(422, [new GraphQLError('variables must be an object', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    return refuse(422, [
+      new GraphQLError(`query is longer than ${MAX_QUERY_BYTES} bytes`, {
+        extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+      }),
+    ]);
+  if (
+    variables !== undefined &&
+    variables !== null &&
+    (typeof variables !== 'object' || Array.isArray(variables))
+  )
+    return refuse(422, [
+      new GraphQLError('variables must be an object', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+    ]);
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string')
-    return refuse(422, [new GraphQLError('operationName must be a string', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    return refuse(422, [
+      new GraphQLError('operationName must be a string', {
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      }),
+    ]);
   let document: DocumentNode;
   try {
     document = parse(query, { maxTokens: MAX_TOKENS });
   } catch (err) {
     const error = err instanceof GraphQLError ? err : new GraphQLError('query does not parse');
-    return refuse(422, [new GraphQLError(error.message, { ...error, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+    return refuse(422, [
+      new GraphQLError(error.message, { ...error, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }),
+    ]);
   }
   const invalid = validate(schema, document, specifiedRules, { maxErrors: 20 });
   if (invalid.length > 0) return refuse(422, invalid);
   const name = operationName ?? undefined;
   const operation = getOperationAST(document, name);
   if (!operation)
-    return refuse(422, [new GraphQLError(name ? `no operation named ${JSON.stringify(name)}` : 'the document holds several operations; name one with operationName', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    return refuse(422, [
+      new GraphQLError(
+        name
+          ? `no operation named ${JSON.stringify(name)}`
+          : 'the document holds several operations; name one with operationName',
+        { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+      ),
+    ]);
   const vars = (variables ?? {}) as Record<string, unknown>;
   const tooMuch = checkLimits(schema, document, operation, vars, limits);
   if (tooMuch.length > 0) return refuse(422, tooMuch);
   return { document, variables: vars, operationName: name };
 }
 
-export async function runGraphQL(request: GraphQLRequest, scope: SearchScope, log: Logger, requestId: string): Promise<GraphQLAnswer> {
+export async function runGraphQL(
+  request: GraphQLRequest,
+  scope: SearchScope,
+  log: Logger,
+  requestId: string,
+): Promise<GraphQLAnswer> {
   const prepared = prepare(request);
   if ('status' in prepared) return prepared;
   const result: ExecutionResult = await execute({
@@ -88,7 +120,8 @@ export async function runGraphQL(request: GraphQLRequest, scope: SearchScope, lo
   const errors = result.errors?.map((error) => {
     // A GraphQLError thrown on purpose (or a coercion error) is the query's fault: shown as is.
     const original = error.originalError;
-    if (original === undefined || original === null || original instanceof GraphQLError) return error.toJSON();
+    if (original === undefined || original === null || original instanceof GraphQLError)
+      return error.toJSON();
     log.error({ err: original, path: error.path }, 'search: resolver failed');
     return { message: `internal error (request ${requestId})`, path: error.path, locations: error.locations };
   });

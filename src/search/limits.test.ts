@@ -11,7 +11,7 @@ function codes(query: string, variables: Record<string, unknown> = {}, limits = 
 }
 
 describe('query limits', () => {
-  it('lets the queries of zot\'s web UI through', () => {
+  it("lets the queries of zot's web UI through", () => {
     const ui = [
       '{ExpandedRepoInfo(repo:"a"){Images {Manifests {Digest Platform {Os Arch} Size} Vulnerabilities {MaxSeverity Count} Tag LastUpdated Vendor IsDeletable } Summary {Name LastUpdated Size Platforms {Os Arch} Vendors IsStarred IsBookmarked NewestImage {RepoName IsSigned SignatureInfo { Tool IsTrusted Author } Vulnerabilities {MaxSeverity Count} Manifests {Digest} Tag Vendor Title Documentation DownloadCount Source Description Licenses}}}}',
       '{Image(image: "a:b"){RepoName IsSigned SignatureInfo { Tool IsTrusted Author } Vulnerabilities {MaxSeverity Count}  Referrers {MediaType ArtifactType Size Digest Annotations{Key Value}} Tag TaggedTimestamp ArtifactType Manifests {ArtifactType Layers {Size Digest} History {Layer {Size Digest} HistoryDescription {CreatedBy EmptyLayer}} Digest ConfigDigest LastUpdated Size Platform {Os Arch} Referrers {MediaType ArtifactType Size Digest Annotations{Key Value}}} Vendor Licenses }}',
@@ -23,19 +23,22 @@ describe('query limits', () => {
   });
 
   it('refuses unbounded lists inside unbounded lists', () => {
-    assert.deepEqual(codes('{ImageList(repo:""){Results{Manifests{Layers{Digest Size} History{Layer{Digest}}}}}}'), [
-      'COMPLEXITY_LIMIT_EXCEEDED',
-    ]);
+    assert.deepEqual(
+      codes('{ImageList(repo:""){Results{Manifests{Layers{Digest Size} History{Layer{Digest}}}}}}'),
+      ['COMPLEXITY_LIMIT_EXCEEDED'],
+    );
   });
 
   it('reads the page size from variables too', () => {
-    const query = 'query Q($p: PageInput){ImageList(repo:"", requestedPage:$p){Results{Manifests{Layers{Digest Size} History{Layer{Digest}}}}}}';
+    const query =
+      'query Q($p: PageInput){ImageList(repo:"", requestedPage:$p){Results{Manifests{Layers{Digest Size} History{Layer{Digest}}}}}}';
     assert.deepEqual(codes(query, { p: { limit: 5 } }), []);
     assert.deepEqual(codes(query, { p: { limit: 1000 } }), ['COMPLEXITY_LIMIT_EXCEEDED']);
   });
 
   it('counts aliases and fragments', () => {
-    const fragment = 'fragment R on PaginatedReposResult { Results { Name NewestImage { Tag Size Manifests { Digest } } } }';
+    const fragment =
+      'fragment R on PaginatedReposResult { Results { Name NewestImage { Tag Size Manifests { Digest } } } }';
     const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: RepoListWithNewestImage { ...R }`).join(' ');
     assert.deepEqual(codes(`{${aliases}} ${fragment}`), ['COMPLEXITY_LIMIT_EXCEEDED']);
     assert.ok(MAX_COST > 0);

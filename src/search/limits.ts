@@ -18,13 +18,13 @@ import {
   isListType,
   isObjectType,
   Kind,
+  OperationTypeNode,
   valueFromAST,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLField,
-  type GraphQLInputType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -100,8 +100,11 @@ export function checkLimits(
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions)
     if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  const root = operation.operation === 'query' ? schema.getQueryType() : undefined;
-  if (!root) return [new GraphQLError('only queries are supported', { extensions: { code: 'OPERATION_NOT_SUPPORTED' } })];
+  const root = operation.operation === OperationTypeNode.QUERY ? schema.getQueryType() : undefined;
+  if (!root)
+    return [
+      new GraphQLError('only queries are supported', { extensions: { code: 'OPERATION_NOT_SUPPORTED' } }),
+    ];
   const walk: Walk = { schema, fragments, variables, maxDepth: limits.maxDepth, deepest: 0 };
   const cost = selectionCost(walk, operation.selectionSet, root, 1, MAX_PAGE);
   const errors: GraphQLError[] = [];
@@ -143,7 +146,8 @@ function selectionCost(
       if (!fragment) continue;
       const typeName = fragment.typeCondition?.name.value;
       const type = typeName ? walk.schema.getType(typeName) : parent;
-      if (type && isObjectType(type)) cost += selectionCost(walk, fragment.selectionSet, type, depth, pageSize);
+      if (type && isObjectType(type))
+        cost += selectionCost(walk, fragment.selectionSet, type, depth, pageSize);
       else cost += selectionCost(walk, fragment.selectionSet, parent, depth, pageSize);
     }
   }
@@ -168,7 +172,7 @@ function fieldCost(
   let childPage = pageSize;
   if (page) {
     const arg = node.arguments?.find((a) => a.name.value === 'requestedPage');
-    const value = arg ? (valueFromAST(arg.value, page.type as GraphQLInputType, walk.variables) as unknown) : undefined;
+    const value = arg ? valueFromAST(arg.value, page.type, walk.variables) : undefined;
     childPage = pageSizeOf((value as { limit?: unknown } | undefined)?.limit);
   }
   const nullable = getNullableType(def.type);
@@ -183,5 +187,7 @@ function fieldCost(
 }
 
 function fieldOf(parent: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {
-  return 'getFields' in parent ? (parent.getFields()[name] as GraphQLField<unknown, unknown> | undefined) : undefined;
+  return 'getFields' in parent
+    ? (parent.getFields()[name] as GraphQLField<unknown, unknown> | undefined)
+    : undefined;
 }

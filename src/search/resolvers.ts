@@ -51,10 +51,17 @@ function pageOf(input: PageInput | null | undefined): Page {
   const limit = input?.limit ?? 0;
   const offset = input?.offset ?? 0;
   if (limit < 0 || offset < 0) throw new GraphQLError('negative values are not allowed in requestedPage');
-  return { limit: limit === 0 ? MAX_PAGE : Math.min(limit, MAX_PAGE), offset, sortBy: input?.sortBy ?? undefined };
+  return {
+    limit: limit === 0 ? MAX_PAGE : Math.min(limit, MAX_PAGE),
+    offset,
+    sortBy: input?.sortBy ?? undefined,
+  };
 }
 
-function paginate<T>(items: readonly T[], page: Page): { Page: { TotalCount: number; ItemCount: number }; items: T[] } {
+function paginate<T>(
+  items: readonly T[],
+  page: Page,
+): { Page: { TotalCount: number; ItemCount: number }; items: T[] } {
   const slice = items.slice(page.offset, page.offset + page.limit);
   return { Page: { TotalCount: items.length, ItemCount: slice.length }, items: slice };
 }
@@ -67,7 +74,9 @@ function parseImage(image: string): { repo: string; tag?: string; digest?: strin
   if (at > 0) return { repo: image.slice(0, at), digest: image.slice(at + 1) };
   const colon = image.lastIndexOf(':');
   if (colon <= 0 || colon === image.length - 1)
-    throw new GraphQLError(`${JSON.stringify(image.slice(0, 300))} is not in the form repository:tag or repository@digest`);
+    throw new GraphQLError(
+      `${JSON.stringify(image.slice(0, 300))} is not in the form repository:tag or repository@digest`,
+    );
   return { repo: image.slice(0, colon), tag: image.slice(colon + 1) };
 }
 
@@ -79,11 +88,25 @@ function resolveImage(scope: SearchScope, image: string): ImageRef | undefined {
   if (tag !== undefined) {
     const record = index.resolveTag(repo, tag);
     const row = record && scope.deps.queries.tags(repo, tag, 'name').find((t) => t.tag === tag);
-    return record && { repo, tag, digest: record.digest, mediaType: record.mediaType, taggedAt: row?.pushedAt ?? record.pushedAt };
+    return (
+      record && {
+        repo,
+        tag,
+        digest: record.digest,
+        mediaType: record.mediaType,
+        taggedAt: row?.pushedAt ?? record.pushedAt,
+      }
+    );
   }
   const record = index.manifest(repo, digest!);
   if (!record) return undefined;
-  return { repo, tag: index.tagsForDigest(repo, record.digest)[0] ?? null, digest: record.digest, mediaType: record.mediaType, taggedAt: record.pushedAt };
+  return {
+    repo,
+    tag: index.tagsForDigest(repo, record.digest)[0] ?? null,
+    digest: record.digest,
+    mediaType: record.mediaType,
+    taggedAt: record.pushedAt,
+  };
 }
 
 function byName(a: string, b: string): number {
@@ -91,7 +114,12 @@ function byName(a: string, b: string): number {
 }
 
 /** Sorts images as zot's criteria ask; the default is newest first. */
-async function sortImages(scope: SearchScope, images: ImageRef[], sortBy: string | undefined, needle = ''): Promise<ImageRef[]> {
+async function sortImages(
+  scope: SearchScope,
+  images: ImageRef[],
+  sortBy: string | undefined,
+  needle = '',
+): Promise<ImageRef[]> {
   const key = (i: ImageRef): string => `${i.repo}:${i.tag ?? i.digest}`;
   switch (sortBy) {
     case 'ALPHABETIC_ASC':
@@ -115,11 +143,16 @@ async function sortImages(scope: SearchScope, images: ImageRef[], sortBy: string
 }
 
 function wanted(list: (string | null)[] | null | undefined): string[] {
-  return (list ?? []).filter((v): v is string => typeof v === 'string' && v !== '').map((v) => v.toLowerCase());
+  return (list ?? [])
+    .filter((v): v is string => typeof v === 'string' && v !== '')
+    .map((v) => v.toLowerCase());
 }
 
 /** Whether a platform list satisfies the filter's `Os` and `Arch` lists (`arm64` matches `arm64/v8`). */
-function platformsMatch(platforms: { Os: string | null; Arch: string | null }[], filter: FilterInput): boolean {
+function platformsMatch(
+  platforms: { Os: string | null; Arch: string | null }[],
+  filter: FilterInput,
+): boolean {
   const os = wanted(filter.Os);
   const arch = wanted(filter.Arch);
   if (os.length === 0 && arch.length === 0) return true;
@@ -136,13 +169,18 @@ function hasPlatformFilter(filter: FilterInput | null | undefined): boolean {
   return wanted(filter?.Os).length > 0 || wanted(filter?.Arch).length > 0;
 }
 
-async function filterImages(scope: SearchScope, images: ImageRef[], filter: FilterInput | null | undefined): Promise<ImageRef[]> {
+async function filterImages(
+  scope: SearchScope,
+  images: ImageRef[],
+  filter: FilterInput | null | undefined,
+): Promise<ImageRef[]> {
   if (!filter) return images;
   const prefs = filter.IsBookmarked != null || filter.IsStarred != null ? await scope.prefs() : undefined;
   const out: ImageRef[] = [];
   for (const image of images) {
     if (prefs && filter.IsStarred != null && prefs.starred.has(image.repo) !== filter.IsStarred) continue;
-    if (prefs && filter.IsBookmarked != null && prefs.bookmarked.has(image.repo) !== filter.IsBookmarked) continue;
+    if (prefs && filter.IsBookmarked != null && prefs.bookmarked.has(image.repo) !== filter.IsBookmarked)
+      continue;
     if (filter.HasToBeSigned && scope.signatures(image.repo, image.digest).length === 0) continue;
     if (hasPlatformFilter(filter)) {
       const facts = await scope.facts(image.repo, image.digest);
@@ -153,7 +191,11 @@ async function filterImages(scope: SearchScope, images: ImageRef[], filter: Filt
   return out;
 }
 
-async function filterRepos(scope: SearchScope, names: string[], filter: FilterInput | null | undefined): Promise<string[]> {
+async function filterRepos(
+  scope: SearchScope,
+  names: string[],
+  filter: FilterInput | null | undefined,
+): Promise<string[]> {
   if (!filter) return names;
   const prefs = filter.IsBookmarked != null || filter.IsStarred != null ? await scope.prefs() : undefined;
   const { queries, content, registry } = scope.deps;
@@ -178,7 +220,12 @@ async function filterRepos(scope: SearchScope, names: string[], filter: FilterIn
 }
 
 /** Orders repository names as zot's criteria ask. `names` come in name order. */
-async function sortRepos(scope: SearchScope, names: string[], sortBy: string | undefined, needle: string): Promise<string[]> {
+async function sortRepos(
+  scope: SearchScope,
+  names: string[],
+  sortBy: string | undefined,
+  needle: string,
+): Promise<string[]> {
   switch (sortBy) {
     case 'ALPHABETIC_DSC':
       return [...names].reverse();
@@ -196,7 +243,9 @@ async function sortRepos(scope: SearchScope, names: string[], sortBy: string | u
     }
     case 'RELEVANCE':
       if (needle === '') return names;
-      return [...names].sort((a, b) => rankOf(a, needle) - rankOf(b, needle) || a.length - b.length || byName(a, b));
+      return [...names].sort(
+        (a, b) => rankOf(a, needle) - rankOf(b, needle) || a.length - b.length || byName(a, b),
+      );
     default:
       return names;
   }
@@ -241,7 +290,12 @@ function imagesHolding(scope: SearchScope, repo: string, digests: Set<string>): 
 }
 
 /** Base (`base`) or derived images of an image, judged by layer prefixes as zot does. */
-async function relatedImages(scope: SearchScope, image: string, digest: string | null | undefined, base: boolean): Promise<ImageRef[]> {
+async function relatedImages(
+  scope: SearchScope,
+  image: string,
+  digest: string | null | undefined,
+  base: boolean,
+): Promise<ImageRef[]> {
   const target = resolveImage(scope, image);
   if (!target) throw notFound('image');
   const index = scope.deps.registry.index;
@@ -256,7 +310,8 @@ async function relatedImages(scope: SearchScope, image: string, digest: string |
       for (const candidate of index.referencedBy(repo, layers[0]!)) {
         const theirs = (await scope.facts(repo, candidate))?.layers.map((l) => l.digest) ?? [];
         const [shorter, longer] = base ? [theirs, layers] : [layers, theirs];
-        if (shorter.length < longer.length && shorter.every((d, i) => longer[i] === d)) matches.add(candidate);
+        if (shorter.length < longer.length && shorter.every((d, i) => longer[i] === d))
+          matches.add(candidate);
       }
       if (matches.size === 0) continue;
       for (const i of imagesHolding(scope, repo, matches)) {
@@ -268,11 +323,22 @@ async function relatedImages(scope: SearchScope, image: string, digest: string |
   return [...found.values()];
 }
 
-async function imageVulnerabilities(scope: SearchScope, image: ImageRef): Promise<Vulnerability[] | undefined> {
-  return vulnerabilitiesOf(scope.deps.vulnerabilities, image.repo, await scope.imageManifests(image.repo, image.digest));
+async function imageVulnerabilities(
+  scope: SearchScope,
+  image: ImageRef,
+): Promise<Vulnerability[] | undefined> {
+  return vulnerabilitiesOf(
+    scope.deps.vulnerabilities,
+    image.repo,
+    await scope.imageManifests(image.repo, image.digest),
+  );
 }
 
-function cveResult(list: Vulnerability[] | undefined, page: Page, filter: Parameters<typeof filterCves>[1]): Obj {
+function cveResult(
+  list: Vulnerability[] | undefined,
+  page: Page,
+  filter: Parameters<typeof filterCves>[1],
+): Obj {
   if (!list) return { CVEList: [], Summary: NOT_SCANNED, Page: { TotalCount: 0, ItemCount: 0 } };
   const matching = sortCves(filterCves(list, filter), page.sortBy);
   const { Page, items } = paginate(matching, page);
@@ -280,8 +346,13 @@ function cveResult(list: Vulnerability[] | undefined, page: Page, filter: Parame
 }
 
 /** The image an ImageInput names, narrowed to one platform's manifest when it asks for one. */
-async function resolveImageInput(scope: SearchScope, input: ImageInput): Promise<{ ref: ImageRef; manifests: string[] }> {
-  const ref = input.Digest ? resolveImage(scope, `${input.Repo}@${input.Digest}`) : resolveImage(scope, `${input.Repo}:${input.Tag}`);
+async function resolveImageInput(
+  scope: SearchScope,
+  input: ImageInput,
+): Promise<{ ref: ImageRef; manifests: string[] }> {
+  const ref = input.Digest
+    ? resolveImage(scope, `${input.Repo}@${input.Digest}`)
+    : resolveImage(scope, `${input.Repo}:${input.Tag}`);
   if (!ref) throw notFound('image');
   let manifests = await scope.imageManifests(ref.repo, ref.digest);
   const os = input.Platform?.Os;
@@ -299,7 +370,10 @@ async function resolveImageInput(scope: SearchScope, input: ImageInput): Promise
 
 /** The root value: one resolver per query of zot's schema. */
 export const rootResolvers = {
-  GlobalSearch: async (args: { query: string; filter?: FilterInput | null; requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  GlobalSearch: async (
+    args: { query: string; filter?: FilterInput | null; requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
     const query = args.query.trim();
     const colon = query.indexOf(':');
@@ -310,18 +384,33 @@ export const rootResolvers = {
         scope.canRead(repo) && scope.deps.queries.summary(repo)
           ? scope.imagesOf(repo).filter((i) => (i.tag ?? '').toLowerCase().startsWith(tagPrefix))
           : [];
-      const sorted = await sortImages(scope, await filterImages(scope, images, args.filter), page.sortBy, tagPrefix);
+      const sorted = await sortImages(
+        scope,
+        await filterImages(scope, images, args.filter),
+        page.sortBy,
+        tagPrefix,
+      );
       const { Page, items } = paginate(sorted, page);
       return { Page, Images: items.map((i) => scope.imageSummary(i)), Repos: [], Layers: [] };
     }
     const needle = query.toLowerCase();
-    const names = scope.visibleRepositories().filter((n) => needle === '' || n.toLowerCase().includes(needle));
-    const sorted = await sortRepos(scope, await filterRepos(scope, names, args.filter), page.sortBy ?? 'RELEVANCE', needle);
+    const names = scope
+      .visibleRepositories()
+      .filter((n) => needle === '' || n.toLowerCase().includes(needle));
+    const sorted = await sortRepos(
+      scope,
+      await filterRepos(scope, names, args.filter),
+      page.sortBy ?? 'RELEVANCE',
+      needle,
+    );
     const { Page, Results } = reposResult(scope, sorted, page, needle);
     return { Page, Repos: Results, Images: [], Layers: [] };
   },
 
-  RepoListWithNewestImage: async (args: { requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  RepoListWithNewestImage: async (
+    args: { requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
     return reposResult(scope, await sortRepos(scope, scope.visibleRepositories(), page.sortBy, ''), page);
   },
@@ -340,14 +429,21 @@ export const rootResolvers = {
     return scope.imageSummary(image);
   },
 
-  ImageList: async (args: { repo: string; requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  ImageList: async (
+    args: { repo: string; requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
-    if (args.repo === '') return imagesResult(scope, await sortImages(scope, allImages(scope), page.sortBy), page);
+    if (args.repo === '')
+      return imagesResult(scope, await sortImages(scope, allImages(scope), page.sortBy), page);
     if (!scope.canRead(args.repo)) return imagesResult(scope, [], page);
     return imagesResult(scope, await sortImages(scope, scope.imagesOf(args.repo), page.sortBy), page);
   },
 
-  ImageListForDigest: async (args: { id: string; requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  ImageListForDigest: async (
+    args: { id: string; requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
     const index = scope.deps.registry.index;
     const images: ImageRef[] = [];
@@ -362,18 +458,33 @@ export const rootResolvers = {
   },
 
   Referrers: (args: { repo: string; digest: string; type?: string[] | null }, scope: SearchScope): Obj[] => {
-    if (!scope.canRead(args.repo) || !scope.deps.registry.index.repositoryExists(args.repo)) throw notFound('repository');
+    if (!scope.canRead(args.repo) || !scope.deps.registry.index.repositoryExists(args.repo))
+      throw notFound('repository');
     return scope.referrers(args.repo, args.digest, args.type ?? undefined);
   },
 
-  BaseImageList: async (args: { image: string; digest?: string | null; requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  BaseImageList: async (
+    args: { image: string; digest?: string | null; requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
-    return imagesResult(scope, await sortImages(scope, await relatedImages(scope, args.image, args.digest, true), page.sortBy), page);
+    return imagesResult(
+      scope,
+      await sortImages(scope, await relatedImages(scope, args.image, args.digest, true), page.sortBy),
+      page,
+    );
   },
 
-  DerivedImageList: async (args: { image: string; digest?: string | null; requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  DerivedImageList: async (
+    args: { image: string; digest?: string | null; requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
-    return imagesResult(scope, await sortImages(scope, await relatedImages(scope, args.image, args.digest, false), page.sortBy), page);
+    return imagesResult(
+      scope,
+      await sortImages(scope, await relatedImages(scope, args.image, args.digest, false), page.sortBy),
+      page,
+    );
   },
 
   StarredRepos: async (args: { requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
@@ -391,7 +502,13 @@ export const rootResolvers = {
   },
 
   CVEListForImage: async (
-    args: { image: string; requestedPage?: PageInput | null; searchedCVE?: string | null; excludedCVE?: string | null; severity?: string | null },
+    args: {
+      image: string;
+      requestedPage?: PageInput | null;
+      searchedCVE?: string | null;
+      excludedCVE?: string | null;
+      severity?: string | null;
+    },
     scope: SearchScope,
   ): Promise<Obj> => {
     requireScanner(scope);
@@ -402,7 +519,13 @@ export const rootResolvers = {
   },
 
   CVEDiffListForImages: async (
-    args: { minuend: ImageInput; subtrahend: ImageInput; requestedPage?: PageInput | null; searchedCVE?: string | null; excludedCVE?: string | null },
+    args: {
+      minuend: ImageInput;
+      subtrahend: ImageInput;
+      requestedPage?: PageInput | null;
+      searchedCVE?: string | null;
+      excludedCVE?: string | null;
+    },
     scope: SearchScope,
   ): Promise<Obj> => {
     requireScanner(scope);
@@ -426,7 +549,10 @@ export const rootResolvers = {
     };
   },
 
-  ImageListForCVE: async (args: { id: string; filter?: FilterInput | null; requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
+  ImageListForCVE: async (
+    args: { id: string; filter?: FilterInput | null; requestedPage?: PageInput | null },
+    scope: SearchScope,
+  ): Promise<Obj> => {
     requireScanner(scope);
     const page = pageOf(args.requestedPage);
     const affected: ImageRef[] = [];
@@ -434,7 +560,11 @@ export const rootResolvers = {
       const list = await imageVulnerabilities(scope, image);
       if (list?.some((v) => isVulnerability(v, args.id))) affected.push(image);
     }
-    return imagesResult(scope, await sortImages(scope, await filterImages(scope, affected, args.filter), page.sortBy), page);
+    return imagesResult(
+      scope,
+      await sortImages(scope, await filterImages(scope, affected, args.filter), page.sortBy),
+      page,
+    );
   },
 
   ImageListWithCVEFixed: async (
@@ -452,6 +582,10 @@ export const rootResolvers = {
         if (list && !list.some((v) => isVulnerability(v, args.id))) fixed.push(image);
       }
     }
-    return imagesResult(scope, await sortImages(scope, await filterImages(scope, fixed, args.filter), page.sortBy), page);
+    return imagesResult(
+      scope,
+      await sortImages(scope, await filterImages(scope, fixed, args.filter), page.sortBy),
+      page,
+    );
   },
 };

@@ -66,7 +66,8 @@ async function fromBody(ctx: RequestContext): Promise<GraphQLRequest | string> {
   } catch {
     return 'the body is not JSON';
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'the body must be a JSON object';
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return 'the body must be a JSON object';
   const { query, variables, operationName } = parsed as Record<string, unknown>;
   return { query, variables, operationName };
 }
@@ -99,16 +100,20 @@ export function searchRoutes({ deps, log, mgmt }: SearchRouteOptions): PlainRout
     const action = params.get('action');
     const repo = params.get('repo');
     if (action === null || repo === null) throw badRequest('action and repo are required');
-    const preference = action === 'toggleStar' ? 'starred' : action === 'toggleBookmark' ? 'bookmarked' : undefined;
+    const preference =
+      action === 'toggleStar' ? 'starred' : action === 'toggleBookmark' ? 'bookmarked' : undefined;
     if (!preference) throw badRequest('action must be toggleStar or toggleBookmark');
     if (repo === '') throw new RegistryError('NAME_UNKNOWN', 'repository name is empty');
     ctx.repo = repo;
     // Read permission first, so that a hidden repository and a missing one cannot be told apart.
-    if (isAnonymous(ctx.identity)) throw new RegistryError('DENIED', 'sign in to star or bookmark repositories');
+    if (isAnonymous(ctx.identity))
+      throw new RegistryError('DENIED', 'sign in to star or bookmark repositories');
     if (!deps.access.can(ctx.identity, 'read', repo))
       throw new RegistryError('DENIED', 'requested access to the resource is denied');
     if (!isValidRepositoryName(repo) || !deps.registry.index.repositoryExists(repo))
-      throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, { detail: { name: repo } });
+      throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, {
+        detail: { name: repo },
+      });
     await deps.prefs.toggle(ctx.identity.username, repo, preference);
     sendEmpty(ctx, 200);
   };

@@ -170,14 +170,17 @@ export class SearchScope {
       if (tool) found.push({ Tool: tool, IsTrusted: false, Author: '' });
     }
     const legacy = `${digest.replace(':', '-')}.sig`;
-    if (index.resolveTag(repo, legacy) !== undefined) found.push({ Tool: 'cosign', IsTrusted: false, Author: '' });
+    if (index.resolveTag(repo, legacy) !== undefined)
+      found.push({ Tool: 'cosign', IsTrusted: false, Author: '' });
     return found;
   }
 
   referrers(repo: string, digest: string, types?: readonly string[]): Record<string, unknown>[] {
     return this.deps.registry.index
       .referrers(repo, digest)
-      .filter((r) => !types || types.length === 0 || (r.artifactType !== null && types.includes(r.artifactType)))
+      .filter(
+        (r) => !types || types.length === 0 || (r.artifactType !== null && types.includes(r.artifactType)),
+      )
       .map((r) => ({
         MediaType: r.mediaType,
         ArtifactType: r.artifactType,
@@ -193,7 +196,8 @@ export class SearchScope {
     return {
       Digest: digest,
       ConfigDigest: async () => (await facts())?.configDigest ?? null,
-      LastUpdated: async () => isoText((await facts())?.created) ?? iso(this.deps.registry.index.manifest(repo, digest)?.pushedAt),
+      LastUpdated: async () =>
+        isoText((await facts())?.created) ?? iso(this.deps.registry.index.manifest(repo, digest)?.pushedAt),
       Size: async () => String((await facts())?.size ?? 0),
       IsSigned: () => this.signatures(repo, digest).length > 0,
       SignatureInfo: () => this.signatures(repo, digest),
@@ -202,7 +206,8 @@ export class SearchScope {
         return own ? platformObject(own) : null;
       },
       DownloadCount: async () => (await this.deps.downloads.ofManifest(repo, digest))?.count ?? 0,
-      Layers: async () => ((await facts())?.layers ?? []).map((l) => ({ Digest: l.digest, Size: String(l.size) })),
+      Layers: async () =>
+        ((await facts())?.layers ?? []).map((l) => ({ Digest: l.digest, Size: String(l.size) })),
       History: async () => historyOf(await facts()),
       Vulnerabilities: () => this.vulnerabilitySummary(repo, [digest]),
       Referrers: () => this.referrers(repo, digest),
@@ -289,7 +294,13 @@ export class SearchScope {
       if (summary.newestTag === null || summary.newestDigest === null) return undefined;
       const record = this.deps.registry.index.resolveTag(name, summary.newestTag);
       return record
-        ? { repo: name, tag: summary.newestTag, digest: record.digest, mediaType: record.mediaType, taggedAt: summary.updatedAt }
+        ? {
+            repo: name,
+            tag: summary.newestTag,
+            digest: record.digest,
+            mediaType: record.mediaType,
+            taggedAt: summary.updatedAt,
+          }
         : undefined;
     });
     const described = async (): Promise<(ImageFacts | undefined)[]> => {
@@ -305,10 +316,13 @@ export class SearchScope {
         if (images) platforms = (await described()).flatMap((f) => f?.platforms ?? []);
         else {
           const digest = newest()?.digest;
-          platforms = digest ? ((await this.deps.content.info(name, digest).catch(() => undefined))?.platforms ?? []) : [];
+          platforms = digest
+            ? ((await this.deps.content.info(name, digest).catch(() => undefined))?.platforms ?? [])
+            : [];
         }
         const seen = new Map<string, PlatformObject>();
-        for (const p of platforms) seen.set(`${p.os}/${p.architecture}/${p.variant ?? ''}`, platformObject(p));
+        for (const p of platforms)
+          seen.set(`${p.os}/${p.architecture}/${p.variant ?? ''}`, platformObject(p));
         return [...seen.values()];
       },
       Vendors: async () => [
