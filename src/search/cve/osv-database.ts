@@ -19,10 +19,6 @@ import type { InstalledPackage } from './inventory/index.js';
 import { OsvArchive } from './osv-archive.js';
 import { matchKey, type OsvAdvisory } from './osv-match.js';
 
-/** OSV's public bucket. */
-export const DEFAULT_OSV_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
-/** The ecosystems whose packages Berth finds in images. */
-export const DEFAULT_ECOSYSTEMS = ['Alpine', 'Debian', 'Ubuntu', 'npm', 'PyPI', 'Go'];
 /** A download that takes longer than this is abandoned (the largest archives are a few hundred MiB). */
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 /** Readers of a replaced archive get this long to finish before its file handle closes. */
