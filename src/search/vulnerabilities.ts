@@ -63,7 +63,11 @@ export async function vulnerabilitiesOf(
   digests: readonly string[],
 ): Promise<Vulnerability[] | undefined> {
   if (!service?.enabled) return undefined;
-  const scans: (ImageScan | undefined)[] = await Promise.all(digests.map((d) => service.scanOf(repo, d)));
+  return mergeScans(await Promise.all(digests.map((d) => service.scanOf(repo, d))));
+}
+
+/** The scans of an image's manifests as one list (one entry per id); undefined unless all are done. */
+export function mergeScans(scans: readonly (ImageScan | undefined)[]): Vulnerability[] | undefined {
   if (scans.length === 0 || scans.some((s) => s === undefined)) return undefined;
   const byId = new Map<string, Vulnerability>();
   for (const scan of scans) {
