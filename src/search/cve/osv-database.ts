@@ -125,7 +125,7 @@ export class OsvDatabase {
           done(null, chunk);
         },
       });
-      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), digest, createWriteStream(temporary));
+      await pipeline(Readable.fromWeb(response.body), digest, createWriteStream(temporary));
       const sha256 = hash.digest('hex');
       if (previous?.sha256 === sha256) return;
       // Refuse what does not open as an OSV archive before it replaces anything.

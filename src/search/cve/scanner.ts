@@ -102,7 +102,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
         registers: [m],
         async collect() {
           const totals = await store.totals();
-          for (const [severity, n] of Object.entries(totals)) this.set({ severity: severity.toUpperCase() }, n);
+          for (const [severity, n] of Object.entries(totals) as [string, number][]) this.set({ severity: severity.toUpperCase() }, n);
         },
       });
     }
