@@ -230,8 +230,11 @@ async function sortRepos(
     case 'ALPHABETIC_DSC':
       return [...names].reverse();
     case 'UPDATE_TIME': {
+      const byUpdate = scope.visibleRepositories('updated', 'desc');
+      // Unfiltered (the home page's list): the cached order as it is.
+      if (names.length === byUpdate.length) return byUpdate;
       const wantedNames = new Set(names);
-      return scope.visibleRepositories('updated', 'desc').filter((n) => wantedNames.has(n));
+      return byUpdate.filter((n) => wantedNames.has(n));
     }
     case 'STARS': {
       const stars = await scope.starCounts();
@@ -241,11 +244,13 @@ async function sortRepos(
       const downloads = await scope.repoDownloads();
       return [...names].sort((a, b) => (downloads.get(b) ?? 0) - (downloads.get(a) ?? 0) || byName(a, b));
     }
-    case 'RELEVANCE':
+    case 'RELEVANCE': {
       if (needle === '') return names;
-      return [...names].sort(
-        (a, b) => rankOf(a, needle) - rankOf(b, needle) || a.length - b.length || byName(a, b),
-      );
+      // Ranked once per name, not once per comparison: a one-letter search matches every name.
+      const ranked = names.map((name) => ({ name, rank: rankOf(name, needle) }));
+      ranked.sort((a, b) => a.rank - b.rank || a.name.length - b.name.length || byName(a.name, b.name));
+      return ranked.map((r) => r.name);
+    }
     default:
       return names;
   }

@@ -253,7 +253,10 @@ export class SearchScope {
       Documentation: annotation(ANNOTATION.documentation),
       Vendor: annotation(ANNOTATION.vendor),
       Authors: annotation(ANNOTATION.authors),
-      Vulnerabilities: async () => this.vulnerabilitySummary(repo, await this.imageManifests(repo, digest)),
+      Vulnerabilities: async () =>
+        this.deps.vulnerabilities?.enabled
+          ? this.vulnerabilitySummary(repo, await this.imageManifests(repo, digest))
+          : NOT_SCANNED,
       Referrers: () => this.referrers(repo, digest),
       IsDeletable: () => this.deps.access.can(this.identity, 'delete', repo),
       ArtifactType: async () => (await facts())?.artifactType ?? null,
