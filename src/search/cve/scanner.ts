@@ -12,6 +12,7 @@ import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { CveScanStore, SeverityCounts, StoredScan } from '../../meta/cve-scans.js';
 import { parseDigest } from '../../oci/digest.js';
 import { MediaType } from '../../oci/media-types.js';
+import { layout } from '../../registry/layout.js';
 import type { Registry } from '../../registry/registry.js';
 import { scanInventory, type Inventory, type LayerSource } from './inventory/index.js';
 import { matchInventory } from './matcher.js';
@@ -294,15 +295,21 @@ export class VulnerabilityScanner implements VulnerabilityService {
     return scanInventory(layers);
   }
 
-  /** A blob as a stream, read through the registry's blob store. */
+  /**
+   * A blob as a stream, from the registry's storage driver. (Not `BlobStore.send`: it may reuse a
+   * chunk's memory once its write has called back, which is right for sockets, not for a stream
+   * read in the same process.)
+   */
   private blobStream(repo: string, digest: string): Readable {
-    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-    this.options.registry.blobs
-      .send(repo, parseDigest(digest), out, { onOpen: () => undefined })
-      .then(
-        () => out.end(),
-        (err: unknown) => out.destroy(err as Error),
-      );
+    const out = new PassThrough();
+    this.options.registry.driver.reader(layout.blob(repo, parseDigest(digest))).then(
+      (source) => {
+        source.on('error', (err) => out.destroy(err));
+        out.on('close', () => source.destroy());
+        source.pipe(out);
+      },
+      (err: unknown) => out.destroy(err as Error),
+    );
     return out;
   }
 

@@ -65,7 +65,11 @@ export async function scanGoBinary(stream: Readable, path: string): Promise<Inst
   let captured: Buffer[] | undefined;
   let capturedBytes = 0;
   let first = true;
+  let skip = false;
+  // Read to the end whatever happens: leaving the loop early would destroy the tar entry, and
+  // with it the whole layer's parser.
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (skip) continue;
     if (first) {
       first = false;
       // Only ELF, Mach-O and PE executables are worth the scan.
@@ -77,8 +81,8 @@ export async function scanGoBinary(stream: Readable, path: string): Promise<Inst
         head.readUInt32LE(0) === 0xfeedface ||
           head.subarray(0, 2).toString('latin1') === 'MZ');
       if (!executable) {
-        stream.resume();
-        return [];
+        skip = true;
+        continue;
       }
     }
     if (captured) {
@@ -97,6 +101,6 @@ export async function scanGoBinary(stream: Readable, path: string): Promise<Inst
       carry = Buffer.from(window.subarray(Math.max(0, window.length - MAGIC.length + 1)));
     }
   }
-  if (!captured) return [];
+  if (skip || !captured) return [];
   return parseBuildInfo(Buffer.concat(captured).subarray(0, CAPTURE), path);
 }

@@ -12,8 +12,10 @@ import {
 } from '../../../../test/support/package-images.js';
 import { scanInventory, type InstalledPackage, type LayerSource } from './index.js';
 
+/** Layers as streams of small chunks, as they come from storage. */
 function sources(...layers: Layer[]): LayerSource[] {
-  return layers.map((l) => ({ mediaType: l.mediaType, open: () => Readable.from([l.bytes]) }));
+  const chunks = (b: Buffer): Buffer[] => Array.from({ length: Math.ceil(b.length / 16384) }, (_, i) => b.subarray(i * 16384, (i + 1) * 16384));
+  return layers.map((l) => ({ mediaType: l.mediaType, open: () => Readable.from(chunks(l.bytes)) }));
 }
 
 const layer = (...files: TarFile[]): Layer => makeLayer({ files });
@@ -90,6 +92,9 @@ describe('image inventory', () => {
           npmLock('app/node_modules/x/package-lock.json', { ignored: '1.0.0' }),
           goBinary('usr/local/bin/tool', 'go1.21.3', { 'golang.org/x/net': 'v0.17.0', 'github.com/pkg/errors': 'v0.9.1' }),
           { name: 'usr/bin/plain', content: Buffer.alloc(5000, 1), mode: 0o755 },
+          // An executable that is not a binary, spanning many chunks: skipped, read to its end.
+          { name: 'usr/bin/big-script', content: Buffer.alloc(1024 * 1024, 0x23), mode: 0o755 },
+          { name: 'usr/local/bin/after', content: goBinary('x', 'go1.22.1', {}).content, mode: 0o755 },
         ),
       ),
     );
@@ -98,6 +103,7 @@ describe('image inventory', () => {
       'Go github.com/pkg/errors v0.9.1',
       'Go golang.org/x/net v0.17.0',
       'Go stdlib 1.21.3',
+      'Go stdlib 1.22.1',
       'PyPI Requests 2.31.0',
       'npm @babel/core 7.23.0',
       'npm express 4.18.2',
