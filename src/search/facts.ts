@@ -68,6 +68,11 @@ export class FactsReader {
     this.store = new ImageFactsStore(db);
   }
 
+  /** The facts of `digest` when they are in memory (answers then need no promise). */
+  cached(digest: string): ImageFacts | undefined {
+    return this.cache.get(digest);
+  }
+
   /**
    * The facts of manifest `digest` of `repo` (from the store, else from its content); undefined
    * when the repository does not hold that manifest and the facts were never derived.

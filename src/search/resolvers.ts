@@ -16,7 +16,7 @@ import {
   vulnerabilitiesOf,
   NOT_SCANNED,
 } from './vulnerabilities.js';
-import { platformObject, type ImageRef, type SearchScope } from './views.js';
+import { platformObject, type ImageRef, type ImageSummaryView, type SearchScope } from './views.js';
 
 type Obj = Record<string, unknown>;
 
@@ -428,7 +428,7 @@ export const rootResolvers = {
     return { Images: images.map((i) => scope.imageSummary(i)), Summary: scope.repoSummary(repo, 0, images) };
   },
 
-  Image: (args: { image: string }, scope: SearchScope): Obj => {
+  Image: (args: { image: string }, scope: SearchScope): ImageSummaryView => {
     const image = resolveImage(scope, args.image);
     if (!image) throw notFound('image');
     return scope.imageSummary(image);

@@ -9,11 +9,18 @@
  */
 import { isAnonymous, type Identity } from '../auth/identity.js';
 import type { AccessGuard } from '../http/access.js';
-import type { DownloadCounts } from '../meta/download-counts.js';
+import type { DownloadCounts, ManifestDownloads } from '../meta/download-counts.js';
 import type { UserPrefs, UserPrefsStore } from '../meta/user-prefs.js';
 import type { Registry } from '../registry/registry.js';
 import type { ContentReader } from '../ui/content.js';
-import type { Platform, RepoSort, SortDirection, TagRow, UiQueries } from '../ui/queries.js';
+import type {
+  Platform,
+  RepoSort,
+  RepoSummary as UiRepoSummary,
+  SortDirection,
+  TagRow,
+  UiQueries,
+} from '../ui/queries.js';
 import type { VisibleRepositories } from '../ui/visibility.js';
 import type { VulnerabilityService } from './cve/types.js';
 import type { FactsReader, ImageFacts } from './facts.js';
@@ -139,7 +146,10 @@ export class SearchScope {
     );
   }
 
-  facts(repo: string, digest: string): Promise<ImageFacts | undefined> {
+  /** Facts of a manifest: at once when they are in memory, else a promise (one per request and digest). */
+  facts(repo: string, digest: string): ImageFacts | undefined | Promise<ImageFacts | undefined> {
+    const cached = this.deps.facts.cached(digest);
+    if (cached) return cached;
     const key = `${repo}@${digest}`;
     let facts = this.factsMemo.get(key);
     if (!facts) {
@@ -191,89 +201,13 @@ export class SearchScope {
   }
 
   /** zot's ManifestSummary of one image manifest of `repo`. */
-  manifestSummary(repo: string, digest: string, platform?: Platform): Record<string, unknown> {
-    const facts = once(() => this.facts(repo, digest));
-    return {
-      Digest: digest,
-      ConfigDigest: async () => (await facts())?.configDigest ?? null,
-      LastUpdated: async () =>
-        isoText((await facts())?.created) ?? iso(this.deps.registry.index.manifest(repo, digest)?.pushedAt),
-      Size: async () => String((await facts())?.size ?? 0),
-      IsSigned: () => this.signatures(repo, digest).length > 0,
-      SignatureInfo: () => this.signatures(repo, digest),
-      Platform: async () => {
-        const own = platform ?? (await facts())?.platforms[0];
-        return own ? platformObject(own) : null;
-      },
-      DownloadCount: async () => (await this.deps.downloads.ofManifest(repo, digest))?.count ?? 0,
-      Layers: async () =>
-        ((await facts())?.layers ?? []).map((l) => ({ Digest: l.digest, Size: String(l.size) })),
-      History: async () => historyOf(await facts()),
-      Vulnerabilities: () => this.vulnerabilitySummary(repo, [digest]),
-      Referrers: () => this.referrers(repo, digest),
-      ArtifactType: async () => (await facts())?.artifactType ?? null,
-    };
+  manifestSummary(repo: string, digest: string, platform?: Platform): ManifestSummaryView {
+    return new ManifestSummaryView(this, repo, digest, platform);
   }
 
   /** zot's ImageSummary of an image (a tag, or a manifest by digest). */
-  imageSummary(image: ImageRef): Record<string, unknown> {
-    const { repo, digest } = image;
-    const facts = once(() => this.facts(repo, digest));
-    const record = once(() => this.deps.registry.index.manifest(repo, digest));
-    const downloads = once(() => this.deps.downloads.ofManifest(repo, digest));
-    const annotation = (key: string) => async (): Promise<string | null> => annotationOf(await facts(), key);
-    const manifests = async (): Promise<Record<string, unknown>[]> => {
-      const f = await facts();
-      if (!f || f.children.length === 0) return [this.manifestSummary(repo, digest)];
-      const index = this.deps.registry.index;
-      return f.children
-        .filter((c) => index.manifest(repo, c.digest) !== undefined)
-        .map((c) => this.manifestSummary(repo, c.digest, c.platform));
-    };
-    return {
-      RepoName: repo,
-      Tag: image.tag,
-      Digest: digest,
-      MediaType: image.mediaType,
-      Manifests: manifests,
-      Size: async () => String((await facts())?.size ?? record()?.size ?? 0),
-      DownloadCount: async () => (await downloads())?.count ?? 0,
-      LastPullTimestamp: async () => iso((await downloads())?.lastPullAt),
-      PushTimestamp: () => iso(record()?.pushedAt ?? image.taggedAt),
-      PushedBy: null,
-      TaggedTimestamp: iso(image.taggedAt),
-      LastUpdated: async () => this.lastUpdated(image, await facts()),
-      Description: annotation(ANNOTATION.description),
-      IsSigned: () => this.signatures(repo, digest).length > 0,
-      SignatureInfo: () => this.signatures(repo, digest),
-      Licenses: annotation(ANNOTATION.licenses),
-      Labels: null,
-      Title: annotation(ANNOTATION.title),
-      Source: annotation(ANNOTATION.source),
-      Documentation: annotation(ANNOTATION.documentation),
-      Vendor: annotation(ANNOTATION.vendor),
-      Authors: annotation(ANNOTATION.authors),
-      Vulnerabilities: async () =>
-        this.deps.vulnerabilities?.enabled
-          ? this.vulnerabilitySummary(repo, await this.imageManifests(repo, digest))
-          : NOT_SCANNED,
-      Referrers: () => this.referrers(repo, digest),
-      IsDeletable: () => this.deps.access.can(this.identity, 'delete', repo),
-      ArtifactType: async () => (await facts())?.artifactType ?? null,
-    };
-  }
-
-  /** The config's creation time; for an index the newest of its children's; else the push time. */
-  private async lastUpdated(image: ImageRef, facts: ImageFacts | undefined): Promise<string | null> {
-    let created = facts?.created ?? null;
-    if (facts && facts.children.length > 0) {
-      const children = await Promise.all(facts.children.map((c) => this.facts(image.repo, c.digest)));
-      for (const child of children) {
-        if (child?.created && (created === null || Date.parse(child.created) > Date.parse(created)))
-          created = child.created;
-      }
-    }
-    return isoText(created) ?? iso(image.taggedAt);
+  imageSummary(image: ImageRef): ImageSummaryView {
+    return new ImageSummaryView(this, image);
   }
 
   /** Image references of the tags of `repo` (cosign's signature tags left out), newest first. */
@@ -289,58 +223,324 @@ export class SearchScope {
    * `images`, when given, are all of its images (ExpandedRepoInfo): platforms and vendors then come
    * from every image rather than the newest.
    */
-  repoSummary(name: string, rank = 0, images?: ImageRef[]): Record<string, unknown> | undefined {
+  repoSummary(name: string, rank = 0, images?: ImageRef[]): RepoSummaryView | undefined {
     const summary = this.deps.queries.summary(name);
-    if (!summary) return undefined;
-    const newest = once((): ImageRef | undefined => {
-      if (images) return images[0];
-      if (summary.newestTag === null || summary.newestDigest === null) return undefined;
-      const record = this.deps.registry.index.resolveTag(name, summary.newestTag);
-      return record
-        ? {
-            repo: name,
-            tag: summary.newestTag,
-            digest: record.digest,
-            mediaType: record.mediaType,
-            taggedAt: summary.updatedAt,
-          }
-        : undefined;
+    return summary && new RepoSummaryView(this, summary, rank, images);
+  }
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Applies `f` now when `value` is at hand, later when it is a promise. */
+function then<T, R>(value: MaybePromise<T>, f: (value: T) => R): R | Promise<Awaited<R>> {
+  // A promise's `then` flattens a promise `f` returns, which its typing does not say.
+  return value instanceof Promise ? (value.then(f) as Promise<Awaited<R>>) : f(value);
+}
+
+/*
+ * The result objects. GraphQL calls a method named like a field (with `this` bound) when the query
+ * selects that field, and reads a property otherwise: the capitalised members are zot's fields, the
+ * rest are helpers no query can reach. A field whose facts are in memory resolves without a promise.
+ */
+
+/** zot's ManifestSummary. */
+export class ManifestSummaryView {
+  readonly Digest: string;
+  #facts: MaybePromise<ImageFacts | undefined> | undefined;
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly repo: string,
+    digest: string,
+    private readonly platform: Platform | undefined,
+  ) {
+    this.Digest = digest;
+  }
+
+  private facts(): MaybePromise<ImageFacts | undefined> {
+    return (this.#facts ??= this.scope.facts(this.repo, this.Digest));
+  }
+
+  ConfigDigest(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => f?.configDigest ?? null);
+  }
+
+  LastUpdated(): MaybePromise<string | null> {
+    return then(
+      this.facts(),
+      (f) =>
+        isoText(f?.created) ?? iso(this.scope.deps.registry.index.manifest(this.repo, this.Digest)?.pushedAt),
+    );
+  }
+
+  Size(): MaybePromise<string> {
+    return then(this.facts(), (f) => String(f?.size ?? 0));
+  }
+
+  IsSigned(): boolean {
+    return this.scope.signatures(this.repo, this.Digest).length > 0;
+  }
+
+  SignatureInfo(): ReturnType<SearchScope['signatures']> {
+    return this.scope.signatures(this.repo, this.Digest);
+  }
+
+  Platform(): MaybePromise<PlatformObject | null> {
+    if (this.platform) return platformObject(this.platform);
+    return then(this.facts(), (f) => (f?.platforms[0] ? platformObject(f.platforms[0]) : null));
+  }
+
+  async DownloadCount(): Promise<number> {
+    return (await this.scope.deps.downloads.ofManifest(this.repo, this.Digest))?.count ?? 0;
+  }
+
+  Layers(): MaybePromise<{ Digest: string; Size: string }[]> {
+    return then(this.facts(), (f) =>
+      (f?.layers ?? []).map((l) => ({ Digest: l.digest, Size: String(l.size) })),
+    );
+  }
+
+  History(): MaybePromise<Record<string, unknown>[]> {
+    return then(this.facts(), historyOf);
+  }
+
+  Vulnerabilities(): MaybePromise<VulnerabilitySummary> {
+    if (!this.scope.deps.vulnerabilities?.enabled) return NOT_SCANNED;
+    return this.scope.vulnerabilitySummary(this.repo, [this.Digest]);
+  }
+
+  Referrers(): Record<string, unknown>[] {
+    return this.scope.referrers(this.repo, this.Digest);
+  }
+
+  ArtifactType(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => f?.artifactType ?? null);
+  }
+}
+
+/** zot's ImageSummary. */
+export class ImageSummaryView {
+  readonly RepoName: string;
+  readonly Tag: string | null;
+  readonly Digest: string;
+  readonly MediaType: string;
+  readonly TaggedTimestamp: string | null;
+  readonly PushedBy = null;
+  readonly Labels = null;
+  #facts: MaybePromise<ImageFacts | undefined> | undefined;
+  #downloads: Promise<ManifestDownloads | undefined> | undefined;
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly image: ImageRef,
+  ) {
+    this.RepoName = image.repo;
+    this.Tag = image.tag;
+    this.Digest = image.digest;
+    this.MediaType = image.mediaType;
+    this.TaggedTimestamp = iso(image.taggedAt);
+  }
+
+  private facts(): MaybePromise<ImageFacts | undefined> {
+    return (this.#facts ??= this.scope.facts(this.RepoName, this.Digest));
+  }
+
+  private downloads(): Promise<ManifestDownloads | undefined> {
+    return (this.#downloads ??= this.scope.deps.downloads.ofManifest(this.RepoName, this.Digest));
+  }
+
+  private annotation(key: string): MaybePromise<string | null> {
+    return then(this.facts(), (f) => annotationOf(f, key));
+  }
+
+  Manifests(): MaybePromise<ManifestSummaryView[]> {
+    return then(this.facts(), (f) => {
+      if (!f || f.children.length === 0) return [this.scope.manifestSummary(this.RepoName, this.Digest)];
+      const index = this.scope.deps.registry.index;
+      return f.children
+        .filter((c) => index.manifest(this.RepoName, c.digest) !== undefined)
+        .map((c) => this.scope.manifestSummary(this.RepoName, c.digest, c.platform));
     });
-    const described = async (): Promise<(ImageFacts | undefined)[]> => {
-      const list = images ?? (newest() ? [newest()!] : []);
-      return Promise.all(list.map((i) => this.facts(name, i.digest)));
-    };
-    return {
-      Name: name,
-      LastUpdated: iso(summary.updatedAt),
-      Size: String(summary.size),
-      Platforms: async () => {
-        let platforms: Platform[];
-        if (images) platforms = (await described()).flatMap((f) => f?.platforms ?? []);
-        else {
-          const digest = newest()?.digest;
-          platforms = digest
-            ? ((await this.deps.content.info(name, digest).catch(() => undefined))?.platforms ?? [])
-            : [];
+  }
+
+  Size(): MaybePromise<string> {
+    return then(this.facts(), (f) =>
+      String(f?.size ?? this.scope.deps.registry.index.manifest(this.RepoName, this.Digest)?.size ?? 0),
+    );
+  }
+
+  async DownloadCount(): Promise<number> {
+    return (await this.downloads())?.count ?? 0;
+  }
+
+  async LastPullTimestamp(): Promise<string | null> {
+    return iso((await this.downloads())?.lastPullAt);
+  }
+
+  PushTimestamp(): string | null {
+    const record = this.scope.deps.registry.index.manifest(this.RepoName, this.Digest);
+    return iso(record?.pushedAt ?? this.image.taggedAt);
+  }
+
+  /** The config's creation time; for an index the newest of its children's; else when it was tagged. */
+  LastUpdated(): MaybePromise<string | null> {
+    return then(this.facts(), (facts) => {
+      if (!facts || facts.children.length === 0) return isoText(facts?.created) ?? iso(this.image.taggedAt);
+      const children = facts.children.map((c) => this.scope.facts(this.RepoName, c.digest));
+      const newest = (list: (ImageFacts | undefined)[]): string | null => {
+        let created = facts.created;
+        for (const child of list) {
+          if (child?.created && (created === null || Date.parse(child.created) > Date.parse(created)))
+            created = child.created;
         }
-        const seen = new Map<string, PlatformObject>();
-        for (const p of platforms)
-          seen.set(`${p.os}/${p.architecture}/${p.variant ?? ''}`, platformObject(p));
-        return [...seen.values()];
-      },
-      Vendors: async () => [
-        ...new Set((await described()).flatMap((f) => annotationOf(f, ANNOTATION.vendor) ?? [])),
-      ],
-      NewestImage: () => {
-        const image = newest();
-        return image ? this.imageSummary(image) : null;
-      },
-      DownloadCount: async () => (await this.repoDownloads()).get(name) ?? 0,
-      StarCount: async () => (await this.starCounts()).get(name) ?? 0,
-      IsBookmarked: async () => (await this.prefs()).bookmarked.has(name),
-      IsStarred: async () => (await this.prefs()).starred.has(name),
-      Rank: rank,
-    };
+        return isoText(created) ?? iso(this.image.taggedAt);
+      };
+      return children.some((c) => c instanceof Promise)
+        ? Promise.all(children.map((c) => Promise.resolve(c))).then(newest)
+        : newest(children as (ImageFacts | undefined)[]);
+    });
+  }
+
+  Description(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.description);
+  }
+
+  IsSigned(): boolean {
+    return this.scope.signatures(this.RepoName, this.Digest).length > 0;
+  }
+
+  SignatureInfo(): ReturnType<SearchScope['signatures']> {
+    return this.scope.signatures(this.RepoName, this.Digest);
+  }
+
+  Licenses(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.licenses);
+  }
+
+  Title(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.title);
+  }
+
+  Source(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.source);
+  }
+
+  Documentation(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.documentation);
+  }
+
+  Vendor(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.vendor);
+  }
+
+  Authors(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.authors);
+  }
+
+  async Vulnerabilities(): Promise<VulnerabilitySummary> {
+    if (!this.scope.deps.vulnerabilities?.enabled) return NOT_SCANNED;
+    return this.scope.vulnerabilitySummary(
+      this.RepoName,
+      await this.scope.imageManifests(this.RepoName, this.Digest),
+    );
+  }
+
+  Referrers(): Record<string, unknown>[] {
+    return this.scope.referrers(this.RepoName, this.Digest);
+  }
+
+  IsDeletable(): boolean {
+    return this.scope.deps.access.can(this.scope.identity, 'delete', this.RepoName);
+  }
+
+  ArtifactType(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => f?.artifactType ?? null);
+  }
+}
+
+/** zot's RepoSummary. */
+export class RepoSummaryView {
+  readonly Name: string;
+  readonly LastUpdated: string | null;
+  readonly Size: string;
+  readonly Rank: number;
+  #newest: ImageRef | undefined | null = null;
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly summary: UiRepoSummary,
+    rank: number,
+    private readonly images: ImageRef[] | undefined,
+  ) {
+    this.Name = summary.name;
+    this.LastUpdated = iso(summary.updatedAt);
+    this.Size = String(summary.size);
+    this.Rank = rank;
+  }
+
+  /** The most recently tagged image. */
+  private newest(): ImageRef | undefined {
+    if (this.#newest !== null) return this.#newest;
+    const { summary } = this;
+    if (this.images) this.#newest = this.images[0];
+    else if (summary.newestTag === null) this.#newest = undefined;
+    else {
+      const record = this.scope.deps.registry.index.resolveTag(summary.name, summary.newestTag);
+      this.#newest = record && {
+        repo: summary.name,
+        tag: summary.newestTag,
+        digest: record.digest,
+        mediaType: record.mediaType,
+        taggedAt: summary.updatedAt,
+      };
+    }
+    return this.#newest;
+  }
+
+  /** Facts of every image (ExpandedRepoInfo) or of the newest. */
+  private async described(): Promise<(ImageFacts | undefined)[]> {
+    const newest = this.newest();
+    const list = this.images ?? (newest ? [newest] : []);
+    return Promise.all(list.map((i) => Promise.resolve(this.scope.facts(this.Name, i.digest))));
+  }
+
+  async Platforms(): Promise<PlatformObject[]> {
+    let platforms: Platform[];
+    if (this.images) platforms = (await this.described()).flatMap((f) => f?.platforms ?? []);
+    else {
+      const digest = this.newest()?.digest;
+      platforms = digest
+        ? ((await this.scope.deps.content.info(this.Name, digest).catch(() => undefined))?.platforms ?? [])
+        : [];
+    }
+    const seen = new Map<string, PlatformObject>();
+    for (const p of platforms) seen.set(`${p.os}/${p.architecture}/${p.variant ?? ''}`, platformObject(p));
+    return [...seen.values()];
+  }
+
+  async Vendors(): Promise<string[]> {
+    return [...new Set((await this.described()).flatMap((f) => annotationOf(f, ANNOTATION.vendor) ?? []))];
+  }
+
+  NewestImage(): ImageSummaryView | null {
+    const image = this.newest();
+    return image ? this.scope.imageSummary(image) : null;
+  }
+
+  async DownloadCount(): Promise<number> {
+    return (await this.scope.repoDownloads()).get(this.Name) ?? 0;
+  }
+
+  async StarCount(): Promise<number> {
+    return (await this.scope.starCounts()).get(this.Name) ?? 0;
+  }
+
+  async IsBookmarked(): Promise<boolean> {
+    return (await this.scope.prefs()).bookmarked.has(this.Name);
+  }
+
+  async IsStarred(): Promise<boolean> {
+    return (await this.scope.prefs()).starred.has(this.Name);
   }
 }
 
