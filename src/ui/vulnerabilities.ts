@@ -64,7 +64,8 @@ export class UiVulnerabilities {
       }
     }
     const vulnerabilities = [...byId.values()].sort(
-      (a, b) => ORDER.indexOf(a.severity) - ORDER.indexOf(b.severity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      (a, b) =>
+        ORDER.indexOf(a.severity) - ORDER.indexOf(b.severity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
     const oldest = Math.min(...scans.map((s) => s!.scannedAt));
     return {

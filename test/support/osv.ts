@@ -57,7 +57,9 @@ export interface Advisory {
 
 /** An `all.zip` of advisories. */
 export function osvArchive(advisories: Advisory[]): Buffer {
-  return zipArchive(advisories.map((a) => ({ name: `${a.id}.json`, content: Buffer.from(JSON.stringify(a)) })));
+  return zipArchive(
+    advisories.map((a) => ({ name: `${a.id}.json`, content: Buffer.from(JSON.stringify(a)) })),
+  );
 }
 
 /** An advisory affecting one package in one range. */
@@ -105,7 +107,9 @@ export interface OsvServer {
 }
 
 export async function startOsvServer(archives: Record<string, Buffer> = {}): Promise<OsvServer> {
-  const files = new Map<string, Buffer | number>(Object.entries(archives).map(([eco, zip]) => [`/${eco}/all.zip`, zip]));
+  const files = new Map<string, Buffer | number>(
+    Object.entries(archives).map(([eco, zip]) => [`/${eco}/all.zip`, zip]),
+  );
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(req.url ?? '');

@@ -6,12 +6,18 @@
 import type { TarFile } from './fixtures.js';
 
 export function osRelease(id: string, versionId: string): TarFile {
-  return { name: 'etc/os-release', content: Buffer.from(`NAME="${id}"\nID=${id}\nVERSION_ID="${versionId}"\n`) };
+  return {
+    name: 'etc/os-release',
+    content: Buffer.from(`NAME="${id}"\nID=${id}\nVERSION_ID="${versionId}"\n`),
+  };
 }
 
 export function apkInstalled(packages: { name: string; version: string; origin?: string }[]): TarFile {
   const text = packages
-    .map((p) => `C:Q1abc=\nP:${p.name}\nV:${p.version}\nA:x86_64\nS:1000\nI:4000\nT:${p.name}\n${p.origin ? `o:${p.origin}\n` : ''}`)
+    .map(
+      (p) =>
+        `C:Q1abc=\nP:${p.name}\nV:${p.version}\nA:x86_64\nS:1000\nI:4000\nT:${p.name}\n${p.origin ? `o:${p.origin}\n` : ''}`,
+    )
     .join('\n');
   return { name: 'lib/apk/db/installed', content: Buffer.from(`${text}\n`) };
 }
@@ -33,13 +39,18 @@ export function dpkgStatus(
 export function npmLock(path: string, packages: Record<string, string>): TarFile {
   const entries: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
   for (const [name, version] of Object.entries(packages)) entries[`node_modules/${name}`] = { version };
-  return { name: path, content: Buffer.from(JSON.stringify({ name: 'app', lockfileVersion: 3, packages: entries })) };
+  return {
+    name: path,
+    content: Buffer.from(JSON.stringify({ name: 'app', lockfileVersion: 3, packages: entries })),
+  };
 }
 
 export function pythonDistribution(sitePackages: string, name: string, version: string): TarFile {
   return {
     name: `${sitePackages}/${name.toLowerCase()}-${version}.dist-info/METADATA`,
-    content: Buffer.from(`Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\nSummary: x\n\nLong description\nVersion: 0\n`),
+    content: Buffer.from(
+      `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\nSummary: x\n\nLong description\nVersion: 0\n`,
+    ),
   };
 }
 

@@ -9,7 +9,10 @@ import type { OsvDatabase } from './osv-database.js';
 import { affects, describe } from './osv-match.js';
 import type { Vulnerability } from './types.js';
 
-export async function matchInventory(osv: OsvDatabase, packages: InstalledPackage[]): Promise<Vulnerability[]> {
+export async function matchInventory(
+  osv: OsvDatabase,
+  packages: InstalledPackage[],
+): Promise<Vulnerability[]> {
   const byId = new Map<string, Vulnerability>();
   for (const pkg of packages) {
     const seen = new Set<string>();

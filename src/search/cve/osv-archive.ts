@@ -30,7 +30,9 @@ export class OsvArchive {
       for (let i = 0; i < zip.entries.length; i++) {
         const entry = zip.entries[i]!;
         if (!entry.name.endsWith('.json')) continue;
-        const advisory = JSON.parse((await zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8')) as OsvAdvisory;
+        const advisory = JSON.parse(
+          (await zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8'),
+        ) as OsvAdvisory;
         if (typeof advisory.id !== 'string') throw new Error(`entry ${entry.name} is not an OSV advisory`);
         count++;
         const keys = new Set<string>();
@@ -58,7 +60,9 @@ export class OsvArchive {
       let advisory = this.parsed.get(i);
       if (!advisory) {
         const entry: ZipEntry = this.zip.entries[i]!;
-        advisory = JSON.parse((await this.zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8')) as OsvAdvisory;
+        advisory = JSON.parse(
+          (await this.zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8'),
+        ) as OsvAdvisory;
         this.parsed.set(i, advisory);
       }
       out.push(advisory);

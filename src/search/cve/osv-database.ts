@@ -77,7 +77,10 @@ export class OsvDatabase {
       try {
         this.swap(ecosystem, await OsvArchive.open(this.file(ecosystem)));
       } catch (err) {
-        this.options.log.warn({ err, ecosystem }, 'stored OSV archive unreadable; it will be downloaded again');
+        this.options.log.warn(
+          { err, ecosystem },
+          'stored OSV archive unreadable; it will be downloaded again',
+        );
         delete this.state[ecosystem];
       }
     }
@@ -132,7 +135,11 @@ export class OsvDatabase {
       const archive = await OsvArchive.open(temporary);
       await rename(temporary, this.file(ecosystem));
       this.swap(ecosystem, archive);
-      this.state[ecosystem] = { sha256, etag: response.headers.get('etag'), fetchedAt: new Date().toISOString() };
+      this.state[ecosystem] = {
+        sha256,
+        etag: response.headers.get('etag'),
+        fetchedAt: new Date().toISOString(),
+      };
       this.options.log.info({ ecosystem, advisories: archive.advisoryCount }, 'OSV data updated');
     } finally {
       await rm(temporary, { force: true });
@@ -146,8 +153,13 @@ export class OsvDatabase {
   }
 
   private computeVersion(): void {
-    const parts = this.options.ecosystems.filter((e) => this.archives.has(e) && this.state[e]).map((e) => `${e}:${this.state[e]!.sha256}`);
-    this.currentVersion = parts.length === 0 ? undefined : createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+    const parts = this.options.ecosystems
+      .filter((e) => this.archives.has(e) && this.state[e])
+      .map((e) => `${e}:${this.state[e]!.sha256}`);
+    this.currentVersion =
+      parts.length === 0
+        ? undefined
+        : createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
   }
 
   /** The advisories naming a package in its ecosystem's archive. */

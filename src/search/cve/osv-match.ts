@@ -53,7 +53,11 @@ function eventVersion(e: OsvEvent): string | undefined {
 }
 
 /** `{ fixed }` when the range leaves `version` affected (fixed: the first fix above it, if any). */
-function inRange(events: OsvEvent[], version: string, compare: Compare): { fixed: string | null } | undefined {
+function inRange(
+  events: OsvEvent[],
+  version: string,
+  compare: Compare,
+): { fixed: string | null } | undefined {
   const order = (e: OsvEvent): string => eventVersion(e) ?? '';
   const sorted = events
     .filter((e) => eventVersion(e) !== undefined)
@@ -86,7 +90,9 @@ export function affects(advisory: OsvAdvisory, pkg: InstalledPackage): { fixed: 
     if (!eco || !a.package?.name || !ecosystemApplies(eco, pkg.ecosystem)) continue;
     if (matchKey(eco, a.package.name) !== name) continue;
     if (a.versions?.includes(version) || a.versions?.includes(bare)) {
-      const fixed = a.ranges?.flatMap((r) => r.events ?? []).find((e) => e.fixed && compare(e.fixed, version) > 0)?.fixed;
+      const fixed = a.ranges
+        ?.flatMap((r) => r.events ?? [])
+        .find((e) => e.fixed && compare(e.fixed, version) > 0)?.fixed;
       return { fixed: fixed ?? null };
     }
     for (const range of a.ranges ?? []) {
@@ -123,7 +129,9 @@ export function severityOf(advisory: OsvAdvisory): Severity {
   const stated =
     word(advisory.database_specific?.severity) ??
     advisory.severity?.map((s) => word(s.score)).find((w) => w !== undefined) ??
-    advisory.affected?.map((a) => word(a.ecosystem_specific?.severity) ?? word(a.database_specific?.severity)).find((w) => w !== undefined);
+    advisory.affected
+      ?.map((a) => word(a.ecosystem_specific?.severity) ?? word(a.database_specific?.severity))
+      .find((w) => w !== undefined);
   return stated ?? 'UNKNOWN';
 }
 
@@ -131,10 +139,13 @@ export function severityOf(advisory: OsvAdvisory): Severity {
 export function describe(advisory: OsvAdvisory): Omit<Vulnerability, 'packages'> {
   const refs = advisory.references ?? [];
   const reference = refs.find((r) => r.type === 'ADVISORY')?.url ?? refs.find((r) => r.url)?.url ?? null;
-  const aliases = [...new Set([...(advisory.aliases ?? []), ...(advisory.upstream ?? [])])].filter((a) => a !== advisory.id);
+  const aliases = [...new Set([...(advisory.aliases ?? []), ...(advisory.upstream ?? [])])].filter(
+    (a) => a !== advisory.id,
+  );
   return {
     id: advisory.id,
-    title: advisory.summary?.trim() || (advisory.details ?? '').split('\n', 1)[0]!.slice(0, 200) || advisory.id,
+    title:
+      advisory.summary?.trim() || (advisory.details ?? '').split('\n', 1)[0]!.slice(0, 200) || advisory.id,
     description: advisory.details ?? advisory.summary ?? '',
     severity: severityOf(advisory),
     reference,

@@ -47,9 +47,16 @@ export interface ScannerOptions {
   concurrency?: number;
 }
 
-function counter<L extends string>(registry: PromRegistry, name: string, help: string, labelNames: L[]): Counter<L> {
+function counter<L extends string>(
+  registry: PromRegistry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
   const existing = registry.getSingleMetric(name);
-  return (existing as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  return (
+    (existing as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] })
+  );
 }
 
 export function countsOf(vulnerabilities: Vulnerability[]): SeverityCounts {
@@ -92,8 +99,18 @@ export class VulnerabilityScanner implements VulnerabilityService {
   constructor(private readonly options: ScannerOptions) {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     const m = options.metrics;
-    this.scans = counter(m, 'berth_cve_scans_total', 'Image scans for vulnerabilities, by result (success, failure, skipped)', ['result']);
-    this.updates = counter(m, 'berth_cve_db_updates_total', 'OSV data updates, by result (changed, unchanged, failure)', ['result']);
+    this.scans = counter(
+      m,
+      'berth_cve_scans_total',
+      'Image scans for vulnerabilities, by result (success, failure, skipped)',
+      ['result'],
+    );
+    this.updates = counter(
+      m,
+      'berth_cve_db_updates_total',
+      'OSV data updates, by result (changed, unchanged, failure)',
+      ['result'],
+    );
     if (!m.getSingleMetric('berth_cve_vulnerabilities')) {
       const store = options.store;
       new Gauge({
@@ -103,7 +120,8 @@ export class VulnerabilityScanner implements VulnerabilityService {
         registers: [m],
         async collect() {
           const totals = await store.totals();
-          for (const [severity, n] of Object.entries(totals) as [string, number][]) this.set({ severity: severity.toUpperCase() }, n);
+          for (const [severity, n] of Object.entries(totals) as [string, number][])
+            this.set({ severity: severity.toUpperCase() }, n);
         },
       });
     }
@@ -187,7 +205,9 @@ export class VulnerabilityScanner implements VulnerabilityService {
     this.updating = (async () => {
       try {
         const result = await this.options.osv.update();
-        this.updates.inc({ result: result.failed.length > 0 ? 'failure' : result.changed ? 'changed' : 'unchanged' });
+        this.updates.inc({
+          result: result.failed.length > 0 ? 'failure' : result.changed ? 'changed' : 'unchanged',
+        });
         if (this.options.osv.version !== undefined) await this.rescanStale();
       } catch (err) {
         this.updates.inc({ result: 'failure' });
@@ -227,7 +247,8 @@ export class VulnerabilityScanner implements VulnerabilityService {
         for (const repo of repos) {
           for (const m of registry.index.manifests(repo)) {
             if (!IMAGE_MANIFESTS.has(m.mediaType) || (await store.inventory(m.digest))) continue;
-            while (this.pending.size >= BACKFILL_BATCH && !this.stopped) await new Promise((r) => setTimeout(r, 200));
+            while (this.pending.size >= BACKFILL_BATCH && !this.stopped)
+              await new Promise((r) => setTimeout(r, 200));
             this.enqueue(repo, m.digest);
           }
         }
@@ -262,7 +283,10 @@ export class VulnerabilityScanner implements VulnerabilityService {
           return;
         }
         await store.putInventory(digest, inventory);
-        log.debug({ repo, digest, packages: inventory.packages.length, ms: Date.now() - started }, 'image inventory read');
+        log.debug(
+          { repo, digest, packages: inventory.packages.length, ms: Date.now() - started },
+          'image inventory read',
+        );
       }
       await this.match(digest, inventory, true);
       this.attempts.delete(digest);
@@ -275,7 +299,10 @@ export class VulnerabilityScanner implements VulnerabilityService {
         log.warn({ err, repo, digest, attempt }, 'vulnerability scan failed; will retry');
         setTimeout(() => this.enqueue(repo, digest), RETRY_BASE_MS * 2 ** (attempt - 1)).unref();
       } else {
-        log.error({ err, repo, digest, attempt }, 'vulnerability scan failed; giving up until the image is pushed again');
+        log.error(
+          { err, repo, digest, attempt },
+          'vulnerability scan failed; giving up until the image is pushed again',
+        );
         this.attempts.delete(digest);
       }
     }
@@ -286,7 +313,9 @@ export class VulnerabilityScanner implements VulnerabilityService {
     const { registry } = this.options;
     const stored = registry.manifests.resolve(repo, { kind: 'digest', digest: parseDigest(digest) });
     if (!stored || !IMAGE_MANIFESTS.has(stored.mediaType)) return undefined;
-    const manifest = JSON.parse((await registry.manifests.read(repo, stored)).toString('utf8')) as ImageManifest;
+    const manifest = JSON.parse(
+      (await registry.manifests.read(repo, stored)).toString('utf8'),
+    ) as ImageManifest;
     if (!IMAGE_CONFIGS.has(manifest.config?.mediaType ?? '')) return { distro: null, packages: [] };
     const layers: LayerSource[] = (manifest.layers ?? []).map((layer) => ({
       mediaType: layer.mediaType ?? '',
@@ -314,7 +343,11 @@ export class VulnerabilityScanner implements VulnerabilityService {
   }
 
   /** Matches an inventory against the current data and stores the scan (once at a time per digest). */
-  private async match(digest: string, inventory: Inventory, rethrow = false): Promise<StoredScan<Vulnerability> | undefined> {
+  private async match(
+    digest: string,
+    inventory: Inventory,
+    rethrow = false,
+  ): Promise<StoredScan<Vulnerability> | undefined> {
     const running = this.matching.get(digest);
     if (running) return running;
     const version = this.options.osv.version;
@@ -322,7 +355,13 @@ export class VulnerabilityScanner implements VulnerabilityService {
     const job = (async () => {
       try {
         const vulnerabilities = await matchInventory(this.options.osv, inventory.packages);
-        const scan = { digest, dataVersion: version, scannedAt: Date.now(), counts: countsOf(vulnerabilities), vulnerabilities };
+        const scan = {
+          digest,
+          dataVersion: version,
+          scannedAt: Date.now(),
+          counts: countsOf(vulnerabilities),
+          vulnerabilities,
+        };
         await this.options.store.putScan(scan);
         return scan;
       } catch (err) {

@@ -63,7 +63,8 @@ export class ZipReader {
     const start = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
     const data = await readAt(this.fh, start, entry.compressedSize);
     if (entry.method === 0) return data;
-    if (entry.method !== 8) throw new ZipFormatError(`entry ${entry.name} uses unsupported method ${entry.method}`);
+    if (entry.method !== 8)
+      throw new ZipFormatError(`entry ${entry.name} uses unsupported method ${entry.method}`);
     return inflateRawSync(data, { maxOutputLength: Math.max(maxSize, 1) });
   }
 
@@ -94,12 +95,14 @@ async function readDirectory(fh: FileHandle): Promise<ZipEntry[]> {
     dirSize = u64(record, 40);
     dirOffset = u64(record, 48);
   }
-  if (dirSize > MAX_DIRECTORY || dirOffset + dirSize > fileSize) throw new ZipFormatError('central directory out of bounds');
+  if (dirSize > MAX_DIRECTORY || dirOffset + dirSize > fileSize)
+    throw new ZipFormatError('central directory out of bounds');
   const dir = await readAt(fh, dirOffset, dirSize);
   const entries: ZipEntry[] = [];
   let p = 0;
   for (let n = 0; n < count; n++) {
-    if (p + 46 > dir.length || dir.readUInt32LE(p) !== CENTRAL) throw new ZipFormatError('bad central directory entry');
+    if (p + 46 > dir.length || dir.readUInt32LE(p) !== CENTRAL)
+      throw new ZipFormatError('bad central directory entry');
     const nameLength = dir.readUInt16LE(p + 28);
     const extraLength = dir.readUInt16LE(p + 30);
     const commentLength = dir.readUInt16LE(p + 32);
@@ -121,7 +124,7 @@ async function readDirectory(fh: FileHandle): Promise<ZipEntry[]> {
 function applyZip64Extra(entry: ZipEntry, extra: Buffer): void {
   const MAX = 0xffffffff;
   if (entry.size !== MAX && entry.compressedSize !== MAX && entry.offset !== MAX) return;
-  for (let q = 0; q + 4 <= extra.length; ) {
+  for (let q = 0; q + 4 <= extra.length;) {
     const id = extra.readUInt16LE(q);
     const length = extra.readUInt16LE(q + 2);
     if (id === 1) {

@@ -77,8 +77,8 @@ export async function scanGoBinary(stream: Readable, path: string): Promise<Inst
       const executable =
         head.length === 4 &&
         (head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) ||
-        head.readUInt32LE(0) === 0xfeedfacf ||
-        head.readUInt32LE(0) === 0xfeedface ||
+          head.readUInt32LE(0) === 0xfeedfacf ||
+          head.readUInt32LE(0) === 0xfeedface ||
           head.subarray(0, 2).toString('latin1') === 'MZ');
       if (!executable) {
         skip = true;

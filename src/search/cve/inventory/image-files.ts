@@ -20,9 +20,7 @@ export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_METADATA_BYTES = 256 * 1024;
 
 /** What one file of interest holds, once the layers are stacked. */
-export type Found =
-  | { kind: 'os'; text: string }
-  | { kind: 'packages'; packages: InstalledPackage[] };
+export type Found = { kind: 'os'; text: string } | { kind: 'packages'; packages: InstalledPackage[] };
 
 export interface LayerSource {
   mediaType: string;
@@ -42,7 +40,10 @@ const OS_FILES = new Set([
 ]);
 
 function isOsFile(path: string): boolean {
-  return OS_FILES.has(path) || (path.startsWith('var/lib/dpkg/status.d/') && !path.endsWith('.md5sums') && !path.slice(23).includes('/'));
+  return (
+    OS_FILES.has(path) ||
+    (path.startsWith('var/lib/dpkg/status.d/') && !path.endsWith('.md5sums') && !path.slice(23).includes('/'))
+  );
 }
 
 function isNpmLock(path: string): boolean {
@@ -90,7 +91,10 @@ async function readEntry(header: Header, path: string, stream: Readable): Promis
       if (size < MAX_METADATA_BYTES) chunks.push(chunk);
       size += chunk.length;
     }
-    const p = parsePythonMetadata(Buffer.concat(chunks).subarray(0, MAX_METADATA_BYTES).toString('utf8'), `/${path}`);
+    const p = parsePythonMetadata(
+      Buffer.concat(chunks).subarray(0, MAX_METADATA_BYTES).toString('utf8'),
+      `/${path}`,
+    );
     return { kind: 'packages', packages: p ? [p] : [] };
   }
   if ((header.mode ?? 0) & 0o111 && (header.size ?? 0) > 1024) {
@@ -105,7 +109,8 @@ function applyWhiteouts(files: Map<string, Found>, removed: string[], opaque: st
   if (removed.length === 0 && opaque.length === 0) return;
   for (const path of [...files.keys()]) {
     const gone =
-      removed.some((r) => path === r || path.startsWith(`${r}/`)) || opaque.some((d) => path.startsWith(`${d}/`));
+      removed.some((r) => path === r || path.startsWith(`${r}/`)) ||
+      opaque.some((d) => path.startsWith(`${d}/`));
     if (gone) files.delete(path);
   }
 }
@@ -115,7 +120,8 @@ export async function collectImageFiles(layers: LayerSource[]): Promise<Map<stri
   const files = new Map<string, Found>();
   for (const layer of layers) {
     const mediaType = layer.mediaType;
-    if (mediaType.includes('zstd')) throw new UnsupportedLayerError(`layer media type ${mediaType} is not supported`);
+    if (mediaType.includes('zstd'))
+      throw new UnsupportedLayerError(`layer media type ${mediaType} is not supported`);
     const gzip = mediaType.endsWith('gzip');
     const added = new Map<string, Found | null>();
     const removed: string[] = [];

@@ -14,12 +14,14 @@ import { scanInventory, type InstalledPackage, type LayerSource } from './index.
 
 /** Layers as streams of small chunks, as they come from storage. */
 function sources(...layers: Layer[]): LayerSource[] {
-  const chunks = (b: Buffer): Buffer[] => Array.from({ length: Math.ceil(b.length / 16384) }, (_, i) => b.subarray(i * 16384, (i + 1) * 16384));
+  const chunks = (b: Buffer): Buffer[] =>
+    Array.from({ length: Math.ceil(b.length / 16384) }, (_, i) => b.subarray(i * 16384, (i + 1) * 16384));
   return layers.map((l) => ({ mediaType: l.mediaType, open: () => Readable.from(chunks(l.bytes)) }));
 }
 
 const layer = (...files: TarFile[]): Layer => makeLayer({ files });
-const brief = (p: InstalledPackage): string => `${p.ecosystem} ${p.matchName ?? p.name} ${p.matchVersion ?? p.version}`;
+const brief = (p: InstalledPackage): string =>
+  `${p.ecosystem} ${p.matchName ?? p.name} ${p.matchVersion ?? p.version}`;
 
 describe('image inventory', () => {
   it('reads an Alpine image: release from os-release, packages by origin', async () => {
@@ -35,7 +37,10 @@ describe('image inventory', () => {
       ),
     );
     assert.equal(inventory.distro, 'Alpine:v3.19');
-    assert.deepEqual(inventory.packages.map(brief), ['Alpine:v3.19 openssl 3.1.4-r5', 'Alpine:v3.19 musl 1.2.4_git20230717-r4']);
+    assert.deepEqual(inventory.packages.map(brief), [
+      'Alpine:v3.19 openssl 3.1.4-r5',
+      'Alpine:v3.19 musl 1.2.4_git20230717-r4',
+    ]);
     assert.equal(inventory.packages[0]!.name, 'libcrypto3');
   });
 
@@ -50,8 +55,14 @@ describe('image inventory', () => {
             { name: 'gone', version: '1.0-1', status: 'deinstall ok config-files' },
             { name: 'libfoo1', version: '1.2-3+b1', source: 'foo (1.2-3)' },
           ]),
-          dpkgStatus([{ name: 'tzdata', version: '2024a-0+deb12u1', status: '' }], 'var/lib/dpkg/status.d/tzdata'),
-          { name: 'var/lib/dpkg/status.d/tzdata.md5sums', content: Buffer.from('abc  usr/share/zoneinfo/UTC\n') },
+          dpkgStatus(
+            [{ name: 'tzdata', version: '2024a-0+deb12u1', status: '' }],
+            'var/lib/dpkg/status.d/tzdata',
+          ),
+          {
+            name: 'var/lib/dpkg/status.d/tzdata.md5sums',
+            content: Buffer.from('abc  usr/share/zoneinfo/UTC\n'),
+          },
         ),
       ),
     );
@@ -79,7 +90,10 @@ describe('image inventory', () => {
       apkInstalled([{ name: 'busybox', version: '1.36.1-r7' }]),
     );
     const inventory = await scanInventory(sources(base, upper));
-    assert.deepEqual(inventory.packages.map(brief).sort(), ['Alpine:v3.18 busybox 1.36.1-r7', 'npm lodash 4.17.21']);
+    assert.deepEqual(inventory.packages.map(brief).sort(), [
+      'Alpine:v3.18 busybox 1.36.1-r7',
+      'npm lodash 4.17.21',
+    ]);
     assert.equal(inventory.packages.find((p) => p.name === 'lodash')?.path, '/srv/app/package-lock.json');
   });
 
@@ -90,7 +104,10 @@ describe('image inventory', () => {
           pythonDistribution('usr/local/lib/python3.12/site-packages', 'Requests', '2.31.0'),
           npmLock('app/package-lock.json', { express: '4.18.2', '@babel/core': '7.23.0' }),
           npmLock('app/node_modules/x/package-lock.json', { ignored: '1.0.0' }),
-          goBinary('usr/local/bin/tool', 'go1.21.3', { 'golang.org/x/net': 'v0.17.0', 'github.com/pkg/errors': 'v0.9.1' }),
+          goBinary('usr/local/bin/tool', 'go1.21.3', {
+            'golang.org/x/net': 'v0.17.0',
+            'github.com/pkg/errors': 'v0.9.1',
+          }),
           { name: 'usr/bin/plain', content: Buffer.alloc(5000, 1), mode: 0o755 },
           // An executable that is not a binary, spanning many chunks: skipped, read to its end.
           { name: 'usr/bin/big-script', content: Buffer.alloc(1024 * 1024, 0x23), mode: 0o755 },
@@ -112,7 +129,10 @@ describe('image inventory', () => {
   });
 
   it('fails on a corrupt layer instead of reporting an empty image', async () => {
-    const bad: LayerSource = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', open: () => Readable.from([Buffer.from('not gzip')]) };
+    const bad: LayerSource = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      open: () => Readable.from([Buffer.from('not gzip')]),
+    };
     await assert.rejects(scanInventory([bad]));
   });
 });

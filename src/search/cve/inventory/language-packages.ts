@@ -27,13 +27,18 @@ export function parseNpmLock(text: string, path: string): InstalledPackage[] {
     seen.add(key);
     out.push({ ecosystem: 'npm', name, version, path });
   };
-  const packages = (lock as { packages?: Record<string, { version?: unknown; name?: unknown; link?: unknown }> }).packages;
+  const packages = (
+    lock as { packages?: Record<string, { version?: unknown; name?: unknown; link?: unknown }> }
+  ).packages;
   if (packages && typeof packages === 'object') {
     for (const [key, entry] of Object.entries(packages)) {
       // "" is the project itself; keys are paths ending in node_modules/<name>.
       const at = key.lastIndexOf('node_modules/');
       if (at < 0 || entry?.link === true) continue;
-      add(typeof entry.name === 'string' ? entry.name : key.slice(at + 'node_modules/'.length), entry.version);
+      add(
+        typeof entry.name === 'string' ? entry.name : key.slice(at + 'node_modules/'.length),
+        entry.version,
+      );
     }
     return out;
   }

@@ -86,7 +86,17 @@ describe('apk versions', () => {
     ]);
   });
   it('orders the suffixes around the release', () => {
-    ascending(compareApk, ['1.0_alpha', '1.0_beta', '1.0_pre', '1.0_rc1', '1.0', '1.0-r1', '1.0_p1', '1.0a', '1.0.1']);
+    ascending(compareApk, [
+      '1.0_alpha',
+      '1.0_beta',
+      '1.0_pre',
+      '1.0_rc1',
+      '1.0',
+      '1.0-r1',
+      '1.0_p1',
+      '1.0a',
+      '1.0.1',
+    ]);
   });
 });
 

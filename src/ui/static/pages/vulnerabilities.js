@@ -10,7 +10,11 @@ const LABELS = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low
 
 function severityBadge(severity) {
   const key = String(severity).toLowerCase();
-  return h('span', { class: `severity severity-${SEVERITIES.includes(key) ? key : 'unknown'}` }, LABELS[key] ?? severity);
+  return h(
+    'span',
+    { class: `severity severity-${SEVERITIES.includes(key) ? key : 'unknown'}` },
+    LABELS[key] ?? severity,
+  );
 }
 
 /** Counts by severity as small badges; `null` (not scanned yet) and all-zero read as words. */
@@ -22,7 +26,11 @@ export function severityCounts(counts) {
     'span',
     { class: 'severity-counts' },
     shown.map((s) =>
-      h('span', { class: `severity severity-${s}`, title: `${counts[s]} ${LABELS[s].toLowerCase()}` }, `${counts[s]} ${LABELS[s][0]}`),
+      h(
+        'span',
+        { class: `severity severity-${s}`, title: `${counts[s]} ${LABELS[s].toLowerCase()}` },
+        `${counts[s]} ${LABELS[s][0]}`,
+      ),
     ),
   );
 }
@@ -39,11 +47,25 @@ function rows(list) {
       h(
         'tr',
         { dataset: { severity: v.severity.toLowerCase() } },
-        h('td', { 'data-label': 'ID' }, i === 0 ? link(v) : null, i === 0 && v.title && v.title !== v.id ? h('div', { class: 'small muted' }, v.title) : null),
+        h(
+          'td',
+          { 'data-label': 'ID' },
+          i === 0 ? link(v) : null,
+          i === 0 && v.title && v.title !== v.id ? h('div', { class: 'small muted' }, v.title) : null,
+        ),
         h('td', { 'data-label': 'Severity' }, severityBadge(v.severity)),
-        h('td', { 'data-label': 'Package', class: 'mono' }, p.name, p.path ? h('div', { class: 'small muted' }, p.path) : null),
+        h(
+          'td',
+          { 'data-label': 'Package', class: 'mono' },
+          p.name,
+          p.path ? h('div', { class: 'small muted' }, p.path) : null,
+        ),
         h('td', { 'data-label': 'Installed', class: 'mono' }, p.installedVersion),
-        h('td', { 'data-label': 'Fixed in', class: 'mono' }, p.fixedVersion ?? h('span', { class: 'muted' }, 'no fix yet')),
+        h(
+          'td',
+          { 'data-label': 'Fixed in', class: 'mono' },
+          p.fixedVersion ?? h('span', { class: 'muted' }, 'no fix yet'),
+        ),
       ),
     ),
   );
@@ -73,12 +95,27 @@ function table(list) {
 
 function render(container, data) {
   if (!data.scanned) {
-    replace(container, h('p', { class: 'muted', id: 'vulnerabilities-status' }, 'Not scanned yet. Scans run in the background after a push; reload in a moment.'));
+    replace(
+      container,
+      h(
+        'p',
+        { class: 'muted', id: 'vulnerabilities-status' },
+        'Not scanned yet. Scans run in the background after a push; reload in a moment.',
+      ),
+    );
     return;
   }
-  const scanned = h('p', { class: 'small muted', id: 'vulnerabilities-status' }, `Scanned ${timeAgo(data.scannedAt)}.`);
+  const scanned = h(
+    'p',
+    { class: 'small muted', id: 'vulnerabilities-status' },
+    `Scanned ${timeAgo(data.scannedAt)}.`,
+  );
   if (data.vulnerabilities.length === 0) {
-    replace(container, h('p', { class: 'notice notice-success' }, 'No known vulnerabilities in the packages found.'), scanned);
+    replace(
+      container,
+      h('p', { class: 'notice notice-success' }, 'No known vulnerabilities in the packages found.'),
+      scanned,
+    );
     return;
   }
   const body = h('div', null, table(data.vulnerabilities));
@@ -89,25 +126,46 @@ function render(container, data) {
       'aria-label': 'Show severity',
       onChange: () => {
         const wanted = filter.value;
-        replace(body, table(wanted === '' ? data.vulnerabilities : data.vulnerabilities.filter((v) => v.severity.toLowerCase() === wanted)));
+        replace(
+          body,
+          table(
+            wanted === ''
+              ? data.vulnerabilities
+              : data.vulnerabilities.filter((v) => v.severity.toLowerCase() === wanted),
+          ),
+        );
       },
     },
     h('option', { value: '' }, `All severities (${data.vulnerabilities.length})`),
-    SEVERITIES.filter((s) => data.counts[s] > 0).map((s) => h('option', { value: s }, `${LABELS[s]} (${data.counts[s]})`)),
+    SEVERITIES.filter((s) => data.counts[s] > 0).map((s) =>
+      h('option', { value: s }, `${LABELS[s]} (${data.counts[s]})`),
+    ),
   );
-  replace(container, h('div', { class: 'vulnerability-summary' }, severityCounts(data.counts), filter), scanned, body);
+  replace(
+    container,
+    h('div', { class: 'vulnerability-summary' }, severityCounts(data.counts), filter),
+    scanned,
+    body,
+  );
 }
 
 /** The vulnerabilities section's content for one image; it fills itself in. */
 export function vulnerabilitiesView(ctx, name, reference) {
-  const container = h('div', { id: 'vulnerabilities-view' }, h('p', { class: 'muted' }, 'Loading vulnerabilities…'));
+  const container = h(
+    'div',
+    { id: 'vulnerabilities-view' },
+    h('p', { class: 'muted' }, 'Loading vulnerabilities…'),
+  );
   ui.vulnerabilities({ name, reference }, { signal: ctx.signal }).then(
     (data) => {
       if (ctx.isCurrent()) render(container, data);
     },
     (err) => {
       if (err?.name === 'AbortError' || !ctx.isCurrent()) return;
-      replace(container, h('p', { class: 'notice notice-error', role: 'alert' }, err?.message ?? String(err)));
+      replace(
+        container,
+        h('p', { class: 'notice notice-error', role: 'alert' }, err?.message ?? String(err)),
+      );
     },
   );
   return container;
