@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startBerth, type RunningServer } from '../test/support/server.js';
@@ -82,6 +82,7 @@ const QUERIES = {
 };
 
 type Caller = 'anonymous' | 'admin';
+const CALLERS: readonly Caller[] = ['anonymous', 'admin'];
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
@@ -141,10 +142,13 @@ async function main(): Promise<void> {
     // The first query computes every repository summary (the one-off pass after a mass import).
     t = performance.now();
     const first = await ask(QUERIES.home('UPDATE_TIME'), 'admin');
-    const total = (JSON.parse(first.body) as { data: { GlobalSearch: { Page: { TotalCount: number } } } }).data
-      .GlobalSearch.Page.TotalCount;
-    log(`first GlobalSearch: ${(performance.now() - t).toFixed(0)} ms; ${total.toLocaleString()} repositories`);
-    if (total < options.repos) throw new Error(`expected ${options.repos} repositories, GlobalSearch counts ${total}`);
+    const total = (JSON.parse(first.body) as { data: { GlobalSearch: { Page: { TotalCount: number } } } })
+      .data.GlobalSearch.Page.TotalCount;
+    log(
+      `first GlobalSearch: ${(performance.now() - t).toFixed(0)} ms; ${total.toLocaleString()} repositories`,
+    );
+    if (total < options.repos)
+      throw new Error(`expected ${options.repos} repositories, GlobalSearch counts ${total}`);
     // Derive the per-digest facts of the template's images once (a sample repository holds the
     // blob files), as after real pushes.
     await ask(QUERIES.expanded(repoName(sampleIndex(0, options.repos))), 'admin');
@@ -157,29 +161,42 @@ async function main(): Promise<void> {
     const tagName = (k: number): string => `1.${Math.floor(k / 10)}.${k % 10}`;
     const typing = ['a', 'ap', 'app', 'app-', 'app-0', 'app-01', 'app-012', 'app-0123'];
     const timings: Timing[] = [];
-    const measure = async (label: string, request: string, caller: Caller, query: (i: number) => string): Promise<void> => {
-      const ms: number[] = [];
-      for (let i = 0; i < n; i++) ms.push((await ask(query(i), caller)).ms);
-      timings.push(summarise(label, `${request} (${caller})`, ms));
+    /** Times one query as both callers, alternating, after a few untimed requests of each. */
+    const measure = async (label: string, request: string, query: (i: number) => string): Promise<void> => {
+      const ms: Record<Caller, number[]> = { anonymous: [], admin: [] };
+      for (let i = 0; i < 3; i++) for (const caller of CALLERS) await ask(query(n + i), caller);
+      for (let i = 0; i < n; i++)
+        for (const caller of CALLERS) ms[caller].push((await ask(query(i), caller)).ms);
+      for (const caller of CALLERS) timings.push(summarise(label, `${request} (${caller})`, ms[caller]));
     };
-    for (const caller of ['anonymous', 'admin'] as const) {
-      await measure('GlobalSearch', 'home: 10 most downloaded', caller, () => QUERIES.home('DOWNLOADS'));
-      await measure('GlobalSearch', 'home: 10 recently updated', caller, () => QUERIES.home('UPDATE_TIME'));
-      await measure('GlobalSearch', 'typing "app-0123", by relevance', caller, (i) => QUERIES.suggestions(typing[i % typing.length]!));
-      await measure('GlobalSearch', 'tags "repo:1." of one repository', caller, (i) => QUERIES.tags(anyRepo(i)));
-      await measure('RepoListWithNewestImage', '15 recently updated', caller, () => QUERIES.repoList());
-      await measure('ExpandedRepoInfo', '100 tags (UI repository page)', caller, (i) => QUERIES.expanded(anyRepo(i)));
-      await measure('Image', 'UI image page', caller, (i) => QUERIES.image(sample(i), tagName((i * 7) % options.tags)));
-    }
+    await measure('GlobalSearch', 'home: 10 most downloaded', () => QUERIES.home('DOWNLOADS'));
+    await measure('GlobalSearch', 'home: 10 recently updated', () => QUERIES.home('UPDATE_TIME'));
+    await measure('GlobalSearch', 'typing "app-0123", by relevance', (i) =>
+      QUERIES.suggestions(typing[i % typing.length]!),
+    );
+    await measure('GlobalSearch', 'tags "repo:1." of one repository', (i) => QUERIES.tags(anyRepo(i)));
+    await measure('RepoListWithNewestImage', '15 recently updated', () => QUERIES.repoList());
+    await measure('ExpandedRepoInfo', '100 tags (UI repository page)', (i) => QUERIES.expanded(anyRepo(i)));
+    await measure('Image', 'UI image page', (i) => QUERIES.image(sample(i), tagName((i * 7) % options.tags)));
 
     const header = ['query', 'request', 'n', 'p50 ms', 'p95 ms', 'max ms'];
-    const lines = timings.map((r) => [r.page, r.request, String(r.samples), r.p50.toFixed(1), r.p95.toFixed(1), r.max.toFixed(1)]);
+    const lines = timings.map((r) => [
+      r.page,
+      r.request,
+      String(r.samples),
+      r.p50.toFixed(1),
+      r.p95.toFixed(1),
+      r.max.toFixed(1),
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
     const fmt = (cells: string[]): string =>
       cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
     const report = [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
     process.stdout.write(
-      `\nBerth GraphQL search, ${options.repos.toLocaleString()} repositories × ${options.tags} tags (server time per request, sequential)\n${report}\n`,
+      `\nBerth GraphQL search, ${options.repos.toLocaleString()} repositories × ${options.tags} tags (server time per request, sequential; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${os.cpus().length} CPUs)\n${report}\n`,
     );
     if (options.out) {
       const fingerprint = createHash('sha256').update(report).digest('hex').slice(0, 8);
