@@ -96,6 +96,16 @@ export class VulnerabilityScanner implements VulnerabilityService {
     if (IMAGE_MANIFESTS.has(e.mediaType)) this.enqueue(e.repo, e.digest);
   };
 
+  /** A manifest gone from every repository takes its inventory and scan with it (and out of the metrics). */
+  private readonly onDeleted = (e: { repo: string; digest: string; tag?: string }): void => {
+    if (e.tag !== undefined || this.options.registry.index.blobHolders(e.digest).length > 0) return;
+    this.options.store
+      .forget(e.digest)
+      .catch((err: unknown) =>
+        this.options.log.warn({ err, digest: e.digest }, 'scan of a deleted manifest not dropped'),
+      );
+  };
+
   constructor(private readonly options: ScannerOptions) {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     const m = options.metrics;
@@ -160,6 +170,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
 
   start(): void {
     this.options.registry.events.on('manifest-pushed', this.onPushed);
+    this.options.registry.events.on('manifest-deleted', this.onDeleted);
     void this.startData();
   }
 
@@ -167,6 +178,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
     this.stopped = true;
     clearInterval(this.updateTimer);
     this.options.registry.events.off('manifest-pushed', this.onPushed);
+    this.options.registry.events.off('manifest-deleted', this.onDeleted);
     await this.updating;
     await this.options.osv.close();
   }
