@@ -8,7 +8,7 @@
  * benchmark or of bench/ui.js left).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -80,6 +80,14 @@ const QUERIES = {
   image: (repo: string, tag: string) =>
     `{Image(image: "${repo}:${tag}"){RepoName IsSigned SignatureInfo { Tool IsTrusted Author } Vulnerabilities {MaxSeverity Count}  Referrers {MediaType ArtifactType Size Digest Annotations{Key Value}} Tag TaggedTimestamp ArtifactType Manifests {ArtifactType Layers {Size Digest} History {Layer {Size Digest} HistoryDescription {CreatedBy EmptyLayer}} Digest ConfigDigest LastUpdated Size Platform {Os Arch} Referrers {MediaType ArtifactType Size Digest Annotations{Key Value}}} Vendor Licenses }}`,
 };
+
+/** User plus system CPU time a process has used, from /proc (Linux). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 
 type Caller = 'anonymous' | 'admin';
 const CALLERS: readonly Caller[] = ['anonymous', 'admin'];
@@ -161,12 +169,19 @@ async function main(): Promise<void> {
     const tagName = (k: number): string => `1.${Math.floor(k / 10)}.${k % 10}`;
     const typing = ['a', 'ap', 'app', 'app-', 'app-0', 'app-01', 'app-012', 'app-0123'];
     const timings: Timing[] = [];
-    /** Times one query as both callers, alternating, after a few untimed requests of each. */
+    const pid = server.proc.pid!;
+    const cpuPerRequest = new Map<string, number>();
+    /**
+     * Times one query as both callers, alternating, after a few untimed requests of each; also the
+     * server's CPU time per request, which a busy machine does not inflate the way it does latency.
+     */
     const measure = async (label: string, request: string, query: (i: number) => string): Promise<void> => {
       const ms: Record<Caller, number[]> = { anonymous: [], admin: [] };
       for (let i = 0; i < 3; i++) for (const caller of CALLERS) await ask(query(n + i), caller);
+      const cpuBefore = await cpuMs(pid);
       for (let i = 0; i < n; i++)
         for (const caller of CALLERS) ms[caller].push((await ask(query(i), caller)).ms);
+      cpuPerRequest.set(label + request, ((await cpuMs(pid)) - cpuBefore) / (2 * n));
       for (const caller of CALLERS) timings.push(summarise(label, `${request} (${caller})`, ms[caller]));
     };
     await measure('GlobalSearch', 'home: 10 most downloaded', () => QUERIES.home('DOWNLOADS'));
@@ -179,7 +194,7 @@ async function main(): Promise<void> {
     await measure('ExpandedRepoInfo', '100 tags (UI repository page)', (i) => QUERIES.expanded(anyRepo(i)));
     await measure('Image', 'UI image page', (i) => QUERIES.image(sample(i), tagName((i * 7) % options.tags)));
 
-    const header = ['query', 'request', 'n', 'p50 ms', 'p95 ms', 'max ms'];
+    const header = ['query', 'request', 'n', 'p50 ms', 'p95 ms', 'max ms', 'server CPU ms/request'];
     const lines = timings.map((r) => [
       r.page,
       r.request,
@@ -187,6 +202,7 @@ async function main(): Promise<void> {
       r.p50.toFixed(1),
       r.p95.toFixed(1),
       r.max.toFixed(1),
+      (cpuPerRequest.get(r.page + r.request.replace(/ \((anonymous|admin)\)$/, '')) ?? NaN).toFixed(1),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
     const fmt = (cells: string[]): string =>
@@ -200,7 +216,14 @@ async function main(): Promise<void> {
     );
     if (options.out) {
       const fingerprint = createHash('sha256').update(report).digest('hex').slice(0, 8);
-      await writeFile(options.out, JSON.stringify({ options, timings, fingerprint }, null, 2));
+      await writeFile(
+        options.out,
+        JSON.stringify(
+          { options, timings, cpuPerRequest: Object.fromEntries(cpuPerRequest), fingerprint },
+          null,
+          2,
+        ),
+      );
     }
   } finally {
     await server?.stop();
