@@ -325,6 +325,10 @@ describe('search extension (GraphQL)', () => {
     assert.deepEqual(await repos('bob'), ['apps/base', 'apps/derived']);
     assert.deepEqual(await repos('alice'), ['apps/base', 'apps/derived', 'private/secret']);
     assert.equal((await forDigest('anonymous')).ImageListForDigest.Page.TotalCount, 2);
+    // A child manifest's digest finds the index that lists it.
+    const child = web.images[0]!.manifest.digest;
+    const byChild = await data<Out>(`{ImageListForDigest(id:"${child}"){Results{RepoName Tag}}}`);
+    assert.deepEqual(byChild.ImageListForDigest.Results, [{ RepoName: 'apps/web', Tag: '1.0' }]);
 
     type Referrers = { Referrers: ImageOut['Referrers'] };
     const referrers = await data<Referrers>(
