@@ -18,12 +18,22 @@ import {
   type GraphQLFormattedError,
 } from 'graphql';
 import type { Logger } from 'pino';
+import { LruMap } from '../registry/lru.js';
 import { checkLimits, MAX_QUERY_BYTES, MAX_TOKENS, type QueryLimits, DEFAULT_LIMITS } from './limits.js';
 import { rootResolvers } from './resolvers.js';
 import { SEARCH_SCHEMA } from './schema.js';
 import type { SearchScope } from './views.js';
 
 export const schema = buildSchema(SEARCH_SCHEMA);
+
+/**
+ * Documents that parsed and validated, by query text: zot's UI sends the same few queries over
+ * and over, and parsing plus validation is a third of a small query's cost. Limits are still
+ * checked per request (they depend on the variables).
+ */
+const validDocuments = new LruMap<string, DocumentNode>(256);
+/** Only queries of UI size are kept, so the cache stays a few MB whatever clients send. */
+const MAX_CACHED_QUERY_LENGTH = 4096;
 
 export interface GraphQLRequest {
   query: unknown;
@@ -73,17 +83,20 @@ export function prepare(
         extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
       }),
     ]);
-  let document: DocumentNode;
-  try {
-    document = parse(query, { maxTokens: MAX_TOKENS });
-  } catch (err) {
-    const error = err instanceof GraphQLError ? err : new GraphQLError('query does not parse');
-    return refuse(422, [
-      new GraphQLError(error.message, { ...error, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }),
-    ]);
+  let document = validDocuments.get(query);
+  if (!document) {
+    try {
+      document = parse(query, { maxTokens: MAX_TOKENS });
+    } catch (err) {
+      const error = err instanceof GraphQLError ? err : new GraphQLError('query does not parse');
+      return refuse(422, [
+        new GraphQLError(error.message, { ...error, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }),
+      ]);
+    }
+    const invalid = validate(schema, document, specifiedRules, { maxErrors: 20 });
+    if (invalid.length > 0) return refuse(422, invalid);
+    if (query.length <= MAX_CACHED_QUERY_LENGTH) validDocuments.set(query, document);
   }
-  const invalid = validate(schema, document, specifiedRules, { maxErrors: 20 });
-  if (invalid.length > 0) return refuse(422, invalid);
   const name = operationName ?? undefined;
   const operation = getOperationAST(document, name);
   if (!operation)
