@@ -12,6 +12,18 @@ import { ZipReader, type ZipEntry } from './zip.js';
 /** An OSV advisory is a few kilobytes; a huge entry is not one. */
 const MAX_ADVISORY_BYTES = 8 * 1024 * 1024;
 
+/** An entry's advisory, or undefined when it is not JSON with an `id` and an `affected` list. */
+function parseAdvisory(data: Buffer): OsvAdvisory | undefined {
+  try {
+    const value = JSON.parse(data.toString('utf8')) as Partial<OsvAdvisory> | null;
+    if (typeof value?.id !== 'string' || (value.affected !== undefined && !Array.isArray(value.affected)))
+      return undefined;
+    return value as OsvAdvisory;
+  } catch {
+    return undefined;
+  }
+}
+
 export class OsvArchive {
   private readonly parsed = new LruMap<number, OsvAdvisory>(4_096);
 
@@ -27,13 +39,17 @@ export class OsvArchive {
     try {
       const byName = new Map<string, number[]>();
       let count = 0;
+      let unreadable = 0;
       for (let i = 0; i < zip.entries.length; i++) {
         const entry = zip.entries[i]!;
         if (!entry.name.endsWith('.json')) continue;
-        const advisory = JSON.parse(
-          (await zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8'),
-        ) as OsvAdvisory;
-        if (typeof advisory.id !== 'string') throw new Error(`entry ${entry.name} is not an OSV advisory`);
+        if (i % 500 === 499) await yieldToEventLoop();
+        const advisory = await zip.read(entry, MAX_ADVISORY_BYTES).then(parseAdvisory, () => undefined);
+        // One bad entry in a large archive is skipped; an archive of bad entries is refused below.
+        if (!advisory) {
+          unreadable++;
+          continue;
+        }
         count++;
         const keys = new Set<string>();
         for (const a of advisory.affected ?? []) {
@@ -44,7 +60,9 @@ export class OsvArchive {
           if (list) list.push(i);
           else byName.set(key, [i]);
         }
-        if (i % 500 === 499) await yieldToEventLoop();
+      }
+      if (count === 0 || unreadable > count / 100) {
+        throw new Error(`not an OSV archive: ${count} advisories, ${unreadable} unreadable entries`);
       }
       return new OsvArchive(zip, byName, count);
     } catch (err) {
@@ -60,9 +78,8 @@ export class OsvArchive {
       let advisory = this.parsed.get(i);
       if (!advisory) {
         const entry: ZipEntry = this.zip.entries[i]!;
-        advisory = JSON.parse(
-          (await this.zip.read(entry, MAX_ADVISORY_BYTES)).toString('utf8'),
-        ) as OsvAdvisory;
+        advisory = parseAdvisory(await this.zip.read(entry, MAX_ADVISORY_BYTES));
+        if (!advisory) continue;
         this.parsed.set(i, advisory);
       }
       out.push(advisory);

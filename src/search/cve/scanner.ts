@@ -25,6 +25,8 @@ const MAX_ATTEMPTS = 4;
 const RETRY_BASE_MS = 15_000;
 /** The start-up sweep for images never scanned queues at most this many at a time. */
 const BACKFILL_BATCH = 100;
+/** After a failed data update, the next try comes this soon (doubling, up to the update interval). */
+const UPDATE_RETRY_MS = 10 * 60_000;
 
 const IMAGE_MANIFESTS = new Set<string>([MediaType.OciManifest, MediaType.DockerManifest]);
 const IMAGE_CONFIGS = new Set<string>([MediaType.OciConfig, MediaType.DockerConfig]);
@@ -91,6 +93,8 @@ export class VulnerabilityScanner implements VulnerabilityService {
   private readonly updates: Counter<'result'>;
   private updateTimer: NodeJS.Timeout | undefined;
   private updating: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failedUpdates = 0;
   private stopped = false;
   private readonly onPushed = (e: { repo: string; digest: string; mediaType: string }): void => {
     if (IMAGE_MANIFESTS.has(e.mediaType)) this.enqueue(e.repo, e.digest);
@@ -177,6 +181,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.updateTimer);
+    clearTimeout(this.retryTimer);
     this.options.registry.events.off('manifest-pushed', this.onPushed);
     this.options.registry.events.off('manifest-deleted', this.onDeleted);
     await this.updating;
@@ -220,15 +225,30 @@ export class VulnerabilityScanner implements VulnerabilityService {
         this.updates.inc({
           result: result.failed.length > 0 ? 'failure' : result.changed ? 'changed' : 'unchanged',
         });
+        this.scheduleRetry(result.failed.length > 0);
         if (this.options.osv.version !== undefined) await this.rescanStale();
       } catch (err) {
         this.updates.inc({ result: 'failure' });
         this.options.log.warn({ err }, 'OSV data update failed');
+        this.scheduleRetry(true);
       } finally {
         this.updating = undefined;
       }
     })();
     return this.updating;
+  }
+
+  /** A failed update is tried again before the next interval, sooner the fewer failures in a row. */
+  private scheduleRetry(failed: boolean): void {
+    clearTimeout(this.retryTimer);
+    if (!failed) {
+      this.failedUpdates = 0;
+      return;
+    }
+    if (this.stopped) return;
+    const delay = Math.min(UPDATE_RETRY_MS * 2 ** this.failedUpdates++, this.options.updateIntervalMs);
+    this.retryTimer = setTimeout(() => void this.refresh(), delay);
+    this.retryTimer.unref();
   }
 
   /** Rematches every stored inventory whose scan is not of the current data. */
