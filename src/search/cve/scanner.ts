@@ -14,6 +14,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { MediaType } from '../../oci/media-types.js';
 import { layout } from '../../registry/layout.js';
 import type { Registry } from '../../registry/registry.js';
+import { UnsupportedLayerError } from './inventory/image-files.js';
 import { scanInventory, type Inventory, type LayerSource } from './inventory/index.js';
 import { matchInventory } from './matcher.js';
 import type { OsvDatabase } from './osv-database.js';
@@ -87,6 +88,8 @@ export class VulnerabilityScanner implements VulnerabilityService {
   private readonly pending = new Map<string, string>();
   private readonly running = new Set<string>();
   private readonly attempts = new Map<string, number>();
+  /** Images whose scan failed for good (or cannot be done): asked again only by a new push. */
+  private readonly givenUp = new Set<string>();
   private readonly matching = new Map<string, Promise<StoredScan<Vulnerability> | undefined>>();
   private readonly concurrency: number;
   private readonly scans: Counter<'result'>;
@@ -97,7 +100,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
   private failedUpdates = 0;
   private stopped = false;
   private readonly onPushed = (e: { repo: string; digest: string; mediaType: string }): void => {
-    if (IMAGE_MANIFESTS.has(e.mediaType)) this.enqueue(e.repo, e.digest);
+    if (IMAGE_MANIFESTS.has(e.mediaType)) this.enqueue(e.repo, e.digest, true);
   };
 
   /** A manifest gone from every repository takes its inventory and scan with it (and out of the metrics). */
@@ -188,9 +191,11 @@ export class VulnerabilityScanner implements VulnerabilityService {
     await this.options.osv.close();
   }
 
-  /** Queues a scan of an image (once, however often asked). */
-  enqueue(repo: string, digest: string): void {
-    if (this.stopped || this.running.has(digest) || this.pending.has(digest)) return;
+  /** Queues a scan of an image (once, however often asked); `pushed` retries one given up on. */
+  enqueue(repo: string, digest: string, pushed = false): void {
+    if (pushed) this.givenUp.delete(digest);
+    if (this.stopped || this.givenUp.has(digest) || this.running.has(digest) || this.pending.has(digest))
+      return;
     this.pending.set(digest, repo);
     this.pump();
   }
@@ -324,6 +329,12 @@ export class VulnerabilityScanner implements VulnerabilityService {
       this.attempts.delete(digest);
       this.scans.inc({ result: 'success' });
     } catch (err) {
+      if (err instanceof UnsupportedLayerError) {
+        this.scans.inc({ result: 'skipped' });
+        this.givenUp.add(digest);
+        log.info({ repo, digest, reason: err.message }, 'image not scanned');
+        return;
+      }
       this.scans.inc({ result: 'failure' });
       const attempt = (this.attempts.get(digest) ?? 0) + 1;
       this.attempts.set(digest, attempt);
@@ -336,6 +347,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
           'vulnerability scan failed; giving up until the image is pushed again',
         );
         this.attempts.delete(digest);
+        this.givenUp.add(digest);
       }
     }
   }
@@ -349,10 +361,17 @@ export class VulnerabilityScanner implements VulnerabilityService {
       (await registry.manifests.read(repo, stored)).toString('utf8'),
     ) as ImageManifest;
     if (!IMAGE_CONFIGS.has(manifest.config?.mediaType ?? '')) return { distro: null, packages: [] };
-    const layers: LayerSource[] = (manifest.layers ?? []).map((layer) => ({
-      mediaType: layer.mediaType ?? '',
-      open: () => this.blobStream(repo, layer.digest ?? ''),
-    }));
+    const all = manifest.layers ?? [];
+    const unsupported = all.find((layer) => layer.mediaType?.includes('zstd'));
+    if (unsupported)
+      throw new UnsupportedLayerError(`layer media type ${unsupported.mediaType} is not supported`);
+    // Foreign (non-distributable) layers are usually not in the registry at all: Windows base layers.
+    const layers: LayerSource[] = all
+      .filter((layer) => !/foreign|nondistributable/.test(layer.mediaType ?? ''))
+      .map((layer) => ({
+        mediaType: layer.mediaType ?? '',
+        open: () => this.blobStream(repo, layer.digest ?? ''),
+      }));
     return scanInventory(layers);
   }
 
