@@ -16,6 +16,7 @@ import { FULL_CHECK_MS, uiQueriesFor } from '../ui/queries.js';
 import { VisibleRepositories } from '../ui/visibility.js';
 import type { VulnerabilityService } from './cve/types.js';
 import { FactsReader } from './facts.js';
+import { asyncReads } from './reads.js';
 import { searchRoutes } from './routes.js';
 import type { SearchDeps } from './views.js';
 
@@ -43,12 +44,14 @@ export function searchExtension(options: SearchExtensionOptions = {}): Extension
     const queries = uiQueriesFor(db);
     const content = new ContentReader(registry, queries);
     const scanner = await options.vulnerabilities?.(ctx);
+    // Async reads over today's synchronous index and summaries (the metadata store's ports later).
+    const { index, summaries } = asyncReads(registry.index, queries);
     const deps: SearchDeps = {
-      registry,
+      index,
+      summaries,
       access: ctx.access,
-      queries,
       content,
-      facts: new FactsReader(db, registry.index, content),
+      facts: new FactsReader(db, index, content),
       prefs: new UserPrefsStore(db),
       downloads: new DownloadCounts(db),
       visibility: new VisibleRepositories(ctx.access),

@@ -4,13 +4,14 @@
  * `search_image_facts`. A manifest whose content cannot be read (an incomplete pull-through copy)
  * gets facts from its index row alone, not stored, so a later read can do better.
  */
-import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
+import type { ManifestRecord } from '../meta/registry-index.js';
 import { ImageFactsStore } from '../meta/image-facts.js';
 import type { Db } from '../meta/database.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { LruMap } from '../registry/lru.js';
 import type { ContentReader } from '../ui/content.js';
 import type { Platform } from '../ui/queries.js';
+import type { IndexReads } from './reads.js';
 
 export interface HistoryFact {
   created?: string;
@@ -62,7 +63,7 @@ export class FactsReader {
 
   constructor(
     db: Db,
-    private readonly index: RegistryIndex,
+    private readonly index: IndexReads,
     private readonly content: ContentReader,
   ) {
     this.store = new ImageFactsStore(db);
@@ -94,7 +95,7 @@ export class FactsReader {
       this.cache.set(digest, stored);
       return stored;
     }
-    const record = this.index.manifest(repo, digest);
+    const record = await this.index.manifest(repo, digest);
     if (!record) return undefined;
     let view;
     try {

@@ -81,13 +81,13 @@ function parseImage(image: string): { repo: string; tag?: string; digest?: strin
 }
 
 /** The image an argument names, when it exists and the caller may read its repository. */
-function resolveImage(scope: SearchScope, image: string): ImageRef | undefined {
+async function resolveImage(scope: SearchScope, image: string): Promise<ImageRef | undefined> {
   const { repo, tag, digest } = parseImage(image);
   if (!scope.canRead(repo)) return undefined;
-  const index = scope.deps.registry.index;
+  const index = scope.deps.index;
   if (tag !== undefined) {
-    const record = index.resolveTag(repo, tag);
-    const row = record && scope.deps.queries.tags(repo, tag, 'name').find((t) => t.tag === tag);
+    const record = await index.resolveTag(repo, tag);
+    const row = record && (await scope.deps.summaries.tags(repo, tag, 'name')).find((t) => t.tag === tag);
     return (
       record && {
         repo,
@@ -98,11 +98,11 @@ function resolveImage(scope: SearchScope, image: string): ImageRef | undefined {
       }
     );
   }
-  const record = index.manifest(repo, digest!);
+  const record = await index.manifest(repo, digest!);
   if (!record) return undefined;
   return {
     repo,
-    tag: index.tagsForDigest(repo, record.digest)[0] ?? null,
+    tag: (await index.tagsForDigest(repo, record.digest))[0] ?? null,
     digest: record.digest,
     mediaType: record.mediaType,
     taggedAt: record.pushedAt,
@@ -181,7 +181,7 @@ async function filterImages(
     if (prefs && filter.IsStarred != null && prefs.starred.has(image.repo) !== filter.IsStarred) continue;
     if (prefs && filter.IsBookmarked != null && prefs.bookmarked.has(image.repo) !== filter.IsBookmarked)
       continue;
-    if (filter.HasToBeSigned && scope.signatures(image.repo, image.digest).length === 0) continue;
+    if (filter.HasToBeSigned && (await scope.signatures(image.repo, image.digest)).length === 0) continue;
     if (hasPlatformFilter(filter)) {
       const facts = await scope.facts(image.repo, image.digest);
       if (!platformsMatch((facts?.platforms ?? []).map(platformObject), filter)) continue;
@@ -198,21 +198,20 @@ async function filterRepos(
 ): Promise<string[]> {
   if (!filter) return names;
   const prefs = filter.IsBookmarked != null || filter.IsStarred != null ? await scope.prefs() : undefined;
-  const { queries, content, registry } = scope.deps;
+  const { summaries, content } = scope.deps;
   const out: string[] = [];
   for (const name of names) {
     if (prefs && filter.IsStarred != null && prefs.starred.has(name) !== filter.IsStarred) continue;
     if (prefs && filter.IsBookmarked != null && prefs.bookmarked.has(name) !== filter.IsBookmarked) continue;
     if (filter.HasToBeSigned || hasPlatformFilter(filter)) {
       // Lists judge a repository by its newest image, as its summary shows it.
-      const newest = queries.summary(name)?.newestDigest;
+      const newest = (await summaries.summary(name))?.newestDigest;
       if (!newest) continue;
-      if (filter.HasToBeSigned && scope.signatures(name, newest).length === 0) continue;
+      if (filter.HasToBeSigned && (await scope.signatures(name, newest)).length === 0) continue;
       if (hasPlatformFilter(filter)) {
         const info = await content.info(name, newest).catch(() => undefined);
         if (!platformsMatch((info?.platforms ?? []).map(platformObject), filter)) continue;
       }
-      if (!registry.index.repositoryExists(name)) continue;
     }
     out.push(name);
   }
@@ -230,7 +229,7 @@ async function sortRepos(
     case 'ALPHABETIC_DSC':
       return [...names].reverse();
     case 'UPDATE_TIME': {
-      const byUpdate = scope.visibleRepositories('updated', 'desc');
+      const byUpdate = await scope.visibleRepositories('updated', 'desc');
       // Unfiltered (the home page's list): the cached order as it is.
       if (names.length === byUpdate.length) return byUpdate;
       const wantedNames = new Set(names);
@@ -267,9 +266,10 @@ function rankOf(name: string, needle: string): number {
   return at < 0 ? Number.MAX_SAFE_INTEGER : at + 2;
 }
 
-function reposResult(scope: SearchScope, names: string[], page: Page, needle = ''): Obj {
+async function reposResult(scope: SearchScope, names: string[], page: Page, needle = ''): Promise<Obj> {
   const { Page, items } = paginate(names, page);
-  return { Page, Results: items.flatMap((n) => scope.repoSummary(n, rankOf(n, needle)) ?? []) };
+  const summaries = await Promise.all(items.map((n) => scope.repoSummary(n, rankOf(n, needle))));
+  return { Page, Results: summaries.filter((r) => r !== undefined) };
 }
 
 function imagesResult(scope: SearchScope, images: ImageRef[], page: Page): Obj {
@@ -282,16 +282,18 @@ function requireScanner(scope: SearchScope): void {
 }
 
 /** Every image of every repository the caller may read, in name order. */
-function allImages(scope: SearchScope): ImageRef[] {
-  return scope.visibleRepositories().flatMap((repo) => scope.imagesOf(repo));
+async function allImages(scope: SearchScope): Promise<ImageRef[]> {
+  const images: ImageRef[] = [];
+  for (const repo of await scope.visibleRepositories()) images.push(...(await scope.imagesOf(repo)));
+  return images;
 }
 
 /** Images of `repo` whose manifest, or one of whose index children, is in `digests`. */
-function imagesHolding(scope: SearchScope, repo: string, digests: Set<string>): ImageRef[] {
-  const index = scope.deps.registry.index;
+async function imagesHolding(scope: SearchScope, repo: string, digests: Set<string>): Promise<ImageRef[]> {
+  const index = scope.deps.index;
   const wantedDigests = new Set(digests);
-  for (const d of digests) for (const parent of index.referencedBy(repo, d)) wantedDigests.add(parent);
-  return scope.imagesOf(repo).filter((i) => wantedDigests.has(i.digest));
+  for (const d of digests) for (const parent of await index.referencedBy(repo, d)) wantedDigests.add(parent);
+  return (await scope.imagesOf(repo)).filter((i) => wantedDigests.has(i.digest));
 }
 
 /** Base (`base`) or derived images of an image, judged by layer prefixes as zot does. */
@@ -301,25 +303,25 @@ async function relatedImages(
   digest: string | null | undefined,
   base: boolean,
 ): Promise<ImageRef[]> {
-  const target = resolveImage(scope, image);
+  const target = await resolveImage(scope, image);
   if (!target) throw notFound('image');
-  const index = scope.deps.registry.index;
+  const index = scope.deps.index;
   const manifests = digest ? [digest] : await scope.imageManifests(target.repo, target.digest);
   const found = new Map<string, ImageRef>();
   for (const manifest of manifests) {
     const layers = (await scope.facts(target.repo, manifest))?.layers.map((l) => l.digest) ?? [];
     if (layers.length === 0) continue;
-    for (const repo of index.blobHolders(layers[0]!)) {
+    for (const repo of await index.blobHolders(layers[0]!)) {
       if (!scope.canRead(repo)) continue;
       const matches = new Set<string>();
-      for (const candidate of index.referencedBy(repo, layers[0]!)) {
+      for (const candidate of await index.referencedBy(repo, layers[0]!)) {
         const theirs = (await scope.facts(repo, candidate))?.layers.map((l) => l.digest) ?? [];
         const [shorter, longer] = base ? [theirs, layers] : [layers, theirs];
         if (shorter.length < longer.length && shorter.every((d, i) => longer[i] === d))
           matches.add(candidate);
       }
       if (matches.size === 0) continue;
-      for (const i of imagesHolding(scope, repo, matches)) {
+      for (const i of await imagesHolding(scope, repo, matches)) {
         if (i.repo === target.repo && i.digest === target.digest) continue;
         found.set(`${i.repo}:${i.tag ?? i.digest}`, i);
       }
@@ -356,8 +358,8 @@ async function resolveImageInput(
   input: ImageInput,
 ): Promise<{ ref: ImageRef; manifests: string[] }> {
   const ref = input.Digest
-    ? resolveImage(scope, `${input.Repo}@${input.Digest}`)
-    : resolveImage(scope, `${input.Repo}:${input.Tag}`);
+    ? await resolveImage(scope, `${input.Repo}@${input.Digest}`)
+    : await resolveImage(scope, `${input.Repo}:${input.Tag}`);
   if (!ref) throw notFound('image');
   let manifests = await scope.imageManifests(ref.repo, ref.digest);
   const os = input.Platform?.Os;
@@ -386,8 +388,8 @@ export const rootResolvers = {
       const repo = query.slice(0, colon);
       const tagPrefix = query.slice(colon + 1).toLowerCase();
       const images =
-        scope.canRead(repo) && scope.deps.queries.summary(repo)
-          ? scope.imagesOf(repo).filter((i) => (i.tag ?? '').toLowerCase().startsWith(tagPrefix))
+        scope.canRead(repo) && (await scope.deps.summaries.summary(repo))
+          ? (await scope.imagesOf(repo)).filter((i) => (i.tag ?? '').toLowerCase().startsWith(tagPrefix))
           : [];
       const sorted = await sortImages(
         scope,
@@ -399,16 +401,15 @@ export const rootResolvers = {
       return { Page, Images: items.map((i) => scope.imageSummary(i)), Repos: [], Layers: [] };
     }
     const needle = query.toLowerCase();
-    const names = scope
-      .visibleRepositories()
-      .filter((n) => needle === '' || n.toLowerCase().includes(needle));
+    const visible = await scope.visibleRepositories();
+    const names = needle === '' ? visible : visible.filter((n) => n.toLowerCase().includes(needle));
     const sorted = await sortRepos(
       scope,
       await filterRepos(scope, names, args.filter),
       page.sortBy ?? 'RELEVANCE',
       needle,
     );
-    const { Page, Results } = reposResult(scope, sorted, page, needle);
+    const { Page, Results } = await reposResult(scope, sorted, page, needle);
     return { Page, Repos: Results, Images: [], Layers: [] };
   },
 
@@ -417,19 +418,25 @@ export const rootResolvers = {
     scope: SearchScope,
   ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
-    return reposResult(scope, await sortRepos(scope, scope.visibleRepositories(), page.sortBy, ''), page);
+    return reposResult(
+      scope,
+      await sortRepos(scope, await scope.visibleRepositories(), page.sortBy, ''),
+      page,
+    );
   },
 
-  ExpandedRepoInfo: (args: { repo: string }, scope: SearchScope): Obj => {
+  ExpandedRepoInfo: async (args: { repo: string }, scope: SearchScope): Promise<Obj> => {
     const repo = args.repo;
     // Hidden and unknown repositories get the same empty answer.
-    if (!scope.canRead(repo) || !scope.deps.queries.summary(repo)) return { Images: [], Summary: null };
-    const images = scope.imagesOf(repo);
-    return { Images: images.map((i) => scope.imageSummary(i)), Summary: scope.repoSummary(repo, 0, images) };
+    const summary = scope.canRead(repo)
+      ? await scope.repoSummary(repo, 0, await scope.imagesOf(repo))
+      : undefined;
+    if (!summary) return { Images: [], Summary: null };
+    return { Images: summary.images!.map((i) => scope.imageSummary(i)), Summary: summary };
   },
 
-  Image: (args: { image: string }, scope: SearchScope): ImageSummaryView => {
-    const image = resolveImage(scope, args.image);
+  Image: async (args: { image: string }, scope: SearchScope): Promise<ImageSummaryView> => {
+    const image = await resolveImage(scope, args.image);
     if (!image) throw notFound('image');
     return scope.imageSummary(image);
   },
@@ -440,9 +447,9 @@ export const rootResolvers = {
   ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
     if (args.repo === '')
-      return imagesResult(scope, await sortImages(scope, allImages(scope), page.sortBy), page);
+      return imagesResult(scope, await sortImages(scope, await allImages(scope), page.sortBy), page);
     if (!scope.canRead(args.repo)) return imagesResult(scope, [], page);
-    return imagesResult(scope, await sortImages(scope, scope.imagesOf(args.repo), page.sortBy), page);
+    return imagesResult(scope, await sortImages(scope, await scope.imagesOf(args.repo), page.sortBy), page);
   },
 
   ImageListForDigest: async (
@@ -450,20 +457,23 @@ export const rootResolvers = {
     scope: SearchScope,
   ): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
-    const index = scope.deps.registry.index;
+    const index = scope.deps.index;
     const images: ImageRef[] = [];
     const digest = args.id.includes(':') ? args.id : `sha256:${args.id}`;
-    for (const repo of index.blobHolders(digest)) {
+    for (const repo of await index.blobHolders(digest)) {
       if (!scope.canRead(repo)) continue;
-      const holders = new Set(index.referencedBy(repo, digest));
-      if (index.manifest(repo, digest)) holders.add(digest);
-      images.push(...imagesHolding(scope, repo, holders));
+      const holders = new Set(await index.referencedBy(repo, digest));
+      if (await index.manifest(repo, digest)) holders.add(digest);
+      images.push(...(await imagesHolding(scope, repo, holders)));
     }
     return imagesResult(scope, await sortImages(scope, images, page.sortBy), page);
   },
 
-  Referrers: (args: { repo: string; digest: string; type?: string[] | null }, scope: SearchScope): Obj[] => {
-    if (!scope.canRead(args.repo) || !scope.deps.registry.index.repositoryExists(args.repo))
+  Referrers: async (
+    args: { repo: string; digest: string; type?: string[] | null },
+    scope: SearchScope,
+  ): Promise<Obj[]> => {
+    if (!scope.canRead(args.repo) || !(await scope.deps.index.repositoryExists(args.repo)))
       throw notFound('repository');
     return scope.referrers(args.repo, args.digest, args.type ?? undefined);
   },
@@ -495,14 +505,14 @@ export const rootResolvers = {
   StarredRepos: async (args: { requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
     const { starred } = await scope.prefs();
-    const names = scope.visibleRepositories().filter((n) => starred.has(n));
+    const names = (await scope.visibleRepositories()).filter((n) => starred.has(n));
     return reposResult(scope, await sortRepos(scope, names, page.sortBy, ''), page);
   },
 
   BookmarkedRepos: async (args: { requestedPage?: PageInput | null }, scope: SearchScope): Promise<Obj> => {
     const page = pageOf(args.requestedPage);
     const { bookmarked } = await scope.prefs();
-    const names = scope.visibleRepositories().filter((n) => bookmarked.has(n));
+    const names = (await scope.visibleRepositories()).filter((n) => bookmarked.has(n));
     return reposResult(scope, await sortRepos(scope, names, page.sortBy, ''), page);
   },
 
@@ -518,7 +528,7 @@ export const rootResolvers = {
   ): Promise<Obj> => {
     requireScanner(scope);
     const page = pageOf(args.requestedPage);
-    const image = resolveImage(scope, args.image);
+    const image = await resolveImage(scope, args.image);
     if (!image) throw notFound('image');
     return { Tag: image.tag, ...cveResult(await imageVulnerabilities(scope, image), page, args) };
   },
@@ -561,7 +571,7 @@ export const rootResolvers = {
     requireScanner(scope);
     const page = pageOf(args.requestedPage);
     const affected: ImageRef[] = [];
-    for (const image of allImages(scope)) {
+    for (const image of await allImages(scope)) {
       const list = await imageVulnerabilities(scope, image);
       if (list?.some((v) => isVulnerability(v, args.id))) affected.push(image);
     }
@@ -581,7 +591,7 @@ export const rootResolvers = {
     const repo = args.image.includes(':') ? parseImage(args.image).repo : args.image;
     const fixed: ImageRef[] = [];
     if (scope.canRead(repo)) {
-      for (const image of scope.imagesOf(repo)) {
+      for (const image of await scope.imagesOf(repo)) {
         const list = await imageVulnerabilities(scope, image);
         // Only a finished scan can say an image is free of the CVE.
         if (list && !list.some((v) => isVulnerability(v, args.id))) fixed.push(image);

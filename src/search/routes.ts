@@ -110,7 +110,7 @@ export function searchRoutes({ deps, log, mgmt }: SearchRouteOptions): PlainRout
       throw new RegistryError('DENIED', 'sign in to star or bookmark repositories');
     if (!deps.access.can(ctx.identity, 'read', repo))
       throw new RegistryError('DENIED', 'requested access to the resource is denied');
-    if (!isValidRepositoryName(repo) || !deps.registry.index.repositoryExists(repo))
+    if (!isValidRepositoryName(repo) || !(await deps.index.repositoryExists(repo)))
       throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, {
         detail: { name: repo },
       });

@@ -11,7 +11,6 @@ import { isAnonymous, type Identity } from '../auth/identity.js';
 import type { AccessGuard } from '../http/access.js';
 import type { DownloadCounts, ManifestDownloads } from '../meta/download-counts.js';
 import type { UserPrefs, UserPrefsStore } from '../meta/user-prefs.js';
-import type { Registry } from '../registry/registry.js';
 import type { ContentReader } from '../ui/content.js';
 import type {
   Platform,
@@ -19,17 +18,17 @@ import type {
   RepoSummary as UiRepoSummary,
   SortDirection,
   TagRow,
-  UiQueries,
 } from '../ui/queries.js';
 import type { VisibleRepositories } from '../ui/visibility.js';
 import type { VulnerabilityService } from './cve/types.js';
 import type { FactsReader, ImageFacts } from './facts.js';
+import type { IndexReads, SummaryReads } from './reads.js';
 import { NOT_SCANNED, summarize, vulnerabilitiesOf, type VulnerabilitySummary } from './vulnerabilities.js';
 
 export interface SearchDeps {
-  readonly registry: Registry;
+  readonly index: IndexReads;
+  readonly summaries: SummaryReads;
   readonly access: AccessGuard;
-  readonly queries: UiQueries;
   readonly content: ContentReader;
   readonly facts: FactsReader;
   readonly prefs: UserPrefsStore;
@@ -135,15 +134,12 @@ export class SearchScope {
   }
 
   /** Repositories holding a manifest that the caller may read, in one of the summaries' orders. */
-  visibleRepositories(sort: RepoSort = 'name', direction: SortDirection = 'asc'): string[] {
-    const { queries, visibility } = this.deps;
-    queries.ensureFresh();
-    return visibility.filter(
-      this.identity,
-      `${sort}:${direction}`,
-      queries.generation,
-      queries.orderedNames(sort, direction),
-    );
+  async visibleRepositories(sort: RepoSort = 'name', direction: SortDirection = 'asc'): Promise<string[]> {
+    const { summaries, visibility } = this.deps;
+    await summaries.ensureFresh();
+    const generation = summaries.generation;
+    const ordered = await summaries.orderedNames(sort, direction);
+    return visibility.filter(this.identity, `${sort}:${direction}`, generation, ordered);
   }
 
   /** Facts of a manifest: at once when they are in memory, else a promise (one per request and digest). */
@@ -163,8 +159,16 @@ export class SearchScope {
   async imageManifests(repo: string, digest: string): Promise<string[]> {
     const facts = await this.facts(repo, digest);
     if (!facts || facts.children.length === 0) return [digest];
-    const index = this.deps.registry.index;
-    return facts.children.map((c) => c.digest).filter((d) => index.manifest(repo, d) !== undefined);
+    return this.presentChildren(
+      repo,
+      facts.children.map((c) => c.digest),
+    );
+  }
+
+  /** The digests of `digests` that `repo` holds as manifests. */
+  async presentChildren(repo: string, digests: string[]): Promise<string[]> {
+    const held = await Promise.all(digests.map((d) => this.deps.index.manifest(repo, d)));
+    return digests.filter((_, i) => held[i] !== undefined);
   }
 
   async vulnerabilitySummary(repo: string, digests: readonly string[]): Promise<VulnerabilitySummary> {
@@ -172,22 +176,28 @@ export class SearchScope {
     return list ? summarize(list) : NOT_SCANNED;
   }
 
-  signatures(repo: string, digest: string): { Tool: string; IsTrusted: boolean; Author: string }[] {
-    const index = this.deps.registry.index;
+  async signatures(
+    repo: string,
+    digest: string,
+  ): Promise<{ Tool: string; IsTrusted: boolean; Author: string }[]> {
+    const index = this.deps.index;
     const found: { Tool: string; IsTrusted: boolean; Author: string }[] = [];
-    for (const r of index.referrers(repo, digest)) {
+    for (const r of await index.referrers(repo, digest)) {
       const tool = r.artifactType ? SIGNATURE_TOOLS[r.artifactType] : undefined;
       if (tool) found.push({ Tool: tool, IsTrusted: false, Author: '' });
     }
     const legacy = `${digest.replace(':', '-')}.sig`;
-    if (index.resolveTag(repo, legacy) !== undefined)
+    if ((await index.resolveTag(repo, legacy)) !== undefined)
       found.push({ Tool: 'cosign', IsTrusted: false, Author: '' });
     return found;
   }
 
-  referrers(repo: string, digest: string, types?: readonly string[]): Record<string, unknown>[] {
-    return this.deps.registry.index
-      .referrers(repo, digest)
+  async referrers(
+    repo: string,
+    digest: string,
+    types?: readonly string[],
+  ): Promise<Record<string, unknown>[]> {
+    return (await this.deps.index.referrers(repo, digest))
       .filter(
         (r) => !types || types.length === 0 || (r.artifactType !== null && types.includes(r.artifactType)),
       )
@@ -211,9 +221,8 @@ export class SearchScope {
   }
 
   /** Image references of the tags of `repo` (cosign's signature tags left out), newest first. */
-  imagesOf(repo: string): ImageRef[] {
-    return this.deps.queries
-      .tags(repo, '', 'pushed')
+  async imagesOf(repo: string): Promise<ImageRef[]> {
+    return (await this.deps.summaries.tags(repo, '', 'pushed'))
       .filter((t) => isImageTag(t.tag))
       .map((t) => imageRefOfTag(repo, t));
   }
@@ -223,8 +232,8 @@ export class SearchScope {
    * `images`, when given, are all of its images (ExpandedRepoInfo): platforms and vendors then come
    * from every image rather than the newest.
    */
-  repoSummary(name: string, rank = 0, images?: ImageRef[]): RepoSummaryView | undefined {
-    const summary = this.deps.queries.summary(name);
+  async repoSummary(name: string, rank = 0, images?: ImageRef[]): Promise<RepoSummaryView | undefined> {
+    const summary = await this.deps.summaries.summary(name);
     return summary && new RepoSummaryView(this, summary, rank, images);
   }
 }
@@ -266,19 +275,19 @@ export class ManifestSummaryView {
   }
 
   LastUpdated(): MaybePromise<string | null> {
-    return then(
-      this.facts(),
-      (f) =>
-        isoText(f?.created) ?? iso(this.scope.deps.registry.index.manifest(this.repo, this.Digest)?.pushedAt),
-    );
+    return then(this.facts(), (f) => {
+      const created = isoText(f?.created);
+      if (created !== null) return created;
+      return this.scope.deps.index.manifest(this.repo, this.Digest).then((r) => iso(r?.pushedAt));
+    });
   }
 
   Size(): MaybePromise<string> {
     return then(this.facts(), (f) => String(f?.size ?? 0));
   }
 
-  IsSigned(): boolean {
-    return this.scope.signatures(this.repo, this.Digest).length > 0;
+  async IsSigned(): Promise<boolean> {
+    return (await this.scope.signatures(this.repo, this.Digest)).length > 0;
   }
 
   SignatureInfo(): ReturnType<SearchScope['signatures']> {
@@ -309,7 +318,7 @@ export class ManifestSummaryView {
     return this.scope.vulnerabilitySummary(this.repo, [this.Digest]);
   }
 
-  Referrers(): Record<string, unknown>[] {
+  Referrers(): Promise<Record<string, unknown>[]> {
     return this.scope.referrers(this.repo, this.Digest);
   }
 
@@ -353,19 +362,25 @@ export class ImageSummaryView {
     return then(this.facts(), (f) => annotationOf(f, key));
   }
 
-  Manifests(): MaybePromise<ManifestSummaryView[]> {
-    return then(this.facts(), (f) => {
-      if (!f || f.children.length === 0) return [this.scope.manifestSummary(this.RepoName, this.Digest)];
-      const index = this.scope.deps.registry.index;
-      return f.children
-        .filter((c) => index.manifest(this.RepoName, c.digest) !== undefined)
-        .map((c) => this.scope.manifestSummary(this.RepoName, c.digest, c.platform));
-    });
+  async Manifests(): Promise<ManifestSummaryView[]> {
+    const f = await this.facts();
+    if (!f || f.children.length === 0) return [this.scope.manifestSummary(this.RepoName, this.Digest)];
+    const present = new Set(
+      await this.scope.presentChildren(
+        this.RepoName,
+        f.children.map((c) => c.digest),
+      ),
+    );
+    return f.children
+      .filter((c) => present.has(c.digest))
+      .map((c) => this.scope.manifestSummary(this.RepoName, c.digest, c.platform));
   }
 
   Size(): MaybePromise<string> {
     return then(this.facts(), (f) =>
-      String(f?.size ?? this.scope.deps.registry.index.manifest(this.RepoName, this.Digest)?.size ?? 0),
+      f
+        ? String(f.size)
+        : this.scope.deps.index.manifest(this.RepoName, this.Digest).then((r) => String(r?.size ?? 0)),
     );
   }
 
@@ -377,8 +392,8 @@ export class ImageSummaryView {
     return iso((await this.downloads())?.lastPullAt);
   }
 
-  PushTimestamp(): string | null {
-    const record = this.scope.deps.registry.index.manifest(this.RepoName, this.Digest);
+  async PushTimestamp(): Promise<string | null> {
+    const record = await this.scope.deps.index.manifest(this.RepoName, this.Digest);
     return iso(record?.pushedAt ?? this.image.taggedAt);
   }
 
@@ -405,8 +420,8 @@ export class ImageSummaryView {
     return this.annotation(ANNOTATION.description);
   }
 
-  IsSigned(): boolean {
-    return this.scope.signatures(this.RepoName, this.Digest).length > 0;
+  async IsSigned(): Promise<boolean> {
+    return (await this.scope.signatures(this.RepoName, this.Digest)).length > 0;
   }
 
   SignatureInfo(): ReturnType<SearchScope['signatures']> {
@@ -445,7 +460,7 @@ export class ImageSummaryView {
     );
   }
 
-  Referrers(): Record<string, unknown>[] {
+  Referrers(): Promise<Record<string, unknown>[]> {
     return this.scope.referrers(this.RepoName, this.Digest);
   }
 
@@ -464,13 +479,14 @@ export class RepoSummaryView {
   readonly LastUpdated: string | null;
   readonly Size: string;
   readonly Rank: number;
-  #newest: ImageRef | undefined | null = null;
+  #newest: Promise<ImageRef | undefined> | undefined;
 
   constructor(
     private readonly scope: SearchScope,
     private readonly summary: UiRepoSummary,
     rank: number,
-    private readonly images: ImageRef[] | undefined,
+    /** Every image of the repository, when the summary describes them all (ExpandedRepoInfo). */
+    readonly images: ImageRef[] | undefined,
   ) {
     this.Name = summary.name;
     this.LastUpdated = iso(summary.updatedAt);
@@ -479,27 +495,29 @@ export class RepoSummaryView {
   }
 
   /** The most recently tagged image. */
-  private newest(): ImageRef | undefined {
-    if (this.#newest !== null) return this.#newest;
+  private newest(): Promise<ImageRef | undefined> {
+    return (this.#newest ??= this.findNewest());
+  }
+
+  private async findNewest(): Promise<ImageRef | undefined> {
     const { summary } = this;
-    if (this.images) this.#newest = this.images[0];
-    else if (summary.newestTag === null) this.#newest = undefined;
-    else {
-      const record = this.scope.deps.registry.index.resolveTag(summary.name, summary.newestTag);
-      this.#newest = record && {
+    if (this.images) return this.images[0];
+    if (summary.newestTag === null) return undefined;
+    const record = await this.scope.deps.index.resolveTag(summary.name, summary.newestTag);
+    return (
+      record && {
         repo: summary.name,
         tag: summary.newestTag,
         digest: record.digest,
         mediaType: record.mediaType,
         taggedAt: summary.updatedAt,
-      };
-    }
-    return this.#newest;
+      }
+    );
   }
 
   /** Facts of every image (ExpandedRepoInfo) or of the newest. */
   private async described(): Promise<(ImageFacts | undefined)[]> {
-    const newest = this.newest();
+    const newest = await this.newest();
     const list = this.images ?? (newest ? [newest] : []);
     return Promise.all(list.map((i) => Promise.resolve(this.scope.facts(this.Name, i.digest))));
   }
@@ -508,7 +526,7 @@ export class RepoSummaryView {
     let platforms: Platform[];
     if (this.images) platforms = (await this.described()).flatMap((f) => f?.platforms ?? []);
     else {
-      const digest = this.newest()?.digest;
+      const digest = (await this.newest())?.digest;
       platforms = digest
         ? ((await this.scope.deps.content.info(this.Name, digest).catch(() => undefined))?.platforms ?? [])
         : [];
@@ -522,8 +540,8 @@ export class RepoSummaryView {
     return [...new Set((await this.described()).flatMap((f) => annotationOf(f, ANNOTATION.vendor) ?? []))];
   }
 
-  NewestImage(): ImageSummaryView | null {
-    const image = this.newest();
+  async NewestImage(): Promise<ImageSummaryView | null> {
+    const image = await this.newest();
     return image ? this.scope.imageSummary(image) : null;
   }
 
