@@ -312,6 +312,27 @@ describe('defaults', () => {
     assert.ok(warnings.includes('extensions.search.cve.updateInterval: "1h" is below the minimum; using 2h'));
     assert.ok(warnings.includes('extensions.scrub.interval: "30m" is below the minimum; using 2h'));
   });
+
+  it('defaults the OSV data source, accepts another, refuses a non-HTTP one, and warns about trivy', () => {
+    const cveOf = (cve: unknown): LoadResult => parse({ ...base, extensions: { search: { cve } } });
+    const defaults = cveOf({}).config.extensions?.search?.cve;
+    assert.equal(defaults?.osvUrl, 'https://osv-vulnerabilities.storage.googleapis.com');
+    assert.deepEqual(defaults?.osvEcosystems, ['Alpine', 'Debian', 'Ubuntu', 'npm', 'PyPI', 'Go']);
+    const mirror = cveOf({ osvUrl: 'http://osv.internal:8080/mirror', osvEcosystems: ['Debian'] });
+    assert.equal(mirror.config.extensions?.search?.cve?.osvUrl, 'http://osv.internal:8080/mirror');
+    assert.deepEqual(mirror.config.extensions?.search?.cve?.osvEcosystems, ['Debian']);
+    assert.deepEqual(mirror.warnings, []);
+    assert.ok(
+      problems({ ...base, extensions: { search: { cve: { osvUrl: 'ftp://osv.internal/' } } } }).some((line) =>
+        line.includes('extensions.search.cve.osvUrl: must be an http'),
+      ),
+    );
+    const trivy = cveOf({ trivy: { dbRepository: 'ghcr.io/aquasecurity/trivy-db' } });
+    assert.ok(
+      trivy.warnings.some((w) => w.startsWith('extensions.search.cve.trivy')),
+      trivy.warnings.join('\n'),
+    );
+  });
 });
 
 describe('http.port', () => {

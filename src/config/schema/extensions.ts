@@ -59,7 +59,13 @@ const searchSchema = z.strictObject({
        * Berth's own: where OSV's per-ecosystem archives (`<osvUrl>/<Ecosystem>/all.zip`) are
        * downloaded from. Default: OSV's public bucket. zot's `trivy` keys are accepted and unused.
        */
-      osvUrl: optionalText().transform((url) => url ?? DEFAULT_OSV_URL),
+      osvUrl: optionalText()
+        .transform((url) => url ?? DEFAULT_OSV_URL)
+        .superRefine((url, ctx) => {
+          if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) {
+            ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+          }
+        }),
       /** Berth's own: which OSV ecosystems to download (default: every one Berth finds packages of). */
       osvEcosystems: strList()
         .optional()
