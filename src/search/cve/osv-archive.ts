@@ -40,11 +40,11 @@ export class OsvArchive {
       const byName = new Map<string, number[]>();
       let count = 0;
       let unreadable = 0;
-      for (let i = 0; i < zip.entries.length; i++) {
-        const entry = zip.entries[i]!;
+      let seen = 0;
+      for await (const { index, entry, data } of zip.all(MAX_ADVISORY_BYTES)) {
         if (!entry.name.endsWith('.json')) continue;
-        if (i % 500 === 499) await yieldToEventLoop();
-        const advisory = await zip.read(entry, MAX_ADVISORY_BYTES).then(parseAdvisory, () => undefined);
+        if (++seen % 500 === 0) await yieldToEventLoop();
+        const advisory = data && parseAdvisory(data);
         // One bad entry in a large archive is skipped; an archive of bad entries is refused below.
         if (!advisory) {
           unreadable++;
@@ -57,8 +57,8 @@ export class OsvArchive {
         }
         for (const key of keys) {
           const list = byName.get(key);
-          if (list) list.push(i);
-          else byName.set(key, [i]);
+          if (list) list.push(index);
+          else byName.set(key, [index]);
         }
       }
       if (count === 0 || unreadable > count / 100) {

@@ -28,6 +28,8 @@ const RETRY_BASE_MS = 15_000;
 const BACKFILL_BATCH = 100;
 /** After a failed data update, the next try comes this soon (doubling, up to the update interval). */
 const UPDATE_RETRY_MS = 10 * 60_000;
+/** How long stopping waits for scans under way. */
+const STOP_GRACE_MS = 10_000;
 
 const IMAGE_MANIFESTS = new Set<string>([MediaType.OciManifest, MediaType.DockerManifest]);
 const IMAGE_CONFIGS = new Set<string>([MediaType.OciConfig, MediaType.DockerConfig]);
@@ -188,6 +190,11 @@ export class VulnerabilityScanner implements VulnerabilityService {
     this.options.registry.events.off('manifest-pushed', this.onPushed);
     this.options.registry.events.off('manifest-deleted', this.onDeleted);
     await this.updating;
+    // Scans under way finish (or fail) before the database closes; a long one is cut off.
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while ((this.running.size > 0 || this.matching.size > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await this.options.osv.close();
   }
 
@@ -207,7 +214,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
     }
   }
 
-  /** Loads the stored data, then updates it now and every interval; a failure waits for the next. */
+  /** Loads the stored data, then updates it now and every interval (sooner after a failure). */
   private async startData(): Promise<void> {
     const { osv, log } = this.options;
     try {
@@ -215,10 +222,13 @@ export class VulnerabilityScanner implements VulnerabilityService {
     } catch (err) {
       log.warn({ err }, 'stored OSV data not loaded');
     }
+    if (this.stopped) return;
+    // Inventories need no data: images never scanned are read while the data downloads.
+    void this.backfill();
     await this.refresh();
+    if (this.stopped) return;
     this.updateTimer = setInterval(() => void this.refresh(), this.options.updateIntervalMs);
     this.updateTimer.unref();
-    void this.backfill();
   }
 
   /** One data update; when the data changed, redoes the scans of the previous data. */

@@ -35,6 +35,13 @@ describe('ZipReader', () => {
           assert.deepEqual(await zip.read(zip.entries[i]!, 1 << 20), entries[i]!.content);
         }
         await assert.rejects(zip.read(zip.entries[1]!, 1000), ZipFormatError);
+        const all = [];
+        for await (const { index, data } of zip.all(1000)) all.push([index, data?.toString()]);
+        assert.deepEqual(all, [
+          [0, '{"id":"A-1"}'],
+          [1, undefined],
+          [2, ''],
+        ]);
       } finally {
         await zip.close();
       }

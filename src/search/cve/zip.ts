@@ -25,6 +25,8 @@ const LOCAL = 0x04034b50;
 const MAX_COMMENT = 65_535;
 /** A directory larger than this is not an archive Berth should trust. */
 const MAX_DIRECTORY = 512 * 1024 * 1024;
+/** Sequential reads of a whole archive go this many bytes at a time. */
+const WINDOW = 8 * 1024 * 1024;
 
 export class ZipFormatError extends Error {}
 
@@ -66,6 +68,48 @@ export class ZipReader {
     if (entry.method !== 8)
       throw new ZipFormatError(`entry ${entry.name} uses unsupported method ${entry.method}`);
     return inflateRawSync(data, { maxOutputLength: Math.max(maxSize, 1) });
+  }
+
+  /**
+   * Every entry's uncompressed bytes, in archive order, reading the file in large sequential
+   * windows (an index of a large archive would otherwise cost two reads per entry). `data` is
+   * undefined for an entry that is larger than `maxSize` or unreadable.
+   */
+  async *all(maxSize: number): AsyncGenerator<{ index: number; entry: ZipEntry; data: Buffer | undefined }> {
+    const order = this.entries
+      .map((_, i) => i)
+      .sort((a, b) => this.entries[a]!.offset - this.entries[b]!.offset);
+    let window: Buffer = Buffer.alloc(0);
+    let windowStart = 0;
+    const fileSize = (await this.fh.stat()).size;
+    const slice = async (start: number, end: number): Promise<Buffer | undefined> => {
+      if (end > fileSize) return undefined;
+      if (start < windowStart || end > windowStart + window.length) {
+        const length = Math.min(Math.max(WINDOW, end - start), fileSize - start);
+        window = await readAt(this.fh, start, length);
+        windowStart = start;
+      }
+      return window.subarray(start - windowStart, end - windowStart);
+    };
+    for (const index of order) {
+      const entry = this.entries[index]!;
+      let data: Buffer | undefined;
+      if (entry.size <= maxSize && entry.compressedSize <= maxSize) {
+        const header = await slice(entry.offset, entry.offset + 30);
+        if (header && header.readUInt32LE(0) === LOCAL) {
+          const start = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+          const raw = await slice(start, start + entry.compressedSize);
+          try {
+            if (raw && entry.method === 0) data = Buffer.from(raw);
+            else if (raw && entry.method === 8)
+              data = inflateRawSync(raw, { maxOutputLength: Math.max(maxSize, 1) });
+          } catch {
+            data = undefined;
+          }
+        }
+      }
+      yield { index, entry, data };
+    }
   }
 
   async close(): Promise<void> {
