@@ -29,7 +29,10 @@ export function severityCounts(counts) {
       h(
         'span',
         { class: `severity severity-${s}`, title: `${counts[s]} ${LABELS[s].toLowerCase()}` },
-        `${counts[s]} ${LABELS[s][0]}`,
+        // The letter for the eye, the word for screen readers.
+        `${counts[s]} `,
+        h('span', { 'aria-hidden': 'true' }, LABELS[s][0]),
+        h('span', { class: 'visually-hidden' }, LABELS[s].toLowerCase()),
       ),
     ),
   );
@@ -108,7 +111,9 @@ function render(container, data) {
   const scanned = h(
     'p',
     { class: 'small muted', id: 'vulnerabilities-status' },
-    `Scanned ${timeAgo(data.scannedAt)}.`,
+    'Scanned ',
+    timeAgo(data.scannedAt),
+    '.',
   );
   if (data.vulnerabilities.length === 0) {
     replace(
