@@ -28,6 +28,8 @@ import { metricsExtension } from './metrics/extension.js';
 import { gcExtension } from './gc/extension.js';
 import { scrubExtension } from './scrub/extension.js';
 import { auditExtension } from './audit/extension.js';
+import { searchExtension } from './search/extension.js';
+import { cveScanner } from './search/cve/index.js';
 
 /**
  * Every extension Berth has, in the order their routes are tried. Each factory returns undefined
@@ -37,6 +39,7 @@ const EXTENSIONS: ExtensionFactory[] = [
   authExtension,
   metricsExtension(),
   uiExtension,
+  searchExtension({ vulnerabilities: cveScanner }),
   syncExtension,
   gcExtension(),
   scrubExtension(),

@@ -104,7 +104,7 @@ describe("the user's production config", () => {
     assert.equal(sync?.registries[0]?.syncTimeout, 3 * HOUR);
     assert.equal(config.extensions?.search?.cve?.updateInterval, 24 * HOUR);
     assert.equal(config.extensions?.ui?.enable, true);
-    assert.deepEqual(warnings, ['extensions.search: accepted but not implemented yet; ignored']);
+    assert.deepEqual(warnings, []);
   });
 
   it('is refused, naming credentialsFile, when the credentials file is missing (as zot does)', async () => {
@@ -307,6 +307,27 @@ describe('defaults', () => {
     assert.equal(config.extensions?.scrub?.interval, 2 * HOUR);
     assert.ok(warnings.includes('extensions.search.cve.updateInterval: "1h" is below the minimum; using 2h'));
     assert.ok(warnings.includes('extensions.scrub.interval: "30m" is below the minimum; using 2h'));
+  });
+
+  it('defaults the OSV data source, accepts another, refuses a non-HTTP one, and warns about trivy', () => {
+    const cveOf = (cve: unknown): LoadResult => parse({ ...base, extensions: { search: { cve } } });
+    const defaults = cveOf({}).config.extensions?.search?.cve;
+    assert.equal(defaults?.osvUrl, 'https://osv-vulnerabilities.storage.googleapis.com');
+    assert.deepEqual(defaults?.osvEcosystems, ['Alpine', 'Debian', 'Ubuntu', 'npm', 'PyPI', 'Go']);
+    const mirror = cveOf({ osvUrl: 'http://osv.internal:8080/mirror', osvEcosystems: ['Debian'] });
+    assert.equal(mirror.config.extensions?.search?.cve?.osvUrl, 'http://osv.internal:8080/mirror');
+    assert.deepEqual(mirror.config.extensions?.search?.cve?.osvEcosystems, ['Debian']);
+    assert.deepEqual(mirror.warnings, []);
+    assert.ok(
+      problems({ ...base, extensions: { search: { cve: { osvUrl: 'ftp://osv.internal/' } } } }).some((line) =>
+        line.includes('extensions.search.cve.osvUrl: must be an http'),
+      ),
+    );
+    const trivy = cveOf({ trivy: { dbRepository: 'ghcr.io/aquasecurity/trivy-db' } });
+    assert.ok(
+      trivy.warnings.some((w) => w.startsWith('extensions.search.cve.trivy')),
+      trivy.warnings.join('\n'),
+    );
   });
 });
 
@@ -541,7 +562,6 @@ describe('warnings', () => {
       'storage.maxRepos: accepted but not implemented yet; ignored',
       'http.accessControl.repositories["**"].policies[0].conditions: CEL conditions are not evaluated yet; a policy entry with conditions grants nothing',
       'scheduler: accepted but not implemented yet; ignored',
-      'extensions.search: accepted but not implemented yet; ignored',
       'extensions.lint: accepted but not implemented yet; ignored',
       'distSpecVersion: "1.0.1" is not a version Berth serves; Berth implements 1.1.1, ignored',
     ]);
@@ -549,7 +569,8 @@ describe('warnings', () => {
 
   it('keeps the implemented keys in one list', () => {
     assert.ok(IMPLEMENTED_KEYS.includes('storage.rootDirectory'));
-    assert.ok(!IMPLEMENTED_KEYS.includes('extensions.search'));
+    assert.ok(IMPLEMENTED_KEYS.includes('extensions.search.enable'));
+    assert.ok(IMPLEMENTED_KEYS.includes('extensions.search.cve'));
   });
 });
 

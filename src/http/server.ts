@@ -80,8 +80,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (ctx.url.pathname === '/v2' || ctx.url.pathname.startsWith('/v2/')) {
         ctx.route = 'v2';
         ctx.identity = await access.authenticate(ctx);
-        // zot's extension routes live under /v2/_zot/ (mgmt, search, userprefs): plain routes.
-        if (ctx.url.pathname.startsWith('/v2/_zot/')) {
+        // zot's extension routes live under /v2/_zot/ (mgmt, search, userprefs) and
+        // /v2/_oci/ (discover): plain routes.
+        if (ctx.url.pathname.startsWith('/v2/_zot/') || ctx.url.pathname.startsWith('/v2/_oci/')) {
           for (const route of options.routes) {
             if (await route(ctx)) return;
           }

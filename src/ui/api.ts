@@ -12,6 +12,10 @@
  * | `GET repositories?q&sort&dir&page&perPage` | one page of repository summaries, and the total       |
  * | `GET repository?name&q&sort&page&perPage`  | a repository's summary and one page of its tags       |
  * | `GET image?name&reference`              | a manifest (tag or digest) with config, layers, referrers |
+ * | `GET vulnerabilities?name&reference`    | an image's vulnerabilities (404 when scanning is off)    |
+ *
+ * With vulnerability scanning on, repository summaries carry `vulnerabilities`: counts by severity
+ * of their newest image, or null while it is not scanned.
  */
 import { isAnonymous, type Identity } from '../auth/identity.js';
 import { OPENID_PROVIDERS, type Config } from '../config/index.js';
@@ -20,6 +24,7 @@ import type { RequestContext } from '../http/context.js';
 import { sendJson } from '../http/respond.js';
 import type { PlainRoute } from '../http/server.js';
 import type { Registry } from '../registry/registry.js';
+import type { ManifestRecord } from '../meta/registry-index.js';
 import { RegistryError } from '../oci/errors.js';
 import { isValidRepositoryName, isValidTag } from '../oci/names.js';
 import { tryParseDigest } from '../oci/digest.js';
@@ -27,6 +32,7 @@ import type { ContentReader } from './content.js';
 import type { RepoSort, SortDirection, TagSort, UiQueries } from './queries.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { VisibleRepositories } from './visibility.js';
+import type { UiVulnerabilities } from './vulnerabilities.js';
 
 export const API_PREFIX = '/_berth/ui/api/';
 
@@ -40,6 +46,8 @@ export interface ApiDeps {
   registry: Registry;
   queries: UiQueries;
   content: ContentReader;
+  /** Present when vulnerability scanning is on. */
+  vulnerabilities?: UiVulnerabilities;
 }
 
 /** A way to sign in, as the sign-in page shows it. */
@@ -123,7 +131,7 @@ function paginate<T>(
 }
 
 export function apiRoutes(deps: ApiDeps): PlainRoute {
-  const { access, queries, content, registry, config } = deps;
+  const { access, queries, content, registry, config, vulnerabilities } = deps;
   const visibility = new VisibleRepositories(access);
 
   /** The caller, for read endpoints: bad credentials are a 401 like everywhere else. */
@@ -154,6 +162,7 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
       guest: access.policy.anonymousMayRead(),
       signIn: signInOptions(config),
       registryHost: registryHost(config),
+      vulnerabilityScanning: vulnerabilities !== undefined,
     });
   };
 
@@ -183,9 +192,18 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
           : Promise.resolve(undefined),
       ),
     );
+    const counts = vulnerabilities
+      ? await Promise.all(
+          summaries.map((s) => (s.newestDigest ? vulnerabilities.countsFor(s.name, s.newestDigest) : Promise.resolve(null))),
+        )
+      : undefined;
     sendJson(ctx, 200, {
       ...result,
-      items: summaries.map((s, i) => ({ ...s, platforms: infos[i]?.platforms ?? [] })),
+      items: summaries.map((s, i) => ({
+        ...s,
+        platforms: infos[i]?.platforms ?? [],
+        ...(counts ? { vulnerabilities: counts[i] } : {}),
+      })),
     });
   };
 
@@ -216,9 +234,8 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     });
   };
 
-  const image = async (ctx: RequestContext): Promise<void> => {
-    const { identity, name } = await readableRepo(ctx);
-    const reference = param(ctx, 'reference');
+  /** The manifest a `reference` (tag or digest) names, or the spec's 400/404. */
+  const manifestRecord = (name: string, reference: string): ManifestRecord => {
     const digest = reference.includes(':') ? tryParseDigest(reference) : undefined;
     if (!digest && !isValidTag(reference)) {
       throw new RegistryError('MANIFEST_INVALID', 'reference must be a tag or a digest');
@@ -226,9 +243,24 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const record = digest
       ? registry.index.manifest(name, digest.value)
       : registry.index.resolveTag(name, reference);
-    const view = record && (await content.image(name, record));
+    if (!record) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${name}`);
+    return record;
+  };
+
+  const image = async (ctx: RequestContext): Promise<void> => {
+    const { identity, name } = await readableRepo(ctx);
+    const reference = param(ctx, 'reference');
+    const record = manifestRecord(name, reference);
+    const view = await content.image(name, record);
     if (!view) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${name}`);
     sendJson(ctx, 200, { ...view, reference, canDelete: access.can(identity, 'delete', name) });
+  };
+
+  const imageVulnerabilities = async (ctx: RequestContext): Promise<void> => {
+    const { name } = await readableRepo(ctx);
+    if (!vulnerabilities) throw new RegistryError('NOT_FOUND', 'vulnerability scanning is off');
+    const record = manifestRecord(name, param(ctx, 'reference'));
+    sendJson(ctx, 200, { reference: param(ctx, 'reference'), digest: record.digest, ...(await vulnerabilities.forImage(name, record.digest)) });
   };
 
   const endpoints: Record<string, (ctx: RequestContext) => Promise<void>> = {
@@ -236,6 +268,7 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     repositories,
     repository,
     image,
+    vulnerabilities: imageVulnerabilities,
   };
 
   return async (ctx) => {

@@ -8,12 +8,14 @@ import { apiRoutes } from './api.js';
 import { StaticAssets } from './assets.js';
 import { ContentReader } from './content.js';
 import { pageRoutes } from './pages.js';
-import { FULL_CHECK_MS, UiQueries } from './queries.js';
+import { FULL_CHECK_MS, uiQueriesFor } from './queries.js';
+import { scanningConfigured, scanStore } from '../search/cve/index.js';
+import { UiVulnerabilities } from './vulnerabilities.js';
 
 export const uiExtension: ExtensionFactory = (ctx) => {
   if (!ctx.config.extensions?.ui?.enable) return undefined;
   const assets = new StaticAssets();
-  const queries = new UiQueries(ctx.db);
+  const queries = uiQueriesFor(ctx.db);
   const content = new ContentReader(ctx.registry, queries);
   const { events } = ctx.registry;
   let stopped = false;
@@ -49,7 +51,14 @@ export const uiExtension: ExtensionFactory = (ctx) => {
     name: 'ui',
     routes: [
       pageRoutes(assets),
-      apiRoutes({ config: ctx.config, access: ctx.access, registry: ctx.registry, queries, content }),
+      apiRoutes({
+        config: ctx.config,
+        access: ctx.access,
+        registry: ctx.registry,
+        queries,
+        content,
+        ...(scanningConfigured(ctx) ? { vulnerabilities: new UiVulnerabilities(scanStore(ctx), ctx.registry) } : {}),
+      }),
     ],
     start: () => {
       events.on('manifest-pushed', onPushed);

@@ -341,6 +341,21 @@ export class UiQueries {
   }
 }
 
+const perDatabase = new WeakMap<Db, UiQueries>();
+
+/**
+ * The one UiQueries of a database: the UI and the search extension share its summaries, their
+ * cached orders and the generation counter (two instances would each miss the other's refreshes).
+ */
+export function uiQueriesFor(db: Db): UiQueries {
+  let queries = perDatabase.get(db);
+  if (!queries) {
+    queries = new UiQueries(db);
+    perDatabase.set(db, queries);
+  }
+  return queries;
+}
+
 function toSummary(row: SummaryRow): RepoSummary {
   return {
     name: row.name,

@@ -13,6 +13,10 @@ const HOUR_MS = 3_600_000;
 export const MIN_BACKGROUND_INTERVAL_MS = 2 * HOUR_MS;
 /** Default scrub interval. */
 export const DEFAULT_SCRUB_INTERVAL_MS = 24 * HOUR_MS;
+/** OSV's public bucket: the default `extensions.search.cve.osvUrl`. */
+export const DEFAULT_OSV_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
+/** The OSV ecosystems whose packages Berth finds in images. */
+export const DEFAULT_OSV_ECOSYSTEMS = ['Alpine', 'Debian', 'Ubuntu', 'npm', 'PyPI', 'Go'] as const;
 /** Default metrics route. */
 export const DEFAULT_METRICS_PATH = '/metrics';
 
@@ -51,6 +55,21 @@ const searchSchema = z.strictObject({
       updateInterval: duration()
         .optional()
         .transform((ms) => Math.max(ms ?? 0, MIN_BACKGROUND_INTERVAL_MS)),
+      /**
+       * Berth's own: where OSV's per-ecosystem archives (`<osvUrl>/<Ecosystem>/all.zip`) are
+       * downloaded from. Default: OSV's public bucket. zot's `trivy` keys are accepted and unused.
+       */
+      osvUrl: optionalText()
+        .transform((url) => url ?? DEFAULT_OSV_URL)
+        .superRefine((url, ctx) => {
+          if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) {
+            ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+          }
+        }),
+      /** Berth's own: which OSV ecosystems to download (default: every one Berth finds packages of). */
+      osvEcosystems: strList()
+        .optional()
+        .transform((list) => (list === undefined || list.length === 0 ? [...DEFAULT_OSV_ECOSYSTEMS] : list)),
       trivy: z
         .strictObject({
           dbRepository: optionalText().transform((repo) => repo ?? 'ghcr.io/aquasecurity/trivy-db'),

@@ -100,6 +100,7 @@ export const ui = {
   repositories: (params, options) => getJson(`${API}repositories${query(params)}`, options),
   repository: (params, options) => getJson(`${API}repository${query(params)}`, options),
   image: (params, options) => getJson(`${API}image${query(params)}`, options),
+  vulnerabilities: (params, options) => getJson(`${API}vulnerabilities${query(params)}`, options),
 };
 
 function repoPath(name) {

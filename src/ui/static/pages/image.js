@@ -20,6 +20,7 @@ import { jsonView } from '../lib/json-view.js';
 import { paths } from '../lib/paths.js';
 import { breadcrumbs, keyValues, pullReferences } from './shared.js';
 import { notFoundView } from './not-found.js';
+import { vulnerabilitiesView } from './vulnerabilities.js';
 
 function section(id, title, ...content) {
   return h('section', { class: 'section', 'aria-labelledby': id }, h('h2', { id }, title), ...content);
@@ -281,6 +282,8 @@ export async function render(ctx) {
 
   if (isIndex) add('platforms', 'Platforms', platformsTable(view));
   if (!isIndex) add('layers', 'Layers', layersTable(view));
+  if (session?.vulnerabilityScanning && (isIndex || view.layers.length > 0))
+    add('vulnerabilities', 'Vulnerabilities', vulnerabilitiesView(ctx, name, reference));
   if (!isIndex) add('labels', 'Labels', keyValues(view.labels, 'Labels', 'No labels.'));
   add('annotations', 'Annotations', keyValues(view.annotations, 'Annotations', 'No annotations.'));
   if (!isIndex) add('history', 'History', historyTable(view));

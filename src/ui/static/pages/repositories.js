@@ -6,6 +6,7 @@ import { h, notice, replace } from '../lib/dom.js';
 import { bytes, platforms, timeAgo } from '../lib/format.js';
 import { paths } from '../lib/paths.js';
 import { liveFilter, pager } from './shared.js';
+import { severityCounts } from './vulnerabilities.js';
 
 const SORTS = [
   ['name-asc', 'Name (A–Z)'],
@@ -138,6 +139,7 @@ export async function render(ctx) {
       replace(pagination);
       return;
     }
+    const scanning = session?.vulnerabilityScanning === true;
     const table = h(
       'table',
       { class: 'table table-repos' },
@@ -153,6 +155,7 @@ export async function render(ctx) {
           h('th', { scope: 'col' }, 'Last push'),
           h('th', { scope: 'col', class: 'num' }, 'Size'),
           h('th', { scope: 'col' }, 'Platforms'),
+          scanning ? h('th', { scope: 'col' }, 'Vulnerabilities') : null,
         ),
       ),
       h(
@@ -184,6 +187,7 @@ export async function render(ctx) {
             h('td', { 'data-label': 'Last push' }, timeAgo(repo.updatedAt)),
             h('td', { 'data-label': 'Size', class: 'num' }, bytes(repo.size)),
             h('td', { 'data-label': 'Platforms', class: 'platforms' }, platforms(repo.platforms)),
+            scanning ? h('td', { 'data-label': 'Vulnerabilities' }, severityCounts(repo.vulnerabilities)) : null,
           ),
         ),
       ),

@@ -1,0 +1,582 @@
+/**
+ * zot's result objects (RepoSummary, ImageSummary, ManifestSummary...) built for one caller from
+ * the registry's index, the UI's repository summaries and the per-digest facts. Costly fields are
+ * functions, which GraphQL calls only when the query selects them: a list of names never reads a
+ * config, a scan result or a star count.
+ *
+ * Nothing here may hand out a repository the caller cannot read: every entry point takes names
+ * that went through `SearchScope.canRead` or `visibleRepositories`.
+ */
+import { isAnonymous, type Identity } from '../auth/identity.js';
+import type { AccessGuard } from '../http/access.js';
+import type { DownloadCounts, ManifestDownloads } from '../meta/download-counts.js';
+import type { UserPrefs, UserPrefsStore } from '../meta/user-prefs.js';
+import type { ContentReader } from '../ui/content.js';
+import type {
+  Platform,
+  RepoSort,
+  RepoSummary as UiRepoSummary,
+  SortDirection,
+  TagRow,
+} from '../ui/queries.js';
+import type { VisibleRepositories } from '../ui/visibility.js';
+import type { VulnerabilityService } from './cve/types.js';
+import type { FactsReader, ImageFacts } from './facts.js';
+import type { IndexReads, SummaryReads } from './reads.js';
+import { NOT_SCANNED, summarize, vulnerabilitiesOf, type VulnerabilitySummary } from './vulnerabilities.js';
+
+export interface SearchDeps {
+  readonly index: IndexReads;
+  readonly summaries: SummaryReads;
+  readonly access: AccessGuard;
+  readonly content: ContentReader;
+  readonly facts: FactsReader;
+  readonly prefs: UserPrefsStore;
+  readonly downloads: DownloadCounts;
+  readonly visibility: VisibleRepositories;
+  readonly vulnerabilities: VulnerabilityService | undefined;
+}
+
+/** Signature artifact types and the tool that makes them. */
+const SIGNATURE_TOOLS: Readonly<Record<string, string>> = {
+  'application/vnd.dev.cosign.artifact.sig.v1+json': 'cosign',
+  'application/vnd.dev.sigstore.bundle.v0.3+json': 'cosign',
+  'application/vnd.cncf.notary.signature': 'notation',
+};
+
+/** cosign's tag-based signatures, attestations and SBOMs: artifacts of an image, not images. */
+const COSIGN_TAG = /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/;
+
+export function isImageTag(tag: string): boolean {
+  return !COSIGN_TAG.test(tag);
+}
+
+const ANNOTATION = {
+  description: 'org.opencontainers.image.description',
+  licenses: 'org.opencontainers.image.licenses',
+  title: 'org.opencontainers.image.title',
+  source: 'org.opencontainers.image.source',
+  documentation: 'org.opencontainers.image.documentation',
+  vendor: 'org.opencontainers.image.vendor',
+  authors: 'org.opencontainers.image.authors',
+} as const;
+
+/** zot's reading: the manifest's annotation, else the config's label of the same name. */
+function annotationOf(facts: ImageFacts | undefined, key: string): string | null {
+  return facts?.annotations[key] ?? facts?.labels[key] ?? null;
+}
+
+export interface PlatformObject {
+  Os: string | null;
+  Arch: string | null;
+}
+
+/** zot writes a variant into the architecture: `arm64/v8`. */
+export function platformObject(p: Platform): PlatformObject {
+  return { Os: p.os, Arch: p.variant ? `${p.architecture}/${p.variant}` : p.architecture };
+}
+
+function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined || ms <= 0 ? null : new Date(ms).toISOString();
+}
+
+function isoText(text: string | null | undefined): string | null {
+  if (!text) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** Evaluates `make` once, on first use. */
+function once<T>(make: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = make();
+      done = true;
+    }
+    return value;
+  };
+}
+
+/** One image as the lists see it: a tagged manifest (or one reached by digest, `tag` null). */
+export interface ImageRef {
+  repo: string;
+  tag: string | null;
+  digest: string;
+  mediaType: string;
+  /** When the tag was last set (or the manifest pushed). */
+  taggedAt: number;
+}
+
+export function imageRefOfTag(repo: string, row: TagRow): ImageRef {
+  return { repo, tag: row.tag, digest: row.digest, mediaType: row.mediaType, taggedAt: row.pushedAt };
+}
+
+/** Everything one request's answers share: the caller, their preferences, lazily loaded counts. */
+export class SearchScope {
+  readonly prefs: () => Promise<UserPrefs>;
+  readonly starCounts: () => Promise<Map<string, number>>;
+  readonly repoDownloads: () => Promise<Map<string, number>>;
+  private readonly factsMemo = new Map<string, Promise<ImageFacts | undefined>>();
+
+  constructor(
+    readonly deps: SearchDeps,
+    readonly identity: Identity,
+  ) {
+    this.prefs = once(() => deps.prefs.of(isAnonymous(identity) ? '' : identity.username));
+    this.starCounts = once(() => deps.prefs.starCounts());
+    this.repoDownloads = once(() => deps.downloads.perRepository());
+  }
+
+  canRead(repo: string): boolean {
+    return this.deps.access.can(this.identity, 'read', repo);
+  }
+
+  /** Repositories holding a manifest that the caller may read, in one of the summaries' orders. */
+  async visibleRepositories(sort: RepoSort = 'name', direction: SortDirection = 'asc'): Promise<string[]> {
+    const { summaries, visibility } = this.deps;
+    await summaries.ensureFresh();
+    const generation = summaries.generation;
+    const ordered = await summaries.orderedNames(sort, direction);
+    return visibility.filter(this.identity, `${sort}:${direction}`, generation, ordered);
+  }
+
+  /** Facts of a manifest: at once when they are in memory, else a promise (one per request and digest). */
+  facts(repo: string, digest: string): ImageFacts | undefined | Promise<ImageFacts | undefined> {
+    const cached = this.deps.facts.cached(digest);
+    if (cached) return cached;
+    const key = `${repo}@${digest}`;
+    let facts = this.factsMemo.get(key);
+    if (!facts) {
+      facts = this.deps.facts.facts(repo, digest).catch(() => undefined);
+      this.factsMemo.set(key, facts);
+    }
+    return facts;
+  }
+
+  /** Digests of the image manifests behind `digest` (itself, or an index's children the repository holds). */
+  async imageManifests(repo: string, digest: string): Promise<string[]> {
+    const facts = await this.facts(repo, digest);
+    if (!facts || facts.children.length === 0) return [digest];
+    return this.presentChildren(
+      repo,
+      facts.children.map((c) => c.digest),
+    );
+  }
+
+  /** The digests of `digests` that `repo` holds as manifests. */
+  async presentChildren(repo: string, digests: string[]): Promise<string[]> {
+    const held = await Promise.all(digests.map((d) => this.deps.index.manifest(repo, d)));
+    return digests.filter((_, i) => held[i] !== undefined);
+  }
+
+  async vulnerabilitySummary(repo: string, digests: readonly string[]): Promise<VulnerabilitySummary> {
+    const list = await vulnerabilitiesOf(this.deps.vulnerabilities, repo, digests);
+    return list ? summarize(list) : NOT_SCANNED;
+  }
+
+  async signatures(
+    repo: string,
+    digest: string,
+  ): Promise<{ Tool: string; IsTrusted: boolean; Author: string }[]> {
+    const index = this.deps.index;
+    const found: { Tool: string; IsTrusted: boolean; Author: string }[] = [];
+    for (const r of await index.referrers(repo, digest)) {
+      const tool = r.artifactType ? SIGNATURE_TOOLS[r.artifactType] : undefined;
+      if (tool) found.push({ Tool: tool, IsTrusted: false, Author: '' });
+    }
+    const legacy = `${digest.replace(':', '-')}.sig`;
+    if ((await index.resolveTag(repo, legacy)) !== undefined)
+      found.push({ Tool: 'cosign', IsTrusted: false, Author: '' });
+    return found;
+  }
+
+  async referrers(
+    repo: string,
+    digest: string,
+    types?: readonly string[],
+  ): Promise<Record<string, unknown>[]> {
+    return (await this.deps.index.referrers(repo, digest))
+      .filter(
+        (r) => !types || types.length === 0 || (r.artifactType !== null && types.includes(r.artifactType)),
+      )
+      .map((r) => ({
+        MediaType: r.mediaType,
+        ArtifactType: r.artifactType,
+        Size: r.size,
+        Digest: r.digest,
+        Annotations: Object.entries(r.annotations ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      }));
+  }
+
+  /** zot's ManifestSummary of one image manifest of `repo`. */
+  manifestSummary(repo: string, digest: string, platform?: Platform): ManifestSummaryView {
+    return new ManifestSummaryView(this, repo, digest, platform);
+  }
+
+  /** zot's ImageSummary of an image (a tag, or a manifest by digest). */
+  imageSummary(image: ImageRef): ImageSummaryView {
+    return new ImageSummaryView(this, image);
+  }
+
+  /** Image references of the tags of `repo` (cosign's signature tags left out), newest first. */
+  async imagesOf(repo: string): Promise<ImageRef[]> {
+    return (await this.deps.summaries.tags(repo, '', 'pushed'))
+      .filter((t) => isImageTag(t.tag))
+      .map((t) => imageRefOfTag(repo, t));
+  }
+
+  /**
+   * zot's RepoSummary of a repository the caller may read, or undefined when it holds nothing.
+   * `images`, when given, are all of its images (ExpandedRepoInfo): platforms and vendors then come
+   * from every image rather than the newest.
+   */
+  async repoSummary(name: string, rank = 0, images?: ImageRef[]): Promise<RepoSummaryView | undefined> {
+    const summary = await this.deps.summaries.summary(name);
+    return summary && new RepoSummaryView(this, summary, rank, images);
+  }
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Applies `f` now when `value` is at hand, later when it is a promise. */
+function then<T, R>(value: MaybePromise<T>, f: (value: T) => R): R | Promise<Awaited<R>> {
+  // A promise's `then` flattens a promise `f` returns, which its typing does not say.
+  return value instanceof Promise ? (value.then(f) as Promise<Awaited<R>>) : f(value);
+}
+
+/*
+ * The result objects. GraphQL calls a method named like a field (with `this` bound) when the query
+ * selects that field, and reads a property otherwise: the capitalised members are zot's fields, the
+ * rest are helpers no query can reach. A field whose facts are in memory resolves without a promise.
+ */
+
+/** zot's ManifestSummary. */
+export class ManifestSummaryView {
+  readonly Digest: string;
+  #facts: MaybePromise<ImageFacts | undefined> | undefined;
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly repo: string,
+    digest: string,
+    private readonly platform: Platform | undefined,
+  ) {
+    this.Digest = digest;
+  }
+
+  private facts(): MaybePromise<ImageFacts | undefined> {
+    return (this.#facts ??= this.scope.facts(this.repo, this.Digest));
+  }
+
+  ConfigDigest(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => f?.configDigest ?? null);
+  }
+
+  LastUpdated(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => {
+      const created = isoText(f?.created);
+      if (created !== null) return created;
+      return this.scope.deps.index.manifest(this.repo, this.Digest).then((r) => iso(r?.pushedAt));
+    });
+  }
+
+  Size(): MaybePromise<string> {
+    return then(this.facts(), (f) => String(f?.size ?? 0));
+  }
+
+  async IsSigned(): Promise<boolean> {
+    return (await this.scope.signatures(this.repo, this.Digest)).length > 0;
+  }
+
+  SignatureInfo(): ReturnType<SearchScope['signatures']> {
+    return this.scope.signatures(this.repo, this.Digest);
+  }
+
+  Platform(): MaybePromise<PlatformObject | null> {
+    if (this.platform) return platformObject(this.platform);
+    return then(this.facts(), (f) => (f?.platforms[0] ? platformObject(f.platforms[0]) : null));
+  }
+
+  async DownloadCount(): Promise<number> {
+    return (await this.scope.deps.downloads.ofManifest(this.repo, this.Digest))?.count ?? 0;
+  }
+
+  Layers(): MaybePromise<{ Digest: string; Size: string }[]> {
+    return then(this.facts(), (f) =>
+      (f?.layers ?? []).map((l) => ({ Digest: l.digest, Size: String(l.size) })),
+    );
+  }
+
+  History(): MaybePromise<Record<string, unknown>[]> {
+    return then(this.facts(), historyOf);
+  }
+
+  Vulnerabilities(): MaybePromise<VulnerabilitySummary> {
+    if (!this.scope.deps.vulnerabilities?.enabled) return NOT_SCANNED;
+    return this.scope.vulnerabilitySummary(this.repo, [this.Digest]);
+  }
+
+  Referrers(): Promise<Record<string, unknown>[]> {
+    return this.scope.referrers(this.repo, this.Digest);
+  }
+
+  ArtifactType(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => f?.artifactType ?? null);
+  }
+}
+
+/** zot's ImageSummary. */
+export class ImageSummaryView {
+  readonly RepoName: string;
+  readonly Tag: string | null;
+  readonly Digest: string;
+  readonly MediaType: string;
+  readonly TaggedTimestamp: string | null;
+  readonly PushedBy = null;
+  readonly Labels = null;
+  #facts: MaybePromise<ImageFacts | undefined> | undefined;
+  #downloads: Promise<ManifestDownloads | undefined> | undefined;
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly image: ImageRef,
+  ) {
+    this.RepoName = image.repo;
+    this.Tag = image.tag;
+    this.Digest = image.digest;
+    this.MediaType = image.mediaType;
+    this.TaggedTimestamp = iso(image.taggedAt);
+  }
+
+  private facts(): MaybePromise<ImageFacts | undefined> {
+    return (this.#facts ??= this.scope.facts(this.RepoName, this.Digest));
+  }
+
+  private downloads(): Promise<ManifestDownloads | undefined> {
+    return (this.#downloads ??= this.scope.deps.downloads.ofManifest(this.RepoName, this.Digest));
+  }
+
+  private annotation(key: string): MaybePromise<string | null> {
+    return then(this.facts(), (f) => annotationOf(f, key));
+  }
+
+  async Manifests(): Promise<ManifestSummaryView[]> {
+    const f = await this.facts();
+    if (!f || f.children.length === 0) return [this.scope.manifestSummary(this.RepoName, this.Digest)];
+    const present = new Set(
+      await this.scope.presentChildren(
+        this.RepoName,
+        f.children.map((c) => c.digest),
+      ),
+    );
+    return f.children
+      .filter((c) => present.has(c.digest))
+      .map((c) => this.scope.manifestSummary(this.RepoName, c.digest, c.platform));
+  }
+
+  Size(): MaybePromise<string> {
+    return then(this.facts(), (f) =>
+      f
+        ? String(f.size)
+        : this.scope.deps.index.manifest(this.RepoName, this.Digest).then((r) => String(r?.size ?? 0)),
+    );
+  }
+
+  async DownloadCount(): Promise<number> {
+    return (await this.downloads())?.count ?? 0;
+  }
+
+  async LastPullTimestamp(): Promise<string | null> {
+    return iso((await this.downloads())?.lastPullAt);
+  }
+
+  async PushTimestamp(): Promise<string | null> {
+    const record = await this.scope.deps.index.manifest(this.RepoName, this.Digest);
+    return iso(record?.pushedAt ?? this.image.taggedAt);
+  }
+
+  /** The config's creation time; for an index the newest of its children's; else when it was tagged. */
+  LastUpdated(): MaybePromise<string | null> {
+    return then(this.facts(), (facts) => {
+      if (!facts || facts.children.length === 0) return isoText(facts?.created) ?? iso(this.image.taggedAt);
+      const children = facts.children.map((c) => this.scope.facts(this.RepoName, c.digest));
+      const newest = (list: (ImageFacts | undefined)[]): string | null => {
+        let created = facts.created;
+        for (const child of list) {
+          if (child?.created && (created === null || Date.parse(child.created) > Date.parse(created)))
+            created = child.created;
+        }
+        return isoText(created) ?? iso(this.image.taggedAt);
+      };
+      return children.some((c) => c instanceof Promise)
+        ? Promise.all(children.map((c) => Promise.resolve(c))).then(newest)
+        : newest(children as (ImageFacts | undefined)[]);
+    });
+  }
+
+  Description(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.description);
+  }
+
+  async IsSigned(): Promise<boolean> {
+    return (await this.scope.signatures(this.RepoName, this.Digest)).length > 0;
+  }
+
+  SignatureInfo(): ReturnType<SearchScope['signatures']> {
+    return this.scope.signatures(this.RepoName, this.Digest);
+  }
+
+  Licenses(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.licenses);
+  }
+
+  Title(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.title);
+  }
+
+  Source(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.source);
+  }
+
+  Documentation(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.documentation);
+  }
+
+  Vendor(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.vendor);
+  }
+
+  Authors(): MaybePromise<string | null> {
+    return this.annotation(ANNOTATION.authors);
+  }
+
+  async Vulnerabilities(): Promise<VulnerabilitySummary> {
+    if (!this.scope.deps.vulnerabilities?.enabled) return NOT_SCANNED;
+    return this.scope.vulnerabilitySummary(
+      this.RepoName,
+      await this.scope.imageManifests(this.RepoName, this.Digest),
+    );
+  }
+
+  Referrers(): Promise<Record<string, unknown>[]> {
+    return this.scope.referrers(this.RepoName, this.Digest);
+  }
+
+  IsDeletable(): boolean {
+    return this.scope.deps.access.can(this.scope.identity, 'delete', this.RepoName);
+  }
+
+  ArtifactType(): MaybePromise<string | null> {
+    return then(this.facts(), (f) => f?.artifactType ?? null);
+  }
+}
+
+/** zot's RepoSummary. */
+export class RepoSummaryView {
+  readonly Name: string;
+  readonly LastUpdated: string | null;
+  readonly Size: string;
+  readonly Rank: number;
+  #newest: Promise<ImageRef | undefined> | undefined;
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly summary: UiRepoSummary,
+    rank: number,
+    /** Every image of the repository, when the summary describes them all (ExpandedRepoInfo). */
+    readonly images: ImageRef[] | undefined,
+  ) {
+    this.Name = summary.name;
+    this.LastUpdated = iso(summary.updatedAt);
+    this.Size = String(summary.size);
+    this.Rank = rank;
+  }
+
+  /** The most recently tagged image. */
+  private newest(): Promise<ImageRef | undefined> {
+    return (this.#newest ??= this.findNewest());
+  }
+
+  private async findNewest(): Promise<ImageRef | undefined> {
+    const { summary } = this;
+    if (this.images) return this.images[0];
+    if (summary.newestTag === null) return undefined;
+    const record = await this.scope.deps.index.resolveTag(summary.name, summary.newestTag);
+    return (
+      record && {
+        repo: summary.name,
+        tag: summary.newestTag,
+        digest: record.digest,
+        mediaType: record.mediaType,
+        taggedAt: summary.updatedAt,
+      }
+    );
+  }
+
+  /** Facts of every image (ExpandedRepoInfo) or of the newest. */
+  private async described(): Promise<(ImageFacts | undefined)[]> {
+    const newest = await this.newest();
+    const list = this.images ?? (newest ? [newest] : []);
+    return Promise.all(list.map((i) => Promise.resolve(this.scope.facts(this.Name, i.digest))));
+  }
+
+  async Platforms(): Promise<PlatformObject[]> {
+    let platforms: Platform[];
+    if (this.images) platforms = (await this.described()).flatMap((f) => f?.platforms ?? []);
+    else {
+      const digest = (await this.newest())?.digest;
+      platforms = digest
+        ? ((await this.scope.deps.content.info(this.Name, digest).catch(() => undefined))?.platforms ?? [])
+        : [];
+    }
+    const seen = new Map<string, PlatformObject>();
+    for (const p of platforms) seen.set(`${p.os}/${p.architecture}/${p.variant ?? ''}`, platformObject(p));
+    return [...seen.values()];
+  }
+
+  async Vendors(): Promise<string[]> {
+    return [...new Set((await this.described()).flatMap((f) => annotationOf(f, ANNOTATION.vendor) ?? []))];
+  }
+
+  async NewestImage(): Promise<ImageSummaryView | null> {
+    const image = await this.newest();
+    return image ? this.scope.imageSummary(image) : null;
+  }
+
+  async DownloadCount(): Promise<number> {
+    return (await this.scope.repoDownloads()).get(this.Name) ?? 0;
+  }
+
+  async StarCount(): Promise<number> {
+    return (await this.scope.starCounts()).get(this.Name) ?? 0;
+  }
+
+  async IsBookmarked(): Promise<boolean> {
+    return (await this.scope.prefs()).bookmarked.has(this.Name);
+  }
+
+  async IsStarred(): Promise<boolean> {
+    return (await this.scope.prefs()).starred.has(this.Name);
+  }
+}
+
+function historyOf(facts: ImageFacts | undefined): Record<string, unknown>[] {
+  if (!facts) return [];
+  // History entries that made a layer take the layers in order; empty ones have none.
+  let layer = 0;
+  return facts.history.map((h) => {
+    const l = h.emptyLayer ? undefined : facts.layers[layer++];
+    return {
+      Layer: l ? { Digest: l.digest, Size: String(l.size) } : null,
+      HistoryDescription: {
+        Created: isoText(h.created),
+        CreatedBy: h.createdBy ?? null,
+        Author: null,
+        Comment: h.comment ?? null,
+        EmptyLayer: h.emptyLayer,
+      },
+    };
+  });
+}
