@@ -1,6 +1,7 @@
 /** Writing responses: the only place that knows how a status, headers and body go out. */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { errorBody, RegistryError } from '../oci/errors.js';
+import { isStorageFull } from '../storage/errors.js';
 import type { RequestContext } from './context.js';
 
 export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
@@ -31,8 +32,13 @@ export function sendBytes(ctx: RequestContext, status: number, data: Buffer, hea
  */
 export function sendError(ctx: RequestContext, err: unknown, headers: OutgoingHttpHeaders = {}): void {
   const error =
-    err instanceof RegistryError ? err : new RegistryError('UNKNOWN', `internal error (request ${ctx.id})`);
-  if (!(err instanceof RegistryError)) ctx.log.error({ err }, 'request failed');
+    err instanceof RegistryError
+      ? err
+      : isStorageFull(err)
+        ? new RegistryError('STORAGE_FULL', undefined, { cause: err })
+        : new RegistryError('UNKNOWN', `internal error (request ${ctx.id})`);
+  // Failures that are ours are logged as errors; a full disk is one (the operator must act).
+  if (!(err instanceof RegistryError) || error.status >= 500) ctx.log.error({ err, code: error.code }, 'request failed');
   if (ctx.res.headersSent) {
     ctx.res.destroy();
     return;

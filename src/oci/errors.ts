@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  // Not in the spec's table: the storage backend is out of space (ENOSPC, quota); 507 Insufficient Storage.
+  STORAGE_FULL: { status: 507, message: 'the registry is out of storage space' },
   // Not in the spec's table: the code for failures that are ours, never the client's.
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const satisfies Record<string, { status: number; message: string }>;
