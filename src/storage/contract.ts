@@ -275,7 +275,7 @@ export function describeDriverContract(
       const half = Math.floor(largeSize / 2);
       const id = await d.startParts('large/two');
       // Split one generated stream into two parts at `half`, without holding either in memory.
-      const source = other.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const source = (other.stream() as AsyncIterable<Buffer, undefined>)[Symbol.asyncIterator]();
       const rest: Buffer[] = [];
       const firstHalf = async function* (): AsyncGenerator<Buffer> {
         for (let taken = 0; taken < half; ) {
