@@ -21,6 +21,8 @@ export interface RegistryOptions {
   log: Logger;
   /** Where upload sessions are recorded; default: the SQLite database (`db`). */
   uploadSessions?: UploadSessions;
+  /** See UploadServiceOptions.persistHashState (default false: node:crypto, state kept in-process). */
+  persistHashState?: boolean;
 }
 
 export class Registry {
@@ -42,6 +44,7 @@ export class Registry {
       options.driver,
       this.blobs,
       options.uploadSessions ?? new SqliteUploadSessions(options.db),
+      { persistHashState: options.persistHashState ?? false },
     );
     this.manifests = new ManifestService(options.driver, this.index, this.blobs, this.events);
   }

@@ -20,8 +20,8 @@
  * brings the whole blob to an empty session), the WASM hasher whose state can be saved where the
  * state must outlive the request (bench/hashing.ts measures the difference).
  */
-import { randomUUID } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { randomUUID, type Hash } from 'node:crypto';
+import { finished, Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -32,6 +32,7 @@ import { isNotFound, isStorageFull } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 import { layout } from './layout.js';
 import { KeyedLock } from './locks.js';
+import { LruMap } from './lru.js';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** How long a chunk's claim lasts without renewal: the longest a crashed writer blocks its session. */
@@ -39,11 +40,60 @@ const CLAIM_MS = 30_000;
 /** How often a writer renews its claim while the bytes flow. */
 const RENEW_MS = 10_000;
 
+export interface UploadServiceOptions {
+  /**
+   * Keep the digest's state in the session record after every chunk (WASM hasher, about five
+   * times node:crypto's CPU per byte), so that a closing PUT in any process finishes the digest
+   * without reading the upload back. Off (the default), chunks are hashed with node:crypto and the
+   * state stays in the process that wrote them: a PUT there reads nothing back, a PUT elsewhere
+   * re-reads the upload once. Worth it where re-reading is dear (an object store far away), not
+   * on a local disk; bench/hashing.ts and docs/benchmarks.md ("Hashing uploads") have the figures.
+   */
+  persistHashState?: boolean;
+}
+
+interface LocalHash {
+  hash: Hash;
+  bytes: number;
+  lastEtag: string;
+}
+
 export interface ChunkOptions {
   /** Inclusive byte range from Content-Range; the first byte must be the current offset. */
   range?: { start: number; end: number };
   /** The declared Content-Length, checked against the bytes received. */
   contentLength?: number;
+}
+
+/**
+ * Pipes a request body into `destination` and resolves once the destination has finished. Unlike
+ * `pipeline`, a failure of the destination (a full disk) leaves the body alive and flowing into
+ * nothing, so that the error answer can still reach the client after the rest of the body is
+ * drained; `pipeline` would destroy the request and reset the connection.
+ */
+function feed(body: Readable, destination: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      stopBody();
+      stopDestination();
+      if (!err) {
+        resolve();
+        return;
+      }
+      body.unpipe(destination);
+      if (!destination.destroyed) destination.destroy(err);
+      if (!body.destroyed) body.resume();
+      reject(err);
+    };
+    const stopBody = finished(body, { writable: false }, (err) => {
+      if (err) settle(err);
+    });
+    const stopDestination = finished(destination, { readable: false }, (err) => settle(err));
+    body.pipe(destination);
+  });
 }
 
 /** The error a failed body write becomes: storage full is ours (507), anything else the client's. */
@@ -61,11 +111,23 @@ export class UploadService {
   /** Orders one process's requests on a session (a status waits for a write still flushing). */
   private readonly locks = new KeyedLock();
 
+  /**
+   * node:crypto digests of sessions this process wrote last, each valid for exactly the bytes up to
+   * `bytes` ending with part `lastEtag` (checked against the record before use, so another
+   * process's chunk in between is always noticed). A cache, never the only copy of anything:
+   * without it the closing PUT re-reads the upload.
+   */
+  private readonly localHashes = new LruMap<string, LocalHash>(10_000);
+  private readonly persistHashState: boolean;
+
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     private readonly sessions: UploadSessions,
-  ) {}
+    options: UploadServiceOptions = {},
+  ) {
+    this.persistHashState = options.persistHashState ?? false;
+  }
 
   /** Opens a session: one record, no storage until the first byte. */
   async start(repo: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
@@ -123,6 +185,7 @@ export class UploadService {
         }
         await this.assemble(claimed, digest);
         await this.sessions.delete(claimed.id);
+        this.localHashes.delete(claimed.id);
         return { digest: digest.value, size: claimed.offset };
       } catch (err) {
         await this.release(claimed).catch(() => undefined);
@@ -194,17 +257,14 @@ export class UploadService {
     const hasher = createHasher(digest.algorithm);
     let received = 0;
     try {
-      await pipeline(
-        body,
-        new Transform({
-          transform(chunk: Buffer, _enc, callback) {
-            received += chunk.length;
-            hasher.update(chunk);
-            callback(null, chunk);
-          },
-        }),
-        writer.stream,
-      );
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          received += chunk.length;
+          hasher.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      await Promise.all([feed(body, hashing), pipeline(hashing, writer.stream)]);
       if (contentLength !== undefined && received !== contentLength) {
         throw new RegistryError('SIZE_INVALID', `received ${received} bytes, Content-Length said ${contentLength}`);
       }
@@ -320,7 +380,7 @@ export class UploadService {
     }, RENEW_MS);
     timer.unref();
     let part: PartInfo;
-    let state: Uint8Array;
+    let hashing: ChunkHasher;
     try {
       const storage = current.storage ?? {
         path: layout.upload(current.repository, current.id),
@@ -331,29 +391,24 @@ export class UploadService {
         if (!withStorage) throw rangeNotSatisfiable(current.offset, 'the upload changed while writing');
         current = withStorage;
       }
-      if (current.offset > 0 && (!current.hashState || current.hashedBytes !== current.offset)) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload has no resumable digest state; start it again');
-      }
-      const hasher = await resumableHasher(current.algorithm, current.offset > 0 ? current.hashState : undefined);
-      const hashing = new Transform({
+      hashing = await this.chunkHasher(current);
+      const hasher = hashing;
+      const through = new Transform({
         transform(chunk: Buffer, _enc, callback) {
           hasher.update(chunk);
           callback(null, chunk);
         },
       });
       const [written, piped] = await Promise.allSettled([
-        this.driver.writePart(storage.path, storage.uploadId, current.nextPart, hashing),
-        pipeline(body, hashing),
+        this.driver.writePart(storage.path, storage.uploadId, current.nextPart, through),
+        feed(body, through),
       ]);
-      if (written.status === 'rejected') {
-        // The driver's failure says more than the body's (storage full, not a hang-up).
-        if (!body.readableEnded) body.destroy();
-        throw written.reason;
-      }
+      // The driver's failure says more than the body's (storage full, not a hang-up).
+      if (written.status === 'rejected') throw written.reason;
       if (piped.status === 'rejected') throw piped.reason;
       part = written.value;
-      state = hasher.save();
     } catch (err) {
+      this.localHashes.delete(current.id);
       clearInterval(timer);
       await renewing;
       if (!lost) await this.release(current).catch(() => undefined);
@@ -362,21 +417,24 @@ export class UploadService {
     clearInterval(timer);
     await renewing;
     if (contentLength !== undefined && part.size !== contentLength) {
+      this.localHashes.delete(current.id);
       if (!lost) await this.release(current).catch(() => undefined);
       throw new RegistryError('SIZE_INVALID', `received ${part.size} bytes, Content-Length said ${contentLength}`);
     }
     const offset = current.offset + part.size;
+    const state = hashing.finish(offset, part.etag);
     const recorded = lost
       ? undefined
       : await this.sessions.update(current.id, current.version, {
           offset,
           parts: [...current.parts, part],
-          hashState: state,
-          hashedBytes: offset,
+          hashState: state ?? null,
+          hashedBytes: state ? offset : 0,
           nextPart: part.number + 1,
           writer: null,
         });
     if (!recorded) {
+      this.localHashes.delete(current.id);
       // Our claim expired and another request took the session: this part is never listed.
       const now = await this.sessions.get(current.id);
       throw rangeNotSatisfiable(now?.offset ?? current.offset, 'the upload changed while writing');
@@ -384,18 +442,58 @@ export class UploadService {
     return recorded;
   }
 
-  /** The digest of every recorded byte, from the stored state: the upload is not read again. */
-  private async digestOf(session: UploadSession): Promise<string> {
-    if (session.offset === 0) return (await resumableHasher(session.algorithm)).digestHex();
-    if (!session.hashState || session.hashedBytes !== session.offset) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload has no resumable digest state; start it again');
+  /**
+   * How the next chunk of a claimed session is hashed. With the state persisted: the WASM hasher,
+   * resumed from the record. Otherwise node:crypto, continuing this process's own digest when it
+   * covers exactly the recorded bytes; or no digest at all when another process wrote the last
+   * chunk (the closing PUT then re-reads the upload).
+   */
+  private async chunkHasher(session: UploadSession): Promise<ChunkHasher> {
+    const stored = session.hashState !== undefined && session.hashedBytes === session.offset;
+    if (this.persistHashState && (session.offset === 0 || stored)) {
+      return wasmChunkHasher(session);
     }
-    return (await resumableHasher(session.algorithm, session.hashState)).digestHex();
+    const local = this.localHash(session) ?? (session.offset === 0 ? createHasher(session.algorithm) : undefined);
+    this.localHashes.delete(session.id);
+    if (!local) return { update: () => undefined, finish: () => undefined };
+    return {
+      update: (chunk) => {
+        local.update(chunk);
+      },
+      finish: (bytes, lastEtag) => {
+        this.localHashes.set(session.id, { hash: local, bytes, lastEtag });
+        return undefined;
+      },
+    };
+  }
+
+  /** This process's digest of the session, when it covers exactly the recorded bytes. */
+  private localHash(session: UploadSession): Hash | undefined {
+    const local = this.localHashes.get(session.id);
+    const last = session.parts[session.parts.length - 1];
+    if (!local || !last || local.bytes !== session.offset || local.lastEtag !== last.etag) return undefined;
+    return local.hash;
   }
 
   /**
-   * The digest under another algorithm than the session's (a sha256 session closed with a sha512
-   * digest): the one case where the upload is read back. The parts are assembled first.
+   * The digest of every recorded byte: from this process's own digest, or the stored state, so
+   * that the upload is not read again; failing both (the last chunk went through another process),
+   * by reading it back once.
+   */
+  private async digestOf(session: UploadSession): Promise<string> {
+    if (session.offset === 0) return createHasher(session.algorithm).digest('hex');
+    const local = this.localHash(session);
+    if (local) return local.copy().digest('hex');
+    if (session.hashState && session.hashedBytes === session.offset) {
+      return (await resumableHasher(session.algorithm, session.hashState)).digestHex();
+    }
+    return this.rehash(session, session.algorithm);
+  }
+
+  /**
+   * The digest read back from storage: under another algorithm than the session's (a sha256
+   * session closed with a sha512 digest), or when no digest of the recorded bytes is at hand.
+   * The parts are assembled first (completion is idempotent).
    */
   private async rehash(session: UploadSession, algorithm: DigestAlgorithm): Promise<string> {
     const hasher = createHasher(algorithm);
@@ -434,10 +532,26 @@ export class UploadService {
 
   /** Drops the session's bytes and its record. */
   private async discard(session: UploadSession): Promise<void> {
+    this.localHashes.delete(session.id);
     if (session.storage) {
       await this.driver.abortParts(session.storage.path, session.storage.uploadId);
       await this.driver.delete(session.storage.path);
     }
     await this.sessions.delete(session.id);
   }
+}
+
+/** Hashes one chunk; `finish` returns the state to store in the record, if it is kept there. */
+interface ChunkHasher {
+  update(chunk: Buffer): void;
+  finish(bytes: number, lastEtag: string): Uint8Array | undefined;
+}
+
+/** The WASM hasher resumed from the record; its state goes back into the record. */
+async function wasmChunkHasher(session: UploadSession): Promise<ChunkHasher> {
+  const hasher = await resumableHasher(session.algorithm, session.offset > 0 ? session.hashState : undefined);
+  return {
+    update: (chunk) => hasher.update(chunk),
+    finish: () => hasher.save(),
+  };
 }

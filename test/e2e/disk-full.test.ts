@@ -99,6 +99,16 @@ describe('a full disk on the write path', () => {
       t.skip(skipReason);
       return;
     }
+    try {
+      await scenario();
+    } catch (err) {
+      // The server's side of a failure (its log) says which request went wrong.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`${message}\nserver output (tail):\n${server.output().slice(-4000)}`, { cause: err });
+    }
+  });
+
+  async function scenario(): Promise<void> {
     const root = path.join(mountPoint!, 'data');
     // Pushed while there is room: these must stay pullable throughout.
     const kept: { repo: string; image: Image }[] = [];
@@ -179,5 +189,5 @@ describe('a full disk on the write path', () => {
     await pull();
     const m = await send(`${server.url}/v2/${afterRepo}/manifests/v1`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
     assert.equal(digestOf(m.body), after.manifest.digest);
-  });
+  }
 });

@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, open as fsOpen } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
@@ -149,20 +150,21 @@ export class FilesystemDriver implements StorageDriver {
   async writer(p: string, options: WriteOptions = {}): Promise<FileWriter> {
     const target = this.fullPath(p);
     const tmp = tempName(target);
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await openCreating(tmp);
+      fd = await withFolder(tmp, () => openFd(tmp));
     } catch (err) {
       throw translate(err, p);
     }
-    const stream = createWriteStream(tmp, { fd: fh, autoClose: false, highWaterMark: 1024 * 1024 });
+    // A stream on the descriptor batches buffered chunks into one writev; `flush` fsyncs before
+    // the descriptor closes, so 'close' means durable.
+    const stream = createWriteStream(tmp, { fd, highWaterMark: 1024 * 1024, flush: this.durable });
     let outcome: Promise<void> | undefined;
-    const closeFile = async (): Promise<void> => {
-      if (!stream.destroyed) stream.destroy();
-      await fh.close().catch(() => undefined);
-    };
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    stream.on('error', () => undefined);
     const discard = async (): Promise<void> => {
-      await closeFile();
+      if (!stream.destroyed) stream.destroy();
+      await closed;
       await rm(tmp, { force: true }).catch(() => undefined);
     };
     return {
@@ -171,13 +173,10 @@ export class FilesystemDriver implements StorageDriver {
       commit: () =>
         (outcome ??= (async () => {
           try {
+            if (!stream.writableEnded && !stream.destroyed) stream.end();
+            await closed;
             if (stream.errored) throw stream.errored;
-            if (!stream.writableFinished) {
-              if (!stream.writableEnded) stream.end();
-              await once(stream, 'finish');
-            }
-            if (this.durable) await fh.sync();
-            await closeFile();
+            if (!stream.writableFinished) throw new Error('writer closed before its end');
             await this.publish(tmp, target, p, options.ifAbsent === true);
           } catch (err) {
             await discard();
@@ -207,23 +206,21 @@ export class FilesystemDriver implements StorageDriver {
     const dir = this.partsDir(p, uploadId);
     const etag = `${String(number).padStart(5, '0')}.${randomUUID()}`;
     const file = path.join(dir, etag);
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(file, 'wx');
+      fd = await openFd(file);
     } catch (err) {
       body.resume();
       throw translate(err, `${p} (upload ${uploadId})`);
     }
-    let size = 0;
+    const stream = createWriteStream(file, { fd, highWaterMark: 1024 * 1024, flush: this.durable });
     try {
-      size = await writeAll(fh, body);
-      if (this.durable) await fh.sync();
-      await fh.close();
+      await pipeline(body, stream);
     } catch (err) {
-      await fh.close().catch(() => undefined);
       await rm(file, { force: true }).catch(() => undefined);
       throw translate(err, p);
     }
+    const size = stream.bytesWritten;
     return { number, size, etag };
   }
 
@@ -416,6 +413,11 @@ async function withFolder<T>(file: string, op: () => Promise<T>): Promise<T> {
     await mkdir(path.dirname(file), { recursive: true });
     return op();
   }
+}
+
+/** Opens a new file (`wx`) as a plain descriptor, which a write stream then owns and closes. */
+function openFd(file: string): Promise<number> {
+  return new Promise((resolve, reject) => fsOpen(file, 'wx', (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 function openCreating(file: string): Promise<FileHandle> {
