@@ -83,7 +83,9 @@ describe('a full disk on the write path', () => {
       return;
     }
     mountPoint = dir;
-    server = await startBerth({ root: path.join(dir, 'data'), cleanup: false });
+    // Garbage collection off: its pull-ledger timer dies on SQLITE_FULL (issue 11 item 1, a
+    // separate fix for background jobs); this test is about the write path (item 2).
+    server = await startBerth({ root: path.join(dir, 'data'), cleanup: false, config: { storage: { gc: false } } });
   });
 
   after(async () => {
