@@ -33,6 +33,10 @@ function isLoopback(address: string): boolean {
 }
 
 async function serve(file: string | undefined): Promise<void> {
+  // Every open, fsync and rename of a push waits for one of libuv's threads; the default 4 make
+  // eight concurrent pushes queue behind each other's fsyncs. Read when the pool first starts,
+  // which is after this line (nothing before it does asynchronous file work).
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   let config: Config;
   let warnings: string[] = [];
   try {

@@ -159,6 +159,12 @@ export class GarbageCollector {
       // Let requests in between repositories, whatever the storage's speed.
       await yieldToEventLoop();
     }
+    // Upload sessions that never got a byte are records without files: the folders above miss them.
+    if (!this.dryRun && !aborted) {
+      await this.registry.uploads.expireIdle(now - this.options.delayMs).catch((err: unknown) => {
+        this.options.log.error({ module: 'gc', err }, 'expiring idle upload sessions failed');
+      });
+    }
     return {
       dryRun: this.dryRun,
       now,

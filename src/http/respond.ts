@@ -1,6 +1,7 @@
 /** Writing responses: the only place that knows how a status, headers and body go out. */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { errorBody, RegistryError, type ErrorCode } from '../oci/errors.js';
+import { isStorageFull } from '../storage/errors.js';
 import type { RequestContext } from './context.js';
 
 export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
@@ -62,9 +63,17 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Outgoing
   ctx.res.end();
 }
 
+/** Bodies up to this size go out in one write with the headers (see sendBytes). */
+const ONE_WRITE_BYTES = 64 * 1024;
+
 export function sendBytes(ctx: RequestContext, status: number, data: Buffer, headers: OutgoingHttpHeaders): void {
   ctx.res.writeHead(status, { 'Content-Length': data.length, ...headers });
-  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : data);
+  if (ctx.req.method === 'HEAD') ctx.res.end();
+  // Node sends a Buffer body as a second buffer after the header block (a writev), but appends a
+  // string body to the header block: one write. latin1 maps each byte to one character and back,
+  // so the bytes sent are exactly the manifest's.
+  else if (data.length <= ONE_WRITE_BYTES) ctx.res.end(data.toString('latin1'), 'latin1');
+  else ctx.res.end(data);
 }
 
 /**
@@ -73,8 +82,13 @@ export function sendBytes(ctx: RequestContext, status: number, data: Buffer, hea
  */
 export function sendError(ctx: RequestContext, err: unknown, headers: OutgoingHttpHeaders = {}): void {
   const error =
-    err instanceof RegistryError ? err : new RegistryError('UNKNOWN', `internal error (request ${ctx.id})`);
-  if (!(err instanceof RegistryError)) ctx.log.error({ err }, 'request failed');
+    err instanceof RegistryError
+      ? err
+      : isStorageFull(err)
+        ? new RegistryError('STORAGE_FULL', undefined, { cause: err })
+        : new RegistryError('UNKNOWN', `internal error (request ${ctx.id})`);
+  // Failures that are ours are logged as errors; a full disk is one (the operator must act).
+  if (!(err instanceof RegistryError) || statusOf(error.code) >= 500) ctx.log.error({ err, code: error.code }, 'request failed');
   if (ctx.res.headersSent) {
     ctx.res.destroy();
     return;

@@ -124,7 +124,20 @@ export function createHttpServer(options: HttpServerOptions): Server {
       } catch {
         url = new URL('http://registry.invalid/');
       }
-      const ctx: RequestContext = { req, res, url, id, log: log.child({ reqId: id }), identity: ANONYMOUS, route: 'unknown' };
+      // The request's child logger is made on first use: most requests log only their access line,
+      // which is written below without one (a child per request was a measurable cost of hot GETs).
+      let child: Logger | undefined;
+      const ctx: RequestContext = {
+        req,
+        res,
+        url,
+        id,
+        get log(): Logger {
+          return (child ??= log.child({ reqId: id }));
+        },
+        identity: ANONYMOUS,
+        route: 'unknown',
+      };
       const socket = req.socket;
       // Counted from where the connection's previous request ended: by the time this callback runs,
       // the headers (and often a small body) have already been read.
@@ -149,8 +162,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
           bytesIn: socket.bytesRead - bytesInAtStart,
           bytesOut: socket.bytesWritten - bytesOutAtStart,
         };
-        ctx.log.info(
+        log.info(
           {
+            reqId: id,
             method: record.method,
             path: url.pathname,
             route: record.route,

@@ -12,7 +12,6 @@ import { isNotFound } from '../storage/errors.js';
 import type { RegistryIndex } from '../meta/registry-index.js';
 import type { RegistryEvents } from './events.js';
 import { layout } from './layout.js';
-import { LruMap } from './lru.js';
 
 export interface BlobInfo {
   digest: string;
@@ -24,15 +23,6 @@ export interface BlobStoreOptions {
 }
 
 export class BlobStore {
-  /** Positive stat results only: a blob's size never changes while it exists. */
-  private readonly sizes = new LruMap<string, number>(50_000);
-  /**
-   * Bumped by every removal. A stat that was in flight while a blob was removed may have seen it
-   * still there; its result must not be cached, or a manifest push checked against the cache could
-   * reference a blob that garbage collection just deleted.
-   */
-  private removals = 0;
-
   constructor(
     private readonly driver: StorageDriver,
     private readonly index: RegistryIndex,
@@ -40,15 +30,16 @@ export class BlobStore {
     private readonly events: RegistryEvents,
   ) {}
 
+  /**
+   * Whether the repository holds the blob, and its size, asked of storage every time. There is no
+   * cache in front of it: another process may delete a blob at any moment, and an answer from
+   * memory made a second process report (and accept manifests referencing) a blob that was gone.
+   * On the filesystem the stat is a few microseconds.
+   */
   async stat(repo: string, digest: Digest): Promise<BlobInfo | undefined> {
-    const key = `${repo}@${digest.value}`;
-    const cached = this.sizes.get(key);
-    if (cached !== undefined) return { digest: digest.value, size: cached };
-    const removals = this.removals;
     try {
       const info = await this.driver.stat(layout.blob(repo, digest));
       if (info.isDirectory) return undefined;
-      if (removals === this.removals) this.sizes.set(key, info.size);
       return { digest: digest.value, size: info.size };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -80,10 +71,7 @@ export class BlobStore {
         await pipeline(source, destination, { end: false });
       }
     } catch (err) {
-      if (isNotFound(err)) {
-        this.forget(repo, digest);
-        throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
-      }
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
       throw err;
     }
   }
@@ -102,7 +90,16 @@ export class BlobStore {
     if (await this.stat(repo, digest)) return;
     await this.driver.putContent(layout.blob(repo, digest), data);
     this.index.addBlob(repo, digest.value, data.length);
-    this.sizes.set(`${repo}@${digest.value}`, data.length);
+  }
+
+  /**
+   * Records a blob that an upload wrote straight to its place (verified, durable, visible). With
+   * dedupe on, a copy another repository already holds replaces it by a link, sharing the bytes.
+   */
+  async recordStored(repo: string, digest: Digest, size: number): Promise<void> {
+    if (this.options.dedupe) await this.linkFromHolder(repo, digest);
+    this.index.addBlob(repo, digest.value, size);
+    this.events.emit('blob-stored', { repo, digest: digest.value, size });
   }
 
   /**
@@ -123,7 +120,6 @@ export class BlobStore {
       await this.driver.delete(uploadPath);
     }
     this.index.addBlob(repo, digest.value, size);
-    this.sizes.set(`${repo}@${digest.value}`, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size });
   }
 
@@ -143,7 +139,6 @@ export class BlobStore {
     if (linked === undefined) return undefined;
     if (!linked) await this.copy(from, to, digest);
     this.index.addBlob(to, digest.value, source.size);
-    this.sizes.set(`${to}@${digest.value}`, source.size);
     this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
     return source;
   }
@@ -165,13 +160,7 @@ export class BlobStore {
   /** Removes the blob file without checks (manifest deletion, GC). */
   async remove(repo: string, digest: Digest): Promise<void> {
     await this.driver.delete(layout.blob(repo, digest));
-    this.removals++;
     this.index.removeBlob(repo, digest.value);
-    this.forget(repo, digest);
-  }
-
-  forget(repo: string, digest: Digest): void {
-    this.sizes.delete(`${repo}@${digest.value}`);
   }
 
   private async linkFromHolder(repo: string, digest: Digest): Promise<boolean> {
@@ -193,17 +182,13 @@ export class BlobStore {
   }
 
   private async copy(from: string, to: string, digest: Digest): Promise<void> {
-    const { pipeline } = await import('node:stream/promises');
-    const tmp = `${layout.uploadsDir(to)}/mount-${digest.hex}-${process.pid}-${Date.now()}`;
-    const writer = await this.driver.writer(tmp, { append: false });
+    const writer = await this.driver.writer(layout.blob(to, digest));
     try {
       await pipeline(await this.driver.reader(layout.blob(from, digest)), writer.stream);
       await writer.commit();
-      await this.driver.move(tmp, layout.blob(to, digest));
     } catch (err) {
       await writer.cancel();
       throw err;
     }
   }
 }
-

@@ -12,7 +12,12 @@
  *       ├── blobs/
  *       │   ├── sha256/<hex>         layers, configs and manifests, content-addressed
  *       │   └── sha512/<hex>
- *       └── .uploads/<uuid>          bytes of an upload in progress (the file's size is its offset)
+ *       └── .uploads/
+ *           ├── <uuid>.parts/<id>/<n>.<uuid>   an upload's parts (filesystem driver), one file per chunk
+ *           └── <uuid>                         the assembled upload, for the moment before its rename
+ *
+ * An upload session itself is a record (offset, parts, hash state) in the metadata database, not a
+ * file: it exists before its first byte, and any process can continue it.
  *
  * Names starting with `_` or `.` can never be repository components (the spec's name grammar),
  * so Berth's own folders cannot collide with a repository.

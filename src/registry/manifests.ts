@@ -14,7 +14,19 @@ import type { BlobStore } from './blobs.js';
 import type { RegistryEvents } from './events.js';
 import { KeyedLock } from './locks.js';
 import { LruMap } from './lru.js';
-import { emptyIndex, keepUntagged, readIndex, removeDigest, removeTag, setTag, writeIndex } from './oci-index.js';
+import { isNotFound } from '../storage/errors.js';
+import { layout } from './layout.js';
+import {
+  emptyIndex,
+  keepUntagged,
+  readIndex,
+  removeDigest,
+  removeTag,
+  setTag,
+  stampOf,
+  writeIndex,
+  type OciIndexDocument,
+} from './oci-index.js';
 
 /** A reference is either a tag or a digest; this tells them apart once. */
 export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: Digest };
@@ -56,6 +68,13 @@ export class ManifestService {
   private readonly repoLocks = new KeyedLock();
   /** Manifest bytes are small and immutable per digest: the hottest reads come from here. */
   private readonly bytes = new LruMap<string, Buffer>(4_096);
+  /**
+   * Parsed index.json documents as last written or read here, each with the stamp (size and time)
+   * the file had. Valid only while the file still has that stamp, which is checked before every
+   * use, so a change by another process (or by hand) is always seen; re-reading and re-parsing a
+   * large index for every push was the top cost of pushes to a repository with many tags.
+   */
+  private readonly indexes = new LruMap<string, { stamp: string; doc: OciIndexDocument }>(256);
 
   constructor(
     private readonly driver: StorageDriver,
@@ -122,11 +141,11 @@ export class ManifestService {
       // Checked under the repository lock, which garbage collection also takes before deleting
       // anything: a blob cannot vanish between this check and the index update.
       if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);
-      await this.blobs.writeVerified(repo, digest, data);
-      const doc = (await readIndex(this.driver, repo)) ?? emptyIndex();
+      const [, current] = await Promise.all([this.blobs.writeVerified(repo, digest, data), this.loadIndex(repo)]);
+      const doc = current ?? emptyIndex();
       if (tags.length === 0) keepUntagged(doc, descriptor);
       for (const tag of tags) setTag(doc, descriptor, tag);
-      const stamp = await writeIndex(this.driver, repo, doc);
+      const stamp = await this.saveIndex(repo, doc, current !== undefined);
       this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
     });
     this.events.emit('manifest-pushed', { repo, digest: digest.value, mediaType: parsed.mediaType, size: data.length, tags });
@@ -145,10 +164,11 @@ export class ManifestService {
   async delete(repo: string, ref: Reference): Promise<void> {
     const found = this.require(repo, ref);
     await this.repoLocks.run(repo, async () => {
-      const doc = (await readIndex(this.driver, repo)) ?? emptyIndex();
+      const current = await this.loadIndex(repo);
+      const doc = current ?? emptyIndex();
       if (ref.kind === 'tag') {
         removeTag(doc, ref.tag);
-        const stamp = await writeIndex(this.driver, repo, doc);
+        const stamp = await this.saveIndex(repo, doc, current !== undefined);
         this.index.removeTag(repo, ref.tag, stamp);
         return;
       }
@@ -157,7 +177,7 @@ export class ManifestService {
         throw new RegistryError('REFERENCED', `manifest ${found.digest} is referenced by index ${parents[0]}`);
       }
       removeDigest(doc, found.digest);
-      const stamp = await writeIndex(this.driver, repo, doc);
+      const stamp = await this.saveIndex(repo, doc, current !== undefined);
       this.index.removeManifest(repo, found.digest, stamp);
       this.bytes.delete(`${repo}@${found.digest}`);
       await this.blobs.remove(repo, parseDigest(found.digest));
@@ -176,6 +196,34 @@ export class ManifestService {
         ...(m.artifactType ? { artifactType: m.artifactType } : {}),
         ...(m.annotations ? { annotations: m.annotations } : {}),
       }));
+  }
+
+  /**
+   * The repository's index.json for a change (the caller holds the repository lock): from memory
+   * when the file still has the stamp it had when this process last wrote or read it. The caller
+   * owns the document (it leaves the cache until `saveIndex` puts it back).
+   */
+  private async loadIndex(repo: string): Promise<OciIndexDocument | undefined> {
+    let stamp: string;
+    try {
+      const info = await this.driver.stat(layout.index(repo));
+      stamp = stampOf(info.size, info.modTime);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.indexes.delete(repo);
+      return undefined;
+    }
+    const cached = this.indexes.get(repo);
+    this.indexes.delete(repo);
+    if (cached?.stamp === stamp) return cached.doc;
+    return readIndex(this.driver, repo);
+  }
+
+  /** Writes a changed index.json and keeps the document for the next change. */
+  private async saveIndex(repo: string, doc: OciIndexDocument, layoutExists: boolean): Promise<string> {
+    const stamp = await writeIndex(this.driver, repo, doc, { layoutExists });
+    this.indexes.set(repo, { stamp, doc });
+    return stamp;
   }
 
   private async checkReferences(repo: string, parsed: ParsedManifest): Promise<void> {

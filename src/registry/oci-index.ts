@@ -42,13 +42,24 @@ export async function readIndex(driver: StorageDriver, repo: string): Promise<Oc
   }
 }
 
-/** Writes index.json (creating the layout's oci-layout file first) and returns its new stamp. */
-export async function writeIndex(driver: StorageDriver, repo: string, doc: OciIndexDocument): Promise<string> {
-  try {
-    await driver.stat(layout.ociLayout(repo));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await driver.putContent(layout.ociLayout(repo), OCI_LAYOUT_CONTENT);
+/**
+ * Writes index.json (creating the layout's oci-layout file first) and returns its new stamp.
+ * `layoutExists`: the caller just read an index.json, so the layout's oci-layout file is there
+ * (both are created together and removed together) and need not be checked again.
+ */
+export async function writeIndex(
+  driver: StorageDriver,
+  repo: string,
+  doc: OciIndexDocument,
+  options: { layoutExists?: boolean } = {},
+): Promise<string> {
+  if (!options.layoutExists) {
+    try {
+      await driver.stat(layout.ociLayout(repo));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await driver.putContent(layout.ociLayout(repo), OCI_LAYOUT_CONTENT);
+    }
   }
   await driver.putContent(layout.index(repo), Buffer.from(JSON.stringify(doc)));
   const info = await driver.stat(layout.index(repo));

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { StorageDriver } from '../storage/driver.js';
 import { RegistryIndex, REGISTRY_INDEX_MIGRATIONS } from '../meta/registry-index.js';
 import { migrateModule, type Db } from '../meta/database.js';
+import type { UploadSessions } from '../meta/upload-sessions.js';
+import { SqliteUploadSessions } from '../meta/sqlite/upload-sessions.js';
 import { BlobStore } from './blobs.js';
 import { UploadService } from './uploads.js';
 import { ManifestService } from './manifests.js';
@@ -17,6 +19,10 @@ export interface RegistryOptions {
   db: Db;
   dedupe: boolean;
   log: Logger;
+  /** Where upload sessions are recorded; default: the SQLite database (`db`). */
+  uploadSessions?: UploadSessions;
+  /** See UploadServiceOptions.persistHashState (default false: node:crypto, state kept in-process). */
+  persistHashState?: boolean;
 }
 
 export class Registry {
@@ -34,7 +40,12 @@ export class Registry {
     this.log = options.log;
     this.index = new RegistryIndex(options.db);
     this.blobs = new BlobStore(options.driver, this.index, { dedupe: options.dedupe }, this.events);
-    this.uploads = new UploadService(options.driver, this.blobs);
+    this.uploads = new UploadService(
+      options.driver,
+      this.blobs,
+      options.uploadSessions ?? new SqliteUploadSessions(options.db),
+      { persistHashState: options.persistHashState ?? false },
+    );
     this.manifests = new ManifestService(options.driver, this.index, this.blobs, this.events);
   }
 

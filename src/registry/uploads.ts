@@ -1,22 +1,62 @@
 /**
- * Blob upload sessions (POST, PATCH, PUT, GET status, DELETE). The session's bytes live in a file
- * under the repository's `.uploads/`, so a session survives a server restart: the file's size is
- * the upload offset. The running hash is kept in memory while the server lives; after a restart
- * (or an interrupted write) it is rebuilt by re-reading the file, so a digest is never trusted
- * from a hash that may have missed or doubled bytes.
+ * Blob upload sessions (POST, PATCH, PUT, GET status, DELETE) over two ports: the session record
+ * in `UploadSessions` (shared by every process) and the bytes as storage-driver parts. A session
+ * is a record until its first byte; any process can continue any session.
+ *
+ * Why each chunk is a claim, a part, and a record (the protocol every process follows):
+ * 1. Claim: a compare-and-swap on the record sets `writer` (a token with an expiry, renewed while
+ *    the bytes flow) and takes the next part number. Two PATCHes of one range, to one process or
+ *    to two, cannot both claim: the loser answers 416 with the offset as it stands.
+ * 2. Write: the body streams through the digest (resumed from the record's hash state) into a new
+ *    storage part. Part numbers are never reused, so a writer that lost its claim (a process that
+ *    stalled past the expiry) cannot overwrite anybody's bytes.
+ * 3. Record: a second swap appends the part, advances the offset and stores the hash state. Only
+ *    then is the chunk acknowledged (202). A part whose record swap fails is never listed, and the
+ *    driver drops unlisted parts when the upload completes.
+ * The closing PUT finishes the digest from the stored state (no re-read of the upload), assembles
+ * the parts, and moves the file into place under its digest.
+ *
+ * Hashing: node:crypto where one request carries every byte (monolithic uploads, and a PUT that
+ * brings the whole blob to an empty session), the WASM hasher whose state can be saved where the
+ * state must outlive the request (bench/hashing.ts measures the difference).
  */
 import { randomUUID, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { finished, Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import type { StorageDriver } from '../storage/driver.js';
-import { isNotFound } from '../storage/errors.js';
+import { resumableHasher } from '../oci/resumable-hash.js';
+import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
+import type { PartInfo, StorageDriver } from '../storage/driver.js';
+import { isNotFound, isStorageFull } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 import { layout } from './layout.js';
 import { KeyedLock } from './locks.js';
+import { LruMap } from './lru.js';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** How long a chunk's claim lasts without renewal: the longest a crashed writer blocks its session. */
+const CLAIM_MS = 30_000;
+/** How often a writer renews its claim while the bytes flow. */
+const RENEW_MS = 10_000;
+
+export interface UploadServiceOptions {
+  /**
+   * Keep the digest's state in the session record after every chunk (WASM hasher, about five
+   * times node:crypto's CPU per byte), so that a closing PUT in any process finishes the digest
+   * without reading the upload back. Off (the default), chunks are hashed with node:crypto and the
+   * state stays in the process that wrote them: a PUT there reads nothing back, a PUT elsewhere
+   * re-reads the upload once. Worth it where re-reading is dear (an object store far away), not
+   * on a local disk; bench/hashing.ts and docs/benchmarks.md ("Hashing uploads") have the figures.
+   */
+  persistHashState?: boolean;
+}
+
+interface LocalHash {
+  hash: Hash;
+  bytes: number;
+  lastEtag: string;
+}
 
 export interface ChunkOptions {
   /** Inclusive byte range from Content-Range; the first byte must be the current offset. */
@@ -25,44 +65,96 @@ export interface ChunkOptions {
   contentLength?: number;
 }
 
-interface SessionState {
-  algorithm: DigestAlgorithm;
-  hasher: Hash;
-  /** Bytes the hasher has seen; equals the file size when the state is trustworthy. */
-  hashed: number;
+/**
+ * Pipes a request body into `destination` and resolves once the destination has finished. Unlike
+ * `pipeline`, a failure of the destination (a full disk) leaves the body alive and flowing into
+ * nothing, so that the error answer can still reach the client after the rest of the body is
+ * drained; `pipeline` would destroy the request and reset the connection.
+ */
+function feed(body: Readable, destination: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      stopBody();
+      stopDestination();
+      if (!err) {
+        resolve();
+        return;
+      }
+      body.unpipe(destination);
+      if (!destination.destroyed) destination.destroy(err);
+      if (!body.destroyed) body.resume();
+      reject(err);
+    };
+    const stopBody = finished(body, { writable: false }, (err) => {
+      if (err) settle(err);
+    });
+    const stopDestination = finished(destination, { readable: false }, (err) => settle(err));
+    body.pipe(destination);
+  });
+}
+
+/** The error a failed body write becomes: storage full is ours (507), anything else the client's. */
+function writeFailure(err: unknown): RegistryError {
+  if (err instanceof RegistryError) return err;
+  if (isStorageFull(err)) return new RegistryError('STORAGE_FULL', 'the registry is out of storage space', { cause: err });
+  return new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
+}
+
+function rangeNotSatisfiable(offset: number, why: string): RegistryError {
+  return new RegistryError('RANGE_NOT_SATISFIABLE', why, { detail: { offset } });
 }
 
 export class UploadService {
-  private readonly sessions = new Map<string, SessionState>();
+  /** Orders one process's requests on a session (a status waits for a write still flushing). */
   private readonly locks = new KeyedLock();
+
+  /**
+   * node:crypto digests of sessions this process wrote last, each valid for exactly the bytes up to
+   * `bytes` ending with part `lastEtag` (checked against the record before use, so another
+   * process's chunk in between is always noticed). A cache, never the only copy of anything:
+   * without it the closing PUT re-reads the upload.
+   */
+  private readonly localHashes = new LruMap<string, LocalHash>(10_000);
+  private readonly persistHashState: boolean;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
-  ) {}
+    private readonly sessions: UploadSessions,
+    options: UploadServiceOptions = {},
+  ) {
+    this.persistHashState = options.persistHashState ?? false;
+  }
 
+  /** Opens a session: one record, no storage until the first byte. */
   async start(repo: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
     const id = randomUUID();
-    const writer = await this.driver.writer(layout.upload(repo, id), { append: false });
-    await writer.close();
-    this.sessions.set(id, { algorithm, hasher: createHasher(algorithm), hashed: 0 });
+    await this.sessions.create({ id, repository: repo, algorithm });
     return id;
   }
 
-  /** The session's current size; throws BLOB_UPLOAD_UNKNOWN for an unknown (or another repository's) id. */
+  /** The session's recorded size; throws BLOB_UPLOAD_UNKNOWN for an unknown (or another repository's) id. */
   async offset(repo: string, id: string): Promise<number> {
-    // Under the session's lock: a write still flushing (its client gone) must finish first, or
-    // the offset reported would be behind the bytes the next chunk has to follow.
-    return this.locks.run(id, () => this.sizeOf(repo, id));
+    return this.locks.run(id, async () => (await this.session(repo, id)).offset);
   }
 
   async append(repo: string, id: string, body: Readable, options: ChunkOptions = {}): Promise<number> {
-    return this.locks.run(id, () => this.appendLocked(repo, id, body, options));
+    return this.locks.run(id, async () => {
+      const session = await this.session(repo, id).catch((err: unknown) => {
+        body.resume();
+        throw err;
+      });
+      const written = await this.writeChunk(session, body, options);
+      return written.offset;
+    });
   }
 
   /**
-   * Finishes a session: appends the optional last chunk, verifies the digest against the bytes
-   * received, and moves the blob into place. A digest mismatch discards the session.
+   * Finishes a session: writes the optional last chunk, verifies the digest from the stored hash
+   * state, and moves the blob into place. A digest mismatch discards the session.
    */
   async complete(
     repo: string,
@@ -72,76 +164,107 @@ export class UploadService {
     options: ChunkOptions = {},
   ): Promise<BlobInfo> {
     return this.locks.run(id, async () => {
-      const size = body ? await this.appendLocked(repo, id, body, options) : await this.sizeOf(repo, id);
-      const state = await this.trustedState(repo, id, size, digest.algorithm);
-      const actual = state.hasher.copy().digest('hex');
-      if (actual !== digest.hex) {
-        await this.discard(repo, id);
-        throw new RegistryError('DIGEST_INVALID', `upload digest is ${digest.algorithm}:${actual}, not ${digest.value}`, {
-          detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` },
-        });
+      let session = await this.session(repo, id).catch((err: unknown) => {
+        body?.resume();
+        throw err;
+      });
+      if (body && session.offset === 0 && session.parts.length === 0) {
+        return this.completeInOnePass(session, digest, body, options);
       }
-      // Make the bytes durable before they become visible under their digest.
-      const syncer = await this.driver.writer(layout.upload(repo, id), { append: true });
-      await syncer.commit();
-      await this.blobs.place(repo, digest, layout.upload(repo, id), size);
-      this.sessions.delete(id);
-      return { digest: digest.value, size };
+      if (body) session = await this.writeChunk(session, body, options);
+      const claimed = await this.claim(session);
+      try {
+        const actual =
+          digest.algorithm === claimed.algorithm ? await this.digestOf(claimed) : await this.rehash(claimed, digest.algorithm);
+        if (actual !== digest.hex) {
+          await this.discard(claimed);
+          const shown = `${claimed.algorithm}:${actual}`;
+          throw new RegistryError('DIGEST_INVALID', `upload digest is ${shown}, not ${digest.value}`, {
+            detail: { expected: digest.value, actual: shown },
+          });
+        }
+        await this.assemble(claimed, digest);
+        await this.sessions.delete(claimed.id);
+        this.localHashes.delete(claimed.id);
+        return { digest: digest.value, size: claimed.offset };
+      } catch (err) {
+        await this.release(claimed).catch(() => undefined);
+        throw err instanceof RegistryError ? err : writeFailure(err);
+      }
     });
   }
 
   async cancel(repo: string, id: string): Promise<void> {
     await this.locks.run(id, async () => {
-      await this.sizeOf(repo, id);
-      await this.discard(repo, id);
+      await this.discard(await this.session(repo, id));
     });
   }
 
   /**
-   * Deletes a session nobody has written to since `idleSince` (ms since the epoch): garbage
-   * collection of abandoned uploads. It holds the session's lock and re-reads the file's mtime
-   * under it, so a request working on the session is never cut short. Returns the bytes freed, or
-   * undefined when the session is recent or already gone. Also takes the leftovers of an
-   * interrupted cross-repository copy, which live in the same folder under other names.
+   * Deletes an upload nobody has touched since `idleSince` (ms since the epoch): garbage
+   * collection of abandoned sessions, given a name found in the repository's uploads folder.
+   * A session is judged by its record (never by file times); a name with no session behind it
+   * (an interrupted copy's leftovers, a crashed completion's parts) goes once its file is old.
+   * Returns the bytes freed, or undefined when the upload is recent or already gone.
    */
-  async expire(repo: string, id: string, idleSince: number): Promise<number | undefined> {
-    if (id === '' || id.includes('/')) return undefined;
-    return this.locks.run(id, async () => {
-      const info = await this.driver.stat(layout.upload(repo, id)).catch((err: unknown) => {
-        if (isNotFound(err)) return undefined;
-        throw err;
+  async expire(repo: string, name: string, idleSince: number): Promise<number | undefined> {
+    if (name === '' || name.includes('/')) return undefined;
+    const id = name.replace(/\.parts$/, '');
+    if (UPLOAD_ID.test(id)) {
+      const expired = await this.locks.run(id, async () => {
+        const session = await this.sessions.get(id);
+        if (!session) return 'no-session' as const;
+        if (session.repository !== repo || session.updatedAt > idleSince) return undefined;
+        await this.discard(session);
+        return session.offset;
       });
-      if (!info || info.isDirectory || info.modTime.getTime() > idleSince) return undefined;
-      await this.discard(repo, id);
-      return info.size;
+      if (expired !== 'no-session') return expired;
+    }
+    const path = `${layout.uploadsDir(repo)}/${name}`;
+    const info = await this.driver.stat(path).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
     });
+    if (!info || info.modTime.getTime() > idleSince) return undefined;
+    await this.driver.delete(path);
+    return info.size;
+  }
+
+  /** Discards every session untouched since `idleSince`, files or not; returns how many. */
+  async expireIdle(idleSince: number): Promise<number> {
+    let count = 0;
+    for (const session of await this.sessions.idle(idleSince, 1000)) {
+      if ((await this.expire(session.repository, session.id, idleSince)) !== undefined) count++;
+    }
+    return count;
   }
 
   /** Single-request upload (POST ?digest=, and the lead of a PUT with the whole body). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
-    // No session to resume, so none to record: one file, written, hashed and fsynced in one pass.
-    const path = layout.upload(repo, randomUUID());
-    const writer = await this.driver.writer(path, { append: false });
+    return this.writeWhole(repo, digest, body, contentLength);
+  }
+
+  /**
+   * Writes a whole blob from one request straight to its place: one file, hashed with node:crypto
+   * as it is written, fsynced, and made visible only once its digest is verified.
+   */
+  private async writeWhole(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
+    const target = layout.blob(repo, digest);
+    const writer = await this.driver.writer(target).catch((err: unknown) => {
+      body.resume();
+      throw writeFailure(err);
+    });
     const hasher = createHasher(digest.algorithm);
     let received = 0;
     try {
-      await pipeline(
-        body,
-        new Transform({
-          transform(chunk: Buffer, _enc, callback) {
-            received += chunk.length;
-            hasher.update(chunk);
-            callback(null, chunk);
-          },
-        }),
-        writer.stream,
-      );
-      await writer.commit();
-    } catch (err) {
-      await writer.cancel().catch(() => undefined);
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
-    }
-    try {
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          received += chunk.length;
+          hasher.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      await Promise.all([feed(body, hashing), pipeline(hashing, writer.stream)]);
       if (contentLength !== undefined && received !== contentLength) {
         throw new RegistryError('SIZE_INVALID', `received ${received} bytes, Content-Length said ${contentLength}`);
       }
@@ -151,90 +274,284 @@ export class UploadService {
           detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` },
         });
       }
-      await this.blobs.place(repo, digest, path, received);
-      return { digest: digest.value, size: received };
+      await writer.commit();
     } catch (err) {
-      await this.driver.delete(path).catch(() => undefined);
-      throw err;
+      await writer.cancel().catch(() => undefined);
+      throw writeFailure(err);
     }
+    await this.blobs.recordStored(repo, digest, received);
+    return { digest: digest.value, size: received };
   }
 
-  private async discard(repo: string, id: string): Promise<void> {
-    this.sessions.delete(id);
-    await this.driver.delete(layout.upload(repo, id));
-  }
-
-  private async sizeOf(repo: string, id: string): Promise<number> {
-    if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload id unknown');
+  /** A PUT that brings the whole blob to an empty session: a monolithic upload that ends the session. */
+  private async completeInOnePass(
+    session: UploadSession,
+    digest: Digest,
+    body: Readable,
+    options: ChunkOptions,
+  ): Promise<BlobInfo> {
+    if (options.range && options.range.start !== 0) {
+      body.resume();
+      throw rangeNotSatisfiable(0, 'chunk must start at offset 0');
+    }
+    const claimed = await this.claim(session).catch((err: unknown) => {
+      body.resume();
+      throw err;
+    });
     try {
-      const info = await this.driver.stat(layout.upload(repo, id));
-      return info.size;
+      const info = await this.writeWhole(session.repository, digest, body, options.contentLength);
+      await this.discard(claimed);
+      return info;
     } catch (err) {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown to ${repo}`);
+      if (err instanceof RegistryError && err.code === 'DIGEST_INVALID') await this.discard(claimed).catch(() => undefined);
+      else await this.release(claimed).catch(() => undefined);
       throw err;
     }
   }
 
-  /** The hash state for the file's current bytes, rebuilt from the file when it cannot be trusted. */
-  private async trustedState(repo: string, id: string, size: number, algorithm: DigestAlgorithm): Promise<SessionState> {
-    const state = this.sessions.get(id);
-    if (state && state.algorithm === algorithm && state.hashed === size) return state;
-    const hasher = createHasher(algorithm);
-    let hashed = 0;
-    if (size > 0) {
-      const source = await this.driver.reader(layout.upload(repo, id), { offset: 0, length: size });
-      for await (const chunk of source) {
-        hasher.update(chunk as Buffer);
-        hashed += (chunk as Buffer).length;
-      }
+  private async session(repo: string, id: string): Promise<UploadSession> {
+    if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload id unknown');
+    const session = await this.sessions.get(id);
+    if (!session || session.repository !== repo) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown to ${repo}`);
     }
-    const rebuilt = { algorithm, hasher, hashed };
-    this.sessions.set(id, rebuilt);
-    return rebuilt;
+    return session;
   }
 
-  private async appendLocked(repo: string, id: string, body: Readable, options: ChunkOptions): Promise<number> {
-    const size = await this.sizeOf(repo, id);
+  /**
+   * Takes the session's writer claim (step 1). A live claim of another request, or a lost swap,
+   * means another request is writing this session now: 416, with the offset as recorded.
+   */
+  private async claim(session: UploadSession): Promise<UploadSession> {
+    const now = Date.now();
+    if (session.writer && session.writer.until > now) {
+      throw rangeNotSatisfiable(session.offset, 'another request is writing this upload');
+    }
+    const claimed = await this.sessions.update(session.id, session.version, {
+      writer: { token: randomUUID(), until: now + CLAIM_MS },
+    });
+    if (!claimed) {
+      const current = await this.sessions.get(session.id);
+      if (!current) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} unknown to ${session.repository}`);
+      throw rangeNotSatisfiable(current.offset, 'another request is writing this upload');
+    }
+    return claimed;
+  }
+
+  /** Gives the claim back without recording anything (a failed or refused write). */
+  private async release(claimed: UploadSession): Promise<void> {
+    await this.sessions.update(claimed.id, claimed.version, { writer: null });
+  }
+
+  /** Steps 1–3 for one chunk; returns the record after it. */
+  private async writeChunk(session: UploadSession, body: Readable, options: ChunkOptions): Promise<UploadSession> {
     const { range, contentLength } = options;
     if (range) {
       if (range.end < range.start) {
         body.resume();
         throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Range ends before it starts');
       }
-      if (range.start !== size) {
+      if (range.start !== session.offset) {
         body.resume();
-        throw new RegistryError('RANGE_NOT_SATISFIABLE', `chunk must start at offset ${size}`, {
-          detail: { offset: size },
-        });
+        throw rangeNotSatisfiable(session.offset, `chunk must start at offset ${session.offset}`);
       }
       if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
         body.resume();
         throw new RegistryError('SIZE_INVALID', 'Content-Range does not match Content-Length');
       }
     }
-    const state = await this.trustedState(repo, id, size, this.sessions.get(id)?.algorithm ?? 'sha256');
-    const writer = await this.driver.writer(layout.upload(repo, id), { append: true });
-    let received = 0;
-    const hashing = new Transform({
-      transform(chunk: Buffer, _enc, callback) {
-        received += chunk.length;
-        state.hasher.update(chunk);
-        state.hashed += chunk.length;
-        callback(null, chunk);
-      },
+    let current = await this.claim(session).catch((err: unknown) => {
+      body.resume();
+      throw err;
     });
+    const token = current.writer!.token;
+    // Renew the claim while the bytes flow; every renewal is a swap, so `current` tracks its version.
+    let renewing = Promise.resolve();
+    let lost = false;
+    const timer = setInterval(() => {
+      renewing = renewing.then(async () => {
+        if (lost) return;
+        const renewed = await this.sessions
+          .update(current.id, current.version, { writer: { token, until: Date.now() + CLAIM_MS } })
+          .catch(() => undefined);
+        if (renewed) current = renewed;
+        else lost = true;
+      });
+    }, RENEW_MS);
+    timer.unref();
+    let part: PartInfo;
+    let hashing: ChunkHasher;
     try {
-      await pipeline(body, hashing, writer.stream);
-      await writer.close();
+      const storage = current.storage ?? {
+        path: layout.upload(current.repository, current.id),
+        uploadId: await this.driver.startParts(layout.upload(current.repository, current.id)),
+      };
+      if (!current.storage) {
+        const withStorage = await this.sessions.update(current.id, current.version, { storage });
+        if (!withStorage) throw rangeNotSatisfiable(current.offset, 'the upload changed while writing');
+        current = withStorage;
+      }
+      hashing = await this.chunkHasher(current);
+      const hasher = hashing;
+      const through = new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          hasher.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      const [written, piped] = await Promise.allSettled([
+        this.driver.writePart(storage.path, storage.uploadId, current.nextPart, through),
+        feed(body, through),
+      ]);
+      // The driver's failure says more than the body's (storage full, not a hang-up).
+      if (written.status === 'rejected') throw written.reason;
+      if (piped.status === 'rejected') throw piped.reason;
+      part = written.value;
     } catch (err) {
-      // Some bytes may have been hashed but not written (or the reverse): rebuild on next use.
-      this.sessions.delete(id);
-      await writer.close().catch(() => undefined);
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
+      this.localHashes.delete(current.id);
+      clearInterval(timer);
+      await renewing;
+      if (!lost) await this.release(current).catch(() => undefined);
+      throw writeFailure(err);
     }
-    if (contentLength !== undefined && received !== contentLength) {
-      throw new RegistryError('SIZE_INVALID', `received ${received} bytes, Content-Length said ${contentLength}`);
+    clearInterval(timer);
+    await renewing;
+    if (contentLength !== undefined && part.size !== contentLength) {
+      this.localHashes.delete(current.id);
+      if (!lost) await this.release(current).catch(() => undefined);
+      throw new RegistryError('SIZE_INVALID', `received ${part.size} bytes, Content-Length said ${contentLength}`);
     }
-    return writer.size();
+    const offset = current.offset + part.size;
+    const state = hashing.finish(offset, part.etag);
+    const recorded = lost
+      ? undefined
+      : await this.sessions.update(current.id, current.version, {
+          offset,
+          parts: [...current.parts, part],
+          hashState: state ?? null,
+          hashedBytes: state ? offset : 0,
+          nextPart: part.number + 1,
+          writer: null,
+        });
+    if (!recorded) {
+      this.localHashes.delete(current.id);
+      // Our claim expired and another request took the session: this part is never listed.
+      const now = await this.sessions.get(current.id);
+      throw rangeNotSatisfiable(now?.offset ?? current.offset, 'the upload changed while writing');
+    }
+    return recorded;
   }
+
+  /**
+   * How the next chunk of a claimed session is hashed. With the state persisted: the WASM hasher,
+   * resumed from the record. Otherwise node:crypto, continuing this process's own digest when it
+   * covers exactly the recorded bytes; or no digest at all when another process wrote the last
+   * chunk (the closing PUT then re-reads the upload).
+   */
+  private async chunkHasher(session: UploadSession): Promise<ChunkHasher> {
+    const stored = session.hashState !== undefined && session.hashedBytes === session.offset;
+    if (this.persistHashState && (session.offset === 0 || stored)) {
+      return wasmChunkHasher(session);
+    }
+    const local = this.localHash(session) ?? (session.offset === 0 ? createHasher(session.algorithm) : undefined);
+    this.localHashes.delete(session.id);
+    if (!local) return { update: () => undefined, finish: () => undefined };
+    return {
+      update: (chunk) => {
+        local.update(chunk);
+      },
+      finish: (bytes, lastEtag) => {
+        this.localHashes.set(session.id, { hash: local, bytes, lastEtag });
+        return undefined;
+      },
+    };
+  }
+
+  /** This process's digest of the session, when it covers exactly the recorded bytes. */
+  private localHash(session: UploadSession): Hash | undefined {
+    const local = this.localHashes.get(session.id);
+    const last = session.parts[session.parts.length - 1];
+    if (!local || !last || local.bytes !== session.offset || local.lastEtag !== last.etag) return undefined;
+    return local.hash;
+  }
+
+  /**
+   * The digest of every recorded byte: from this process's own digest, or the stored state, so
+   * that the upload is not read again; failing both (the last chunk went through another process),
+   * by reading it back once.
+   */
+  private async digestOf(session: UploadSession): Promise<string> {
+    if (session.offset === 0) return createHasher(session.algorithm).digest('hex');
+    const local = this.localHash(session);
+    if (local) return local.copy().digest('hex');
+    if (session.hashState && session.hashedBytes === session.offset) {
+      return (await resumableHasher(session.algorithm, session.hashState)).digestHex();
+    }
+    return this.rehash(session, session.algorithm);
+  }
+
+  /**
+   * The digest read back from storage: under another algorithm than the session's (a sha256
+   * session closed with a sha512 digest), or when no digest of the recorded bytes is at hand.
+   * The parts are assembled first (completion is idempotent).
+   */
+  private async rehash(session: UploadSession, algorithm: DigestAlgorithm): Promise<string> {
+    const hasher = createHasher(algorithm);
+    if (session.storage) {
+      await this.assembleParts(session);
+      for await (const chunk of await this.driver.reader(session.storage.path)) hasher.update(chunk as Buffer);
+    }
+    return hasher.digest('hex');
+  }
+
+  /** Assembles the recorded parts into the upload's file; idempotent (a retried completion finds the file). */
+  private async assembleParts(session: UploadSession): Promise<void> {
+    const { storage } = session;
+    if (!storage) return;
+    try {
+      await this.driver.completeParts(storage.path, storage.uploadId, session.parts);
+    } catch (err) {
+      // Completed before: by a crashed earlier completion, or by `rehash`.
+      if (!isNotFound(err)) throw err;
+      const info = await this.driver.stat(storage.path).catch(() => undefined);
+      if (!info || info.size !== session.offset) throw err;
+    }
+  }
+
+  /** Turns the recorded parts into the blob under its digest (the caller holds the claim). */
+  private async assemble(session: UploadSession, digest: Digest): Promise<void> {
+    const { storage } = session;
+    if (!storage) {
+      // Not one byte arrived: the empty blob.
+      await this.blobs.writeVerified(session.repository, digest, Buffer.alloc(0));
+      return;
+    }
+    await this.assembleParts(session);
+    await this.blobs.place(session.repository, digest, storage.path, session.offset);
+  }
+
+  /** Drops the session's bytes and its record. */
+  private async discard(session: UploadSession): Promise<void> {
+    this.localHashes.delete(session.id);
+    if (session.storage) {
+      await this.driver.abortParts(session.storage.path, session.storage.uploadId);
+      await this.driver.delete(session.storage.path);
+    }
+    await this.sessions.delete(session.id);
+  }
+}
+
+/** Hashes one chunk; `finish` returns the state to store in the record, if it is kept there. */
+interface ChunkHasher {
+  update(chunk: Buffer): void;
+  finish(bytes: number, lastEtag: string): Uint8Array | undefined;
+}
+
+/** The WASM hasher resumed from the record; its state goes back into the record. */
+async function wasmChunkHasher(session: UploadSession): Promise<ChunkHasher> {
+  const hasher = await resumableHasher(session.algorithm, session.offset > 0 ? session.hashState : undefined);
+  return {
+    update: (chunk) => hasher.update(chunk),
+    finish: () => hasher.save(),
+  };
 }

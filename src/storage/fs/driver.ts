@@ -1,22 +1,48 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, open as fsOpen } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
+import {
+  listAllPages,
+  type CopyOptions,
+  type FileInfo,
+  type FileWriter,
+  type ListOptions,
+  type ListPage,
+  type PartInfo,
+  type PutOptions,
+  type ReadOptions,
+  type StorageDriver,
+  type WriteOptions,
+} from '../driver.js';
+import { AlreadyExistsError, InvalidPartError, InvalidPathError, PathNotFoundError, StorageFullError } from '../errors.js';
 
 /** Chunk size for copyTo: large enough for few syscalls, small enough for many concurrent pulls. */
 const COPY_CHUNK = 512 * 1024;
-import type { CopyOptions, FileInfo, FileWriter, ReadOptions, StorageDriver } from '../driver.js';
-import { InvalidPathError, PathNotFoundError } from '../errors.js';
+const DEFAULT_PAGE = 1000;
+/** Folder suffix holding a multipart upload's parts, beside the file they will become. */
+const PARTS_SUFFIX = '.parts';
 
-function isCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+function isCode(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as { code?: unknown }).code as string);
+}
+
+/** Driver errors for the node errors that have a meaning above the driver. */
+function translate(err: unknown, p: string): unknown {
+  if (isCode(err, 'ENOENT', 'ENOTDIR')) return new PathNotFoundError(p, { cause: err });
+  if (isCode(err, 'ENOSPC', 'EDQUOT')) return new StorageFullError(p, { cause: err });
+  return err;
 }
 
 /**
- * The local filesystem driver. Atomicity comes from writing a temporary sibling file, fsyncing it
- * and renaming it over the target (rename is atomic on POSIX within one filesystem).
+ * The local filesystem driver. A file becomes visible by writing a temporary sibling, fsyncing it
+ * and renaming it over the target (rename is atomic on POSIX within one filesystem); create-only
+ * writes link the temporary file to the target instead, which fails when the target exists.
+ * Multipart uploads keep each part as its own file in `<path>.parts/<upload id>/`, named uniquely
+ * per write, so concurrent writers of one part never share a file.
  */
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
@@ -42,27 +68,25 @@ export class FilesystemDriver implements StorageDriver {
     try {
       return await readFile(this.fullPath(p));
     } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) throw new PathNotFoundError(p, { cause: err });
-      throw err;
+      throw translate(err, p);
     }
   }
 
-  async putContent(p: string, data: Uint8Array): Promise<void> {
+  async putContent(p: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     const target = this.fullPath(p);
-    await mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${randomUUID()}`;
-    const fh = await open(tmp, 'w');
+    const tmp = tempName(target);
     try {
-      await fh.writeFile(data);
-      if (this.durable) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, target);
+      const fh = await openCreating(tmp);
+      try {
+        await fh.writeFile(data);
+        if (this.durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.publish(tmp, target, p, options.ifAbsent === true);
     } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw translate(err, p);
     }
   }
 
@@ -75,8 +99,7 @@ export class FilesystemDriver implements StorageDriver {
     try {
       fh = await open(full, 'r');
     } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) throw new PathNotFoundError(p, { cause: err });
-      throw err;
+      throw translate(err, p);
     }
     if (options.length === 0) {
       await fh.close();
@@ -95,8 +118,7 @@ export class FilesystemDriver implements StorageDriver {
     try {
       fh = await open(this.fullPath(p), 'r');
     } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) throw new PathNotFoundError(p, { cause: err });
-      throw err;
+      throw translate(err, p);
     }
     try {
       options.onOpen?.();
@@ -125,38 +147,128 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async writer(p: string, options: { append: boolean }): Promise<FileWriter> {
-    const full = this.fullPath(p);
-    await mkdir(path.dirname(full), { recursive: true });
-    const stream = createWriteStream(full, { flags: options.append ? 'a' : 'w', highWaterMark: 1024 * 1024 });
-    await once(stream, 'open');
-    const initial = options.append ? (await stat(full)).size : 0;
-    let finished: Promise<void> | undefined;
-    const finish = (sync: boolean): Promise<void> =>
-      (finished ??= (async () => {
-        if (!stream.writableEnded && !stream.destroyed) stream.end();
-        if (!stream.closed) await once(stream, 'close').catch(() => undefined);
-        // fsync acts on the file, not the descriptor: a fresh one flushes what the stream wrote.
-        if (sync && this.durable) {
-          const fh = await open(full, 'r');
-          try {
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-        }
-      })());
+  async writer(p: string, options: WriteOptions = {}): Promise<FileWriter> {
+    const target = this.fullPath(p);
+    const tmp = tempName(target);
+    let fd: number;
+    try {
+      fd = await withFolder(tmp, () => openFd(tmp));
+    } catch (err) {
+      throw translate(err, p);
+    }
+    // A stream on the descriptor batches buffered chunks into one writev; `flush` fsyncs before
+    // the descriptor closes, so 'close' means durable.
+    const stream = createWriteStream(tmp, { fd, highWaterMark: 1024 * 1024, flush: this.durable });
+    let outcome: Promise<void> | undefined;
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    stream.on('error', () => undefined);
+    const discard = async (): Promise<void> => {
+      if (!stream.destroyed) stream.destroy();
+      await closed;
+      await rm(tmp, { force: true }).catch(() => undefined);
+    };
     return {
       stream,
-      size: () => initial + stream.bytesWritten,
-      commit: () => finish(true),
-      close: () => finish(false),
+      size: () => stream.bytesWritten,
+      commit: () =>
+        (outcome ??= (async () => {
+          try {
+            if (!stream.writableEnded && !stream.destroyed) stream.end();
+            await closed;
+            if (stream.errored) throw stream.errored;
+            if (!stream.writableFinished) throw new Error('writer closed before its end');
+            await this.publish(tmp, target, p, options.ifAbsent === true);
+          } catch (err) {
+            await discard();
+            throw translate(err, p);
+          }
+        })()),
       cancel: async () => {
-        stream.destroy();
-        await finish(false);
-        await rm(full, { force: true });
+        outcome ??= Promise.reject(new Error('writer cancelled'));
+        outcome.catch(() => undefined);
+        await discard();
       },
     };
+  }
+
+  async startParts(p: string): Promise<string> {
+    const id = randomUUID();
+    try {
+      await mkdir(this.partsDir(p, id), { recursive: true });
+    } catch (err) {
+      throw translate(err, p);
+    }
+    return id;
+  }
+
+  async writePart(p: string, uploadId: string, number: number, body: Readable): Promise<PartInfo> {
+    checkPartNumber(p, number);
+    const dir = this.partsDir(p, uploadId);
+    const etag = `${String(number).padStart(5, '0')}.${randomUUID()}`;
+    const file = path.join(dir, etag);
+    let fd: number;
+    try {
+      fd = await openFd(file);
+    } catch (err) {
+      body.resume();
+      throw translate(err, `${p} (upload ${uploadId})`);
+    }
+    const stream = createWriteStream(file, { fd, highWaterMark: 1024 * 1024, flush: this.durable });
+    try {
+      await pipeline(body, stream);
+    } catch (err) {
+      await rm(file, { force: true }).catch(() => undefined);
+      throw translate(err, p);
+    }
+    const size = stream.bytesWritten;
+    return { number, size, etag };
+  }
+
+  async completeParts(p: string, uploadId: string, parts: PartInfo[]): Promise<void> {
+    const dir = this.partsDir(p, uploadId);
+    const target = this.fullPath(p);
+    try {
+      await stat(dir);
+    } catch (err) {
+      throw translate(err, `${p} (upload ${uploadId})`);
+    }
+    let previous = 0;
+    for (const part of parts) {
+      if (part.number <= previous || !/^\d{5}\.[0-9a-f-]{36}$/.test(part.etag) || !part.etag.startsWith(String(part.number).padStart(5, '0'))) {
+        throw new InvalidPartError(p, part.number);
+      }
+      previous = part.number;
+      const info = await stat(path.join(dir, part.etag)).catch(() => undefined);
+      if (!info || info.size !== part.size) throw new InvalidPartError(p, part.number);
+    }
+    try {
+      if (parts.length === 0) {
+        await this.putContent(p, new Uint8Array());
+      } else if (parts.length === 1) {
+        // The usual case (one PATCH, or a monolithic PUT): the part file is the file already.
+        await this.publish(path.join(dir, parts[0]!.etag), target, p, false);
+      } else {
+        // The first part's file grows into the whole file: only the later parts are copied.
+        const first = path.join(dir, parts[0]!.etag);
+        const fh = await open(first, 'a');
+        try {
+          for (const part of parts.slice(1)) await writeAll(fh, createReadStream(path.join(dir, part.etag)));
+          if (this.durable) await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await this.publish(first, target, p, false);
+      }
+    } catch (err) {
+      throw translate(err, p);
+    }
+    await rm(dir, { recursive: true, force: true });
+    await this.removeEmptyPartsFolder(p);
+  }
+
+  async abortParts(p: string, uploadId: string): Promise<void> {
+    await rm(this.partsDir(p, uploadId), { recursive: true, force: true });
+    await this.removeEmptyPartsFolder(p);
   }
 
   async stat(p: string): Promise<FileInfo> {
@@ -164,29 +276,41 @@ export class FilesystemDriver implements StorageDriver {
       const s = await stat(this.fullPath(p));
       return { path: p, size: s.size, modTime: s.mtime, isDirectory: s.isDirectory() };
     } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) throw new PathNotFoundError(p, { cause: err });
-      throw err;
+      throw translate(err, p);
     }
   }
 
-  async list(p: string): Promise<string[]> {
+  async listPage(p: string, options: ListOptions = {}): Promise<ListPage> {
+    let names: string[];
     try {
-      return (await readdir(this.fullPath(p))).sort();
+      names = (await readdir(this.fullPath(p))).sort(byteOrder);
     } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return [];
+      if (isCode(err, 'ENOENT', 'ENOTDIR')) return { names: [] };
       throw err;
     }
+    const limit = Math.max(1, options.limit ?? DEFAULT_PAGE);
+    let start = 0;
+    if (options.after !== undefined) {
+      const after = options.after;
+      start = names.findIndex((n) => byteOrder(n, after) > 0);
+      if (start < 0) return { names: [] };
+    }
+    const page = names.slice(start, start + limit);
+    return start + limit < names.length ? { names: page, next: page[page.length - 1]! } : { names: page };
+  }
+
+  list(p: string): Promise<string[]> {
+    return listAllPages(this, p);
   }
 
   async move(source: string, destination: string): Promise<void> {
     const from = this.fullPath(source);
     const to = this.fullPath(destination);
-    await mkdir(path.dirname(to), { recursive: true });
     try {
-      await rename(from, to);
+      await renameCreating(from, to);
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw new PathNotFoundError(source, { cause: err });
-      throw err;
+      throw translate(err, destination);
     }
   }
 
@@ -197,27 +321,128 @@ export class FilesystemDriver implements StorageDriver {
   async link(source: string, destination: string): Promise<boolean> {
     const from = this.fullPath(source);
     const to = this.fullPath(destination);
-    await mkdir(path.dirname(to), { recursive: true });
     // Link under a temporary name, then rename: the destination appears whole or not at all.
-    const tmp = `${to}.tmp-${randomUUID()}`;
+    const tmp = tempName(to);
     try {
-      await link(from, tmp);
+      await linkCreating(from, tmp);
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw new PathNotFoundError(source, { cause: err });
-      if (isCode(err, 'EXDEV') || isCode(err, 'EPERM') || isCode(err, 'EMLINK')) return false;
-      throw err;
+      if (isCode(err, 'EXDEV', 'EPERM', 'EMLINK')) return false;
+      throw translate(err, destination);
     }
     try {
-      // A link counts as written now, as a copy would: garbage collection ages blobs by mtime, and
-      // a blob just linked into a repository must not look hours old there. (The mtime belongs to
-      // the shared inode, so the other links look younger too, which only delays their collection.)
+      // A link counts as written now, as a copy would (the mtime belongs to the shared inode, so
+      // the other names look younger too, which only delays their collection).
       const now = new Date();
       await utimes(tmp, now, now);
       await rename(tmp, to);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      throw err;
+      throw translate(err, destination);
     }
     return true;
+  }
+
+  /** Makes a finished temporary file visible at `target`: rename, or link when create-only. */
+  private async publish(tmp: string, target: string, p: string, ifAbsent: boolean): Promise<void> {
+    if (!ifAbsent) {
+      await rename(tmp, target);
+      return;
+    }
+    try {
+      await link(tmp, target);
+    } catch (err) {
+      if (isCode(err, 'EEXIST')) {
+        await rm(tmp, { force: true });
+        throw new AlreadyExistsError(p);
+      }
+      throw err;
+    }
+    await unlink(tmp);
+  }
+
+  private partsDir(p: string, uploadId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new PathNotFoundError(`${p} (upload ${uploadId})`);
+    return path.join(`${this.fullPath(p)}${PARTS_SUFFIX}`, uploadId);
+  }
+
+  /** Drops `<path>.parts` once its last upload is gone (a concurrent start simply recreates it). */
+  private async removeEmptyPartsFolder(p: string): Promise<void> {
+    await rmdir(`${this.fullPath(p)}${PARTS_SUFFIX}`).catch(() => undefined);
+  }
+}
+
+/** Writes a stream into an open file at its current position; resolves with the bytes written. */
+async function writeAll(fh: FileHandle, body: Readable): Promise<number> {
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const data = chunk as Buffer;
+      for (let done = 0; done < data.length; ) done += (await fh.write(data, done)).bytesWritten;
+      size += data.length;
+    }
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  return size;
+}
+
+function tempName(target: string): string {
+  return `${target}.tmp-${randomUUID()}`;
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkPartNumber(p: string, number: number): void {
+  if (!Number.isInteger(number) || number < 1 || number > 10_000) throw new InvalidPartError(p, number);
+}
+
+/**
+ * Folder creation happens only when an operation finds its folder missing: a `mkdir -p` before
+ * every write costs a syscall per path component on the hot path, and the folder is almost
+ * always there already.
+ */
+async function withFolder<T>(file: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+    await mkdir(path.dirname(file), { recursive: true });
+    return op();
+  }
+}
+
+/** Opens a new file (`wx`) as a plain descriptor, which a write stream then owns and closes. */
+function openFd(file: string): Promise<number> {
+  return new Promise((resolve, reject) => fsOpen(file, 'wx', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function openCreating(file: string): Promise<FileHandle> {
+  return withFolder(file, () => open(file, 'wx'));
+}
+
+async function renameCreating(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    // ENOENT names either side: only a missing destination folder is worth a retry.
+    if (!isCode(err, 'ENOENT')) throw err;
+    await stat(from);
+    await mkdir(path.dirname(to), { recursive: true });
+    await rename(from, to);
+  }
+}
+
+async function linkCreating(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+    await stat(from);
+    await mkdir(path.dirname(to), { recursive: true });
+    await link(from, to);
   }
 }

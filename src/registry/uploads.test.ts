@@ -1,0 +1,79 @@
+/**
+ * Upload sessions continued by several "processes": registry instances sharing one storage driver
+ * and one session store (as processes share a data directory), with the digest's state either kept
+ * in the record or only in the process that wrote the last chunk.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import { parseDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { openDatabase } from '../meta/database.js';
+import { MemoryUploadSessions } from '../meta/memory/upload-sessions.js';
+import { MemoryDriver } from '../storage/memory/driver.js';
+import { Registry } from './registry.js';
+
+const log = pino({ level: 'silent' });
+
+function processes(count: number, persistHashState: boolean): Registry[] {
+  const driver = new MemoryDriver();
+  const uploadSessions = new MemoryUploadSessions();
+  return Array.from(
+    { length: count },
+    () => new Registry({ driver, db: openDatabase(':memory:'), dedupe: false, log, uploadSessions, persistHashState }),
+  );
+}
+
+async function readBlob(reg: Registry, repo: string, digest: string): Promise<Buffer> {
+  return reg.blobs.read(repo, parseDigest(digest));
+}
+
+for (const persistHashState of [false, true]) {
+  describe(`uploads across processes (hash state ${persistHashState ? 'in the record' : 'in the writing process'})`, () => {
+    it('chunks alternating between processes, closed by either, give the right blob', async () => {
+      for (const closer of [0, 1]) {
+        const procs = processes(2, persistHashState);
+        const data = randomBytes(300_000);
+        const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+        const id = await procs[0]!.uploads.start('r');
+        let offset = 0;
+        for (let i = 0; offset < data.length; i++) {
+          const chunk = data.subarray(offset, offset + 70_000);
+          const reg = procs[i % 2]!;
+          offset = await reg.uploads.append('r', id, Readable.from([chunk]), {
+            range: { start: offset, end: offset + chunk.length - 1 },
+          });
+        }
+        assert.equal(await procs[1 - closer]!.uploads.offset('r', id), data.length);
+        const info = await procs[closer]!.uploads.complete('r', id, parseDigest(digest), undefined);
+        assert.deepEqual(info, { digest, size: data.length });
+        assert.ok((await readBlob(procs[0]!, 'r', digest)).equals(data));
+      }
+    });
+
+    it('a session written by one process and closed by the same one, or with a last chunk', async () => {
+      const [a, b] = processes(2, persistHashState);
+      const data = randomBytes(100_000);
+      const digest = parseDigest(`sha256:${createHash('sha256').update(data).digest('hex')}`);
+      const id = await a!.uploads.start('r');
+      await a!.uploads.append('r', id, Readable.from([data.subarray(0, 60_000)]));
+      await b!.uploads.complete('r', id, digest, Readable.from([data.subarray(60_000)]), { contentLength: 40_000 });
+      assert.ok((await readBlob(a!, 'r', digest.value)).equals(data));
+    });
+
+    it('a wrong digest discards the session; a stale range answers 416', async () => {
+      const [a, b] = processes(2, persistHashState);
+      const id = await a!.uploads.start('r');
+      await a!.uploads.append('r', id, Readable.from([Buffer.from('hello')]), { range: { start: 0, end: 4 } });
+      await assert.rejects(
+        b!.uploads.append('r', id, Readable.from([Buffer.from('hello')]), { range: { start: 0, end: 4 } }),
+        (err: unknown) => err instanceof RegistryError && err.code === 'RANGE_NOT_SATISFIABLE',
+      );
+      const wrong = parseDigest(`sha256:${'0'.repeat(64)}`);
+      await assert.rejects(b!.uploads.complete('r', id, wrong, undefined), (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID');
+      await assert.rejects(a!.uploads.offset('r', id), (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN');
+    });
+  });
+}
