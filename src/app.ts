@@ -7,7 +7,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ConfigError } from './config/index.js';
-import { openDatabase, type Db } from './meta/database.js';
+import { openSqliteStore } from './meta/sqlite/store.js';
+import type { MetadataStore } from './meta/store.js';
+import type { Coordination } from './coordination/coordination.js';
+import { JobRunner } from './coordination/jobs.js';
+import { metricsFor } from './metrics/berth-metrics.js';
 import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
 import { META_DB_FILE, META_DIR } from './registry/layout.js';
@@ -54,7 +58,10 @@ const defaultAccess: AccessFactory = createAccessGuard;
 export interface App {
   readonly config: Config;
   readonly log: Logger;
-  readonly db: Db;
+  readonly meta: MetadataStore;
+  readonly coordination: Coordination;
+  readonly jobs: JobRunner;
+  readonly metaDir: string;
   readonly registry: Registry;
   readonly server: Server;
   readonly extensions: readonly Extension[];
@@ -68,16 +75,35 @@ export interface BuildOptions {
   /** Replaces the list of extensions (tests of one extension). */
   extensions?: ExtensionFactory[];
   access?: AccessFactory;
+  /** Raw pragmas for the SQLite store (tests: a tiny `max_page_count` makes the database full). */
+  sqlitePragmas?: string[];
+  /** Lease time to live of elected jobs (tests of takeover). */
+  leaseTtlMs?: number;
 }
 
 export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
   const driver = new FilesystemDriver(root);
-  const db = openDatabase(path.join(root, META_DB_FILE));
-  const registry = new Registry({ driver, db, dedupe: config.storage.dedupe, log });
+  const { meta, coordination } = openSqliteStore(path.join(root, META_DB_FILE), {
+    ...(options.sqlitePragmas ? { pragmas: options.sqlitePragmas } : {}),
+  });
+  const registry = new Registry({
+    driver,
+    index: meta.registryIndex,
+    coordination,
+    dedupe: config.storage.dedupe,
+    log,
+  });
+  const metrics = metricsFor(registry);
+  const jobs = new JobRunner({
+    log: log.child({ module: 'jobs' }),
+    coordination,
+    onFailure: (job) => metrics.backgroundJobFailures.inc({ job }),
+    ...(options.leaseTtlMs !== undefined ? { leaseTtlMs: options.leaseTtlMs } : {}),
+  });
   let started = false;
 
-  const base = { config, log, db, registry };
+  const base = { config, log, meta, coordination, jobs, metaDir: path.join(root, META_DIR), registry };
   const access = await (options.access ?? defaultAccess)(base);
   const ctx: AppContext = { ...base, access };
   const extensions: Extension[] = [];
@@ -89,7 +115,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
   const routes: PlainRoute[] = [
     healthRoutes({
       started: () => started,
-      ready: readinessCheck(path.join(root, META_DIR), db),
+      ready: readinessCheck(path.join(root, META_DIR), meta),
     }),
     ...extensions.flatMap((e) => e.routes ?? []),
   ];
@@ -112,7 +138,10 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
   return {
     config,
     log,
-    db,
+    meta,
+    coordination,
+    jobs,
+    metaDir: base.metaDir,
     registry,
     server,
     extensions,
@@ -125,6 +154,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
         });
       });
       for (const e of extensions) await e.start?.();
+      await jobs.start();
       started = true;
       return address;
     },
@@ -134,8 +164,9 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(timer);
+      await jobs.stop();
       for (const e of extensions) await e.stop?.();
-      db.close();
+      await meta.close();
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Db } from '../meta/database.js';
+import type { MetadataStore } from '../meta/store.js';
 import type { RequestContext } from './context.js';
 import type { PlainRoute } from './server.js';
 
@@ -37,12 +37,11 @@ export function healthRoutes(checks: HealthChecks): PlainRoute {
  * runs as root, and a full or read-only filesystem only shows when something is written, so the
  * probe writes. Concurrent probes share one attempt.
  */
-export function readinessCheck(probeDir: string, db: Db): () => Promise<boolean> {
+export function readinessCheck(probeDir: string, meta: Pick<MetadataStore, 'ping'>): () => Promise<boolean> {
   const probeFile = path.join(probeDir, `.readyz-${process.pid}`);
   let running: Promise<boolean> | undefined;
   const probe = async (): Promise<boolean> => {
-    if (!db.open) return false;
-    db.prepare('SELECT 1').get();
+    await meta.ping();
     const fh = await open(probeFile, 'w');
     try {
       await fh.writeFile('ok');

@@ -12,7 +12,6 @@ import { isNotFound } from '../storage/errors.js';
 import type { RegistryIndex } from '../meta/registry-index.js';
 import type { RegistryEvents } from './events.js';
 import { layout } from './layout.js';
-import { LruMap } from './lru.js';
 
 export interface BlobInfo {
   digest: string;
@@ -24,15 +23,6 @@ export interface BlobStoreOptions {
 }
 
 export class BlobStore {
-  /** Positive stat results only: a blob's size never changes while it exists. */
-  private readonly sizes = new LruMap<string, number>(50_000);
-  /**
-   * Bumped by every removal. A stat that was in flight while a blob was removed may have seen it
-   * still there; its result must not be cached, or a manifest push checked against the cache could
-   * reference a blob that garbage collection just deleted.
-   */
-  private removals = 0;
-
   constructor(
     private readonly driver: StorageDriver,
     private readonly index: RegistryIndex,
@@ -40,15 +30,16 @@ export class BlobStore {
     private readonly events: RegistryEvents,
   ) {}
 
+  /**
+   * Whether the repository holds the blob, and its size, asked of storage every time. There is no
+   * cache in front of it: another process may delete a blob at any moment, and an answer from
+   * memory made a second process report (and accept manifests referencing) a blob that was gone.
+   * On the filesystem the stat is a few microseconds.
+   */
   async stat(repo: string, digest: Digest): Promise<BlobInfo | undefined> {
-    const key = `${repo}@${digest.value}`;
-    const cached = this.sizes.get(key);
-    if (cached !== undefined) return { digest: digest.value, size: cached };
-    const removals = this.removals;
     try {
       const info = await this.driver.stat(layout.blob(repo, digest));
       if (info.isDirectory) return undefined;
-      if (removals === this.removals) this.sizes.set(key, info.size);
       return { digest: digest.value, size: info.size };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -80,10 +71,7 @@ export class BlobStore {
         await pipeline(source, destination, { end: false });
       }
     } catch (err) {
-      if (isNotFound(err)) {
-        this.forget(repo, digest);
-        throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
-      }
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
       throw err;
     }
   }
@@ -101,8 +89,7 @@ export class BlobStore {
   async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<void> {
     if (await this.stat(repo, digest)) return;
     await this.driver.putContent(layout.blob(repo, digest), data);
-    this.index.addBlob(repo, digest.value, data.length);
-    this.sizes.set(`${repo}@${digest.value}`, data.length);
+    await this.index.addBlob(repo, digest.value, data.length);
   }
 
   /**
@@ -122,8 +109,7 @@ export class BlobStore {
     } else {
       await this.driver.delete(uploadPath);
     }
-    this.index.addBlob(repo, digest.value, size);
-    this.sizes.set(`${repo}@${digest.value}`, size);
+    await this.index.addBlob(repo, digest.value, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size });
   }
 
@@ -142,8 +128,7 @@ export class BlobStore {
     });
     if (linked === undefined) return undefined;
     if (!linked) await this.copy(from, to, digest);
-    this.index.addBlob(to, digest.value, source.size);
-    this.sizes.set(`${to}@${digest.value}`, source.size);
+    await this.index.addBlob(to, digest.value, source.size);
     this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
     return source;
   }
@@ -154,7 +139,7 @@ export class BlobStore {
    */
   async delete(repo: string, digest: Digest): Promise<void> {
     await this.require(repo, digest);
-    const users = this.index.referencedBy(repo, digest.value);
+    const users = await this.index.referencedBy(repo, digest.value);
     if (users.length > 0) {
       throw new RegistryError('DENIED', `blob ${digest.value} is referenced by manifest ${users[0]}`, { status: 405 });
     }
@@ -165,17 +150,11 @@ export class BlobStore {
   /** Removes the blob file without checks (manifest deletion, GC). */
   async remove(repo: string, digest: Digest): Promise<void> {
     await this.driver.delete(layout.blob(repo, digest));
-    this.removals++;
-    this.index.removeBlob(repo, digest.value);
-    this.forget(repo, digest);
-  }
-
-  forget(repo: string, digest: Digest): void {
-    this.sizes.delete(`${repo}@${digest.value}`);
+    await this.index.removeBlob(repo, digest.value);
   }
 
   private async linkFromHolder(repo: string, digest: Digest): Promise<boolean> {
-    for (const holder of this.index.blobHolders(digest.value)) {
+    for (const holder of await this.index.blobHolders(digest.value)) {
       if (holder === repo) continue;
       try {
         if (await this.driver.link(layout.blob(holder, digest), layout.blob(repo, digest))) return true;
@@ -183,7 +162,7 @@ export class BlobStore {
       } catch (err) {
         // The holder lost the blob since it was indexed: drop the stale row and try the next one.
         if (isNotFound(err)) {
-          this.index.removeBlob(holder, digest.value);
+          await this.index.removeBlob(holder, digest.value);
           continue;
         }
         throw err;

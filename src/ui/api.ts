@@ -24,7 +24,7 @@ import { RegistryError } from '../oci/errors.js';
 import { isValidRepositoryName, isValidTag } from '../oci/names.js';
 import { tryParseDigest } from '../oci/digest.js';
 import type { ContentReader } from './content.js';
-import type { RepoSort, SortDirection, TagSort, UiQueries } from './queries.js';
+import type { RepoSort, SortDirection, TagSort, UiSummaries as UiQueries } from '../meta/ui-summaries.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { VisibleRepositories } from './visibility.js';
 
@@ -159,17 +159,13 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const direction = choice<SortDirection>(ctx, 'dir', ['asc', 'desc'], sort === 'name' ? 'asc' : 'desc');
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
-    queries.ensureFresh();
-    const readable = visibility.filter(
-      identity,
-      `${sort}:${direction}`,
-      queries.generation,
-      queries.orderedNames(sort, direction),
-    );
+    await queries.ensureFresh();
+    const ordered = await queries.orderedNames(sort, direction);
+    const readable = visibility.filter(identity, `${sort}:${direction}`, queries.generation, ordered);
     const needle = filter.trim().toLowerCase();
     const visible = needle === '' ? readable : readable.filter((name) => name.includes(needle));
     const result = paginate(visible, page, perPage);
-    const summaries = result.items.flatMap((name) => queries.summary(name) ?? []);
+    const summaries = (await Promise.all(result.items.map((name) => queries.summary(name)))).flatMap((s) => s ?? []);
     const infos = await Promise.all(
       summaries.map((s) =>
         s.newestDigest
@@ -189,10 +185,10 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const sort = choice<TagSort>(ctx, 'sort', ['pushed', 'name'], 'pushed');
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
-    queries.ensureFresh();
-    const summary = queries.summary(name);
+    await queries.ensureFresh();
+    const summary = await queries.summary(name);
     if (!summary) throw notFound(name);
-    const tags = paginate(queries.tags(name, filter, sort), page, perPage);
+    const tags = paginate(await queries.tags(name, filter, sort), page, perPage);
     const infos = await content.infos(
       name,
       tags.items.map((t) => t.digest),
@@ -218,8 +214,8 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
       throw new RegistryError('MANIFEST_INVALID', 'reference must be a tag or a digest', { status: 400 });
     }
     const record = digest
-      ? registry.index.manifest(name, digest.value)
-      : registry.index.resolveTag(name, reference);
+      ? await registry.index.manifest(name, digest.value)
+      : await registry.index.resolveTag(name, reference);
     const view = record && (await content.image(name, record));
     if (!view) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${name}`);
     sendJson(ctx, 200, { ...view, reference, canDelete: access.can(identity, 'delete', name) });

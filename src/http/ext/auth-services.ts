@@ -11,15 +11,9 @@ import { HtpasswdFile } from '../../auth/authn/htpasswd.js';
 import { FailureThrottle } from '../../auth/authn/throttle.js';
 import { compilePolicy, type Policy } from '../../auth/authz/policy.js';
 import { OidcRelyingParty } from '../../auth/oidc/relying-party.js';
-import {
-  ApiKeyStore,
-  LoginStateStore,
-  loadSigningKey,
-  migrateAuthTables,
-  SessionStore,
-  UserStore,
-} from '../../auth/store/index.js';
+import type { ApiKeyStore, LoginStateStore, SessionStore, UserStore } from '../../auth/store/index.js';
 import { RegistryTokens } from '../../auth/tokens/registry-tokens.js';
+import { loadSigningKeys, reloadSigningKeys } from '../../auth/tokens/signing-keys.js';
 import { OPENID_PROVIDERS, type Config } from '../../config/index.js';
 import type { AppContext } from '../../extensions.js';
 
@@ -111,11 +105,13 @@ export function authSettings(config: Config): AuthSettings {
   };
 }
 
+/** How often expired sessions are deleted. */
+const SESSION_PURGE_MS = 10 * 60 * 1000;
+
 export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise<AuthServices> {
-  const { config, db, log } = ctx;
+  const { config, meta, log } = ctx;
   const settings = authSettings(config);
   const now = (): Date => new Date();
-  migrateAuthTables(db);
   const policy = compilePolicy(config.http.accessControl, {
     authenticationConfigured: authenticationConfigured(config),
   });
@@ -124,10 +120,22 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     htpasswdPath === undefined
       ? undefined
       : await HtpasswdFile.open(htpasswdPath, { logger: log.child({ component: 'htpasswd' }) });
-  const apiKeys = settings.apiKeysEnabled ? new ApiKeyStore(db) : undefined;
-  const users = new UserStore(db);
-  const sessions = new SessionStore(db);
-  const tokens = new RegistryTokens({ key: loadSigningKey(db, now()), service: settings.service });
+  const apiKeys = settings.apiKeysEnabled ? meta.apiKeys : undefined;
+  const { users, sessions } = meta;
+  const keys = await loadSigningKeys(ctx.metaDir);
+  const tokens = new RegistryTokens({
+    key: keys.current,
+    previous: keys.previous,
+    service: settings.service,
+    reload: () => reloadSigningKeys(ctx.metaDir),
+  });
+  // Shared state, so one process purges for all.
+  ctx.jobs.add({
+    name: 'session-purge',
+    intervalMs: SESSION_PURGE_MS,
+    elected: true,
+    run: async () => void (await sessions.purgeExpired(now())),
+  });
   const authenticator = new Authenticator({
     htpasswd,
     apiKeys,
@@ -176,7 +184,7 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     apiKeys,
     users,
     sessions,
-    signIns: new LoginStateStore(db),
+    signIns: meta.signIns,
     tokens,
     authenticator,
     providers,

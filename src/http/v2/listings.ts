@@ -9,7 +9,7 @@ import type { V2Deps } from './deps.js';
 
 export async function listTags(ctx: RequestContext, deps: V2Deps, name: string): Promise<void> {
   deps.access.authorize(ctx, 'read', name);
-  if (!deps.registry.manifests.repositoryExists(name)) {
+  if (!(await deps.registry.manifests.repositoryExists(name))) {
     throw new RegistryError('NAME_UNKNOWN', `repository ${name} not known to registry`, { detail: { name } });
   }
   const page = parsePageRequest(ctx.url.searchParams);
@@ -19,7 +19,7 @@ export async function listTags(ctx: RequestContext, deps: V2Deps, name: string):
     return;
   }
   // One extra row tells whether a next page exists without a count query.
-  const rows = deps.registry.tags(name, page.last ?? '', Math.min(limit, MAX_PAGE_SIZE * 100) + 1);
+  const rows = await deps.registry.tags(name, page.last ?? '', Math.min(limit, MAX_PAGE_SIZE * 100) + 1);
   const tags = rows.slice(0, limit);
   const headers =
     page.n !== undefined && rows.length > limit
@@ -40,7 +40,7 @@ export async function catalog(ctx: RequestContext, deps: V2Deps): Promise<void> 
     // rows the caller may not read were filtered out.
     const batch = Math.min(1000, limit + 1);
     for (;;) {
-      const rows = deps.registry.catalog(after, batch);
+      const rows = await deps.registry.catalog(after, batch);
       for (const repo of rows) {
         if (!deps.access.can(ctx.identity, 'read', repo)) continue;
         if (repositories.length === limit) {
@@ -62,7 +62,7 @@ export async function referrers(ctx: RequestContext, deps: V2Deps, name: string,
   const subject = parseDigest(digestText);
   deps.access.authorize(ctx, 'read', name);
   const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined;
-  const manifests = deps.registry.manifests.referrers(name, subject, artifactType);
+  const manifests = await deps.registry.manifests.referrers(name, subject, artifactType);
   sendJson(
     ctx,
     200,
