@@ -20,14 +20,13 @@ import type { QueryOptions } from '../ui-summaries.js';
 export interface SqliteStoreOptions {
   /** The UI summaries' clock and bulk threshold (tests). */
   ui?: QueryOptions;
-  /** Runs on the raw handle right after opening (tests: `max_page_count` to simulate a full disk). */
+  /** Runs on the raw handle once migrated (tests: `max_page_count = 1` makes the database full). */
   pragmas?: string[];
 }
 
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): OpenedStore {
   const db = openDatabase(file);
   try {
-    for (const pragma of options.pragmas ?? []) db.pragma(pragma);
     const registryIndex = new SqliteRegistryIndex(db);
     migrateAuthTables(db);
     const coordination = new SqliteCoordination(db);
@@ -53,6 +52,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         db.close();
       },
     };
+    // After every migration, so that a size limit applies to what the server writes, not to setup.
+    for (const pragma of options.pragmas ?? []) db.pragma(pragma);
     return { meta, coordination };
   } catch (err) {
     db.close();
