@@ -148,7 +148,6 @@ async function main(): Promise<void> {
     const collector = (dryRun: boolean) =>
       new GarbageCollector({
         registry: store.registry,
-        db: store.db,
         log,
         delayMs: HOUR,
         retention: new RetentionPolicies(config.storage.retention, HOUR),
@@ -177,7 +176,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${JSON.stringify({ images, repos, layerBytes, results })}\n`);
   } finally {
-    store.close();
+    await store.close();
     if (!values.keep && values.dir === undefined) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -9,7 +9,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ConfigError } from './config/index.js';
-import { openDatabase, type Db } from './meta/database.js';
+import { openSqliteStore } from './meta/sqlite/store.js';
+import type { MetadataStore } from './meta/store.js';
+import type { Coordination } from './coordination/coordination.js';
+import { JobRunner } from './coordination/jobs.js';
+import { metricsFor } from './metrics/berth-metrics.js';
 import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
 import { META_DB_FILE, META_DIR } from './registry/layout.js';
@@ -64,7 +68,10 @@ export interface App {
   /** The configuration in force (replaced by `reload`). */
   readonly config: Config;
   readonly log: Logger;
-  readonly db: Db;
+  readonly meta: MetadataStore;
+  readonly coordination: Coordination;
+  readonly jobs: JobRunner;
+  readonly metaDir: string;
   readonly registry: Registry;
   readonly server: Server;
   readonly extensions: readonly Extension[];
@@ -85,16 +92,36 @@ export interface BuildOptions {
   /** Replaces the list of extensions (tests of one extension). */
   extensions?: ExtensionFactory[];
   access?: AccessFactory;
+  /** Raw pragmas for the SQLite store (tests: a tiny `max_page_count` makes the database full). */
+  sqlitePragmas?: string[];
+  /** Lease time to live of elected jobs (tests of takeover). */
+  leaseTtlMs?: number;
 }
 
 export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
   const driver = new FilesystemDriver(root);
-  const db = openDatabase(path.join(root, META_DB_FILE));
-  const registry = new Registry({ driver, db, dedupe: config.storage.dedupe, log });
+  const { meta, coordination } = openSqliteStore(path.join(root, META_DB_FILE), {
+    ...(options.sqlitePragmas ? { pragmas: options.sqlitePragmas } : {}),
+  });
+  const registry = new Registry({
+    driver,
+    index: meta.registryIndex,
+    uploadSessions: meta.uploadSessions,
+    coordination,
+    dedupe: config.storage.dedupe,
+    log,
+  });
+  const metrics = metricsFor(registry);
+  const jobs = new JobRunner({
+    log: log.child({ module: 'jobs' }),
+    coordination,
+    onFailure: (job) => metrics.backgroundJobFailures.inc({ job }),
+    ...(options.leaseTtlMs !== undefined ? { leaseTtlMs: options.leaseTtlMs } : {}),
+  });
   let started = false;
 
-  const base = { config, log, db, registry };
+  const base = { config, log, meta, coordination, jobs, metaDir: path.join(root, META_DIR), registry };
   const access = await (options.access ?? defaultAccess)(base);
   const ctx: AppContext = { ...base, access };
   const extensions: Extension[] = [];
@@ -106,7 +133,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
   const routes: PlainRoute[] = [
     healthRoutes({
       started: () => started,
-      ready: readinessCheck(path.join(root, META_DIR), db),
+      ready: readinessCheck(path.join(root, META_DIR), meta),
     }),
     ...extensions.flatMap((e) => e.routes ?? []),
   ];
@@ -186,7 +213,10 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
       return current;
     },
     log,
-    db,
+    meta,
+    coordination,
+    jobs,
+    metaDir: base.metaDir,
     registry,
     server,
     extensions,
@@ -198,6 +228,8 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
           resolve(server.address() as AddressInfo);
         });
       });
+      // Jobs first: an extension that adds a job while starting may wait for it to be scheduled.
+      await jobs.start();
       for (const e of extensions) await e.start?.();
       certificates?.start();
       started = true;
@@ -210,8 +242,9 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
       certificates?.stop();
       await closed;
       clearTimeout(timer);
+      await jobs.stop();
       for (const e of extensions) await e.stop?.();
-      db.close();
+      await meta.close();
     },
     reload,
   };

@@ -5,7 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
-import type { Db } from './meta/database.js';
+import type { MetadataStore } from './meta/store.js';
+import type { Coordination } from './coordination/coordination.js';
+import type { JobRunner } from './coordination/jobs.js';
 import type { Registry } from './registry/registry.js';
 import type { AccessGuard } from './http/access.js';
 import type { PlainRoute, RequestRecord } from './http/server.js';
@@ -14,7 +16,14 @@ import type { PullThrough } from './http/v2/deps.js';
 export interface AppContext {
   readonly config: Config;
   readonly log: Logger;
-  readonly db: Db;
+  /** Every shared record, as ports (never a database handle). */
+  readonly meta: MetadataStore;
+  /** Locks, leases, leader election and single flight across processes. */
+  readonly coordination: Coordination;
+  /** Where background work is registered: it survives its own failures, elected jobs run in one process. */
+  readonly jobs: JobRunner;
+  /** The data directory's `_berth/` folder (key files that must stay out of the database). */
+  readonly metaDir: string;
   readonly registry: Registry;
   readonly access: AccessGuard;
 }

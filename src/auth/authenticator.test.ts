@@ -5,16 +5,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { openDatabase, type Db } from '../meta/database.js';
+import { openSqliteStore } from '../meta/sqlite/store.js';
+import type { MetadataStore } from '../meta/store.js';
 import { Authenticator } from './authenticator.js';
 import { HtpasswdFile } from './authn/htpasswd.js';
 import { FailureThrottle } from './authn/throttle.js';
-import { ApiKeyStore, migrateAuthTables, SessionStore, UserStore } from './store/index.js';
+import type { ApiKeyStore, SessionStore, UserStore } from './store/index.js';
 import { RegistryTokens } from './tokens/registry-tokens.js';
 
 describe('Authenticator', () => {
   let dir: string;
-  let db: Db;
+  let meta: MetadataStore;
   let htpasswd: HtpasswdFile;
   let clock = new Date('2026-06-01T00:00:00Z');
   let auth: Authenticator;
@@ -39,11 +40,10 @@ describe('Authenticator', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'authenticator-'));
     await writeFile(path.join(dir, 'htpasswd'), `carol:${await bcrypt.hash('carol-pw', 4)}\n`);
     htpasswd = await HtpasswdFile.open(path.join(dir, 'htpasswd'));
-    db = openDatabase(':memory:');
-    migrateAuthTables(db);
-    keys = new ApiKeyStore(db);
-    users = new UserStore(db);
-    sessions = new SessionStore(db);
+    ({ meta } = openSqliteStore(':memory:'));
+    keys = meta.apiKeys;
+    users = meta.users;
+    sessions = meta.sessions;
     tokens = new RegistryTokens({
       key: { id: 'k', secret: new Uint8Array(randomBytes(32)) },
       service: 'test',
@@ -53,7 +53,7 @@ describe('Authenticator', () => {
 
   after(async () => {
     htpasswd.close();
-    db.close();
+    await meta.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -74,8 +74,8 @@ describe('Authenticator', () => {
   });
 
   it("accepts an API key only with its owner's name, carrying the owner's last sign-in groups", async () => {
-    users.recordSignIn('zot-ci', ['artifact-workloads'], clock);
-    const { key, record } = keys.create({
+    await users.recordSignIn('zot-ci', ['artifact-workloads'], clock);
+    const { key, record } = await keys.create({
       owner: 'zot-ci',
       label: 'ci',
       scopes: null,
@@ -92,7 +92,7 @@ describe('Authenticator', () => {
       method: 'apikey',
       keyId: record.id,
     });
-    assert.equal(keys.findById(record.id)?.lastUsedAt?.getTime(), clock.getTime());
+    assert.equal((await keys.findById(record.id))?.lastUsedAt?.getTime(), clock.getTime());
     assert.deepEqual(await auth.checkBasic('carol', key, '192.0.2.1'), {
       ok: false,
       reason: 'invalid',
@@ -112,7 +112,7 @@ describe('Authenticator', () => {
 
   it('refuses an API key after its expiry instant, and a revoked one', async () => {
     const expiresAt = new Date(clock.getTime() + 1000);
-    const { key, record } = keys.create({
+    const { key, record } = await keys.create({
       owner: 'zot-ci',
       label: 'short',
       scopes: null,
@@ -127,7 +127,7 @@ describe('Authenticator', () => {
     );
     clock = new Date(expiresAt.getTime() + 1);
     assert.equal((await auth.checkBasic('zot-ci', key, '192.0.2.1')).ok, false);
-    const other = keys.create({
+    const other = await keys.create({
       owner: 'zot-ci',
       label: 'revoke',
       scopes: null,
@@ -135,14 +135,14 @@ describe('Authenticator', () => {
       expiresAt: undefined,
       now: clock,
     });
-    assert.ok(keys.revoke('zot-ci', other.record.id));
+    assert.ok(await keys.revoke('zot-ci', other.record.id));
     assert.equal((await auth.checkBasic('zot-ci', other.key, '192.0.2.1')).ok, false);
-    assert.equal(keys.revoke('zot-ci', record.id), true);
+    assert.equal(await keys.revoke('zot-ci', record.id), true);
   });
 
   it('throttles wrong passwords per user name, not API keys of that user', async () => {
-    users.recordSignIn('carol', [], clock);
-    const { key } = keys.create({
+    await users.recordSignIn('carol', [], clock);
+    const { key } = await keys.create({
       owner: 'carol',
       label: 'k',
       scopes: null,
@@ -172,7 +172,7 @@ describe('Authenticator', () => {
   });
 
   it('checks tokens against their key and their htpasswd user at every use', async () => {
-    const { key, record } = keys.create({
+    const { key, record } = await keys.create({
       owner: 'zot-ci',
       label: 'tok',
       scopes: null,
@@ -189,7 +189,7 @@ describe('Authenticator', () => {
     assert.ok(good.ok);
     assert.equal(good.identity.method, 'token');
     assert.deepEqual(good.identity.groups, ['artifact-workloads']);
-    keys.revoke('zot-ci', record.id);
+    await keys.revoke('zot-ci', record.id);
     assert.deepEqual(await auth.checkBearer(token), { ok: false, reason: 'invalid', method: 'token' });
 
     const ghost = (await tokens.issue({ username: 'ghost', groups: [], method: 'htpasswd' }, [], clock))
@@ -200,16 +200,16 @@ describe('Authenticator', () => {
     assert.ok((await auth.checkBearer(carol)).ok);
   });
 
-  it('resolves sessions to their user with the groups of the last sign-in, until they expire', () => {
-    users.recordSignIn('alice', ['admins'], clock);
-    const { id } = sessions.create('alice', 'oidc', clock, 1000);
-    assert.deepEqual(auth.checkSession(id), { username: 'alice', groups: ['admins'], method: 'session' });
-    users.recordSignIn('alice', [], clock);
-    assert.deepEqual(auth.checkSession(id)?.groups, [], 're-read on every request');
-    assert.equal(auth.checkSession('not-a-session'), undefined);
+  it('resolves sessions to their user with the groups of the last sign-in, until they expire', async () => {
+    await users.recordSignIn('alice', ['admins'], clock);
+    const { id } = await sessions.create('alice', 'oidc', clock, 1000);
+    assert.deepEqual(await auth.checkSession(id), { username: 'alice', groups: ['admins'], method: 'session' });
+    await users.recordSignIn('alice', [], clock);
+    assert.deepEqual((await auth.checkSession(id))?.groups, [], 're-read on every request');
+    assert.equal(await auth.checkSession('not-a-session'), undefined);
     clock = new Date(clock.getTime() + 1000);
-    assert.equal(auth.checkSession(id), undefined, 'expired');
-    const orphan = sessions.create('never-signed-in', undefined, clock, 1000);
-    assert.equal(auth.checkSession(orphan.id), undefined, 'no user record');
+    assert.equal(await auth.checkSession(id), undefined, 'expired');
+    const orphan = await sessions.create('never-signed-in', undefined, clock, 1000);
+    assert.equal(await auth.checkSession(orphan.id), undefined, 'no user record');
   });
 });

@@ -93,13 +93,13 @@ export class Authenticator {
   async #checkApiKey(username: string, key: string): Promise<Verdict> {
     const { apiKeys, users } = this.#o;
     const now = this.#now();
-    const record = apiKeys?.findByKey(key);
+    const record = await apiKeys?.findByKey(key);
     if (record === undefined || record.owner !== username || isApiKeyExpired(record.expiresAt, now)) {
       return { ok: false, reason: 'invalid', method: 'apikey' };
     }
-    this.#recordUse(record.id, now);
+    await this.#recordUse(record.id, now);
     const granted = (await this.#o.keyGroups?.groupsOf(record.id)) ?? [];
-    const groups = [...new Set([...(users.groupsOf(username) ?? []), ...granted])];
+    const groups = [...new Set([...((await users.groupsOf(username)) ?? []), ...granted])];
     return {
       ok: true,
       identity: { username, groups, method: 'apikey' },
@@ -107,12 +107,12 @@ export class Authenticator {
     };
   }
 
-  #recordUse(id: string, now: Date): void {
+  async #recordUse(id: string, now: Date): Promise<void> {
     const last = this.#lastWritten.get(id);
     if (last !== undefined && now.getTime() - last < this.#resolution) return;
     if (this.#lastWritten.size >= MAX_REMEMBERED_USES) this.#lastWritten.clear();
     this.#lastWritten.set(id, now.getTime());
-    this.#o.apiKeys?.recordUse(id, now);
+    await this.#o.apiKeys?.recordUse(id, now);
   }
 
   /**
@@ -126,7 +126,7 @@ export class Authenticator {
     if (verified === undefined) return { ok: false, reason: 'invalid', method: 'token' };
     const { subject } = verified;
     if (subject.method === 'apikey') {
-      const record = subject.keyId === undefined ? undefined : this.#o.apiKeys?.findById(subject.keyId);
+      const record = subject.keyId === undefined ? undefined : await this.#o.apiKeys?.findById(subject.keyId);
       if (
         record === undefined ||
         record.owner !== subject.username ||
@@ -134,7 +134,7 @@ export class Authenticator {
       ) {
         return { ok: false, reason: 'invalid', method: 'token' };
       }
-      this.#recordUse(record.id, now);
+      await this.#recordUse(record.id, now);
     } else if (subject.method === 'htpasswd' && this.#o.htpasswd?.has(subject.username) !== true) {
       return { ok: false, reason: 'invalid', method: 'token' };
     }
@@ -146,10 +146,10 @@ export class Authenticator {
    * sign-in, re-read on every request. Undefined for an unknown or expired session, or one whose
    * user record is gone.
    */
-  checkSession(sessionId: string): Identity | undefined {
-    const session = this.#o.sessions.find(sessionId, this.#now());
+  async checkSession(sessionId: string): Promise<Identity | undefined> {
+    const session = await this.#o.sessions.find(sessionId, this.#now());
     if (session === undefined) return undefined;
-    const groups = this.#o.users.groupsOf(session.username);
+    const groups = await this.#o.users.groupsOf(session.username);
     if (groups === undefined) return undefined;
     return { username: session.username, groups, method: 'session' };
   }

@@ -71,7 +71,7 @@ export class ServiceAccountKeys {
       if (!NAME.test(group)) throw new Error(`invalid group name ${JSON.stringify(group)}`);
     if (input.label.length > 200) throw new Error('the label must be at most 200 characters');
     const now = this.#now();
-    const { record, key } = this.#keys.create({
+    const { record, key } = await this.#keys.create({
       owner: input.user,
       label: input.label,
       scopes: null,

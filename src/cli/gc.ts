@@ -111,13 +111,12 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
     });
     const collector = new GarbageCollector({
       registry: store.registry,
-      db: store.db,
       log,
       delayMs,
       retention: new RetentionPolicies(storage.retention, delayMs),
       ...(now === undefined ? {} : { now: () => now }),
       dryRun,
-      pulls: new PullLedger(store.db),
+      pulls: new PullLedger(store.meta.pullTimes),
       onRepository: (report) => {
         observeRepository(report, { log, audit });
         progress.tick(report.freedBytes);
@@ -131,7 +130,7 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
     process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatSweepReport(report)}\n`);
     if (totalsOf(report.repositories).errors > 0) process.exitCode = 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

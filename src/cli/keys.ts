@@ -14,12 +14,10 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { AuditLog } from '../audit/audit-log.js';
-import { migrateAuthTables } from '../auth/store/schema.js';
-import { ApiKeyStore } from '../auth/store/api-keys.js';
 import { expiresSoon, parseExpiry, ServiceAccountKeys } from '../auth/service-accounts.js';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
-import { ApiKeyGroups, migrateApiKeyGroups, type KeySummary } from '../meta/api-key-groups.js';
-import { openDatabase, type Db } from '../meta/database.js';
+import type { KeySummary } from '../meta/api-key-groups.js';
+import { openSqliteStore } from '../meta/sqlite/store.js';
 import { META_DB_FILE } from '../registry/layout.js';
 
 function fail(message: string, code = 2): never {
@@ -27,7 +25,7 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-async function open(file: string): Promise<{ config: Config; db: Db; keys: ServiceAccountKeys }> {
+async function open(file: string): Promise<{ config: Config; db: { close(): Promise<void> }; keys: ServiceAccountKeys }> {
   let config: Config;
   try {
     ({ config } = await loadConfigFile(file));
@@ -37,12 +35,11 @@ async function open(file: string): Promise<{ config: Config; db: Db; keys: Servi
   }
   if (config.http.auth?.apikey !== true)
     fail('API keys are off in this configuration (http.auth.apikey, or openid): a key would not work');
-  const db = openDatabase(path.join(config.storage.rootDirectory, META_DB_FILE));
-  migrateAuthTables(db);
-  await migrateApiKeyGroups(db);
+  const { meta } = openSqliteStore(path.join(config.storage.rootDirectory, META_DB_FILE));
+  if (meta.apiKeyGroups === undefined) fail('this metadata store keeps no service-account keys');
   const log = pino({ level: 'warn' }, pino.destination(2));
   const audit = new AuditLog(config.log.audit, log);
-  return { config, db, keys: new ServiceAccountKeys(new ApiKeyStore(db), new ApiKeyGroups(db), audit) };
+  return { config, db: meta, keys: new ServiceAccountKeys(meta.apiKeys, meta.apiKeyGroups, audit) };
 }
 
 function describe(key: KeySummary, now: Date): string {
@@ -96,7 +93,7 @@ export function keysCommand(): Command {
               `The key is shown only this once. Use it as the password of user ${record.owner}.\n`,
           );
         } finally {
-          db.close();
+          await db.close();
         }
       },
     );
@@ -116,7 +113,7 @@ export function keysCommand(): Command {
         else if (list.length === 0) process.stdout.write('no API keys\n');
         else for (const key of list) process.stdout.write(`${describe(key, now)}\n`);
       } finally {
-        db.close();
+        await db.close();
       }
     });
 
@@ -131,7 +128,7 @@ export function keysCommand(): Command {
       try {
         revoked = await service.revoke(id, 'cli');
       } finally {
-        db.close();
+        await db.close();
       }
       if (!revoked) fail(`no API key with id ${id}`, 1);
       process.stderr.write(`revoked key ${id}\n`);

@@ -16,6 +16,7 @@ import { keysCommand } from './keys.js';
 import { doctorCommand } from './doctor.js';
 import { humanDestination, wantsHumanLogs } from './human-log.js';
 import { watchConfigFile } from '../config/reload.js';
+import { rotateTokenKeyCommand } from './rotate-token-key.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -166,5 +167,6 @@ program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
 program.addCommand(keysCommand());
 program.addCommand(doctorCommand());
+program.addCommand(rotateTokenKeyCommand());
 
 await program.parseAsync(process.argv);

@@ -47,7 +47,7 @@ async function runScrub(file: string, flags: ScrubFlags): Promise<void> {
     process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatScrubReport(report)}\n`);
     process.exitCode = report.problems.length === 0 ? 0 : 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

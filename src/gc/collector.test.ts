@@ -235,7 +235,6 @@ describe('garbage collection', () => {
     clock.advance(2 * HOUR);
     const collector = new GarbageCollector({
       registry: t.app.registry,
-      db: t.app.db,
       log: t.app.log,
       delayMs: HOUR,
       retention: new RetentionPolicies(t.app.config.storage.retention, HOUR),

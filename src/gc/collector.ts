@@ -21,19 +21,12 @@
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Db } from '../meta/database.js';
 import { SUPPORTED_ALGORITHMS, tryParseDigest, type Digest } from '../oci/digest.js';
 import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { layout } from '../registry/layout.js';
-import {
-  emptyIndex,
-  readIndex,
-  removeTag,
-  tagOf,
-  writeIndex,
-  type OciIndexDocument,
-} from '../registry/oci-index.js';
+import { emptyIndex, removeTag, tagOf, type OciIndexDocument } from '../registry/oci-index.js';
+import type { RecentBlobTimes } from '../meta/pull-times.js';
 import type { Registry } from '../registry/registry.js';
 import { isNotFound } from '../storage/errors.js';
 import { manifestLinks, type ManifestLinks } from './links.js';
@@ -50,11 +43,10 @@ import {
   type RetentionPolicies,
 } from './retention.js';
 import { findStoreRepositories } from './store-walk.js';
-import type { PullLedger, RecentBlobs } from './usage.js';
+import type { PullLedger } from './usage.js';
 
 export interface CollectorOptions {
   registry: Registry;
-  db: Db;
   log: Logger;
   /** `storage.gcDelay` in ms: the minimum age of a blob or upload session before it is removed. */
   delayMs: number;
@@ -65,7 +57,8 @@ export interface CollectorOptions {
   dryRun?: boolean;
   /** Last-pull statistics for `mostRecentlyPulledCount` and `pulledWithin`. */
   pulls?: PullLedger;
-  recentBlobs?: RecentBlobs;
+  /** When blobs were last stored, by any process: a blob a client was just told is there stays. */
+  recentBlobs?: RecentBlobTimes;
   /** Called after each repository, with what was removed there. */
   onRepository?: (report: RepositoryReport) => void;
 }
@@ -145,7 +138,7 @@ export class GarbageCollector {
     const started = performance.now();
     const now = this.now();
     const repos = await findStoreRepositories(this.registry.driver);
-    this.options.pulls?.flush();
+    await this.options.pulls?.flush();
     const state = new SweepState();
     const repositories: RepositoryReport[] = [];
     let aborted = false;
@@ -272,7 +265,7 @@ export class GarbageCollector {
     const manifestCutoff = now - retention.delayMs;
     const blobCutoff = now - this.options.delayMs;
     // A corrupt index.json throws here: nothing is collected rather than everything.
-    const doc = await readIndex(registry.driver, repo);
+    const doc = await registry.manifests.readIndexDocument(repo);
     const original = doc?.manifests ?? [];
     const work: OciIndexDocument = { ...(doc ?? emptyIndex()), manifests: original.slice() };
     const facts = this.factsReader(repo, files);
@@ -289,10 +282,10 @@ export class GarbageCollector {
       }
     }
 
-    const pulls = this.options.pulls?.lastPulls(repo) ?? new Map<string, number>();
+    const pulls = (await this.options.pulls?.lastPulls(repo)) ?? new Map<string, number>();
     if (policy.keepTags.length > 0) {
       const stats = new Map<string, RetentionCandidate>();
-      for (const t of registry.index.tags(repo)) {
+      for (const t of await registry.index.tags(repo)) {
         stats.set(t.tag, {
           tag: t.tag,
           digest: t.digest,
@@ -338,7 +331,7 @@ export class GarbageCollector {
         const keep = untaggedToKeep(
           policy,
           untagged.map((d) => d.digest),
-          this.untaggedStats(repo, pulls),
+          await this.untaggedStats(repo, pulls),
           now,
         );
         for (const entry of untagged) {
@@ -366,12 +359,8 @@ export class GarbageCollector {
     report.retentionDryRun = retention.dryRun || this.dryRun;
     const apply = !report.retentionDryRun && (removedTags.length > 0 || removedDigests.length > 0);
     if (apply) {
-      const stamp = await writeIndex(registry.driver, repo, work);
-      this.options.db.transaction(() => {
-        for (const tag of removedTags) registry.index.removeTag(repo, tag, stamp);
-        for (const digest of removedDigests) registry.index.removeManifest(repo, digest, stamp);
-      })();
-      this.options.pulls?.forget(repo, removedDigests);
+      await registry.manifests.replaceIndexDocument(repo, work, removedTags, removedDigests);
+      await this.options.pulls?.forget(repo, removedDigests);
       for (const tag of removedTags) {
         registry.events.emit('manifest-deleted', { repo, digest: originalTags.get(tag)!, tag });
       }
@@ -387,9 +376,9 @@ export class GarbageCollector {
         blobsLeft++;
         return;
       }
-      const others = registry.index
-        .blobHolders(file.digest.value)
-        .filter((holder) => holder !== repo && !state.removed.has(`${holder}@${file.digest.value}`));
+      const others = (await registry.index.blobHolders(file.digest.value)).filter(
+        (holder) => holder !== repo && !state.removed.has(`${holder}@${file.digest.value}`),
+      );
       const freed = others.length === 0;
       state.removed.add(`${repo}@${file.digest.value}`);
       if (!this.dryRun) {
@@ -406,7 +395,7 @@ export class GarbageCollector {
       // than gcDelay) is still held.
       for (const digest of removedDigests) {
         const file = files.get(digest);
-        if (file && !state.removed.has(`${repo}@${digest}`)) registry.index.addBlob(repo, digest, file.size);
+        if (file && !state.removed.has(`${repo}@${digest}`)) await registry.index.addBlob(repo, digest, file.size);
       }
     }
 
@@ -418,7 +407,7 @@ export class GarbageCollector {
   /** Whether an unreachable blob is old enough to go, re-read under the lock. */
   private async collectable(repo: string, file: BlobFile, cutoff: number): Promise<boolean> {
     if (file.mtime > cutoff) return false;
-    const stored = this.options.recentBlobs?.storedAt(repo, file.digest.value);
+    const stored = await this.options.recentBlobs?.storedAt(repo, file.digest.value);
     if (stored !== undefined && stored > cutoff) return false;
     const info = await this.statOrUndefined(layout.blob(repo, file.digest));
     return info !== undefined && !info.isDirectory && info.modTime.getTime() <= cutoff;
@@ -440,14 +429,12 @@ export class GarbageCollector {
     }
     report.repositoryRemoved = true;
     if (this.dryRun) return;
-    await driver.delete(layout.index(repo));
-    await driver.delete(layout.ociLayout(repo));
-    this.registry.index.deleteRepository(repo);
+    await this.registry.manifests.removeEmptyRepository(repo);
   }
 
-  private untaggedStats(repo: string, pulls: Map<string, number>): Map<string, RetentionCandidate> {
+  private async untaggedStats(repo: string, pulls: Map<string, number>): Promise<Map<string, RetentionCandidate>> {
     const stats = new Map<string, RetentionCandidate>();
-    for (const m of this.registry.index.manifests(repo)) {
+    for (const m of await this.registry.index.manifests(repo)) {
       stats.set(m.digest, { digest: m.digest, pushedAt: m.pushedAt, pulledAt: pulls.get(m.digest) ?? 0 });
     }
     return stats;
@@ -472,7 +459,7 @@ export class GarbageCollector {
             (await this.registry.driver.stat(layout.blob(repo, digest))).modTime.getTime();
           // Pushing a manifest that is already stored leaves its file's mtime as it was: a push
           // this process saw recently makes it young again.
-          const mtime = Math.max(fileTime, this.options.recentBlobs?.storedAt(repo, digest.value) ?? 0);
+          const mtime = Math.max(fileTime, (await this.options.recentBlobs?.storedAt(repo, digest.value)) ?? 0);
           fact = { links: manifestLinks(bytes), mtime };
         } catch (err) {
           if (!isNotFound(err))

@@ -1,18 +1,18 @@
 /**
  * Background garbage collection (`storage.gc`, `gcDelay`, `gcInterval`, `retention`): a first sweep
  * right after start-up, then the next one `gcInterval` after the previous finished (zot's schedule;
- * `gcInterval` 0 means a single sweep). Not registered when `storage.gc` is false.
+ * `gcInterval` 0 means a single sweep). With several processes on one store only the elected one
+ * sweeps (the job runner's leader election). Not registered when `storage.gc` is false.
  */
 import { auditLogFor } from '../audit/audit-log.js';
 import type { Extension, ExtensionFactory } from '../extensions.js';
-import { migrateModule } from '../meta/database.js';
 import { metricsFor } from '../metrics/berth-metrics.js';
 import type { RegistryEventMap } from '../registry/events.js';
 import { GarbageCollector } from './collector.js';
 import { observeRepository, observeSweep, type GcSinks } from './observe.js';
 import type { SweepReport } from './report.js';
 import { RetentionPolicies } from './retention.js';
-import { GC_MIGRATIONS, PullLedger, RecentBlobs } from './usage.js';
+import { PullLedger } from './usage.js';
 
 export interface GcOptions {
   /** The clock ages are measured against (ms since the epoch). */
@@ -27,37 +27,40 @@ export interface GcExtension extends Extension {
   sweepNow(): Promise<SweepReport>;
 }
 
-/** How often buffered pull times are written to the database. */
+/** How often buffered pull times are written to the store. */
 const PULL_FLUSH_MS = 5_000;
 
 export function gcExtension(options: GcOptions = {}): ExtensionFactory {
   return (ctx): GcExtension | undefined => {
     const storage = ctx.config.storage;
     if (!storage.gc) return undefined;
-    migrateModule(ctx.db, 'gc', GC_MIGRATIONS);
     const now = options.now ?? Date.now;
     const events = ctx.registry.events;
-    const pulls = new PullLedger(ctx.db);
-    const recent = new RecentBlobs();
+    const pulls = new PullLedger(ctx.meta.pullTimes);
+    const recent = ctx.meta.recentBlobs;
     const sinks: GcSinks = {
       log: ctx.log.child({ module: 'gc' }),
       metrics: metricsFor(ctx.registry),
       audit: auditLogFor(ctx),
     };
 
+    // Recorded in the shared store, so the elected collector (maybe another process) spares them.
+    const remember = (repo: string, digest: string): void => {
+      recent.record(repo, digest, now()).catch((err: unknown) => {
+        sinks.log.error({ err, repo, digest }, 'gc: could not record a stored blob');
+        sinks.metrics?.backgroundJobFailures.inc({ job: 'gc-recent-blobs' });
+      });
+    };
     const onPulled = ({ repo, digest }: RegistryEventMap['manifest-pulled'][0]): void =>
       pulls.record(repo, digest, now());
-    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void =>
-      recent.record(repo, digest, now());
-    const onStored = ({ repo, digest }: RegistryEventMap['blob-stored'][0]): void =>
-      recent.record(repo, digest, now());
+    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void => remember(repo, digest);
+    const onStored = ({ repo, digest }: RegistryEventMap['blob-stored'][0]): void => remember(repo, digest);
     events.on('manifest-pulled', onPulled);
     events.on('manifest-pushed', onPushed);
     events.on('blob-stored', onStored);
 
     const collector = new GarbageCollector({
       registry: ctx.registry,
-      db: ctx.db,
       log: sinks.log,
       delayMs: storage.gcDelay,
       retention: new RetentionPolicies(storage.retention, storage.gcDelay),
@@ -68,54 +71,48 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     });
 
     let stopping = false;
-    let timer: NodeJS.Timeout | undefined;
-    let flusher: NodeJS.Timeout | undefined;
-    let running: Promise<SweepReport> | undefined;
-
-    const sweep = async (): Promise<SweepReport> => {
-      while (running) await running.catch(() => undefined);
-      running = collector.sweep(() => stopping);
+    let last: SweepReport | undefined;
+    const sweepOnce = async (): Promise<void> => {
       try {
-        const report = await running;
-        observeSweep(report, sinks);
-        return report;
-      } finally {
-        running = undefined;
+        last = await collector.sweep(() => stopping);
+      } catch (err) {
+        sinks.metrics?.gcSweeps.inc({ result: 'error' });
+        throw err;
       }
+      observeSweep(last, sinks);
+      await recent.purge(now() - 2 * storage.gcDelay);
     };
-    // The next sweep starts gcInterval after the previous one finished; 0 means no next sweep.
-    const next = (): void => {
-      if (storage.gcInterval > 0) schedule(storage.gcInterval);
-    };
-    const schedule = (delay: number): void => {
-      if (stopping) return;
-      timer = setTimeout(() => {
-        timer = undefined;
-        sweep().then(next, (err: unknown) => {
-          sinks.log.error({ err }, 'gc: sweep failed');
-          sinks.metrics?.gcSweeps.inc({ result: 'error' });
-          next();
-        });
-      }, delay);
-    };
+    const flusher = ctx.jobs.add({
+      name: 'pull-ledger-flush',
+      intervalMs: PULL_FLUSH_MS,
+      elected: false,
+      run: () => pulls.flush(),
+    });
+    // Elected: one process sweeps the shared store; the first sweep right after start-up, the next
+    // gcInterval after the previous one finished (zot's schedule; 0 means a single sweep).
+    const sweeper = ctx.jobs.add({
+      name: 'gc',
+      intervalMs: storage.gcInterval,
+      firstDelayMs: 0,
+      elected: true,
+      scheduled: !options.manual,
+      run: sweepOnce,
+    });
 
     return {
       name: 'gc',
       collector,
-      sweepNow: sweep,
+      sweepNow: async () => {
+        await sweeper.runNow();
+        return last!;
+      },
       start() {
-        flusher = setInterval(() => pulls.flush(), PULL_FLUSH_MS);
-        flusher.unref();
-        if (options.manual) return;
-        sinks.log.info({ gcDelay: storage.gcDelay, gcInterval: storage.gcInterval }, 'gc: scheduled');
-        schedule(0);
+        if (!options.manual)
+          sinks.log.info({ gcDelay: storage.gcDelay, gcInterval: storage.gcInterval }, 'gc: scheduled (elected)');
       },
       async stop() {
         stopping = true;
-        if (timer) clearTimeout(timer);
-        if (flusher) clearInterval(flusher);
-        await running?.catch(() => undefined);
-        pulls.flush();
+        await flusher.runNow().catch((err: unknown) => sinks.log.error({ err }, 'gc: final pull-ledger flush failed'));
         events.off('manifest-pulled', onPulled);
         events.off('manifest-pushed', onPushed);
         events.off('blob-stored', onStored);

@@ -201,7 +201,6 @@ describe('garbage collection racing pushes', () => {
     // a sweep and a push's blobs.
     const collector = new GarbageCollector({
       registry: t.app.registry,
-      db: t.app.db,
       log: t.app.log,
       delayMs: 0,
       retention: new RetentionPolicies({ dryRun: false, delay: 0, policies: [] }, 0),

@@ -180,10 +180,12 @@ describe('retention applied by garbage collection', () => {
   }
 
   /** Sets when a tag was pushed, as if it had been pushed that long ago. */
-  function pushedAgo(t: TestApp, repo: string, tag: string, ms: number, clock: TestClock): void {
-    t.app.db
-      .prepare('UPDATE tags SET pushed_at = ? WHERE repo = ? AND tag = ?')
-      .run(clock.now() - ms, repo, tag);
+  async function pushedAgo(t: TestApp, repo: string, tag: string, ms: number, clock: TestClock): Promise<void> {
+    const index = t.app.meta.registryIndex;
+    const record = (await index.resolveTag(repo, tag))!;
+    const full = (await index.manifest(repo, record.digest))!;
+    // Recording the tag again with an older push time moves only the tag's time.
+    await index.recordManifest({ ...full, pushedAt: clock.now() - ms }, [tag], (await index.stamp(repo))!);
   }
 
   it('removes the tags no rule keeps, with a log line and a metric each, then collects their images', async () => {
@@ -192,9 +194,9 @@ describe('retention applied by garbage collection', () => {
     });
     const images = { v1: makeImage(), v2: makeImage(), v3: makeImage(), dev: makeImage() };
     for (const [tag, image] of Object.entries(images)) await pushContent(t.url, 'svc', image, tag);
-    pushedAgo(t, 'svc', 'v1', 3 * DAY, clock);
-    pushedAgo(t, 'svc', 'v2', 2 * DAY, clock);
-    pushedAgo(t, 'svc', 'v3', 1 * DAY, clock);
+    await pushedAgo(t, 'svc', 'v1', 3 * DAY, clock);
+    await pushedAgo(t, 'svc', 'v2', 2 * DAY, clock);
+    await pushedAgo(t, 'svc', 'v3', 1 * DAY, clock);
     clock.advance(2 * HOUR);
 
     const report = await gc.sweepNow();
@@ -225,8 +227,8 @@ describe('retention applied by garbage collection', () => {
     const idle = makeImage();
     await pushContent(t.url, 'cache', pulled, 'pulled');
     await pushContent(t.url, 'cache', idle, 'idle');
-    pushedAgo(t, 'cache', 'pulled', 10 * DAY, clock);
-    pushedAgo(t, 'cache', 'idle', 10 * DAY, clock);
+    await pushedAgo(t, 'cache', 'pulled', 10 * DAY, clock);
+    await pushedAgo(t, 'cache', 'idle', 10 * DAY, clock);
     assert.equal((await getManifest(t.url, 'cache', 'pulled')).status, 200);
     clock.advance(2 * HOUR);
     const report = await gc.sweepNow();

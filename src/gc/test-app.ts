@@ -36,6 +36,8 @@ export interface TestAppOptions {
   access?: BuildOptions['access'];
   /** An existing root (restart on the same data); removed on close only when created here. */
   root?: string;
+  /** Raw SQLite pragmas applied after migrations (a full database: `max_page_count = 1`). */
+  sqlitePragmas?: string[];
 }
 
 const HOUR = 3_600_000;
@@ -66,6 +68,7 @@ export async function startTestApp(
   const app = await buildApp(config, log, {
     ...(options.extensions ? { extensions: options.extensions } : {}),
     ...(options.access ? { access: options.access } : {}),
+    ...(options.sqlitePragmas ? { sqlitePragmas: options.sqlitePragmas } : {}),
   });
   const address = await app.listen();
   return {

@@ -115,7 +115,7 @@ export class BerthAccessGuard implements AccessGuard {
       if (header.kind === 'basic') {
         const { identity } = await this.verifyBasic(ctx, header.username, header.password);
         if (identity.method === 'htpasswd' && isUiClient(ctx))
-          this.startSession(ctx, identity.username, [], undefined);
+          await this.startSession(ctx, identity.username, [], undefined);
         return identity;
       }
       if (header.kind === 'bearer') {
@@ -127,7 +127,7 @@ export class BerthAccessGuard implements AccessGuard {
       if (isUiClient(ctx)) {
         const sessionId = readCookie(ctx, SESSION_COOKIE);
         if (sessionId !== undefined) {
-          const identity = authenticator.checkSession(sessionId);
+          const identity = await authenticator.checkSession(sessionId);
           if (identity !== undefined) {
             this.#checkCrossSite(ctx);
             return identity;
@@ -223,18 +223,18 @@ export class BerthAccessGuard implements AccessGuard {
    * sign-in is worthless after it), records the sign-in with the groups the identity provider
    * asserted, and sets zot's two cookies.
    */
-  startSession(
+  async startSession(
     ctx: RequestContext,
     username: string,
     groups: readonly string[],
     provider: string | undefined,
-  ): void {
+  ): Promise<void> {
     const { sessions, users, settings, audit } = this.services;
     const now = this.services.now();
     const previous = readCookie(ctx, SESSION_COOKIE);
-    if (previous !== undefined) sessions.delete(previous);
-    users.recordSignIn(username, groups, now);
-    const { id } = sessions.create(username, provider, now, settings.sessionTtlMs);
+    if (previous !== undefined) await sessions.delete(previous);
+    await users.recordSignIn(username, groups, now);
+    const { id } = await sessions.create(username, provider, now, settings.sessionTtlMs);
     const maxAgeSeconds = Math.floor(settings.sessionTtlMs / 1000);
     appendSetCookie(
       ctx.res,
@@ -259,12 +259,12 @@ export class BerthAccessGuard implements AccessGuard {
   }
 
   /** Ends the request's session, if any, and tells the browser to forget both cookies. */
-  endSession(ctx: RequestContext): string | undefined {
+  async endSession(ctx: RequestContext): Promise<string | undefined> {
     const sessionId = readCookie(ctx, SESSION_COOKIE);
     let username: string | undefined;
     if (sessionId !== undefined) {
-      username = this.services.sessions.find(sessionId, this.services.now())?.username;
-      this.services.sessions.delete(sessionId);
+      username = (await this.services.sessions.find(sessionId, this.services.now()))?.username;
+      await this.services.sessions.delete(sessionId);
     }
     this.clearSessionCookies(ctx);
     return username;
@@ -279,24 +279,18 @@ export class BerthAccessGuard implements AccessGuard {
     appendSetCookie(ctx.res, serializeCookie(USER_COOKIE, '', { maxAgeSeconds: 0, httpOnly: false, secure }));
   }
 
-  /** Starts background work: OIDC discovery (not awaited), and the purge of expired sessions. */
+  /**
+   * Starts background work: OIDC discovery (not awaited). The purge of expired sessions is a job of
+   * the app's job runner (`openAuthServices`).
+   */
   start(): void {
     for (const provider of this.services.providers.values())
       void provider.configuration().catch(() => undefined);
-    this.#purgeTimer ??= setInterval(
-      () => this.services.sessions.purgeExpired(this.services.now()),
-      10 * 60 * 1000,
-    );
-    this.#purgeTimer.unref();
   }
 
   stop(): void {
-    if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
-    this.#purgeTimer = undefined;
     this.services.close();
   }
-
-  #purgeTimer: NodeJS.Timeout | undefined;
 
   /**
    * The session cookie is honoured only with the UI's custom header, which a cross-site form cannot

@@ -4,7 +4,7 @@
  */
 import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Db } from '../meta/database.js';
+import type { MetadataStore } from '../meta/store.js';
 import type { RequestContext } from './context.js';
 import type { PlainRoute } from './server.js';
 import { isStorageFull } from '../storage/errors.js';
@@ -48,12 +48,11 @@ export function healthRoutes(checks: HealthChecks): PlainRoute {
  * probe writes. A full disk (ENOSPC, SQLITE_FULL) is reported as such. Concurrent probes share one
  * attempt.
  */
-export function readinessCheck(probeDir: string, db: Db): () => Promise<true | string> {
+export function readinessCheck(probeDir: string, meta: Pick<MetadataStore, 'ping'>): () => Promise<true | string> {
   const probeFile = path.join(probeDir, `.readyz-${process.pid}`);
   let running: Promise<true | string> | undefined;
   const probe = async (): Promise<true | string> => {
-    if (!db.open) return NOT_READY;
-    db.prepare('SELECT 1').get();
+    await meta.ping();
     const fh = await open(probeFile, 'w');
     try {
       await fh.writeFile('ok');

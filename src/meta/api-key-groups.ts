@@ -19,9 +19,8 @@ const MIGRATIONS: string[] = [
 ];
 
 /** Creates or upgrades the table. Idempotent. Needs the auth tables (`migrateAuthTables`) first. */
-export async function migrateApiKeyGroups(db: Db): Promise<void> {
+export function migrateApiKeyGroups(db: Db): void {
   migrateModule(db, 'auth-key-grants', MIGRATIONS);
-  return Promise.resolve();
 }
 
 /** Every API key, with the groups an admin gave it: listings and expiry metrics. */

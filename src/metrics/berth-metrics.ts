@@ -16,7 +16,7 @@ const BERTH_LATENCY_BUCKETS = [
 ];
 
 /** What a collector of repository sizes returns for the `zot_repo_storage_bytes` gauge. */
-export type RepositorySizes = () => Iterable<{ repo: string; bytes: number }>;
+export type RepositorySizes = () => Promise<Iterable<{ repo: string; bytes: number }>>;
 
 export class BerthMetrics {
   readonly registry = new Registry();
@@ -146,7 +146,14 @@ export class BerthMetrics {
     registers: [this.registry],
   });
 
-  private repositorySizes: RepositorySizes = () => [];
+  readonly backgroundJobFailures = new Counter({
+    name: 'berth_background_job_failures_total',
+    help: 'Failed runs of background jobs (pull-ledger flush, session purge, gc, scrub, sync...), by job; each is retried with backoff',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+
+  private repositorySizes: RepositorySizes = () => Promise.resolve([]);
 
   constructor() {
     const sizes = () => this.repositorySizes();
@@ -157,9 +164,10 @@ export class BerthMetrics {
       registers: [this.registry],
       // Read at scrape time, so deletes, GC and restarts are always reflected and vanished
       // repositories disappear.
-      collect() {
+      async collect() {
+        const current = await sizes();
         this.reset();
-        for (const { repo, bytes } of sizes()) this.set({ repo }, bytes);
+        for (const { repo, bytes } of current) this.set({ repo }, bytes);
       },
     });
   }

@@ -53,16 +53,22 @@ function recordRequest(metrics: BerthMetrics, ctx: AppContext, record: RequestRe
   const code = String(record.status);
   metrics.httpRequests.inc({ method: record.method, code });
   metrics.httpMethodLatency.observe({ method: record.method }, record.durationSeconds);
-  // Requests that fail for names nobody pushed must not grow the label set without bound; a push
-  // that succeeds (and creates the repository) may.
-  const named =
-    record.repo !== undefined &&
-    (record.status < 400 || ctx.registry.manifests.repositoryExists(record.repo));
-  const repo = named ? record.repo! : 'N/A';
-  metrics.httpRepoLatency.observe({ repo }, record.durationSeconds);
   metrics.httpDuration.observe({ method: record.method, route: record.route, code }, record.durationSeconds);
   metrics.httpReceivedBytes.inc({ route: record.route }, record.bytesIn);
   metrics.httpSentBytes.inc({ route: record.route }, record.bytesOut);
+  // Requests that fail for names nobody pushed must not grow the label set without bound; a push
+  // that succeeds (and creates the repository) may.
+  const repo = record.repo;
+  const named =
+    repo === undefined
+      ? Promise.resolve(false)
+      : record.status < 400
+        ? Promise.resolve(true)
+        : ctx.registry.manifests.repositoryExists(repo);
+  void named.then(
+    (yes) => metrics.httpRepoLatency.observe({ repo: yes ? repo! : 'N/A' }, record.durationSeconds),
+    () => metrics.httpRepoLatency.observe({ repo: 'N/A' }, record.durationSeconds),
+  );
 }
 
 export function metricsExtension(options: MetricsOptions = {}): ExtensionFactory {

@@ -89,7 +89,7 @@ export class BlobStore {
   async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<void> {
     if (await this.stat(repo, digest)) return;
     await this.driver.putContent(layout.blob(repo, digest), data);
-    this.index.addBlob(repo, digest.value, data.length);
+    await this.index.addBlob(repo, digest.value, data.length);
   }
 
   /**
@@ -98,7 +98,7 @@ export class BlobStore {
    */
   async recordStored(repo: string, digest: Digest, size: number): Promise<void> {
     if (this.options.dedupe) await this.linkFromHolder(repo, digest);
-    this.index.addBlob(repo, digest.value, size);
+    await this.index.addBlob(repo, digest.value, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size });
   }
 
@@ -119,7 +119,7 @@ export class BlobStore {
     } else {
       await this.driver.delete(uploadPath);
     }
-    this.index.addBlob(repo, digest.value, size);
+    await this.index.addBlob(repo, digest.value, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size });
   }
 
@@ -138,7 +138,7 @@ export class BlobStore {
     });
     if (linked === undefined) return undefined;
     if (!linked) await this.copy(from, to, digest);
-    this.index.addBlob(to, digest.value, source.size);
+    await this.index.addBlob(to, digest.value, source.size);
     this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
     return source;
   }
@@ -149,7 +149,7 @@ export class BlobStore {
    */
   async delete(repo: string, digest: Digest): Promise<void> {
     await this.require(repo, digest);
-    const users = this.index.referencedBy(repo, digest.value);
+    const users = await this.index.referencedBy(repo, digest.value);
     if (users.length > 0) {
       throw new RegistryError('REFERENCED', `blob ${digest.value} is referenced by manifest ${users[0]}`);
     }
@@ -160,11 +160,11 @@ export class BlobStore {
   /** Removes the blob file without checks (manifest deletion, GC). */
   async remove(repo: string, digest: Digest): Promise<void> {
     await this.driver.delete(layout.blob(repo, digest));
-    this.index.removeBlob(repo, digest.value);
+    await this.index.removeBlob(repo, digest.value);
   }
 
   private async linkFromHolder(repo: string, digest: Digest): Promise<boolean> {
-    for (const holder of this.index.blobHolders(digest.value)) {
+    for (const holder of await this.index.blobHolders(digest.value)) {
       if (holder === repo) continue;
       try {
         if (await this.driver.link(layout.blob(holder, digest), layout.blob(repo, digest))) return true;
@@ -172,7 +172,7 @@ export class BlobStore {
       } catch (err) {
         // The holder lost the blob since it was indexed: drop the stale row and try the next one.
         if (isNotFound(err)) {
-          this.index.removeBlob(holder, digest.value);
+          await this.index.removeBlob(holder, digest.value);
           continue;
         }
         throw err;

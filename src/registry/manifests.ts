@@ -1,7 +1,8 @@
 /**
  * Manifests and tags: resolve, read, push and delete, keeping the repository's index.json (the
  * truth) and the metadata index in step. Every index.json change happens under the repository's
- * lock, so concurrent pushes to one tag serialise and the last one wins whole.
+ * lock (the Coordination port's, so it holds across processes), so concurrent pushes to one tag
+ * serialise and the last one wins whole.
  */
 import { digestOf, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -12,7 +13,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
 import type { BlobStore } from './blobs.js';
 import type { RegistryEvents } from './events.js';
-import { KeyedLock } from './locks.js';
+import { repositoryLockKey, type Coordination } from '../coordination/coordination.js';
 import { LruMap } from './lru.js';
 import { isNotFound } from '../storage/errors.js';
 import { layout } from './layout.js';
@@ -65,7 +66,6 @@ export interface PutResult {
 }
 
 export class ManifestService {
-  private readonly repoLocks = new KeyedLock();
   /** Manifest bytes are small and immutable per digest: the hottest reads come from here. */
   private readonly bytes = new LruMap<string, Buffer>(4_096);
   /**
@@ -81,23 +81,25 @@ export class ManifestService {
     private readonly index: RegistryIndex,
     private readonly blobs: BlobStore,
     private readonly events: RegistryEvents,
+    private readonly coordination: Coordination,
   ) {}
 
-  repositoryExists(repo: string): boolean {
+  repositoryExists(repo: string): Promise<boolean> {
     return this.index.repositoryExists(repo);
   }
 
   /** Looks a reference up without reading content (HEAD, authorization decisions). */
-  resolve(repo: string, ref: Reference): StoredManifest | undefined {
-    const record = ref.kind === 'tag' ? this.index.resolveTag(repo, ref.tag) : this.index.manifest(repo, ref.digest.value);
+  async resolve(repo: string, ref: Reference): Promise<StoredManifest | undefined> {
+    const record =
+      ref.kind === 'tag' ? await this.index.resolveTag(repo, ref.tag) : await this.index.manifest(repo, ref.digest.value);
     return record && { digest: record.digest, mediaType: record.mediaType, size: record.size, subject: record.subject };
   }
 
   /** Like `resolve`, but throws the spec's 404s: NAME_UNKNOWN for the repository, MANIFEST_UNKNOWN otherwise. */
-  require(repo: string, ref: Reference): StoredManifest {
-    const found = this.resolve(repo, ref);
+  async require(repo: string, ref: Reference): Promise<StoredManifest> {
+    const found = await this.resolve(repo, ref);
     if (found) return found;
-    if (!this.index.repositoryExists(repo)) {
+    if (!(await this.index.repositoryExists(repo))) {
       throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, { detail: { name: repo } });
     }
     const what = ref.kind === 'tag' ? ref.tag : ref.digest.value;
@@ -136,8 +138,8 @@ export class ManifestService {
     const parsed = parseManifest(data, contentType);
     const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: digest.value, size: data.length };
-    await this.repoLocks.run(repo, async () => {
-      for (const tag of tags) options.authorizeTag?.(tag, this.index.resolveTag(repo, tag)?.digest);
+    await this.withRepositoryLock(repo, async () => {
+      for (const tag of tags) options.authorizeTag?.(tag, (await this.index.resolveTag(repo, tag))?.digest);
       // Checked under the repository lock, which garbage collection also takes before deleting
       // anything: a blob cannot vanish between this check and the index update.
       if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);
@@ -146,7 +148,7 @@ export class ManifestService {
       if (tags.length === 0) keepUntagged(doc, descriptor);
       for (const tag of tags) setTag(doc, descriptor, tag);
       const stamp = await this.saveIndex(repo, doc, current !== undefined);
-      this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
+      await this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
     });
     this.events.emit('manifest-pushed', { repo, digest: digest.value, mediaType: parsed.mediaType, size: data.length, tags });
     return { digest: digest.value, tags, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
@@ -157,37 +159,71 @@ export class ManifestService {
    * collection sweeps a repository inside it so that no push interleaves with a sweep.
    */
   withRepositoryLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
-    return this.repoLocks.run(repo, fn);
+    return this.coordination.withLock(repositoryLockKey(repo), fn);
+  }
+
+  /**
+   * The repository's index.json as stored; undefined when it has none. Garbage collection reads it
+   * under the repository lock to decide what retention removes.
+   */
+  readIndexDocument(repo: string): Promise<OciIndexDocument | undefined> {
+    return readIndex(this.driver, repo);
+  }
+
+  /**
+   * Replaces index.json by `doc` (garbage collection and retention removed entries from it) and
+   * drops the removed tags and manifests from the metadata index. The caller holds the repository
+   * lock (`withRepositoryLock`).
+   */
+  async replaceIndexDocument(repo: string, doc: OciIndexDocument, removedTags: string[], removedDigests: string[]): Promise<void> {
+    const stamp = await writeIndex(this.driver, repo, doc);
+    for (const tag of removedTags) await this.index.removeTag(repo, tag, stamp);
+    for (const digest of removedDigests) {
+      await this.index.removeManifest(repo, digest, stamp);
+      this.bytes.delete(`${repo}@${digest}`);
+    }
+  }
+
+  /**
+   * Removes a repository's layout files (index.json, oci-layout) and its metadata, once garbage
+   * collection found it holding nothing. Its folders stay: an upload may be creating files in them.
+   * The caller holds the repository lock.
+   */
+  async removeEmptyRepository(repo: string): Promise<void> {
+    await this.driver.delete(layout.index(repo));
+    await this.driver.delete(layout.ociLayout(repo));
+    await this.index.deleteRepository(repo);
   }
 
   /** Deletes a tag (the manifest stays, untagged) or a manifest by digest (with every tag on it). */
   async delete(repo: string, ref: Reference): Promise<void> {
-    const found = this.require(repo, ref);
-    await this.repoLocks.run(repo, async () => {
+    const found = await this.require(repo, ref);
+    await this.withRepositoryLock(repo, async () => {
       const current = await this.loadIndex(repo);
       const doc = current ?? emptyIndex();
       if (ref.kind === 'tag') {
         removeTag(doc, ref.tag);
         const stamp = await this.saveIndex(repo, doc, current !== undefined);
-        this.index.removeTag(repo, ref.tag, stamp);
+        await this.index.removeTag(repo, ref.tag, stamp);
         return;
       }
-      const parents = this.index.referencedBy(repo, found.digest).filter((p) => this.index.manifest(repo, p));
+      const parents: string[] = [];
+      for (const p of await this.index.referencedBy(repo, found.digest))
+        if (await this.index.manifest(repo, p)) parents.push(p);
       if (parents.length > 0) {
         throw new RegistryError('REFERENCED', `manifest ${found.digest} is referenced by index ${parents[0]}`);
       }
       removeDigest(doc, found.digest);
       const stamp = await this.saveIndex(repo, doc, current !== undefined);
-      this.index.removeManifest(repo, found.digest, stamp);
+      await this.index.removeManifest(repo, found.digest, stamp);
       this.bytes.delete(`${repo}@${found.digest}`);
       await this.blobs.remove(repo, parseDigest(found.digest));
     });
     this.events.emit('manifest-deleted', { repo, digest: found.digest, ...(ref.kind === 'tag' ? { tag: ref.tag } : {}) });
   }
 
-  referrers(repo: string, subject: Digest, artifactType?: string): Descriptor[] {
-    return this.index
-      .referrers(repo, subject.value)
+  async referrers(repo: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    return (await this.index.referrers(repo, subject.value))
       .filter((m) => artifactType === undefined || m.artifactType === artifactType)
       .map((m) => ({
         mediaType: m.mediaType,
@@ -233,7 +269,7 @@ export class ManifestService {
       if (!digest || !(await this.blobs.stat(repo, digest))) missing.push(blob.digest);
     }
     for (const child of parsed.manifests) {
-      if (!this.index.manifest(repo, child.digest)) missing.push(child.digest);
+      if (!(await this.index.manifest(repo, child.digest))) missing.push(child.digest);
     }
     if (missing.length > 0) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 5).join(', ')}`, {

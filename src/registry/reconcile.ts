@@ -28,18 +28,18 @@ export interface ReconcileResult {
 }
 
 export async function reconcile(driver: StorageDriver, index: RegistryIndex, log: Logger): Promise<ReconcileResult> {
-  const known = index.allStamps();
+  const known = await index.allStamps();
   const repos = await findRepositories(driver);
   let reindexed = 0;
   for (const repo of repos) {
     const info = await driver.stat(layout.index(repo));
     const stamp = stampOf(info.size, info.modTime);
     known.delete(repo);
-    if (index.stamp(repo) === stamp) continue;
+    if ((await index.stamp(repo)) === stamp) continue;
     await reindexRepository(driver, index, repo, stamp, log);
     reindexed++;
   }
-  for (const gone of known.keys()) index.deleteRepository(gone);
+  for (const gone of known.keys()) await index.deleteRepository(gone);
   return { scanned: repos.length, reindexed, dropped: known.size };
 }
 
@@ -76,5 +76,5 @@ async function reindexRepository(driver: StorageDriver, index: RegistryIndex, re
       if (info && !info.isDirectory) blobs.push({ digest: digest.value, size: info.size });
     }
   }
-  index.replaceRepository(repo, stamp, [...manifests.values()], tags, blobs);
+  await index.replaceRepository(repo, stamp, [...manifests.values()], tags, blobs);
 }

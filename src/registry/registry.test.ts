@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
-import { openDatabase } from '../meta/database.js';
+import { openSqliteStore } from '../meta/sqlite/store.js';
 import { FilesystemDriver } from '../storage/fs/driver.js';
 import { Registry } from './registry.js';
 import { META_DB_FILE } from './layout.js';
@@ -15,7 +15,8 @@ import { META_DB_FILE } from './layout.js';
 const log = pino({ level: 'silent' });
 
 async function open(root: string): Promise<Registry> {
-  return new Registry({ driver: new FilesystemDriver(root), db: openDatabase(path.join(root, META_DB_FILE)), dedupe: true, log });
+  const { meta, coordination } = openSqliteStore(path.join(root, META_DB_FILE));
+  return new Registry({ driver: new FilesystemDriver(root), index: meta.registryIndex, uploadSessions: meta.uploadSessions, coordination, dedupe: true, log });
 }
 
 async function pushImage(reg: Registry, repo: string, tag: string, layerText: string): Promise<string> {
@@ -59,8 +60,8 @@ describe('registry services on the filesystem', () => {
     const second = await open(root);
     const result = await second.reconcile();
     assert.equal(result.reindexed, 2);
-    assert.deepEqual(second.catalog('', 10), ['lib/x', 'lib/y']);
-    assert.equal(second.manifests.resolve('lib/x', { kind: 'tag', tag: 'latest' })?.digest, digest);
+    assert.deepEqual(await second.catalog('', 10), ['lib/x', 'lib/y']);
+    assert.equal((await second.manifests.resolve('lib/x', { kind: 'tag', tag: 'latest' }))?.digest, digest);
     await rm(root, { recursive: true, force: true });
   });
 
@@ -75,8 +76,8 @@ describe('registry services on the filesystem', () => {
     await writeFile(indexPath, JSON.stringify(doc));
     const result = await reg.reconcile();
     assert.equal(result.reindexed, 1);
-    assert.equal(reg.manifests.resolve('app', { kind: 'tag', tag: 'v1' }), undefined);
-    assert.equal(reg.manifests.resolve('app', { kind: 'tag', tag: 'v2' })?.digest, digest);
+    assert.equal(await reg.manifests.resolve('app', { kind: 'tag', tag: 'v1' }), undefined);
+    assert.equal((await reg.manifests.resolve('app', { kind: 'tag', tag: 'v2' }))?.digest, digest);
     await rm(root, { recursive: true, force: true });
   });
 
@@ -84,9 +85,9 @@ describe('registry services on the filesystem', () => {
     const root = await mkdtemp(path.join(tmpdir(), 'berth-reg-'));
     const reg = await open(root);
     const digests = await Promise.all(Array.from({ length: 8 }, (_, i) => pushImage(reg, 'race', 'latest', `layer ${i}`)));
-    const final = reg.manifests.resolve('race', { kind: 'tag', tag: 'latest' })?.digest;
+    const final = (await reg.manifests.resolve('race', { kind: 'tag', tag: 'latest' }))?.digest;
     assert.ok(final && digests.includes(final));
-    for (const d of digests) assert.ok(reg.manifests.resolve('race', { kind: 'digest', digest: parseDigest(d) }), d);
+    for (const d of digests) assert.ok(await reg.manifests.resolve('race', { kind: 'digest', digest: parseDigest(d) }), d);
     await rm(root, { recursive: true, force: true });
   });
 });

@@ -4,10 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { StorageDriver } from '../storage/driver.js';
-import { RegistryIndex, REGISTRY_INDEX_MIGRATIONS } from '../meta/registry-index.js';
-import { migrateModule, type Db } from '../meta/database.js';
+import type { RegistryIndex } from '../meta/registry-index.js';
 import type { UploadSessions } from '../meta/upload-sessions.js';
-import { SqliteUploadSessions } from '../meta/sqlite/upload-sessions.js';
+import type { Coordination } from '../coordination/coordination.js';
 import { BlobStore } from './blobs.js';
 import { UploadService } from './uploads.js';
 import { ManifestService } from './manifests.js';
@@ -16,11 +15,14 @@ import { reconcile, type ReconcileResult } from './reconcile.js';
 
 export interface RegistryOptions {
   driver: StorageDriver;
-  db: Db;
+  /** The metadata store's registry index (repositories, manifests, tags, referrers, blob membership). */
+  index: RegistryIndex;
+  /** Repository locks across processes. */
+  coordination: Coordination;
   dedupe: boolean;
   log: Logger;
-  /** Where upload sessions are recorded; default: the SQLite database (`db`). */
-  uploadSessions?: UploadSessions;
+  /** The metadata store's upload sessions (any process may continue any session). */
+  uploadSessions: UploadSessions;
   /** See UploadServiceOptions.persistHashState (default false: node:crypto, state kept in-process). */
   persistHashState?: boolean;
 }
@@ -35,18 +37,14 @@ export class Registry {
   private readonly log: Logger;
 
   constructor(options: RegistryOptions) {
-    migrateModule(options.db, 'registry-index', REGISTRY_INDEX_MIGRATIONS);
     this.driver = options.driver;
     this.log = options.log;
-    this.index = new RegistryIndex(options.db);
+    this.index = options.index;
     this.blobs = new BlobStore(options.driver, this.index, { dedupe: options.dedupe }, this.events);
-    this.uploads = new UploadService(
-      options.driver,
-      this.blobs,
-      options.uploadSessions ?? new SqliteUploadSessions(options.db),
-      { persistHashState: options.persistHashState ?? false },
-    );
-    this.manifests = new ManifestService(options.driver, this.index, this.blobs, this.events);
+    this.uploads = new UploadService(options.driver, this.blobs, options.uploadSessions, {
+      persistHashState: options.persistHashState ?? false,
+    });
+    this.manifests = new ManifestService(options.driver, this.index, this.blobs, this.events, options.coordination);
   }
 
   /** Re-reads the layouts on disk where the metadata index is stale. */
@@ -55,12 +53,12 @@ export class Registry {
   }
 
   /** Repository names in byte order after `after`, at most `limit`. */
-  catalog(after: string, limit: number): string[] {
+  catalog(after: string, limit: number): Promise<string[]> {
     return this.index.catalog(after, limit);
   }
 
   /** Tag names in byte order after `after`, at most `limit`. */
-  tags(repo: string, after: string, limit: number): string[] {
+  tags(repo: string, after: string, limit: number): Promise<string[]> {
     return this.index.tagsPage(repo, after, limit);
   }
 }

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { openDatabase } from '../meta/database.js';
+import { openSqliteStore } from '../meta/sqlite/store.js';
 import { MemoryUploadSessions } from '../meta/memory/upload-sessions.js';
 import { MemoryDriver } from '../storage/memory/driver.js';
 import { Registry } from './registry.js';
@@ -22,7 +22,10 @@ function processes(count: number, persistHashState: boolean): Registry[] {
   const uploadSessions = new MemoryUploadSessions();
   return Array.from(
     { length: count },
-    () => new Registry({ driver, db: openDatabase(':memory:'), dedupe: false, log, uploadSessions, persistHashState }),
+    () => {
+      const { meta, coordination } = openSqliteStore(':memory:');
+      return new Registry({ driver, index: meta.registryIndex, coordination, dedupe: false, log, uploadSessions, persistHashState });
+    },
   );
 }
 

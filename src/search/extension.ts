@@ -9,10 +9,9 @@
  * "cve search is disabled", as zot's do with its scanner off.
  */
 import type { AppContext, ExtensionFactory } from '../extensions.js';
-import { DownloadCounts, type Pull } from '../meta/download-counts.js';
-import { UserPrefsStore } from '../meta/user-prefs.js';
+import type { Pull } from '../meta/download-counts.js';
 import { ContentReader } from '../ui/content.js';
-import { FULL_CHECK_MS, uiQueriesFor } from '../ui/queries.js';
+import { FULL_CHECK_MS } from '../meta/ui-summaries.js';
 import { VisibleRepositories } from '../ui/visibility.js';
 import type { VulnerabilityService } from './cve/types.js';
 import { FactsReader } from './facts.js';
@@ -40,8 +39,12 @@ export interface SearchExtensionOptions {
 export function searchExtension(options: SearchExtensionOptions = {}): ExtensionFactory {
   return async (ctx) => {
     if (!ctx.config.extensions?.search?.enable) return undefined;
-    const { registry, db, log } = ctx;
-    const queries = uiQueriesFor(db);
+    const { registry, meta, log } = ctx;
+    const { userPrefs, downloadCounts, imageFacts } = meta;
+    if (!userPrefs || !downloadCounts || !imageFacts) {
+      throw new Error('extensions.search needs a metadata store with its tables (SQLite today, not yet PostgreSQL)');
+    }
+    const queries = meta.uiSummaries;
     const content = new ContentReader(registry, queries);
     const scanner = await options.vulnerabilities?.(ctx);
     // Async reads over today's synchronous index and summaries (the metadata store's ports later).
@@ -51,9 +54,9 @@ export function searchExtension(options: SearchExtensionOptions = {}): Extension
       summaries,
       access: ctx.access,
       content,
-      facts: new FactsReader(db, index, content),
-      prefs: new UserPrefsStore(db),
-      downloads: new DownloadCounts(db),
+      facts: new FactsReader(imageFacts, index, content),
+      prefs: userPrefs,
+      downloads: downloadCounts,
       visibility: new VisibleRepositories(ctx.access),
       vulnerabilities: scanner,
     };
@@ -79,11 +82,7 @@ export function searchExtension(options: SearchExtensionOptions = {}): Extension
     };
     const onChanged = ({ repo }: { repo: string }): void => queries.invalidate(repo);
     const fullCheck = (): void => {
-      try {
-        queries.refreshSummaries();
-      } catch (err) {
-        log.warn({ err }, 'search: repository summaries not refreshed');
-      }
+      queries.refreshSummaries().catch((err: unknown) => log.warn({ err }, 'search: repository summaries not refreshed'));
     };
     let flushTimer: NodeJS.Timeout | undefined;
     let checkTimer: NodeJS.Timeout | undefined;

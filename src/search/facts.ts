@@ -6,11 +6,10 @@
  */
 import type { ManifestRecord } from '../meta/registry-index.js';
 import { ImageFactsStore } from '../meta/image-facts.js';
-import type { Db } from '../meta/database.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { LruMap } from '../registry/lru.js';
 import type { ContentReader } from '../ui/content.js';
-import type { Platform } from '../ui/queries.js';
+import type { Platform } from '../meta/ui-summaries.js';
 import type { IndexReads } from './reads.js';
 
 export interface HistoryFact {
@@ -62,11 +61,11 @@ export class FactsReader {
   private readonly cache = new LruMap<string, ImageFacts>(CACHED_DIGESTS);
 
   constructor(
-    db: Db,
+    store: ImageFactsStore<unknown>,
     private readonly index: IndexReads,
     private readonly content: ContentReader,
   ) {
-    this.store = new ImageFactsStore(db);
+    this.store = store as ImageFactsStore<ImageFacts & { v: number }>;
   }
 
   /** The facts of `digest` when they are in memory (answers then need no promise). */

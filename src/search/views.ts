@@ -18,7 +18,7 @@ import type {
   RepoSummary as UiRepoSummary,
   SortDirection,
   TagRow,
-} from '../ui/queries.js';
+} from '../meta/ui-summaries.js';
 import type { VisibleRepositories } from '../ui/visibility.js';
 import type { VulnerabilityService } from './cve/types.js';
 import type { FactsReader, ImageFacts } from './facts.js';

@@ -3,7 +3,8 @@
  * `onDemand`, and periodic mirroring for those with `content` and a `pollInterval`. Not
  * registered when the section is absent, disabled, or lists no registry. See docs/sync.md.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Extension, ExtensionFactory } from '../extensions.js';
@@ -57,16 +58,26 @@ export function createSyncExtension(options: SyncExtensionOptions = {}): Extensi
       ...(options.lookup ? { lookup: options.lookup } : {}),
     });
     // Blobs in transit live on local disk (downloadDir, as zot needs with remote storage), never in
-    // the repository folders; whatever a previous process left there is stale.
-    const spoolDir =
+    // the repository folders. Each process spools in its own folder; at start only the folders of
+    // processes that are gone are emptied, never a live neighbour's.
+    const spoolRoot =
       sync.downloadDir ?? path.join(ctx.config.storage.rootDirectory, META_DIR, 'sync-downloads');
+    await removeDeadSpools(spoolRoot);
+    const spoolDir = path.join(spoolRoot, spoolFolderName(process.pid));
     await rm(spoolDir, { recursive: true, force: true });
     await mkdir(spoolDir, { recursive: true });
 
     const onDemandRoutes = routes.filter((r) => r.onDemand);
     const onDemand =
       onDemandRoutes.length > 0
-        ? new OnDemandCache({ registry: ctx.registry, log, metrics, routes: onDemandRoutes, spoolDir })
+        ? new OnDemandCache({
+            registry: ctx.registry,
+            log,
+            metrics,
+            routes: onDemandRoutes,
+            spoolDir,
+            coordination: ctx.coordination,
+          })
         : undefined;
     const periodic = routes.flatMap((route) =>
       route.pollIntervalMs === undefined
@@ -91,7 +102,16 @@ export function createSyncExtension(options: SyncExtensionOptions = {}): Extensi
         ? { pullThrough: onDemand, onRequestEnd: (record: RequestRecord) => onDemand.observe(record) }
         : {}),
       start: () => {
-        for (const job of periodic) job.start();
+        // Elected: one process mirrors each upstream; the first round right away, the next
+        // pollInterval after each ends, retried with backoff when a round fails.
+        for (const job of periodic)
+          ctx.jobs.add({
+            name: `sync-periodic-${job.routeIndex}`,
+            intervalMs: job.pollIntervalMs,
+            firstDelayMs: 0,
+            elected: true,
+            run: async () => void (await job.round()),
+          });
       },
       stop: async () => {
         await Promise.allSettled([...periodic.map((job) => job.stop()), onDemand?.stop()]);
@@ -99,6 +119,35 @@ export function createSyncExtension(options: SyncExtensionOptions = {}): Extensi
       },
     };
   };
+}
+
+/** One spool folder per process, named so that a later start can tell whether its owner lives. */
+function spoolFolderName(pid: number): string {
+  return `${hostname()}-${pid}`;
+}
+
+/** Whether a process of this machine is alive (EPERM: alive, owned by someone else). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what processes of this machine that are gone left in the spool root, and loose files of
+ * older versions; folders of other machines (a shared downloadDir) and of live processes stay.
+ */
+async function removeDeadSpools(root: string): Promise<void> {
+  const prefix = `${hostname()}-`;
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const pid = entry.isDirectory() && entry.name.startsWith(prefix) ? Number(entry.name.slice(prefix.length)) : NaN;
+    const mine = Number.isInteger(pid) && pid > 0;
+    if (mine ? !isAlive(pid) : !entry.isDirectory()) await rm(path.join(root, entry.name), { recursive: true, force: true });
+  }
 }
 
 /** The sync extension as the app registers it. */

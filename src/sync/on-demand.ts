@@ -29,6 +29,7 @@ import { LruMap } from '../registry/lru.js';
 import type { SyncMetrics } from './metrics.js';
 import type { SyncRoute } from './routes.js';
 import { SingleFlight } from './single-flight.js';
+import type { Coordination } from '../coordination/coordination.js';
 import { BlobSpool } from './spool.js';
 import { moreSpecific, UpstreamError, type UpstreamBlob } from './upstream.js';
 
@@ -55,6 +56,8 @@ export interface OnDemandOptions {
   routes: readonly SyncRoute[];
   /** Local folder for blobs in transit. */
   spoolDir: string;
+  /** Cross-process single flight: one process fetches an upstream manifest, the others then find it stored. */
+  coordination?: Coordination;
   now?: () => number;
 }
 
@@ -75,7 +78,10 @@ export class OnDemandCache implements PullThrough {
   private readonly missesInFlight = new Map<string, number>();
   private stopped = false;
 
+  private readonly coordination: Coordination | undefined;
+
   constructor(options: OnDemandOptions) {
+    this.coordination = options.coordination;
     this.registry = options.registry;
     this.log = options.log;
     this.metrics = options.metrics;
@@ -107,31 +113,31 @@ export class OnDemandCache implements PullThrough {
     const manifests = this.registry.manifests;
     const upstream = first.route.upstream.name;
     if (ref.kind === 'digest') {
-      if (manifests.resolve(repo, ref)) {
+      if (await manifests.resolve(repo, ref)) {
         this.metrics.hit(upstream, 'manifest');
         return;
       }
       try {
-        await this.manifestFlights.run(`${repo}@${ref.digest.value}`, () =>
+        await this.flight(`${repo}@${ref.digest.value}`, () =>
           this.fetchByDigest(ctx.log, targets, repo, ref.digest),
         );
       } catch (err) {
-        if (manifests.resolve(repo, ref)) return;
+        if (await manifests.resolve(repo, ref)) return;
         throw this.clientError(err, 'MANIFEST_UNKNOWN', repo, reference);
       }
       return;
     }
     const key = `${repo}:${ref.tag}`;
-    const cached = manifests.resolve(repo, ref);
+    const cached = await manifests.resolve(repo, ref);
     if (cached && this.isFresh(key, first.route)) {
       this.metrics.hit(upstream, 'manifest');
       return;
     }
     try {
-      await this.manifestFlights.run(key, () => this.refreshTag(ctx.log, targets, repo, ref.tag));
+      await this.flight(key, () => this.refreshTag(ctx.log, targets, repo, ref.tag));
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      const stale = manifests.resolve(repo, ref);
+      const stale = await manifests.resolve(repo, ref);
       if (stale) {
         if (err.kind === 'not-found') {
           // Tags deleted upstream stay served from the cache, as in zot.
@@ -158,7 +164,7 @@ export class OnDemandCache implements PullThrough {
     const targets = this.targets(repo);
     if (targets.length === 0) return false;
     // Only blobs of manifests this repository holds: a blob request alone never causes upstream traffic.
-    if (this.registry.index.referencedBy(repo, digestText).length === 0) return false;
+    if ((await this.registry.index.referencedBy(repo, digestText)).length === 0) return false;
     const digest = parseDigest(digestText);
     const key = `${repo}@${digest.value}`;
     let pending = this.downloads.get(key);
@@ -239,7 +245,7 @@ export class OnDemandCache implements PullThrough {
     let failure: UpstreamError | undefined;
     for (const { route, upstreamRepo } of targets) {
       const upstream = route.upstream;
-      const cached = manifests.resolve(repo, { kind: 'tag', tag });
+      const cached = await manifests.resolve(repo, { kind: 'tag', tag });
       try {
         let digest: string | undefined;
         if (cached) {
@@ -255,7 +261,7 @@ export class OnDemandCache implements PullThrough {
         const known =
           digest === undefined
             ? undefined
-            : manifests.resolve(repo, { kind: 'digest', digest: parseDigest(digest) });
+            : await manifests.resolve(repo, { kind: 'digest', digest: parseDigest(digest) });
         let bytes: Buffer;
         let mediaType: string;
         if (known) {
@@ -377,7 +383,7 @@ export class OnDemandCache implements PullThrough {
       }
       // Another repository may hold it already (`docker.io/nginx` and `docker.io/library/nginx`
       // share every layer): link it rather than download it again.
-      for (const holder of this.registry.index.blobHolders(digest.value)) {
+      for (const holder of await this.registry.index.blobHolders(digest.value)) {
         if (holder !== repo && (await this.registry.blobs.mount(holder, repo, digest))) {
           this.downloads.delete(key);
           log.debug({ repo, digest: digest.value, from: holder }, 'blob linked from another repository');
@@ -458,6 +464,16 @@ export class OnDemandCache implements PullThrough {
     }
   }
 
+  /**
+   * One fetch per key: callers in this process join the running one; another process's fetch of
+   * the same key is waited for (Coordination single flight), after which this one mostly finds the
+   * manifest stored or current and does not download it again.
+   */
+  private flight(key: string, fn: () => Promise<void>): Promise<void> {
+    const coordination = this.coordination;
+    return this.manifestFlights.run(key, coordination ? () => coordination.singleFlight(`sync:${key}`, fn) : fn);
+  }
+
   /** With `maxRetries`, keeps trying a failed fetch in the background so the next pull finds it. */
   private retryLater(key: string, route: SyncRoute, attempt: () => Promise<void>): void {
     const { maxRetries, delayMs, maxDelayMs } = route.retry;
@@ -465,7 +481,7 @@ export class OnDemandCache implements PullThrough {
     const schedule = (left: number, delay: number): void => {
       const timer = setTimeout(() => {
         this.retryTimers.delete(key);
-        this.manifestFlights.run(key, attempt).then(
+        this.flight(key, attempt).then(
           () => this.log.info({ key, upstream: route.upstream.name }, 'background retry succeeded'),
           (err: unknown) => {
             const transient = err instanceof UpstreamError && err.transient;

@@ -48,7 +48,7 @@ export class PeriodicSync {
   private readonly registry: Registry;
   private readonly log: Logger;
   private readonly route: SyncRoute;
-  private readonly pollIntervalMs: number;
+  readonly pollIntervalMs: number;
   private readonly filters = new Map<ContentRule, (tag: string) => boolean>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -65,7 +65,12 @@ export class PeriodicSync {
     for (const rule of options.route.rules) this.filters.set(rule, compileTagFilter(rule.tags));
   }
 
-  /** Runs the first round now and the next ones `pollInterval` after each ends. */
+  /** The route's position in the config (names the job). */
+  get routeIndex(): number {
+    return this.route.index;
+  }
+
+  /** Runs the first round now and the next ones `pollInterval` after each ends (without the app's job runner). */
   start(): void {
     this.schedule(0);
   }
@@ -150,7 +155,7 @@ export class PeriodicSync {
   ): Promise<'copied' | 'unchanged'> {
     const upstream = this.route.upstream;
     const manifests = this.registry.manifests;
-    const cached = manifests.resolve(localRepo, { kind: 'tag', tag });
+    const cached = await manifests.resolve(localRepo, { kind: 'tag', tag });
     const head = await upstream.headManifest(upstreamRepo, tag);
     if (head.digest !== undefined && head.digest === cached?.digest) return 'unchanged';
     const deadline = Date.now() + this.route.syncTimeoutMs;
@@ -176,7 +181,7 @@ export class PeriodicSync {
     const manifests = this.registry.manifests;
     for (const child of parsed.manifests) {
       const digest = tryParseDigest(child.digest);
-      if (!digest || manifests.resolve(localRepo, { kind: 'digest', digest })) continue;
+      if (!digest || (await manifests.resolve(localRepo, { kind: 'digest', digest }))) continue;
       this.checkBudget(deadline);
       const fetched = await this.route.upstream.getManifest(upstreamRepo, digest.value);
       await this.copyReferences(upstreamRepo, localRepo, fetched, deadline);
@@ -194,7 +199,7 @@ export class PeriodicSync {
       throw new UpstreamError('bad-response', this.route.upstream.name, `unsupported digest ${digestText}`);
     const blobs = this.registry.blobs;
     if (await blobs.stat(localRepo, digest)) return;
-    for (const holder of this.registry.index.blobHolders(digest.value)) {
+    for (const holder of await this.registry.index.blobHolders(digest.value)) {
       if (await blobs.mount(holder, localRepo, digest)) return;
     }
     const blob = await this.route.upstream.getBlob(upstreamRepo, digest.value);

@@ -29,7 +29,7 @@ import { RegistryError } from '../oci/errors.js';
 import { isValidRepositoryName, isValidTag } from '../oci/names.js';
 import { tryParseDigest } from '../oci/digest.js';
 import type { ContentReader } from './content.js';
-import type { RepoSort, SortDirection, TagSort, UiQueries } from './queries.js';
+import type { RepoSort, SortDirection, TagSort, UiSummaries as UiQueries } from '../meta/ui-summaries.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { VisibleRepositories } from './visibility.js';
 import type { UiVulnerabilities } from './vulnerabilities.js';
@@ -174,17 +174,13 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const direction = choice<SortDirection>(ctx, 'dir', ['asc', 'desc'], sort === 'name' ? 'asc' : 'desc');
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
-    queries.ensureFresh();
-    const readable = visibility.filter(
-      identity,
-      `${sort}:${direction}`,
-      queries.generation,
-      queries.orderedNames(sort, direction),
-    );
+    await queries.ensureFresh();
+    const ordered = await queries.orderedNames(sort, direction);
+    const readable = visibility.filter(identity, `${sort}:${direction}`, queries.generation, ordered);
     const needle = filter.trim().toLowerCase();
     const visible = needle === '' ? readable : readable.filter((name) => name.includes(needle));
     const result = paginate(visible, page, perPage);
-    const summaries = result.items.flatMap((name) => queries.summary(name) ?? []);
+    const summaries = (await Promise.all(result.items.map((name) => queries.summary(name)))).flatMap((s) => s ?? []);
     const infos = await Promise.all(
       summaries.map((s) =>
         s.newestDigest
@@ -213,10 +209,10 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const sort = choice<TagSort>(ctx, 'sort', ['pushed', 'name'], 'pushed');
     const page = positive(ctx, 'page', 1, 1e9);
     const perPage = positive(ctx, 'perPage', DEFAULT_PER_PAGE, MAX_PER_PAGE);
-    queries.ensureFresh();
-    const summary = queries.summary(name);
+    await queries.ensureFresh();
+    const summary = await queries.summary(name);
     if (!summary) throw notFound(name);
-    const tags = paginate(queries.tags(name, filter, sort), page, perPage);
+    const tags = paginate(await queries.tags(name, filter, sort), page, perPage);
     const infos = await content.infos(
       name,
       tags.items.map((t) => t.digest),
@@ -235,14 +231,14 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
   };
 
   /** The manifest a `reference` (tag or digest) names, or the spec's 400/404. */
-  const manifestRecord = (name: string, reference: string): ManifestRecord => {
+  const manifestRecord = async (name: string, reference: string): Promise<ManifestRecord> => {
     const digest = reference.includes(':') ? tryParseDigest(reference) : undefined;
     if (!digest && !isValidTag(reference)) {
       throw new RegistryError('MANIFEST_INVALID', 'reference must be a tag or a digest');
     }
     const record = digest
-      ? registry.index.manifest(name, digest.value)
-      : registry.index.resolveTag(name, reference);
+      ? await registry.index.manifest(name, digest.value)
+      : await registry.index.resolveTag(name, reference);
     if (!record) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${name}`);
     return record;
   };
@@ -250,7 +246,7 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
   const image = async (ctx: RequestContext): Promise<void> => {
     const { identity, name } = await readableRepo(ctx);
     const reference = param(ctx, 'reference');
-    const record = manifestRecord(name, reference);
+    const record = await manifestRecord(name, reference);
     const view = await content.image(name, record);
     if (!view) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${name}`);
     sendJson(ctx, 200, { ...view, reference, canDelete: access.can(identity, 'delete', name) });
@@ -259,7 +255,7 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
   const imageVulnerabilities = async (ctx: RequestContext): Promise<void> => {
     const { name } = await readableRepo(ctx);
     if (!vulnerabilities) throw new RegistryError('NOT_FOUND', 'vulnerability scanning is off');
-    const record = manifestRecord(name, param(ctx, 'reference'));
+    const record = await manifestRecord(name, param(ctx, 'reference'));
     sendJson(ctx, 200, { reference: param(ctx, 'reference'), digest: record.digest, ...(await vulnerabilities.forImage(name, record.digest)) });
   };
 

@@ -5,10 +5,10 @@
  * served from an old zot data directory may hold anything.
  */
 import type { Registry } from '../registry/registry.js';
-import type { ManifestRecord } from '../meta/registry-index.js';
+import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
 import { isIndexMediaType, MediaType } from '../oci/media-types.js';
 import { tryParseDigest } from '../oci/digest.js';
-import type { ManifestInfo, Platform, UiQueries } from './queries.js';
+import type { ManifestInfo, Platform, UiSummaries as UiQueries } from '../meta/ui-summaries.js';
 
 /** Configs above this size are described, not parsed (real ones are a few KiB). */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -161,9 +161,9 @@ export class ContentReader {
    * Platforms and total size of a manifest of `repo`, from the cache or computed from its content
    * (and then cached). Undefined when the repository no longer holds the manifest.
    */
-  info(repo: string, digest: string): Promise<ManifestInfo | undefined> {
-    const cached = this.queries.manifestInfo(digest);
-    if (cached) return Promise.resolve(cached);
+  async info(repo: string, digest: string): Promise<ManifestInfo | undefined> {
+    const cached = await this.queries.manifestInfo(digest);
+    if (cached) return cached;
     const key = `${repo}@${digest}`;
     let running = this.pending.get(key);
     if (!running) {
@@ -186,9 +186,9 @@ export class ContentReader {
   }
 
   private async compute(repo: string, digest: string, depth: number): Promise<ManifestInfo | undefined> {
-    const cached = this.queries.manifestInfo(digest);
+    const cached = await this.queries.manifestInfo(digest);
     if (cached) return cached;
-    const record = this.registry.index.manifest(repo, digest);
+    const record = await this.registry.index.manifest(repo, digest);
     if (!record) return undefined;
     const doc = await this.manifest(repo, record);
     if (!doc) return undefined;
@@ -227,7 +227,7 @@ export class ContentReader {
       }
       info = { imageSize, platforms: uniquePlatforms(platforms) };
     }
-    this.queries.saveManifestInfo(digest, info);
+    await this.queries.saveManifestInfo(digest, info);
     return info;
   }
 
@@ -245,7 +245,7 @@ export class ContentReader {
       manifestSize: record.size,
       imageSize: info?.imageSize ?? record.size,
       pushedAt: record.pushedAt,
-      tags: index.tagsForDigest(repo, record.digest),
+      tags: await index.tagsForDigest(repo, record.digest),
       manifest: doc,
       annotations: stringMap(doc.annotations),
       platforms: info?.platforms ?? [],
@@ -253,8 +253,8 @@ export class ContentReader {
       history: [],
       layers: [],
       manifests: [],
-      parents: index.referencedBy(repo, record.digest).filter((p) => index.manifest(repo, p) !== undefined),
-      referrers: index.referrers(repo, record.digest).map((r) => ({
+      parents: await presentManifests(index, repo, await index.referencedBy(repo, record.digest)),
+      referrers: (await index.referrers(repo, record.digest)).map((r) => ({
         digest: r.digest,
         mediaType: r.mediaType,
         size: r.size,
@@ -317,4 +317,10 @@ export class ContentReader {
     }
     return view;
   }
+}
+
+/** The digests of `candidates` that are manifests `repo` still holds. */
+async function presentManifests(index: RegistryIndex, repo: string, candidates: string[]): Promise<string[]> {
+  const present = await Promise.all(candidates.map((d) => index.manifest(repo, d)));
+  return candidates.filter((_, i) => present[i] !== undefined);
 }

@@ -8,14 +8,14 @@ import { apiRoutes } from './api.js';
 import { StaticAssets } from './assets.js';
 import { ContentReader } from './content.js';
 import { pageRoutes } from './pages.js';
-import { FULL_CHECK_MS, uiQueriesFor } from './queries.js';
+import { FULL_CHECK_MS } from '../meta/ui-summaries.js';
 import { scanningConfigured, scanStore } from '../search/cve/index.js';
 import { UiVulnerabilities } from './vulnerabilities.js';
 
 export const uiExtension: ExtensionFactory = (ctx) => {
   if (!ctx.config.extensions?.ui?.enable) return undefined;
   const assets = new StaticAssets();
-  const queries = uiQueriesFor(ctx.db);
+  const queries = ctx.meta.uiSummaries;
   const content = new ContentReader(ctx.registry, queries);
   const { events } = ctx.registry;
   let stopped = false;
@@ -34,18 +34,13 @@ export const uiExtension: ExtensionFactory = (ctx) => {
    * the request path: at start-up (after a mass import this is the one slow pass, a few table
    * scans) and then every FULL_CHECK_MS.
    */
-  const fullCheck = (): void => {
+  const fullCheck = async (): Promise<void> => {
     if (stopped) return;
-    try {
-      const started = performance.now();
-      queries.refreshSummaries();
-      const ms = performance.now() - started;
-      if (ms > 1000) ctx.log.info({ ms: Math.round(ms) }, 'ui: repository summaries computed');
-    } catch (err) {
-      ctx.log.warn({ err }, 'ui: repository summaries not refreshed');
-    }
+    const started = performance.now();
+    await queries.refreshSummaries();
+    const ms = performance.now() - started;
+    if (ms > 1000) ctx.log.info({ ms: Math.round(ms) }, 'ui: repository summaries computed');
   };
-  let timer: NodeJS.Timeout | undefined;
 
   return {
     name: 'ui',
@@ -65,13 +60,11 @@ export const uiExtension: ExtensionFactory = (ctx) => {
       events.on('manifest-deleted', onChanged);
       events.on('blob-stored', onChanged);
       events.on('blob-deleted', onChanged);
-      setImmediate(fullCheck);
-      timer = setInterval(fullCheck, FULL_CHECK_MS);
-      timer.unref();
+      // Every process keeps its own in-memory orders fresh; the summaries themselves are shared.
+      ctx.jobs.add({ name: 'ui-summaries', intervalMs: FULL_CHECK_MS, firstDelayMs: 0, elected: false, run: fullCheck });
     },
     stop: () => {
       stopped = true;
-      clearInterval(timer);
       events.off('manifest-pushed', onPushed);
       events.off('manifest-deleted', onChanged);
       events.off('blob-stored', onChanged);

@@ -39,18 +39,20 @@ export class UiVulnerabilities {
   ) {}
 
   /** The image manifests a manifest stands for: itself, or an index's children in the repository. */
-  private imageDigests(repo: string, digest: string): string[] {
-    const record = this.registry.index.manifest(repo, digest);
+  private async imageDigests(repo: string, digest: string): Promise<string[]> {
+    const record = await this.registry.index.manifest(repo, digest);
     if (!record) return [];
     if (!isIndexMediaType(record.mediaType)) return [digest];
-    return record.references.filter((ref) => {
-      const child = this.registry.index.manifest(repo, ref);
-      return child !== undefined && !isIndexMediaType(child.mediaType);
-    });
+    const images: string[] = [];
+    for (const ref of record.references) {
+      const child = await this.registry.index.manifest(repo, ref);
+      if (child !== undefined && !isIndexMediaType(child.mediaType)) images.push(ref);
+    }
+    return images;
   }
 
   async forImage(repo: string, digest: string): Promise<ImageVulnerabilities> {
-    const digests = this.imageDigests(repo, digest);
+    const digests = await this.imageDigests(repo, digest);
     const scans = await Promise.all(digests.map((d) => this.store.scan(d)));
     if (scans.length === 0 || scans.some((s) => s === undefined)) {
       return { scanned: false, scannedAt: null, dataVersion: null, counts: { ...ZERO }, vulnerabilities: [] };
@@ -79,7 +81,7 @@ export class UiVulnerabilities {
 
   /** Counts by severity for a manifest, or null when not scanned yet. */
   async countsFor(repo: string, digest: string): Promise<SeverityCounts | null> {
-    const digests = this.imageDigests(repo, digest);
+    const digests = await this.imageDigests(repo, digest);
     if (digests.length === 1) return (await this.store.counts(digests[0]!))?.counts ?? null;
     const image = await this.forImage(repo, digest);
     return image.scanned ? image.counts : null;

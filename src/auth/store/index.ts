@@ -1,8 +1,10 @@
-/** The auth module's records in the metadata database: users, API keys, sessions, sign-ins, keys. */
-export { migrateAuthTables } from './schema.js';
-export { UserStore } from './users.js';
-export { ApiKeyStore, type ApiKeyRecord, type NewApiKey } from './api-keys.js';
-export { SessionStore, type SessionRecord } from './sessions.js';
-export { LoginStateStore, type LoginState } from './login-states.js';
-export { loadSigningKey, type SigningKey } from './signing-keys.js';
+/**
+ * The auth module's record ports (users, API keys, sessions, sign-in states), part of the
+ * MetadataStore (`meta/store.ts`); their SQL lives in `meta/sqlite/auth-*.ts`. The token signing
+ * keys are not records: `auth/tokens/signing-keys.ts`.
+ */
+export type { UserStore } from './users.js';
+export type { ApiKeyStore, ApiKeyRecord, NewApiKey } from './api-keys.js';
+export type { SessionStore, SessionRecord } from './sessions.js';
+export type { LoginStateStore, LoginState } from './login-states.js';
 export { randomSecret, sha256Hex } from './hash.js';

@@ -1,5 +1,9 @@
-import type { Db } from '../../meta/database.js';
-import { sha256Hex } from './hash.js';
+/**
+ * The sign-in states port (part of the MetadataStore): OIDC sign-ins in progress, keyed by the
+ * SHA-256 of their `state`, shared so that the callback may reach another process (or arrive
+ * after a restart). Each state is single-use: taking it deletes it. SQLite implementation:
+ * `meta/sqlite/auth-login-states.ts`.
+ */
 
 /** What the callback needs to finish an OIDC sign-in the login route started. */
 export interface LoginState {
@@ -10,63 +14,8 @@ export interface LoginState {
   readonly callback: string;
 }
 
-/** At most this many sign-ins may be pending at once; the oldest are dropped beyond it. */
-const MAX_PENDING = 10_000;
-
-/**
- * OIDC sign-ins in progress, keyed by the SHA-256 of their `state`. Stored in the database rather
- * than in memory so that a restart between the redirect and the callback does not fail the
- * sign-in. Each state is single-use: taking it deletes it.
- */
-export class LoginStateStore {
-  readonly #insert;
-  readonly #take;
-  readonly #delete;
-  readonly #purge;
-  readonly #trim;
-
-  constructor(db: Db) {
-    this.#insert = db.prepare(
-      'INSERT INTO auth_login_states (state_hash, provider, code_verifier, nonce, callback, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.#take = db.prepare(
-      'SELECT provider, code_verifier, nonce, callback, expires_at FROM auth_login_states WHERE state_hash = ?',
-    );
-    this.#delete = db.prepare('DELETE FROM auth_login_states WHERE state_hash = ?');
-    this.#purge = db.prepare('DELETE FROM auth_login_states WHERE expires_at <= ?');
-    this.#trim = db.prepare(
-      `DELETE FROM auth_login_states WHERE state_hash IN (
-         SELECT state_hash FROM auth_login_states ORDER BY expires_at DESC LIMIT -1 OFFSET ?)`,
-    );
-  }
-
-  save(state: string, login: LoginState, expiresAt: Date, now: Date): void {
-    this.#purge.run(now.getTime());
-    this.#insert.run(
-      sha256Hex(state),
-      login.provider,
-      login.codeVerifier,
-      login.nonce,
-      login.callback,
-      expiresAt.getTime(),
-    );
-    this.#trim.run(MAX_PENDING);
-  }
-
+export interface LoginStateStore {
+  save(state: string, login: LoginState, expiresAt: Date, now: Date): Promise<void>;
   /** Removes and returns the sign-in `state` stands for, unless it is unknown or expired. */
-  take(state: string, now: Date): LoginState | undefined {
-    const hash = sha256Hex(state);
-    const row = this.#take.get(hash) as
-      | { provider: string; code_verifier: string; nonce: string; callback: string; expires_at: number }
-      | undefined;
-    if (row === undefined) return undefined;
-    this.#delete.run(hash);
-    if (row.expires_at <= now.getTime()) return undefined;
-    return {
-      provider: row.provider,
-      codeVerifier: row.code_verifier,
-      nonce: row.nonce,
-      callback: row.callback,
-    };
-  }
+  take(state: string, now: Date): Promise<LoginState | undefined>;
 }

@@ -1,5 +1,9 @@
-import type { Db } from '../../meta/database.js';
-import { randomSecret, sha256Hex } from './hash.js';
+/**
+ * The browser-session records port (part of the MetadataStore): server-side, so that they survive
+ * a restart, end when deleted, and work on every process. The cookie carries a random 256-bit id;
+ * the store only its SHA-256, so a copy of the store cannot be turned into a cookie. Expiry is
+ * absolute (never extended on use). SQLite implementation: `meta/sqlite/auth-sessions.ts`.
+ */
 
 export interface SessionRecord {
   readonly username: string;
@@ -9,71 +13,17 @@ export interface SessionRecord {
   readonly expiresAt: Date;
 }
 
-interface Row {
-  username: string;
-  provider: string | null;
-  created_at: number;
-  expires_at: number;
-}
-
-/**
- * Browser sessions, server-side in the metadata database so that they survive a restart and end
- * when deleted. The cookie carries a random 256-bit id; the database only its SHA-256, so a copy
- * of the database cannot be turned into a cookie. Expiry is absolute (never extended on use).
- */
-export class SessionStore {
-  readonly #insert;
-  readonly #find;
-  readonly #delete;
-  readonly #purge;
-
-  constructor(db: Db) {
-    this.#insert = db.prepare(
-      'INSERT INTO auth_sessions (id_hash, username, provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.#find = db.prepare(
-      'SELECT username, provider, created_at, expires_at FROM auth_sessions WHERE id_hash = ?',
-    );
-    this.#delete = db.prepare('DELETE FROM auth_sessions WHERE id_hash = ?');
-    this.#purge = db.prepare('DELETE FROM auth_sessions WHERE expires_at <= ?');
-  }
-
+export interface SessionStore {
   /** Starts a session; returns its id, the secret to put in the cookie (and nowhere else). */
   create(
     username: string,
     provider: string | undefined,
     now: Date,
     ttlMs: number,
-  ): { id: string; record: SessionRecord } {
-    const id = randomSecret();
-    const expiresAt = new Date(now.getTime() + ttlMs);
-    this.#insert.run(sha256Hex(id), username, provider ?? null, now.getTime(), expiresAt.getTime());
-    return { id, record: { username, provider, createdAt: now, expiresAt } };
-  }
-
+  ): Promise<{ id: string; record: SessionRecord }>;
   /** The live session an id stands for; an expired one is deleted and not returned. */
-  find(id: string, now: Date): SessionRecord | undefined {
-    const hash = sha256Hex(id);
-    const row = this.#find.get(hash) as Row | undefined;
-    if (row === undefined) return undefined;
-    if (row.expires_at <= now.getTime()) {
-      this.#delete.run(hash);
-      return undefined;
-    }
-    return {
-      username: row.username,
-      provider: row.provider ?? undefined,
-      createdAt: new Date(row.created_at),
-      expiresAt: new Date(row.expires_at),
-    };
-  }
-
-  delete(id: string): void {
-    this.#delete.run(sha256Hex(id));
-  }
-
+  find(id: string, now: Date): Promise<SessionRecord | undefined>;
+  delete(id: string): Promise<void>;
   /** Deletes every expired session; returns how many. */
-  purgeExpired(now: Date): number {
-    return this.#purge.run(now.getTime()).changes;
-  }
+  purgeExpired(now: Date): Promise<number>;
 }

@@ -1,14 +1,14 @@
 /**
  * Registry bearer tokens, as Docker Hub, GHCR and Harbor issue them: short-lived JWTs (HS256 under a
- * secret kept in the metadata database) naming who asked and which repositories and actions they
+ * secret kept in a 0600 key file or the environment, never the database: `signing-keys.ts`) naming who asked and which repositories and actions they
  * were granted. A token is a narrowing of its holder's rights, never a widening: every request is
  * still checked against the policy, and tokens minted from an API key die with the key.
  */
 import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { AuthMethod, Identity, TokenAccess } from '../identity.js';
 import type { Action } from '../authz/actions.js';
-import type { SigningKey } from '../store/signing-keys.js';
+import type { SigningKey, SigningKeys } from './signing-keys.js';
 import { actionsOfScopeAction, type ScopeEntry } from './scope.js';
 
 /** Who a token is issued to. */
@@ -36,7 +36,15 @@ export interface VerifiedToken {
 }
 
 export interface RegistryTokenOptions {
+  /** Signs new tokens. */
   readonly key: SigningKey;
+  /** Still accepted for verification (the keys before a rotation). */
+  readonly previous?: readonly SigningKey[];
+  /**
+   * Called when a token names a key this instance does not know (another process rotated the
+   * key file): returns the keys as they are now, or undefined. At most once a second.
+   */
+  readonly reload?: () => Promise<SigningKeys | undefined>;
   /** The `service` of the challenge, and the tokens' audience. */
   readonly service: string;
   /** Token lifetime. Default 900 s. */
@@ -44,6 +52,7 @@ export interface RegistryTokenOptions {
 }
 
 const ISSUER = 'berth';
+const CLOCK_TOLERANCE_S = 30;
 const METHODS: readonly TokenSubject['method'][] = ['anonymous', 'htpasswd', 'apikey'];
 
 function isStringArray(value: unknown): value is string[] {
@@ -75,13 +84,28 @@ function parseAccessClaim(value: unknown): ScopeEntry[] | undefined {
   return out;
 }
 
+/** The `kid` of a compact JWS, or undefined when the header is unreadable (garbage is no error). */
+function headerKid(token: string): string | undefined {
+  try {
+    const kid = decodeProtectedHeader(token).kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RegistryTokens {
   readonly service: string;
   readonly ttlSeconds: number;
-  readonly #key: SigningKey;
+  #key: SigningKey;
+  #accepted: Map<string, Uint8Array>;
+  readonly #reload: RegistryTokenOptions['reload'];
+  #lastReload = 0;
 
   constructor(options: RegistryTokenOptions) {
     this.#key = options.key;
+    this.#accepted = new Map([options.key, ...(options.previous ?? [])].map((k) => [k.id, k.secret]));
+    this.#reload = options.reload;
     this.service = options.service;
     this.ttlSeconds = options.ttlSeconds ?? 900;
   }
@@ -111,6 +135,17 @@ export class RegistryTokens {
     };
   }
 
+  /** Re-reads the keys (rate-limited) when a token names an unknown key id. */
+  async #reloadFor(kid: string, now: Date): Promise<Uint8Array | undefined> {
+    if (this.#reload === undefined || now.getTime() - this.#lastReload < 1_000) return undefined;
+    this.#lastReload = now.getTime();
+    const keys = await this.#reload().catch(() => undefined);
+    if (keys === undefined) return undefined;
+    this.#key = keys.current;
+    this.#accepted = new Map([keys.current, ...keys.previous].map((k) => [k.id, k.secret]));
+    return this.#accepted.get(kid);
+  }
+
   /**
    * The identity a token carries, or undefined for anything that is not a valid, unexpired token
    * of this registry (bad signature, other key, other audience, malformed claims).
@@ -118,20 +153,28 @@ export class RegistryTokens {
   async verify(token: string, now: Date): Promise<VerifiedToken | undefined> {
     let payload: Record<string, unknown>;
     try {
-      const result = await jwtVerify(token, this.#key.secret, {
+      const kid = headerKid(token);
+      if (kid === undefined) return undefined;
+      const secret = this.#accepted.get(kid) ?? (await this.#reloadFor(kid, now));
+      if (secret === undefined) return undefined;
+      const result = await jwtVerify(token, secret, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: this.service,
         currentDate: now,
-        clockTolerance: 30,
+        clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['exp', 'iat'],
       });
-      if (result.protectedHeader.kid !== this.#key.id) return undefined;
       payload = result.payload;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined;
       throw err;
     }
+    // Berth never issues a token living longer than its ttl: a longer one was not minted by this
+    // registry's token endpoint (a leaked secret, or a key from a backup), so it is refused.
+    const { exp, iat } = payload as { exp: number; iat: number };
+    const nowS = now.getTime() / 1000;
+    if (exp - iat > this.ttlSeconds || exp > nowS + this.ttlSeconds + CLOCK_TOLERANCE_S) return undefined;
     const access = parseAccessClaim(payload.access);
     const method = payload.amr;
     const username = payload.sub ?? '';

@@ -114,14 +114,14 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
         sendJson(
           ctx,
           200,
-          { apiKeys: store.listByOwner(owner).map((k) => describeKey(k, now)) },
+          { apiKeys: (await store.listByOwner(owner)).map((k) => describeKey(k, now)) },
           { 'Cache-Control': 'no-store' },
         );
         return;
       case 'POST': {
         const request = parseCreateRequest(await readSmallBody(ctx.req, MAX_BODY_BYTES), now);
         const userAgent = ctx.req.headers['user-agent'] ?? '';
-        const { record, key } = store.create({ owner, ...request, creatorUa: userAgent.slice(0, 500), now });
+        const { record, key } = await store.create({ owner, ...request, creatorUa: userAgent.slice(0, 500), now });
         services.log.info({ user: owner, keyId: record.id, label: record.label }, 'API key created');
         services.audit.record({
           action: 'apikey.create',
@@ -142,7 +142,7 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
         if (ids.length !== 1 || ids[0] === '') throw badRequest('give exactly one ?id=<uuid>');
         const id = ids[0]!;
         // As zot: 200 whether or not the caller had such a key, so ids of others' keys stay unprobed.
-        if (store.revoke(owner, id)) {
+        if (await store.revoke(owner, id)) {
           services.log.info({ user: owner, keyId: id }, 'API key revoked');
           services.audit.record({
             action: 'apikey.revoke',

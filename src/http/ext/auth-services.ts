@@ -12,17 +12,11 @@ import { FailureThrottle } from '../../auth/authn/throttle.js';
 import { DEFAULT_MTLS, type MtlsSettings } from '../../auth/authn/mtls.js';
 import { compilePolicy, type Policy } from '../../auth/authz/policy.js';
 import { OidcRelyingParty } from '../../auth/oidc/relying-party.js';
-import {
-  ApiKeyStore,
-  LoginStateStore,
-  loadSigningKey,
-  migrateAuthTables,
-  SessionStore,
-  UserStore,
-} from '../../auth/store/index.js';
+import type { ApiKeyStore, LoginStateStore, SessionStore, UserStore } from '../../auth/store/index.js';
+import { loadSigningKeys, reloadSigningKeys } from '../../auth/tokens/signing-keys.js';
 import { RegistryTokens } from '../../auth/tokens/registry-tokens.js';
 import { OPENID_PROVIDERS, type Config } from '../../config/index.js';
-import { ApiKeyGroups, migrateApiKeyGroups } from '../../meta/api-key-groups.js';
+import type { ApiKeyGroups } from '../../meta/api-key-groups.js';
 import type { AppContext } from '../../extensions.js';
 
 export interface AuthSettings {
@@ -64,7 +58,8 @@ export interface AuthServices {
   readonly signIns: LoginStateStore;
   readonly tokens: RegistryTokens;
   /** Groups admins gave service-account keys. */
-  readonly keyGroups: ApiKeyGroups;
+  /** Service-account key groups; undefined on a metadata store without them (PostgreSQL, for now). */
+  readonly keyGroups: ApiKeyGroups | undefined;
   authenticator: Authenticator;
   /** OpenID providers by their key under `openid.providers`. */
   providers: ReadonlyMap<string, OidcRelyingParty>;
@@ -152,12 +147,12 @@ export async function configuredAuth(
     users: UserStore;
     sessions: SessionStore;
     tokens: RegistryTokens;
-    keyGroups: ApiKeyGroups;
+    keyGroups: ApiKeyGroups | undefined;
     now: () => Date;
   },
   reuseHtpasswd?: HtpasswdFile,
 ): Promise<ConfiguredAuth> {
-  const { db, log } = ctx;
+  const { meta, log } = ctx;
   const settings = authSettings(config);
   const policy = compilePolicy(config.http.accessControl, {
     authenticationConfigured: authenticationConfigured(config),
@@ -169,7 +164,7 @@ export async function configuredAuth(
       : reuseHtpasswd !== undefined && reuseHtpasswd.path === htpasswdPath
         ? reuseHtpasswd
         : await HtpasswdFile.open(htpasswdPath, { logger: log.child({ component: 'htpasswd' }) });
-  const apiKeys = settings.apiKeysEnabled ? new ApiKeyStore(db) : undefined;
+  const apiKeys = settings.apiKeysEnabled ? meta.apiKeys : undefined;
   const authenticator = new Authenticator({
     htpasswd,
     apiKeys,
@@ -214,25 +209,35 @@ export async function configuredAuth(
   return { settings, policy, htpasswd, apiKeys, authenticator, providers, mtls: mtlsSettings(config) };
 }
 
+/** How often expired sessions are deleted. */
+const SESSION_PURGE_MS = 10 * 60 * 1000;
+
 export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise<AuthServices> {
-  const { config, db, log } = ctx;
+  const { config, meta, log } = ctx;
   const now = (): Date => new Date();
-  migrateAuthTables(db);
-  await migrateApiKeyGroups(db);
-  const users = new UserStore(db);
-  const sessions = new SessionStore(db);
+  const { users, sessions } = meta;
+  const keys = await loadSigningKeys(ctx.metaDir);
   const tokens = new RegistryTokens({
-    key: loadSigningKey(db, now()),
+    key: keys.current,
+    previous: keys.previous,
     service: authSettings(config).service,
+    reload: () => reloadSigningKeys(ctx.metaDir),
   });
-  const keyGroups = new ApiKeyGroups(db);
+  // Shared state, so one process purges for all.
+  ctx.jobs.add({
+    name: 'session-purge',
+    intervalMs: SESSION_PURGE_MS,
+    elected: true,
+    run: async () => void (await sessions.purgeExpired(now())),
+  });
+  const keyGroups = meta.apiKeyGroups;
   const configured = await configuredAuth(ctx, config, { users, sessions, tokens, keyGroups, now });
 
   const services: AuthServices = {
     ...configured,
     users,
     sessions,
-    signIns: new LoginStateStore(db),
+    signIns: meta.signIns,
     tokens,
     keyGroups,
     audit: auditLogFor(ctx),

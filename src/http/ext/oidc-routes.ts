@@ -85,7 +85,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       return;
     }
     const now = services.now();
-    services.signIns.save(
+    await services.signIns.save(
       pending.state,
       { provider: name, codeVerifier: pending.codeVerifier, nonce: pending.nonce, callback },
       new Date(now.getTime() + settings.signInTtlMs),
@@ -106,7 +106,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     appendSetCookie(ctx.res, signInCookie('', 0));
     const pending =
       state !== '' && constantTimeEqual(state, cookie)
-        ? services.signIns.take(state, services.now())
+        ? await services.signIns.take(state, services.now())
         : undefined;
     if (pending === undefined || pending.provider !== name) {
       failed(ctx, '', 'unknown, expired or foreign state');
@@ -134,7 +134,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       );
       return;
     }
-    guard.startSession(ctx, signedIn.username, signedIn.groups, name);
+    await guard.startSession(ctx, signedIn.username, signedIn.groups, name);
     ctx.identity = { username: signedIn.username, groups: signedIn.groups, method: 'session' };
     ctx.res.writeHead(302, {
       Location: pending.callback === '' ? '/' : pending.callback,
@@ -144,14 +144,14 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     ctx.res.end();
   };
 
-  const logout = (ctx: RequestContext): void => {
+  const logout = async (ctx: RequestContext): Promise<void> => {
     ctx.route = 'auth-logout';
     if (ctx.req.method !== 'POST') {
       throw new RegistryError('UNSUPPORTED', 'sign out with POST');
     }
     if (!isSameSiteRequest(ctx, settings.externalUrl))
       throw new RegistryError('DENIED', 'cross-site request refused');
-    const username = guard.endSession(ctx);
+    const username = await guard.endSession(ctx);
     if (username !== undefined) {
       services.log.info({ user: username }, 'signed out');
       services.audit.record({
@@ -175,7 +175,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       return true;
     }
     if (path === LOGOUT_PATH) {
-      logout(ctx);
+      await logout(ctx);
       return true;
     }
     return false;

@@ -9,7 +9,7 @@ import { sendJson } from '../respond.js';
 import type { V2Deps } from './deps.js';
 
 export async function listTags(ctx: RequestContext, deps: V2Deps, name: string): Promise<void> {
-  if (!deps.registry.manifests.repositoryExists(name)) {
+  if (!(await deps.registry.manifests.repositoryExists(name))) {
     throw new RegistryError('NAME_UNKNOWN', `repository ${name} not known to registry`, { detail: { name } });
   }
   const page = parsePageRequest(ctx.url.searchParams);
@@ -19,7 +19,7 @@ export async function listTags(ctx: RequestContext, deps: V2Deps, name: string):
     return;
   }
   // One extra row tells whether a next page exists without a count query.
-  const rows = deps.registry.tags(name, page.last ?? '', Math.min(limit, MAX_PAGE_SIZE * 100) + 1);
+  const rows = await deps.registry.tags(name, page.last ?? '', Math.min(limit, MAX_PAGE_SIZE * 100) + 1);
   const tags = rows.slice(0, limit);
   const headers =
     page.n !== undefined && rows.length > limit
@@ -43,7 +43,7 @@ export async function catalog(ctx: RequestContext, deps: V2Deps, authorization: 
     // rows the caller may not read were filtered out.
     const batch = Math.min(1000, limit + 1);
     for (;;) {
-      const rows = deps.registry.catalog(after, batch);
+      const rows = await deps.registry.catalog(after, batch);
       for (const repo of rows) {
         if (!authorization.lists(repo)) continue;
         if (repositories.length === limit) {
@@ -64,7 +64,7 @@ export async function catalog(ctx: RequestContext, deps: V2Deps, authorization: 
 export async function referrers(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
   const subject = parseDigest(digestText);
   const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined;
-  const manifests = deps.registry.manifests.referrers(name, subject, artifactType);
+  const manifests = await deps.registry.manifests.referrers(name, subject, artifactType);
   sendJson(
     ctx,
     200,

@@ -17,7 +17,7 @@ export async function getManifest(ctx: RequestContext, deps: V2Deps, name: strin
   const ref = parseReference(reference);
   if (deps.pullThrough) await deps.pullThrough.ensureManifest(ctx, name, reference);
   const manifests = deps.registry.manifests;
-  const found = manifests.require(name, ref);
+  const found = await manifests.require(name, ref);
   const headers = {
     'Content-Type': found.mediaType,
     'Docker-Content-Digest': found.digest,

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { AppContext } from '../../extensions.js';
-import { CveScanStore } from '../../meta/cve-scans.js';
+import type { CveScanStore } from '../../meta/cve-scans.js';
 import { metricsFor } from '../../metrics/berth-metrics.js';
 import { META_DIR } from '../../registry/layout.js';
 import type { VulnerabilityProvider } from '../extension.js';
@@ -23,8 +23,10 @@ export function scanningConfigured(ctx: Pick<AppContext, 'config'>): boolean {
 }
 
 /** The stored scans, for readers that do not scan (the web UI). */
-export function scanStore(ctx: Pick<AppContext, 'db'>): CveScanStore<Inventory, Vulnerability> {
-  return new CveScanStore<Inventory, Vulnerability>(ctx.db);
+export function scanStore(ctx: Pick<AppContext, 'meta'>): CveScanStore<Inventory, Vulnerability> {
+  const store = ctx.meta.cveScans;
+  if (!store) throw new Error('extensions.search.cve needs a metadata store with scan records (SQLite today)');
+  return store as CveScanStore<Inventory, Vulnerability>;
 }
 
 export const cveScanner: VulnerabilityProvider = (ctx) => {

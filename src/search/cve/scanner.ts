@@ -107,9 +107,11 @@ export class VulnerabilityScanner implements VulnerabilityService {
 
   /** A manifest gone from every repository takes its inventory and scan with it (and out of the metrics). */
   private readonly onDeleted = (e: { repo: string; digest: string; tag?: string }): void => {
-    if (e.tag !== undefined || this.options.registry.index.blobHolders(e.digest).length > 0) return;
-    this.options.store
-      .forget(e.digest)
+    if (e.tag !== undefined) return;
+    const { registry, store } = this.options;
+    registry.index
+      .blobHolders(e.digest)
+      .then((holders) => (holders.length > 0 ? undefined : store.forget(e.digest)))
       .catch((err: unknown) =>
         this.options.log.warn({ err, digest: e.digest }, 'scan of a deleted manifest not dropped'),
       );
@@ -289,10 +291,10 @@ export class VulnerabilityScanner implements VulnerabilityService {
     try {
       let after = '';
       for (;;) {
-        const repos = registry.index.catalog(after, 500);
+        const repos = await registry.index.catalog(after, 500);
         if (repos.length === 0 || this.stopped) return;
         for (const repo of repos) {
-          for (const m of registry.index.manifests(repo)) {
+          for (const m of await registry.index.manifests(repo)) {
             if (!IMAGE_MANIFESTS.has(m.mediaType) || (await store.inventory(m.digest))) continue;
             while (this.pending.size >= BACKFILL_BATCH && !this.stopped)
               await new Promise((r) => setTimeout(r, 200));
@@ -365,7 +367,7 @@ export class VulnerabilityScanner implements VulnerabilityService {
   /** The inventory of an image manifest; undefined for manifests that are not images (artifacts, gone). */
   private async inventoryOf(repo: string, digest: string): Promise<Inventory | undefined> {
     const { registry } = this.options;
-    const stored = registry.manifests.resolve(repo, { kind: 'digest', digest: parseDigest(digest) });
+    const stored = await registry.manifests.resolve(repo, { kind: 'digest', digest: parseDigest(digest) });
     if (!stored || !IMAGE_MANIFESTS.has(stored.mediaType)) return undefined;
     const manifest = JSON.parse(
       (await registry.manifests.read(repo, stored)).toString('utf8'),

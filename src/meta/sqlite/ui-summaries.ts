@@ -1,5 +1,5 @@
 /**
- * Read queries behind the web UI, on the metadata database, plus two tables the UI owns:
+ * The UiSummaries port on SQLite: read queries behind the web UI, on the metadata database, plus two tables the UI owns:
  *
  * - `ui_repo_summary`: one row per repository with what the repository list shows and sorts by
  *   (last update, size, newest tag). Computing these for 10,000 repositories on every request would
@@ -15,7 +15,19 @@
  *
  * Nothing here decides who may see what: callers filter names through the access guard.
  */
-import { migrateModule, type Db } from '../meta/database.js';
+import { migrateModule, type Db } from '../database.js';
+import {
+  FULL_CHECK_MS,
+  type ManifestInfo,
+  type Platform,
+  type QueryOptions,
+  type RepoSort,
+  type RepoSummary,
+  type SortDirection,
+  type TagRow,
+  type TagSort,
+  type UiSummaries,
+} from '../ui-summaries.js';
 
 export const UI_MIGRATIONS = [
   `CREATE TABLE ui_repo_summary (
@@ -50,56 +62,6 @@ export const UI_MIGRATIONS = [
 /** Above this many stale summaries, all are recomputed with a few table scans instead of one by one. */
 const BULK_REFRESH_FROM = 200;
 
-/** The longest a change that raised no registry event may stay unseen by the repository list. */
-export const FULL_CHECK_MS = 15_000;
-
-export interface QueryOptions {
-  /** The clock (tests). */
-  now?: () => number;
-  /** From how many stale summaries on they are all recomputed at once. */
-  bulkRefreshFrom?: number;
-}
-
-export type RepoSort = 'name' | 'updated' | 'size';
-export type SortDirection = 'asc' | 'desc';
-
-export interface RepoSummary {
-  name: string;
-  tagCount: number;
-  /** Bytes of every distinct blob the repository holds (layers, configs, manifests), each once. */
-  size: number;
-  /** Milliseconds since the epoch of the last manifest or tag push. */
-  updatedAt: number;
-  /** The most recently pushed tag. */
-  newestTag: string | null;
-  newestDigest: string | null;
-}
-
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-/** What the UI derives once from a manifest's content. */
-export interface ManifestInfo {
-  /** Manifest, config and layers; for an index, itself plus its children's image sizes. */
-  imageSize: number;
-  platforms: Platform[];
-}
-
-export interface TagRow {
-  tag: string;
-  digest: string;
-  mediaType: string;
-  artifactType: string | null;
-  /** Bytes of the manifest itself. */
-  manifestSize: number;
-  pushedAt: number;
-}
-
-export type TagSort = 'pushed' | 'name';
-
 interface SummaryRow {
   name: string;
   tag_count: number;
@@ -125,7 +87,7 @@ function likeContains(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export class UiQueries {
+export class SqliteUiSummaries implements UiSummaries {
   private readonly s;
   private readonly namesBy = new Map<string, () => string[]>();
   /** The last ordered name lists, valid while `generation` has not moved. */
@@ -209,7 +171,7 @@ export class UiQueries {
   }
 
   /** Repositories whose summary is missing or older than their index.json. */
-  staleRepositories(): string[] {
+  async staleRepositories(): Promise<string[]> {
     return this.s.stale.all() as string[];
   }
 
@@ -217,9 +179,9 @@ export class UiQueries {
    * Compares every summary with its repository's stamp: recomputes the stale ones (at most `limit`,
    * when given) and drops those of deleted repositories. Returns how many stale summaries remain.
    */
-  refreshSummaries(limit = Infinity): number {
+  async refreshSummaries(limit = Infinity): Promise<number> {
     const version = this.db.pragma('data_version', { simple: true }) as number;
-    const stale = this.staleRepositories();
+    const stale = await this.staleRepositories();
     const bulk = stale.length >= this.bulkFrom && limit >= stale.length;
     const now = bulk ? stale : stale.slice(0, limit);
     this.db.transaction(() => {
@@ -241,12 +203,12 @@ export class UiQueries {
    * Makes the summaries current enough to answer a request: the repositories events touched are
    * recomputed; everything is compared when another process wrote or the last full check is old.
    */
-  ensureFresh(): void {
+  async ensureFresh(): Promise<void> {
     const version = this.db.pragma('data_version', { simple: true }) as number;
     // The extension's timer runs the full check every FULL_CHECK_MS, off the request path; a request
     // runs it only when the timer is overdue (a blocked event loop) or another process wrote.
     if (version !== this.dataVersion || this.now() - this.lastFullCheck >= 2 * FULL_CHECK_MS) {
-      this.refreshSummaries();
+      await this.refreshSummaries();
       return;
     }
     if (this.dirty.size === 0) return;
@@ -278,14 +240,14 @@ export class UiQueries {
    * (case-insensitively), in the requested order. Summaries must be fresh (`ensureFresh`). The
    * ordered lists are kept in memory until a summary changes.
    */
-  repositoryNames(filter: string, sort: RepoSort, direction: SortDirection): string[] {
-    const names = this.orderedNames(sort, direction);
+  async repositoryNames(filter: string, sort: RepoSort, direction: SortDirection): Promise<string[]> {
+    const names = await this.orderedNames(sort, direction);
     const needle = filter.trim().toLowerCase();
     return needle === '' ? names : names.filter((name) => name.toLowerCase().includes(needle));
   }
 
   /** Every listed name in one order; the same array until a summary changes (callers must not modify it). */
-  orderedNames(sort: RepoSort, direction: SortDirection): string[] {
+  async orderedNames(sort: RepoSort, direction: SortDirection): Promise<string[]> {
     const key = `${sort}:${direction}`;
     const cached = this.namesCache.get(key);
     if (cached?.generation === this.generationCounter) return cached.names;
@@ -305,13 +267,13 @@ export class UiQueries {
   }
 
   /** A repository's summary, when it holds at least one manifest. */
-  summary(name: string): RepoSummary | undefined {
+  async summary(name: string): Promise<RepoSummary | undefined> {
     const row = this.s.summary.get(name) as SummaryRow | undefined;
     return row && toSummary(row);
   }
 
   /** Tags of a repository with their manifests' facts, whose name contains `filter`. */
-  tags(repo: string, filter: string, sort: TagSort): TagRow[] {
+  async tags(repo: string, filter: string, sort: TagSort): Promise<TagRow[]> {
     let query = this.tagsBy.get(sort);
     if (!query) {
       const statement = this.db.prepare(
@@ -327,33 +289,18 @@ export class UiQueries {
     return query(repo, likeContains(filter.trim().toLowerCase()));
   }
 
-  tagCount(repo: string): number {
+  async tagCount(repo: string): Promise<number> {
     return this.s.tagCount.get(repo) as number;
   }
 
-  manifestInfo(digest: string): ManifestInfo | undefined {
+  async manifestInfo(digest: string): Promise<ManifestInfo | undefined> {
     const row = this.s.info.get(digest) as { image_size: number; platforms: string } | undefined;
     return row && { imageSize: row.image_size, platforms: JSON.parse(row.platforms) as Platform[] };
   }
 
-  saveManifestInfo(digest: string, info: ManifestInfo): void {
+  async saveManifestInfo(digest: string, info: ManifestInfo): Promise<void> {
     this.s.putInfo.run(digest, info.imageSize, JSON.stringify(info.platforms));
   }
-}
-
-const perDatabase = new WeakMap<Db, UiQueries>();
-
-/**
- * The one UiQueries of a database: the UI and the search extension share its summaries, their
- * cached orders and the generation counter (two instances would each miss the other's refreshes).
- */
-export function uiQueriesFor(db: Db): UiQueries {
-  let queries = perDatabase.get(db);
-  if (!queries) {
-    queries = new UiQueries(db);
-    perDatabase.set(db, queries);
-  }
-  return queries;
 }
 
 function toSummary(row: SummaryRow): RepoSummary {

@@ -5,14 +5,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
-import { digestOf, parseDigest } from '../oci/digest.js';
-import { MediaType } from '../oci/media-types.js';
-import { openDatabase, type Db } from '../meta/database.js';
-import { FilesystemDriver } from '../storage/fs/driver.js';
-import { Registry } from '../registry/registry.js';
-import { META_DB_FILE } from '../registry/layout.js';
-import { ContentReader } from './content.js';
-import { FULL_CHECK_MS, UiQueries } from './queries.js';
+import { digestOf, parseDigest } from '../../oci/digest.js';
+import { MediaType } from '../../oci/media-types.js';
+import { openDatabase, type Db } from '../database.js';
+import { FilesystemDriver } from '../../storage/fs/driver.js';
+import { Registry } from '../../registry/registry.js';
+import { META_DB_FILE } from '../../registry/layout.js';
+import { ContentReader } from '../../ui/content.js';
+import { FULL_CHECK_MS } from '../ui-summaries.js';
+import { SqliteUiSummaries as UiQueries } from './ui-summaries.js';
+import { SqliteRegistryIndex } from './registry-index.js';
+import { SqliteUploadSessions } from './upload-sessions.js';
+import { SqliteCoordination } from './coordination.js';
 
 const log = pino({ level: 'silent' });
 
@@ -68,7 +72,7 @@ async function pushIndex(
   tag: string,
   children: { digest: string; arch: string }[],
 ): Promise<string> {
-  const bodies = children.map((c) => reg.index.manifest(repo, c.digest)!);
+  const bodies = await Promise.all(children.map(async (c) => (await reg.index.manifest(repo, c.digest))!));
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -85,7 +89,7 @@ async function pushIndex(
   return digestOf(index);
 }
 
-describe('UI queries and content facts', () => {
+describe('UI queries and content facts', async () => {
   let root: string;
   let db: Db;
   let reg: Registry;
@@ -95,7 +99,14 @@ describe('UI queries and content facts', () => {
   before(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'berth-ui-'));
     db = openDatabase(path.join(root, META_DB_FILE));
-    reg = new Registry({ driver: new FilesystemDriver(root), db, dedupe: true, log });
+    reg = new Registry({
+      driver: new FilesystemDriver(root),
+      index: new SqliteRegistryIndex(db),
+      coordination: new SqliteCoordination(db),
+      uploadSessions: new SqliteUploadSessions(db),
+      dedupe: true,
+      log,
+    });
     queries = new UiQueries(db);
     content = new ContentReader(reg, queries);
   });
@@ -109,8 +120,8 @@ describe('UI queries and content facts', () => {
     await pushImage(reg, 'alpha/app', 'v1', 'layer one');
     await new Promise((r) => setTimeout(r, 5));
     const v2 = await pushImage(reg, 'alpha/app', 'v2', 'layer two, longer');
-    queries.refreshSummaries();
-    const summary = queries.summary('alpha/app');
+    await queries.refreshSummaries();
+    const summary = await queries.summary('alpha/app');
     assert.ok(summary);
     assert.equal(summary.tagCount, 2);
     assert.equal(summary.newestTag, 'v2');
@@ -120,104 +131,104 @@ describe('UI queries and content facts', () => {
       .pluck()
       .get('alpha/app') as number;
     assert.equal(summary.size, blobBytes);
-    assert.ok(summary.updatedAt >= (reg.index.resolveTag('alpha/app', 'v2')?.pushedAt ?? Infinity));
+    assert.ok(summary.updatedAt >= ((await reg.index.resolveTag('alpha/app', 'v2'))?.pushedAt ?? Infinity));
   });
 
   it('notices a changed repository by its index stamp, without being told', async () => {
-    queries.refreshSummaries();
-    assert.deepEqual(queries.staleRepositories(), []);
+    await queries.refreshSummaries();
+    assert.deepEqual(await queries.staleRepositories(), []);
     await pushImage(reg, 'alpha/app', 'v3', 'layer three');
-    assert.deepEqual(queries.staleRepositories(), ['alpha/app']);
-    queries.refreshSummaries();
-    assert.equal(queries.summary('alpha/app')?.tagCount, 3);
-    assert.equal(queries.summary('alpha/app')?.newestTag, 'v3');
+    assert.deepEqual(await queries.staleRepositories(), ['alpha/app']);
+    await queries.refreshSummaries();
+    assert.equal((await queries.summary('alpha/app'))?.tagCount, 3);
+    assert.equal((await queries.summary('alpha/app'))?.newestTag, 'v3');
   });
 
   it('recomputes a repository an event touched, at once', async () => {
-    queries.refreshSummaries();
+    await queries.refreshSummaries();
     await pushImage(reg, 'alpha/app', 'v4', 'layer four');
     queries.invalidate('alpha/app');
-    queries.ensureFresh();
-    assert.equal(queries.summary('alpha/app')?.newestTag, 'v4');
-    reg.index.deleteRepository('batch-less/none');
+    await queries.ensureFresh();
+    assert.equal((await queries.summary('alpha/app'))?.newestTag, 'v4');
+    await reg.index.deleteRepository('batch-less/none');
     queries.invalidate('batch-less/none');
-    queries.ensureFresh();
-    assert.equal(queries.summary('batch-less/none'), undefined);
+    await queries.ensureFresh();
+    assert.equal(await queries.summary('batch-less/none'), undefined);
   });
 
   it('finds changes that raised no event within the full-check interval', async () => {
     let clock = 1_000_000;
     const timed = new UiQueries(db, { now: () => clock });
-    timed.ensureFresh();
+    await timed.ensureFresh();
     await pushImage(reg, 'quiet/app', 'v1', 'a quiet layer');
     clock += 2 * FULL_CHECK_MS;
-    timed.ensureFresh();
-    assert.equal(timed.summary('quiet/app')?.newestTag, 'v1');
+    await timed.ensureFresh();
+    assert.equal((await timed.summary('quiet/app'))?.newestTag, 'v1');
   });
 
   it('finds changes another process made at once', async () => {
     const clock = 2_000_000;
     const timed = new UiQueries(db, { now: () => clock });
-    timed.ensureFresh();
+    await timed.ensureFresh();
     await pushImage(reg, 'other/app', 'v1', 'a layer of the other process');
     const other = openDatabase(path.join(root, META_DB_FILE));
     other
       .prepare('UPDATE repositories SET index_stamp = ? WHERE name = ?')
       .run('changed elsewhere', 'other/app');
     other.close();
-    timed.ensureFresh();
-    assert.equal(timed.summary('other/app')?.newestTag, 'v1');
+    await timed.ensureFresh();
+    assert.equal((await timed.summary('other/app'))?.newestTag, 'v1');
   });
 
   it('computes the same summaries in bulk as one by one', async () => {
-    queries.refreshSummaries();
+    await queries.refreshSummaries();
     const one = db.prepare('SELECT * FROM ui_repo_summary ORDER BY name').all();
     db.exec('DELETE FROM ui_repo_summary');
     const bulk = new UiQueries(db, { bulkRefreshFrom: 1 });
-    assert.equal(bulk.refreshSummaries(), 0);
+    assert.equal(await bulk.refreshSummaries(), 0);
     assert.deepEqual(db.prepare('SELECT * FROM ui_repo_summary ORDER BY name').all(), one);
     assert.ok(one.length >= 3);
   });
 
   it('refreshes in batches and reports what is left', async () => {
     for (const name of ['batch/a', 'batch/b', 'batch/c']) await pushImage(reg, name, 'x', `layer of ${name}`);
-    assert.equal(queries.refreshSummaries(2), 1);
-    assert.equal(queries.refreshSummaries(2), 0);
-    assert.deepEqual(queries.staleRepositories(), []);
+    assert.equal(await queries.refreshSummaries(2), 1);
+    assert.equal(await queries.refreshSummaries(2), 0);
+    assert.deepEqual(await queries.staleRepositories(), []);
   });
 
   it('drops the summary of a deleted repository', async () => {
     await pushImage(reg, 'gone/soon', 'x', 'doomed layer');
-    queries.refreshSummaries();
-    assert.ok(queries.repositoryNames('', 'name', 'asc').includes('gone/soon'));
-    reg.index.deleteRepository('gone/soon');
-    queries.refreshSummaries();
-    assert.equal(queries.summary('gone/soon'), undefined);
-    assert.ok(!queries.repositoryNames('', 'name', 'asc').includes('gone/soon'));
+    await queries.refreshSummaries();
+    assert.ok((await queries.repositoryNames('', 'name', 'asc')).includes('gone/soon'));
+    await reg.index.deleteRepository('gone/soon');
+    await queries.refreshSummaries();
+    assert.equal(await queries.summary('gone/soon'), undefined);
+    assert.ok(!(await queries.repositoryNames('', 'name', 'asc')).includes('gone/soon'));
   });
 
   it('filters names case-insensitively and treats LIKE wildcards as plain text', async () => {
     await pushImage(reg, 'under_score/x', 'x', 'underscore layer');
     await pushImage(reg, 'underxscore/x', 'x', 'other underscore layer');
-    queries.refreshSummaries();
-    assert.deepEqual(queries.repositoryNames('ALPHA', 'name', 'asc'), ['alpha/app']);
-    assert.deepEqual(queries.repositoryNames('under_', 'name', 'asc'), ['under_score/x']);
-    assert.deepEqual(queries.repositoryNames('%', 'name', 'asc'), []);
+    await queries.refreshSummaries();
+    assert.deepEqual(await queries.repositoryNames('ALPHA', 'name', 'asc'), ['alpha/app']);
+    assert.deepEqual(await queries.repositoryNames('under_', 'name', 'asc'), ['under_score/x']);
+    assert.deepEqual(await queries.repositoryNames('%', 'name', 'asc'), []);
   });
 
   it('sorts by name, last update and size in both directions', async () => {
     await pushImage(reg, 'sort/small', 'x', 's');
     await new Promise((r) => setTimeout(r, 5));
     await pushImage(reg, 'sort/big', 'x', 'b'.repeat(50_000));
-    queries.refreshSummaries();
-    const sortNames = (s: 'name' | 'updated' | 'size', d: 'asc' | 'desc'): string[] =>
+    await queries.refreshSummaries();
+    const sortNames = (s: 'name' | 'updated' | 'size', d: 'asc' | 'desc'): Promise<string[]> =>
       queries.repositoryNames('sort/', s, d);
-    assert.deepEqual(sortNames('name', 'asc'), ['sort/big', 'sort/small']);
-    assert.deepEqual(sortNames('name', 'desc'), ['sort/small', 'sort/big']);
-    assert.deepEqual(sortNames('updated', 'desc'), ['sort/big', 'sort/small']);
-    assert.deepEqual(sortNames('updated', 'asc'), ['sort/small', 'sort/big']);
-    assert.deepEqual(sortNames('size', 'desc'), ['sort/big', 'sort/small']);
-    assert.deepEqual(sortNames('size', 'asc'), ['sort/small', 'sort/big']);
+    assert.deepEqual(await sortNames('name', 'asc'), ['sort/big', 'sort/small']);
+    assert.deepEqual(await sortNames('name', 'desc'), ['sort/small', 'sort/big']);
+    assert.deepEqual(await sortNames('updated', 'desc'), ['sort/big', 'sort/small']);
+    assert.deepEqual(await sortNames('updated', 'asc'), ['sort/small', 'sort/big']);
+    assert.deepEqual(await sortNames('size', 'desc'), ['sort/big', 'sort/small']);
+    assert.deepEqual(await sortNames('size', 'asc'), ['sort/small', 'sort/big']);
   });
 
   it('leaves out repositories that hold no manifest', async () => {
@@ -225,23 +236,23 @@ describe('UI queries and content facts', () => {
     db.prepare(
       "INSERT OR IGNORE INTO repositories (name, index_stamp, created_at) VALUES ('blobs/only', 'x', 0)",
     ).run();
-    queries.refreshSummaries();
-    assert.ok(!queries.repositoryNames('', 'name', 'asc').includes('blobs/only'));
-    assert.equal(queries.summary('blobs/only'), undefined);
+    await queries.refreshSummaries();
+    assert.ok(!(await queries.repositoryNames('', 'name', 'asc')).includes('blobs/only'));
+    assert.equal(await queries.summary('blobs/only'), undefined);
   });
 
   it('lists tags with their manifests, filtered and sorted', async () => {
-    const rows = queries.tags('alpha/app', '', 'pushed');
+    const rows = await queries.tags('alpha/app', '', 'pushed');
     assert.deepEqual(
       rows.map((r) => r.tag),
       ['v4', 'v3', 'v2', 'v1'],
     );
     assert.deepEqual(
-      queries.tags('alpha/app', '', 'name').map((r) => r.tag),
+      (await queries.tags('alpha/app', '', 'name')).map((r) => r.tag),
       ['v1', 'v2', 'v3', 'v4'],
     );
     assert.deepEqual(
-      queries.tags('alpha/app', 'V2', 'name').map((r) => r.tag),
+      (await queries.tags('alpha/app', 'V2', 'name')).map((r) => r.tag),
       ['v2'],
     );
     assert.equal(rows[0]?.mediaType, MediaType.OciManifest);
@@ -261,14 +272,14 @@ describe('UI queries and content facts', () => {
       platforms: [{ os: 'linux', architecture: 'amd64' }],
     });
     const indexInfo = await content.info('multi/app', index);
-    const indexSize = reg.index.manifest('multi/app', index)!.size;
+    const indexSize = (await reg.index.manifest('multi/app', index))!.size;
     assert.equal(indexInfo?.imageSize, indexSize + amd.imageSize + arm.imageSize);
     assert.deepEqual(indexInfo?.platforms, [
       { os: 'linux', architecture: 'amd64' },
       { os: 'linux', architecture: 'arm64' },
     ]);
     // Cached by digest: the facts are the content's, whichever repository holds it.
-    assert.deepEqual(queries.manifestInfo(index), indexInfo);
+    assert.deepEqual(await queries.manifestInfo(index), indexInfo);
     assert.equal(await content.info('multi/app', digestOf('not a manifest here')), undefined);
   });
 
@@ -286,7 +297,7 @@ describe('UI queries and content facts', () => {
         subject: {
           mediaType: MediaType.OciManifest,
           digest: base.digest,
-          size: reg.index.manifest('view/app', base.digest)!.size,
+          size: (await reg.index.manifest('view/app', base.digest))!.size,
         },
       }),
     );
@@ -296,7 +307,7 @@ describe('UI queries and content facts', () => {
       signature,
       MediaType.OciManifest,
     );
-    const view = await content.image('view/app', reg.index.resolveTag('view/app', 'v1')!);
+    const view = await content.image('view/app', (await reg.index.resolveTag('view/app', 'v1'))!);
     assert.ok(view);
     assert.deepEqual(view.tags, ['v1']);
     assert.equal(view.layers.length, 1);
@@ -306,7 +317,7 @@ describe('UI queries and content facts', () => {
     assert.deepEqual(view.platforms, [{ os: 'linux', architecture: 'amd64' }]);
     assert.equal(view.referrers.length, 1);
     assert.equal(view.referrers[0]?.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');
-    const sigView = await content.image('view/app', reg.index.manifest('view/app', digestOf(signature))!);
+    const sigView = await content.image('view/app', (await reg.index.manifest('view/app', digestOf(signature)))!);
     assert.equal(sigView?.subject?.digest, base.digest);
     assert.equal(sigView?.subject?.present, true);
     assert.equal(sigView?.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');

@@ -1,10 +1,10 @@
 /**
  * The auth module's tables in the metadata database (`migrateModule(db, 'auth', …)`). Secrets are
  * never stored as they are: API keys and session ids only as SHA-256 hashes, so a copy of the
- * database (a backup, a stolen disk) holds nothing that signs anybody in. The one exception is the
- * token signing secret, which must be usable; it never leaves the process otherwise.
+ * database (a backup, a stolen disk) holds nothing that signs anybody in. The token signing secret
+ * is not here either: it lives in a 0600 key file beside the database (`auth/tokens/signing-keys.ts`).
  */
-import { migrateModule, type Db } from '../../meta/database.js';
+import { migrateModule, type Db } from '../database.js';
 
 /** Each entry upgrades the auth tables by one version; never edit a released entry, append. */
 const AUTH_MIGRATIONS: string[] = [
@@ -57,6 +57,9 @@ const AUTH_MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The signing secret moved out of the database (a backup of it let anyone mint admin tokens).
+  // Tokens it signed are short-lived; clients fetch new ones at their next challenge.
+  `DROP TABLE auth_signing_keys;`,
 ];
 
 /** Creates or upgrades the auth tables. Idempotent. */

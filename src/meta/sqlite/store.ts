@@ -1,0 +1,75 @@
+/**
+ * Opens the SQLite metadata store (`<root>/_berth/meta.db`, WAL mode) with every port on one
+ * handle, and the Coordination port on the same file. Several processes may open one file: SQLite
+ * serialises their writes, WAL lets reads run beside them, and `data_version` tells each handle
+ * when another wrote.
+ */
+import type { OpenedStore, MetadataStore } from '../store.js';
+import { openDatabase } from '../database.js';
+import { SqliteRegistryIndex } from './registry-index.js';
+import { migrateAuthTables } from './auth-schema.js';
+import { SqliteApiKeys } from './auth-api-keys.js';
+import { SqliteSessions } from './auth-sessions.js';
+import { SqliteUsers } from './auth-users.js';
+import { SqliteLoginStates } from './auth-login-states.js';
+import { SqlitePullTimes, SqliteRecentBlobs } from './pull-times.js';
+import { SqliteUiSummaries } from './ui-summaries.js';
+import { SqliteCoordination } from './coordination.js';
+import { SqliteUploadSessions } from './upload-sessions.js';
+import { ApiKeyGroups, migrateApiKeyGroups } from '../api-key-groups.js';
+import { UserPrefsStore } from '../user-prefs.js';
+import { DownloadCounts } from '../download-counts.js';
+import { ImageFactsStore } from '../image-facts.js';
+import { CveScanStore } from '../cve-scans.js';
+import type { QueryOptions } from '../ui-summaries.js';
+
+export interface SqliteStoreOptions {
+  /** The UI summaries' clock and bulk threshold (tests). */
+  ui?: QueryOptions;
+  /** Runs on the raw handle once migrated (tests: `max_page_count = 1` makes the database full). */
+  pragmas?: string[];
+}
+
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): OpenedStore {
+  const db = openDatabase(file);
+  try {
+    const registryIndex = new SqliteRegistryIndex(db);
+    migrateAuthTables(db);
+    migrateApiKeyGroups(db);
+    const coordination = new SqliteCoordination(db);
+    let closed = false;
+    const ping = db.prepare('SELECT 1');
+    const meta: MetadataStore = {
+      registryIndex,
+      apiKeys: new SqliteApiKeys(db),
+      sessions: new SqliteSessions(db),
+      users: new SqliteUsers(db),
+      signIns: new SqliteLoginStates(db),
+      pullTimes: new SqlitePullTimes(db),
+      recentBlobs: new SqliteRecentBlobs(db),
+      uiSummaries: new SqliteUiSummaries(db, options.ui),
+      uploadSessions: new SqliteUploadSessions(db),
+      apiKeyGroups: new ApiKeyGroups(db),
+      userPrefs: new UserPrefsStore(db),
+      downloadCounts: new DownloadCounts(db),
+      imageFacts: new ImageFactsStore(db),
+      cveScans: new CveScanStore(db),
+      ping: async () => {
+        if (closed || !db.open) throw new Error('metadata store is closed');
+        ping.get();
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await coordination.close().catch(() => undefined);
+        db.close();
+      },
+    };
+    // After every migration, so that a size limit applies to what the server writes, not to setup.
+    for (const pragma of options.pragmas ?? []) db.pragma(pragma);
+    return { meta, coordination };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
