@@ -4,7 +4,7 @@
  */
 import { isSupportedAlgorithm, parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
-import { isValidRepositoryName } from '../../oci/names.js';
+import { assertRepositoryName } from '../../oci/names.js';
 import type { ChunkOptions } from '../../registry/uploads.js';
 import { contentLength } from '../body.js';
 import type { RequestContext } from '../context.js';
@@ -40,8 +40,10 @@ export async function startUpload(ctx: RequestContext, deps: V2Deps, name: strin
   const from = query.get('from');
   if (mount !== null) {
     const digest = parseDigest(mount);
+    // A malformed source is the client's error, not a reason to fall back to an upload.
+    if (from !== null) assertRepositoryName(from);
     // A mount the caller may not read from, or that fails, falls back to a plain session (spec: 202).
-    if (from !== null && isValidRepositoryName(from) && deps.access.can(ctx.identity, 'read', from)) {
+    if (from !== null && deps.access.can(ctx.identity, 'read', from)) {
       const mounted = await deps.registry.blobs.mount(from, name, digest);
       if (mounted) {
         created(ctx, name, mounted.digest);
