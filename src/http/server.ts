@@ -10,7 +10,7 @@ import { ANONYMOUS } from '../auth/identity.js';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessGuard } from './access.js';
 import type { RequestContext } from './context.js';
-import { sendError } from './respond.js';
+import { malformedRequestAnswer, sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
 import { createRateLimiter, type RateLimitConfig } from './rate-limit.js';
 import type { V2Deps } from './v2/deps.js';
@@ -121,6 +121,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       }
       const ctx: RequestContext = { req, res, url, id, log: log.child({ reqId: id }), identity: ANONYMOUS, route: 'unknown' };
       const socket = req.socket;
+      trackAnswer(socket, req, res);
       // Counted from where the connection's previous request ended: by the time this callback runs,
       // the headers (and often a small body) have already been read.
       const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? { read: 0, written: 0 };
@@ -163,21 +164,56 @@ export function createHttpServer(options: HttpServerOptions): Server {
       void handle(ctx);
     },
   );
-  // Malformed HTTP (a body shorter than its Content-Length, then a half-close; bad headers): answer
-  // with the spec's envelope rather than Node's bare 400, when the socket can still take it.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  // Malformed HTTP (a body shorter than its Content-Length, then a half-close; bad headers; junk
+  // pipelined after a valid request): answer with the spec's envelope rather than Node's bare 400,
+  // when the socket can still take it, and only after every earlier answer on this connection
+  // went out, so that junk never cuts or replaces a valid request's answer.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
-    // Most often a body that ended before its Content-Length: the spec's code for a length mismatch.
-    const body = JSON.stringify({ errors: [{ code: 'SIZE_INVALID', message: `malformed HTTP request (${err.code ?? 'parse error'})` }] });
-    socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    afterPendingAnswers(socket, () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(malformedRequestAnswer(err.code));
+    });
   });
   server.setTimeout(options.idleTimeoutMs ?? 120_000, (socket) => socket.destroy());
   return server;
+}
+
+/** Requests on each connection whose answers are still being written (pipelining queues them). */
+const pendingAnswers = new WeakMap<Socket, { requests: Set<IncomingMessage>; waiters: (() => void)[] }>();
+
+function trackAnswer(socket: Socket, req: IncomingMessage, res: ServerResponse): void {
+  let pending = pendingAnswers.get(socket);
+  if (!pending) {
+    pending = { requests: new Set(), waiters: [] };
+    pendingAnswers.set(socket, pending);
+  }
+  const state = pending;
+  state.requests.add(req);
+  res.once('close', () => {
+    state.requests.delete(req);
+    if (state.requests.size > 0) return;
+    for (const waiter of state.waiters.splice(0)) waiter();
+  });
+}
+
+/**
+ * Runs `then` once every answer in progress on the socket has gone out. When a request on it is
+ * still receiving its body, the parse error is that request's own (a truncated body): no wait.
+ */
+function afterPendingAnswers(socket: Socket, then: () => void): void {
+  const pending = pendingAnswers.get(socket);
+  if (!pending || pending.requests.size === 0 || [...pending.requests].some((req) => !req.complete)) {
+    then();
+    return;
+  }
+  pending.waiters.push(then);
 }
 
 /** Whether a raw request path has a `.` or `..` segment, percent-encoded or not. */
