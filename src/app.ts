@@ -101,6 +101,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     v2: { registry, access, ...(pullThrough ? { pullThrough } : {}) },
     routes,
     rateLimit: config.http.ratelimit,
+    trustedProxies: config.http.trustedProxies,
     onRequestEnd: (record) => {
       for (const e of observers) e.onRequestEnd!(record);
     },

@@ -27,6 +27,7 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'http.realm',
   'http.compat',
   'http.ratelimit',
+  'http.trustedProxies',
   'http.auth.htpasswd',
   'http.auth.apikey',
   'http.auth.openid',

@@ -10,6 +10,7 @@ import { ANONYMOUS } from '../auth/identity.js';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessGuard } from './access.js';
 import type { RequestContext } from './context.js';
+import { resolveClientAddress, trustedProxyList } from './ext/request-info.js';
 import { malformedRequestAnswer, sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
 import { createRateLimiter, type RateLimitConfig } from './rate-limit.js';
@@ -49,6 +50,8 @@ export interface HttpServerOptions {
   onRequestEnd?: (record: RequestRecord) => void;
   /** zot's `http.ratelimit`. */
   rateLimit?: RateLimitConfig | undefined;
+  /** `http.trustedProxies`: peers whose forwarded headers are believed. */
+  trustedProxies?: readonly string[];
   /** How long a connection may sit idle (no bytes either way) before it is closed. */
   idleTimeoutMs?: number;
 }
@@ -64,6 +67,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const prefix = Math.random().toString(36).slice(2, 8);
 
   const rateLimited = createRateLimiter(options.rateLimit);
+  const trusted = options.trustedProxies?.length ? trustedProxyList(options.trustedProxies) : undefined;
   const handle = async (ctx: RequestContext): Promise<void> => {
     try {
       if (rateLimited && !rateLimited(ctx.req.method ?? 'GET')) {
@@ -119,7 +123,16 @@ export function createHttpServer(options: HttpServerOptions): Server {
       } catch {
         url = new URL('http://registry.invalid/');
       }
-      const ctx: RequestContext = { req, res, url, id, log: log.child({ reqId: id }), identity: ANONYMOUS, route: 'unknown' };
+      const ctx: RequestContext = {
+        req,
+        res,
+        url,
+        id,
+        log: log.child({ reqId: id }),
+        identity: ANONYMOUS,
+        route: 'unknown',
+        clientAddress: resolveClientAddress(req, trusted),
+      };
       const socket = req.socket;
       trackAnswer(socket, req, res);
       // Counted from where the connection's previous request ended: by the time this callback runs,
