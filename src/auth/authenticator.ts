@@ -74,7 +74,12 @@ export class Authenticator {
       );
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
-    if (!(await htpasswd.verify(username, password))) {
+    const outcome = await htpasswd.check(username, password);
+    if (outcome === 'busy') {
+      // The bcrypt threads are saturated (a flood of guesses): try again shortly, nothing counted.
+      return { ok: false, reason: 'throttled', retryAfterMs: 1_000 };
+    }
+    if (outcome === 'wrong') {
       addressThrottle.recordFailure(addressKey);
       userThrottle.recordFailure(userKey);
       return { ok: false, reason: 'invalid', method: 'password' };
