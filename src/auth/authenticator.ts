@@ -10,6 +10,7 @@
  * is no password to guess, so password attempts are refused without being counted.
  */
 import type { HtpasswdFile } from './authn/htpasswd.js';
+import type { UserOriginStore } from '../meta/user-origins.js';
 import { isApiKeyExpired, looksLikeApiKey } from './authn/api-keys.js';
 import type { FailureThrottle } from './authn/throttle.js';
 import type { Identity } from './identity.js';
@@ -41,6 +42,8 @@ export interface AuthenticatorOptions {
   /** Failed password attempts per user name. */
   readonly userThrottle: FailureThrottle;
   readonly now?: () => Date;
+  /** Where each user signs in from, so that leaving the htpasswd file offboards password users. */
+  readonly origins?: UserOriginStore | undefined;
   /** How often an API key's `lastUsed` is written at most. Default 60 000 ms. */
   readonly lastUsedResolutionMs?: number;
 }
@@ -62,7 +65,7 @@ export class Authenticator {
 
   /** Checks Basic credentials; `clientAddress` keys the per-address throttle. */
   async checkBasic(username: string, password: string, clientAddress: string): Promise<Verdict> {
-    if (looksLikeApiKey(password)) return this.#checkApiKey(username, password);
+    if (looksLikeApiKey(password)) return await this.#checkApiKey(username, password);
     const { htpasswd, addressThrottle, userThrottle } = this.#o;
     if (htpasswd === undefined) return { ok: false, reason: 'invalid', method: 'password' };
     const addressKey = `addr:${clientAddress}`;
@@ -85,6 +88,7 @@ export class Authenticator {
       return { ok: false, reason: 'invalid', method: 'password' };
     }
     userThrottle.recordSuccess(userKey);
+    await this.#o.origins?.record(username, 'htpasswd', this.#now());
     return {
       ok: true,
       identity: { username, groups: [], method: 'htpasswd' },
@@ -92,11 +96,16 @@ export class Authenticator {
     };
   }
 
-  #checkApiKey(username: string, key: string): Verdict {
+  async #checkApiKey(username: string, key: string): Promise<Verdict> {
     const { apiKeys, users } = this.#o;
     const now = this.#now();
     const record = apiKeys?.findByKey(key);
-    if (record === undefined || record.owner !== username || isApiKeyExpired(record.expiresAt, now)) {
+    if (
+      record === undefined ||
+      record.owner !== username ||
+      isApiKeyExpired(record.expiresAt, now) ||
+      (await this.#offboarded(record.owner))
+    ) {
       return { ok: false, reason: 'invalid', method: 'apikey' };
     }
     this.#recordUse(record.id, now);
@@ -106,6 +115,22 @@ export class Authenticator {
       identity: { username, groups, method: 'apikey' },
       subject: { username, groups, method: 'apikey', keyId: record.id },
     };
+  }
+
+  /** Records how `username` just signed in interactively (a password, or an OIDC provider). */
+  async recordOrigin(username: string, provider: string | undefined): Promise<void> {
+    await this.#o.origins?.record(username, provider === undefined ? 'htpasswd' : `oidc:${provider}`, this.#now());
+  }
+
+  /**
+   * Whether `owner` signed in with a password and has since left the htpasswd file: then their API
+   * keys and the tokens minted with them are refused, until the owner is restored. OIDC users are
+   * never in the file and are not affected (see docs/security.md, offboarding).
+   */
+  async #offboarded(owner: string): Promise<boolean> {
+    const { htpasswd, origins } = this.#o;
+    if (htpasswd === undefined || htpasswd.has(owner) || origins === undefined) return false;
+    return (await origins.originOf(owner)) === 'htpasswd';
   }
 
   #recordUse(id: string, now: Date): void {
@@ -131,7 +156,8 @@ export class Authenticator {
       if (
         record === undefined ||
         record.owner !== subject.username ||
-        isApiKeyExpired(record.expiresAt, now)
+        isApiKeyExpired(record.expiresAt, now) ||
+        (await this.#offboarded(record.owner))
       ) {
         return { ok: false, reason: 'invalid', method: 'token' };
       }
@@ -150,6 +176,10 @@ export class Authenticator {
   checkSession(sessionId: string): Identity | undefined {
     const session = this.#o.sessions.find(sessionId, this.#now());
     if (session === undefined) return undefined;
+    // A password sign-in's session lasts only while its user is in the htpasswd file (kept, not
+    // deleted: it works again if the user is restored before it expires).
+    const { htpasswd } = this.#o;
+    if (session.provider === undefined && htpasswd !== undefined && !htpasswd.has(session.username)) return undefined;
     const groups = this.#o.users.groupsOf(session.username);
     if (groups === undefined) return undefined;
     return { username: session.username, groups, method: 'session' };

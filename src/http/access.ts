@@ -252,6 +252,10 @@ export class BerthAccessGuard implements AccessGuard {
     const previous = readCookie(ctx, SESSION_COOKIE);
     if (previous !== undefined) sessions.delete(previous);
     users.recordSignIn(username, groups, now);
+    // Offboarding needs to know whether this user's keys hang on the htpasswd file.
+    this.services.authenticator
+      .recordOrigin(username, provider)
+      .catch((err: unknown) => this.services.log.error({ err }, 'could not record the sign-in origin'));
     const { id } = sessions.create(username, provider, now, settings.sessionTtlMs);
     const maxAgeSeconds = Math.floor(settings.sessionTtlMs / 1000);
     appendSetCookie(

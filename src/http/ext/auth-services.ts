@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { auditLogFor, type AuditLog } from '../../audit/audit-log.js';
 import { Authenticator } from '../../auth/authenticator.js';
+import { UserOriginStore } from '../../meta/user-origins.js';
 import { authenticationConfigured } from '../../auth/authentication-configured.js';
 import { HtpasswdFile } from '../../auth/authn/htpasswd.js';
 import { FailureThrottle } from '../../auth/authn/throttle.js';
@@ -134,6 +135,7 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     users,
     sessions,
     tokens,
+    origins: new UserOriginStore(db),
     // A whole office behind one NAT shares an address: allow it more failures than one user name.
     addressThrottle: new FailureThrottle({ maxFailures: 30, windowMs: 60_000 }),
     userThrottle: new FailureThrottle({ maxFailures: 10, windowMs: 60_000 }),
