@@ -31,6 +31,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { RequestContext } from './context.js';
 import { openAuthServices, type AuthServices } from './ext/auth-services.js';
 import { appendSetCookie, readCookie, serializeCookie } from './ext/cookies.js';
+import { loggableUserName } from '../auth/loggable-name.js';
 import { clientAddress, isSameSiteRequest, isUiClient, publicBaseUrl } from './ext/request-info.js';
 
 export interface AuthenticateOptions {
@@ -347,7 +348,9 @@ export class BerthAccessGuard implements AccessGuard {
     throw new RegistryError('UNAUTHORIZED', 'authentication required', { detail: { description: why } });
   }
 
-  #auditFailure(ctx: RequestContext, username: string, reason: string): void {
+  #auditFailure(ctx: RequestContext, attempted: string, reason: string): void {
+    // The attempted name is the client's text, possibly a swapped key: never log it raw.
+    const username = loggableUserName(attempted);
     this.services.log.info(
       { user: username || undefined, reason, path: ctx.url.pathname },
       'authentication refused',

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ANONYMOUS } from '../auth/identity.js';
+import { loggableUserName } from '../auth/loggable-name.js';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessGuard } from './access.js';
 import type { RequestContext } from './context.js';
@@ -164,7 +165,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
             path: url.pathname,
             route: record.route,
             repo: record.repo,
-            user: ctx.identity.username || undefined,
+            user: ctx.identity.username ? loggableUserName(ctx.identity.username) : undefined,
             status: record.status,
             bytesIn: record.bytesIn,
             bytesOut: record.bytesOut,
