@@ -10,7 +10,10 @@ export interface LoginState {
   readonly callback: string;
 }
 
-/** At most this many sign-ins may be pending at once; the oldest are dropped beyond it. */
+/**
+ * At most this many sign-ins may be pending at once. Beyond it new ones are refused rather than
+ * older ones dropped: a flood must not cancel a real user's sign-in in progress.
+ */
 const MAX_PENDING = 10_000;
 
 /**
@@ -23,7 +26,7 @@ export class LoginStateStore {
   readonly #take;
   readonly #delete;
   readonly #purge;
-  readonly #trim;
+  readonly #count;
 
   constructor(db: Db) {
     this.#insert = db.prepare(
@@ -34,14 +37,13 @@ export class LoginStateStore {
     );
     this.#delete = db.prepare('DELETE FROM auth_login_states WHERE state_hash = ?');
     this.#purge = db.prepare('DELETE FROM auth_login_states WHERE expires_at <= ?');
-    this.#trim = db.prepare(
-      `DELETE FROM auth_login_states WHERE state_hash IN (
-         SELECT state_hash FROM auth_login_states ORDER BY expires_at DESC LIMIT -1 OFFSET ?)`,
-    );
+    this.#count = db.prepare('SELECT count(*) AS n FROM auth_login_states');
   }
 
-  save(state: string, login: LoginState, expiresAt: Date, now: Date): void {
+  /** Stores a sign-in in progress; false (nothing stored) when {@link MAX_PENDING} are pending. */
+  save(state: string, login: LoginState, expiresAt: Date, now: Date): boolean {
     this.#purge.run(now.getTime());
+    if ((this.#count.get() as { n: number }).n >= MAX_PENDING) return false;
     this.#insert.run(
       sha256Hex(state),
       login.provider,
@@ -50,7 +52,7 @@ export class LoginStateStore {
       login.callback,
       expiresAt.getTime(),
     );
-    this.#trim.run(MAX_PENDING);
+    return true;
   }
 
   /** Removes and returns the sign-in `state` stands for, unless it is unknown or expired. */
