@@ -84,6 +84,11 @@ export class OnDemandCache implements PullThrough {
     this.now = options.now ?? Date.now;
   }
 
+  /** Whether `repo` lies under one of this cache's destinations (pushes there need `update`). */
+  covers(repo: string): boolean {
+    return this.targets(repo).length > 0;
+  }
+
   /** Every upstream a local repository maps to, in config order (the first rule of each registry that matches). */
   targets(repo: string): Target[] {
     const targets: Target[] = [];

@@ -43,6 +43,9 @@ export async function putManifest(ctx: RequestContext, deps: V2Deps, name: strin
   }
   // Authorize before reading the body: an anonymous push is refused without buffering 4 MiB.
   deps.access.authorize(ctx, 'create', name);
+  // Under a pull-through destination (`docker.io/...`) a push would pose as upstream content that
+  // nodes pull and that is served while the upstream is down: it needs `update`, not just `create`.
+  if (deps.pullThrough?.covers(name) === true) deps.access.authorize(ctx, 'update', name);
   const data = await readSmallBody(ctx.req, MAX_MANIFEST_BYTES);
   const newDigest = digestOf(data, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
   // Moving an existing tag to other content needs `update`; re-pushing the same digest does not.
