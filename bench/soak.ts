@@ -52,14 +52,23 @@ function record(route: string, ms: number, error?: string): void {
 }
 
 /** One request, timed; `expect` lists the acceptable statuses. Returns the body. */
-async function call(route: string, url: string, init: RequestInit, expect: number[]): Promise<Buffer | undefined> {
+async function call(
+  route: string,
+  url: string,
+  init: RequestInit,
+  expect: number[],
+): Promise<Buffer | undefined> {
   const started = performance.now();
   try {
     const res = await fetch(url, init);
     const body = Buffer.from(await res.arrayBuffer());
     const ms = performance.now() - started;
     if (!expect.includes(res.status)) {
-      record(route, ms, `${init.method ?? 'GET'} ${new URL(url).pathname} → ${res.status} ${body.subarray(0, 200).toString()}`);
+      record(
+        route,
+        ms,
+        `${init.method ?? 'GET'} ${new URL(url).pathname} → ${res.status} ${body.subarray(0, 200).toString()}`,
+      );
       return undefined;
     }
     record(route, ms);
@@ -87,7 +96,9 @@ async function main(): Promise<void> {
       http: {
         auth: { htpasswd: { path: file }, apikey: true },
         accessControl: {
-          repositories: { '**': { anonymousPolicy: ['read'], policies: [{ users: ['ci'], actions: ['read', 'create'] }] } },
+          repositories: {
+            '**': { anonymousPolicy: ['read'], policies: [{ users: ['ci'], actions: ['read', 'create'] }] },
+          },
         },
       },
       extensions: { ui: { enable: true } },
@@ -114,28 +125,49 @@ async function main(): Promise<void> {
       const layer = randomBytes(32 * 1024 + (n % 7) * 4096);
       const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n }));
       for (const blob of [layer, config]) {
-        const location = await call('push: POST upload', `${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: ci }, [202]);
+        const location = await call(
+          'push: POST upload',
+          `${base}/v2/${repo}/blobs/uploads/`,
+          { method: 'POST', headers: ci },
+          [202],
+        );
         if (location === undefined) return;
         const url = new URL(location.toString(), base);
         url.searchParams.set('digest', sha(blob));
-        const ok = await call('push: PUT blob', url.href, {
-          method: 'PUT',
-          headers: { ...ci, 'Content-Type': 'application/octet-stream' },
-          body: blob,
-        }, [201]);
+        const ok = await call(
+          'push: PUT blob',
+          url.href,
+          {
+            method: 'PUT',
+            headers: { ...ci, 'Content-Type': 'application/octet-stream' },
+            body: blob,
+          },
+          [201],
+        );
         if (ok === undefined) return;
       }
       const manifest = JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(layer), size: layer.length }],
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: sha(config),
+          size: config.length,
+        },
+        layers: [
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(layer), size: layer.length },
+        ],
       });
-      const ok = await call('push: PUT manifest', `${base}/v2/${repo}/manifests/${tag}`, {
-        method: 'PUT',
-        headers: { ...ci, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
-        body: manifest,
-      }, [201]);
+      const ok = await call(
+        'push: PUT manifest',
+        `${base}/v2/${repo}/manifests/${tag}`,
+        {
+          method: 'PUT',
+          headers: { ...ci, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+          body: manifest,
+        },
+        [201],
+      );
       if (ok !== undefined) pushed.push({ repo, tag, layer: sha(layer) });
       if (pushed.length > 500) pushed.splice(0, pushed.length - 500);
     };
@@ -143,9 +175,14 @@ async function main(): Promise<void> {
     const pull = async (): Promise<void> => {
       const image = pushed[Math.floor(Math.random() * pushed.length)];
       if (image === undefined) return;
-      await call('pull: GET manifest', `${base}/v2/${image.repo}/manifests/${image.tag}`, {
-        headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
-      }, [200]);
+      await call(
+        'pull: GET manifest',
+        `${base}/v2/${image.repo}/manifests/${image.tag}`,
+        {
+          headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+        },
+        [200],
+      );
       await call('pull: GET blob', `${base}/v2/${image.repo}/blobs/${image.layer}`, {}, [200]);
     };
 
@@ -154,9 +191,27 @@ async function main(): Promise<void> {
       [1, push],
       [4, pull],
       [2, () => call('catalog', `${base}/v2/_catalog?n=100`, {}, [200])],
-      [1, () => call('wrong password', `${base}/v2/_catalog`, { headers: { Authorization: basic(`user${++wrong % 20}`, `guess${wrong}`) } }, [401, 429])],
+      [
+        1,
+        () =>
+          call(
+            'wrong password',
+            `${base}/v2/_catalog`,
+            { headers: { Authorization: basic(`user${++wrong % 20}`, `guess${wrong}`) } },
+            [401, 429],
+          ),
+      ],
       [1, () => call('ui: page', `${base}/home`, { headers: { Accept: 'text/html' } }, [200])],
-      [1, () => call('ui: api repositories', `${base}/_berth/ui/api/repositories`, { headers: { 'X-ZOT-API-CLIENT': 'zot-ui' } }, [200])],
+      [
+        1,
+        () =>
+          call(
+            'ui: api repositories',
+            `${base}/_berth/ui/api/repositories`,
+            { headers: { 'X-ZOT-API-CLIENT': 'zot-ui' } },
+            [200],
+          ),
+      ],
     ];
     const totalWeight = operations.reduce((sum, [w]) => sum + w, 0);
     const pick = (): (() => Promise<unknown>) => {
@@ -185,7 +240,8 @@ async function main(): Promise<void> {
     );
     clearInterval(sampler);
     const rssEnd = rssKiB(pid);
-    const q = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+    const q = (sorted: number[], p: number): number =>
+      sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
     let errors = 0;
     let requests = 0;
     console.log(`soak: ${clients} clients for ${seconds} s; ${pushes} pushes`);

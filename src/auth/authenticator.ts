@@ -119,7 +119,11 @@ export class Authenticator {
 
   /** Records how `username` just signed in interactively (a password, or an OIDC provider). */
   async recordOrigin(username: string, provider: string | undefined): Promise<void> {
-    await this.#o.origins?.record(username, provider === undefined ? 'htpasswd' : `oidc:${provider}`, this.#now());
+    await this.#o.origins?.record(
+      username,
+      provider === undefined ? 'htpasswd' : `oidc:${provider}`,
+      this.#now(),
+    );
   }
 
   /**
@@ -179,7 +183,8 @@ export class Authenticator {
     // A password sign-in's session lasts only while its user is in the htpasswd file (kept, not
     // deleted: it works again if the user is restored before it expires).
     const { htpasswd } = this.#o;
-    if (session.provider === undefined && htpasswd !== undefined && !htpasswd.has(session.username)) return undefined;
+    if (session.provider === undefined && htpasswd !== undefined && !htpasswd.has(session.username))
+      return undefined;
     const groups = this.#o.users.groupsOf(session.username);
     if (groups === undefined) return undefined;
     return { username: session.username, groups, method: 'session' };

@@ -5,7 +5,14 @@ import { describe, it } from 'node:test';
 import { loggableUserName, MAX_LOGGED_NAME, REDACTED_NAME } from './loggable-name.js';
 
 describe('loggableUserName', () => {
-  for (const name of ['alice', 'zot-ci', 'artifact-workloads', 'alice.smith@example.com', 'svc_deploy_2024', 'CN=build-agent-07,OU=ci']) {
+  for (const name of [
+    'alice',
+    'zot-ci',
+    'artifact-workloads',
+    'alice.smith@example.com',
+    'svc_deploy_2024',
+    'CN=build-agent-07,OU=ci',
+  ]) {
     it(`keeps ${name}`, () => assert.equal(loggableUserName(name), name));
   }
   for (const [what, name] of [

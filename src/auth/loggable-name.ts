@@ -31,7 +31,13 @@ function entropy(value: string): number {
 export function looksLikeCredential(name: string): boolean {
   if (API_KEY.test(name) || JWT.test(name) || name.startsWith('eyJ')) return true;
   // 20 random base64 characters carry ~120 bits; real user names rarely exceed 3.5 bits/char.
-  return name.length >= 20 && TOKEN_ALPHABET.test(name) && entropy(name) > 3.5 && /\d/.test(name) && /[a-zA-Z]/.test(name);
+  return (
+    name.length >= 20 &&
+    TOKEN_ALPHABET.test(name) &&
+    entropy(name) > 3.5 &&
+    /\d/.test(name) &&
+    /[a-zA-Z]/.test(name)
+  );
 }
 
 /** `name` fit for a log line: redacted when credential-shaped, capped at {@link MAX_LOGGED_NAME}. */

@@ -13,12 +13,24 @@ function parse(raw: string): { status: number; code: string; connection: string 
 
 describe('answers to requests the HTTP parser refused', () => {
   it('a header timeout is 408', () => {
-    assert.deepEqual(parse(malformedRequestAnswer('ERR_HTTP_REQUEST_TIMEOUT')), { status: 408, code: 'UNKNOWN', connection: 'close' });
+    assert.deepEqual(parse(malformedRequestAnswer('ERR_HTTP_REQUEST_TIMEOUT')), {
+      status: 408,
+      code: 'UNKNOWN',
+      connection: 'close',
+    });
   });
   it('oversized headers are 431', () => {
-    assert.deepEqual(parse(malformedRequestAnswer('HPE_HEADER_OVERFLOW')), { status: 431, code: 'UNKNOWN', connection: 'close' });
+    assert.deepEqual(parse(malformedRequestAnswer('HPE_HEADER_OVERFLOW')), {
+      status: 431,
+      code: 'UNKNOWN',
+      connection: 'close',
+    });
   });
   it('a truncated body is 400 SIZE_INVALID', () => {
-    assert.deepEqual(parse(malformedRequestAnswer('HPE_INVALID_EOF_STATE')), { status: 400, code: 'SIZE_INVALID', connection: 'close' });
+    assert.deepEqual(parse(malformedRequestAnswer('HPE_INVALID_EOF_STATE')), {
+      status: 400,
+      code: 'SIZE_INVALID',
+      connection: 'close',
+    });
   });
 });

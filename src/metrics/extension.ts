@@ -109,7 +109,9 @@ export function metricsExtension(options: MetricsOptions = {}): ExtensionFactory
           // Repository labels only for what this scraper may read; the rest summed as `_hidden`.
           const identity = req.identity;
           const body = Buffer.from(
-            hideRepositories(await metrics.registry.metrics(), (repo) => ctx.access.can(identity, 'read', repo)),
+            hideRepositories(await metrics.registry.metrics(), (repo) =>
+              ctx.access.can(identity, 'read', repo),
+            ),
           );
           req.res.writeHead(200, {
             'Content-Type': metrics.registry.contentType,

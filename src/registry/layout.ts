@@ -41,4 +41,8 @@ export const layout = {
 };
 
 /** Folder names inside a repository that are never nested repositories. */
-export const RESERVED_REPO_ENTRIES: ReadonlySet<string> = new Set([...OCI_LAYOUT_ENTRIES, UPLOADS_DIR, '.sync']);
+export const RESERVED_REPO_ENTRIES: ReadonlySet<string> = new Set([
+  ...OCI_LAYOUT_ENTRIES,
+  UPLOADS_DIR,
+  '.sync',
+]);

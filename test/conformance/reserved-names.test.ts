@@ -40,7 +40,11 @@ describe('names with a layout entry as a component', { skip: BERTH_ONLY }, () =>
       const name = (): string => shape.replace('team', uniqueRepo('team'));
 
       it(`"${shape}" is refused when starting an upload`, async () => {
-        assertError(await send(`${target.url}/v2/${name()}/blobs/uploads/`, { method: 'POST' }), 400, 'NAME_INVALID');
+        assertError(
+          await send(`${target.url}/v2/${name()}/blobs/uploads/`, { method: 'POST' }),
+          400,
+          'NAME_INVALID',
+        );
       });
 
       it(`"${shape}" is refused when pushing a manifest`, async () => {
@@ -59,8 +63,15 @@ describe('names with a layout entry as a component', { skip: BERTH_ONLY }, () =>
     const app = uniqueRepo('app');
     const image = makeImage();
     await pushAll(target.url, app, image, 'v1');
-    assertError(await putManifest(target.url, `${app}/blobs/sha256`, 'v1', makeImage().manifest), 400, 'NAME_INVALID');
-    assertStatus(await send(`${target.url}/v2/${app}/manifests/v1`, { headers: { accept: image.manifest.mediaType } }), 200);
+    assertError(
+      await putManifest(target.url, `${app}/blobs/sha256`, 'v1', makeImage().manifest),
+      400,
+      'NAME_INVALID',
+    );
+    assertStatus(
+      await send(`${target.url}/v2/${app}/manifests/v1`, { headers: { accept: image.manifest.mediaType } }),
+      200,
+    );
   });
 
   it('a mount from a reserved name is refused', async () => {

@@ -18,13 +18,15 @@ describe('OIDC sign-in under abuse', () => {
 
   it('a non-ASCII callback_ui is refused with 400', async () => {
     for (const callback of ['%2F%C3%A9', '%2Fhome%E2%80%AE', 'http%3A%2F%2F127.0.0.1%2F%C3%A9']) {
-      const res = await fetch(`${lab.url}/zot/auth/login?provider=oidc&callback_ui=${callback}`, { redirect: 'manual' });
+      const res = await fetch(`${lab.url}/zot/auth/login?provider=oidc&callback_ui=${callback}`, {
+        redirect: 'manual',
+      });
       await res.arrayBuffer();
       assert.equal(res.status, 400, callback);
     }
   });
 
-  it("10,100 sign-in starts do not break a sign-in in progress", async () => {
+  it('10,100 sign-in starts do not break a sign-in in progress', async () => {
     const alice = new Browser();
     const loginPage = await alice.follow(`${lab.url}/zot/auth/login?provider=oidc&callback_ui=%2Fhome`);
     assert.equal(loginPage.status, 200, 'the provider shows its login form');
@@ -41,7 +43,10 @@ describe('OIDC sign-in under abuse', () => {
         }
       }),
     );
-    assert.ok((statuses.get(429) ?? 0) > 0, `the flood was never throttled: ${JSON.stringify([...statuses])}`);
+    assert.ok(
+      (statuses.get(429) ?? 0) > 0,
+      `the flood was never throttled: ${JSON.stringify([...statuses])}`,
+    );
 
     const landing = await alice.follow(formAction(loginPage), {
       method: 'POST',
@@ -49,7 +54,11 @@ describe('OIDC sign-in under abuse', () => {
       body: new URLSearchParams({ login: 'alice', password: TEST_USERS.alice!.password }).toString(),
     });
     const callback = alice.hops.find((h) => h.url.startsWith(`${lab.url}/zot/auth/callback/`));
-    assert.equal(callback?.status, 302, `callback answered ${callback?.status}: ${landing.body.slice(0, 300)}`);
+    assert.equal(
+      callback?.status,
+      302,
+      `callback answered ${callback?.status}: ${landing.body.slice(0, 300)}`,
+    );
     assert.equal(callback?.location, '/home');
     assert.ok(alice.cookie('127.0.0.1', 'session') !== undefined, 'alice is signed in');
   });

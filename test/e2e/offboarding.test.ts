@@ -60,13 +60,21 @@ describe('removing a user from htpasswd', () => {
     };
     return {
       key: await status({ headers: basic('carol', creds.key) }),
-      session: await status({ url: `${berth.url}/zot/auth/apikey`, headers: { ...UI_HEADER, Cookie: creds.cookie } }),
+      session: await status({
+        url: `${berth.url}/zot/auth/apikey`,
+        headers: { ...UI_HEADER, Cookie: creds.cookie },
+      }),
       keyToken: await status({ headers: { Authorization: `Bearer ${creds.keyToken}` } }),
       passwordToken: await status({ headers: { Authorization: `Bearer ${creds.passwordToken}` } }),
       mint: await status({
         url: `${berth.url}/zot/auth/apikey`,
         method: 'POST',
-        headers: { ...UI_HEADER, Cookie: creds.cookie, 'Content-Type': 'application/json', Origin: berth.url },
+        headers: {
+          ...UI_HEADER,
+          Cookie: creds.cookie,
+          'Content-Type': 'application/json',
+          Origin: berth.url,
+        },
         body: '{"label":"after"}',
       }),
     };
@@ -84,9 +92,14 @@ describe('removing a user from htpasswd', () => {
 
   it("refuses the user's key, session and tokens within 5 s, and accepts them again when restored", async () => {
     // Carol signs in to the web UI with her password and makes a key in that session.
-    const signIn = await fetch(`${berth.url}/v2/`, { headers: { ...UI_HEADER, ...basic('carol', PASSWORDS.carol) } });
+    const signIn = await fetch(`${berth.url}/v2/`, {
+      headers: { ...UI_HEADER, ...basic('carol', PASSWORDS.carol) },
+    });
     assert.equal(signIn.status, 200);
-    const cookie = signIn.headers.getSetCookie().find((c) => c.startsWith('session='))!.split(';')[0]!;
+    const cookie = signIn.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('session='))!
+      .split(';')[0]!;
     const created = await fetch(`${berth.url}/zot/auth/apikey`, {
       method: 'POST',
       headers: { ...UI_HEADER, Cookie: cookie, 'Content-Type': 'application/json', Origin: berth.url },
@@ -107,11 +120,19 @@ describe('removing a user from htpasswd', () => {
 
     await writeUsers(['root']);
     const refused = { key: 401, session: 401, keyToken: 401, passwordToken: 401, mint: 401 };
-    const removed = await waitFor(() => probe(creds), (p) => p.key === 401 && p.session === 401, 5_000);
+    const removed = await waitFor(
+      () => probe(creds),
+      (p) => p.key === 401 && p.session === 401,
+      5_000,
+    );
     assert.deepEqual(removed, refused);
 
     await writeUsers(['carol', 'root']);
-    const restored = await waitFor(() => probe(creds), (p) => p.key === 200 && p.session === 200, 5_000);
+    const restored = await waitFor(
+      () => probe(creds),
+      (p) => p.key === 200 && p.session === 200,
+      5_000,
+    );
     assert.deepEqual(restored, allowed);
   });
 });

@@ -27,10 +27,7 @@ describe('pushes under a sync destination', { timeout: 120_000 }, () => {
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'e2e-sync-destination-push-'));
     const file = path.join(work, 'htpasswd');
-    await writeFile(
-      file,
-      `ci:${await bcrypt.hash('ci-pw', 4)}\nadmin:${await bcrypt.hash('admin-pw', 4)}\n`,
-    );
+    await writeFile(file, `ci:${await bcrypt.hash('ci-pw', 4)}\nadmin:${await bcrypt.hash('admin-pw', 4)}\n`);
     upstream = await startBerth();
     await pushContent(upstream.url, 'library/alpine', official, '3');
     cache = await startBerth({
@@ -52,7 +49,14 @@ describe('pushes under a sync destination', { timeout: 120_000 }, () => {
         extensions: {
           sync: {
             enable: true,
-            registries: [{ urls: [upstream.url], onDemand: true, tlsVerify: false, content: [{ prefix: '**', destination: '/docker.io' }] }],
+            registries: [
+              {
+                urls: [upstream.url],
+                onDemand: true,
+                tlsVerify: false,
+                content: [{ prefix: '**', destination: '/docker.io' }],
+              },
+            ],
           },
         },
       },
@@ -67,7 +71,9 @@ describe('pushes under a sync destination', { timeout: 120_000 }, () => {
   it('refuses a create-only push under docker.io/ with 403, and the upstream image is what nodes get', async () => {
     const planted = makeImage();
     await assert.rejects(
-      pushContent(cache.url, 'docker.io/library/alpine', planted, 'planted', { headers: basic('ci', 'ci-pw') }),
+      pushContent(cache.url, 'docker.io/library/alpine', planted, 'planted', {
+        headers: basic('ci', 'ci-pw'),
+      }),
       (err) => err instanceof RegistryResponseError && err.status === 403,
     );
     await assert.rejects(
@@ -82,6 +88,8 @@ describe('pushes under a sync destination', { timeout: 120_000 }, () => {
 
   it('lets the same user push outside the destination, and an administrator push inside it', async () => {
     await pushContent(cache.url, 'ci/app', makeImage(), 'v1', { headers: basic('ci', 'ci-pw') });
-    await pushContent(cache.url, 'docker.io/team/override', makeImage(), 'v1', { headers: basic('admin', 'admin-pw') });
+    await pushContent(cache.url, 'docker.io/team/override', makeImage(), 'v1', {
+      headers: basic('admin', 'admin-pw'),
+    });
   });
 });

@@ -50,7 +50,11 @@ async function wrongPassword(server: RunningServer, headers: Record<string, stri
 }
 
 /** Statuses of `n` wrong passwords, header i from `headerFor(i)`. */
-async function guesses(server: RunningServer, n: number, headerFor: (i: number) => Record<string, string>): Promise<number[]> {
+async function guesses(
+  server: RunningServer,
+  n: number,
+  headerFor: (i: number) => Record<string, string>,
+): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < n; i++) statuses.push(await wrongPassword(server, headerFor(i)));
   return statuses;

@@ -30,7 +30,12 @@ describe('the sign-in page keeps `next` on this site', () => {
     await server?.stop();
   });
 
-  for (const next of ['/%09/evil.example/', '/%0a/evil.example/', '/%0d/evil.example/', '/%0d%0a/evil.example/x']) {
+  for (const next of [
+    '/%09/evil.example/',
+    '/%0a/evil.example/',
+    '/%0d/evil.example/',
+    '/%0d%0a/evil.example/x',
+  ]) {
     it(`"Continue as guest" with next=${next} stays on the registry`, { timeout: 120_000 }, async () => {
       const o = await openPage(browser, server.url);
       opened.push(o);

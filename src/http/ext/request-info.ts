@@ -47,7 +47,8 @@ function forwardedFor(value: string): string[] {
       .find((p) => p.toLowerCase().startsWith('for='));
     let node = (param ?? '').slice(4).replace(/^"|"$/g, '');
     if (node.startsWith('[')) node = node.slice(1, node.indexOf(']'));
-    else if (isIP(node) === 0 && node.includes(':') && node.indexOf(':') === node.lastIndexOf(':')) node = node.slice(0, node.indexOf(':'));
+    else if (isIP(node) === 0 && node.includes(':') && node.indexOf(':') === node.lastIndexOf(':'))
+      node = node.slice(0, node.indexOf(':'));
     return node;
   });
 }
