@@ -51,6 +51,8 @@ describe('pushes under a sync destination', { timeout: 120_000 }, () => {
             enable: true,
             registries: [
               {
+                // A freshness window: a cached tag is not re-checked upstream for an hour.
+                manifestCheckInterval: '1h',
                 urls: [upstream.url],
                 onDemand: true,
                 tlsVerify: false,
@@ -91,5 +93,17 @@ describe('pushes under a sync destination', { timeout: 120_000 }, () => {
     await pushContent(cache.url, 'docker.io/team/override', makeImage(), 'v1', {
       headers: basic('admin', 'admin-pw'),
     });
+  });
+
+  it("a local push over a cached upstream tag does not mask the upstream's image", async () => {
+    assert.equal(
+      (await getManifest(cache.url, 'docker.io/library/alpine', '3')).digestHeader,
+      official.manifest.digest,
+    );
+    await pushContent(cache.url, 'docker.io/library/alpine', makeImage(), '3', {
+      headers: basic('admin', 'admin-pw'),
+    });
+    const pulled = await getManifest(cache.url, 'docker.io/library/alpine', '3');
+    assert.equal(pulled.digestHeader, official.manifest.digest);
   });
 });
