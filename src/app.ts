@@ -154,6 +154,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     v2,
     routes,
     rateLimit: config.http.ratelimit,
+    trustedProxies: config.http.trustedProxies,
     onRequestEnd: (record) => {
       for (const e of extensions) e.onRequestEnd?.(record);
     },

@@ -18,6 +18,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { loggableUserName } from '../auth/loggable-name.js';
 
 /**
  * The actions Berth records. Others may be added; these names are stable because tools grep for
@@ -77,6 +78,8 @@ export class AuditLog {
     if (this.file === undefined || this.fd === -1) return;
     const line: Record<string, unknown> = { time: this.now().toISOString() };
     for (const [key, value] of Object.entries(entry)) if (value !== undefined) line[key] = value;
+    // Every writer's user name passes here: none may turn the audit log into a store of secrets.
+    if (typeof entry.user === 'string') line.user = loggableUserName(entry.user);
     try {
       this.fd ??= this.open(this.file);
       writeSync(this.fd, `${JSON.stringify(line)}\n`);

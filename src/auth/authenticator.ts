@@ -10,6 +10,7 @@
  * is no password to guess, so password attempts are refused without being counted.
  */
 import type { HtpasswdFile } from './authn/htpasswd.js';
+import type { UserOriginStore } from '../meta/user-origins.js';
 import { isApiKeyExpired, looksLikeApiKey } from './authn/api-keys.js';
 import type { FailureThrottle } from './authn/throttle.js';
 import type { Identity } from './identity.js';
@@ -44,6 +45,8 @@ export interface AuthenticatorOptions {
   /** Groups an admin gave service-account keys (`berth keys create --groups`). */
   readonly keyGroups?: ApiKeyGroups | undefined;
   readonly now?: () => Date;
+  /** Where each user signs in from, so that leaving the htpasswd file offboards password users. */
+  readonly origins?: UserOriginStore | undefined;
   /** How often an API key's `lastUsed` is written at most. Default 60 000 ms. */
   readonly lastUsedResolutionMs?: number;
 }
@@ -65,7 +68,7 @@ export class Authenticator {
 
   /** Checks Basic credentials; `clientAddress` keys the per-address throttle. */
   async checkBasic(username: string, password: string, clientAddress: string): Promise<Verdict> {
-    if (looksLikeApiKey(password)) return this.#checkApiKey(username, password);
+    if (looksLikeApiKey(password)) return await this.#checkApiKey(username, password);
     const { htpasswd, addressThrottle, userThrottle } = this.#o;
     if (htpasswd === undefined) return { ok: false, reason: 'invalid', method: 'password' };
     const addressKey = `addr:${clientAddress}`;
@@ -77,12 +80,18 @@ export class Authenticator {
       );
       return { ok: false, reason: 'throttled', retryAfterMs };
     }
-    if (!(await htpasswd.verify(username, password))) {
+    const outcome = await htpasswd.check(username, password);
+    if (outcome === 'busy') {
+      // The bcrypt threads are saturated (a flood of guesses): try again shortly, nothing counted.
+      return { ok: false, reason: 'throttled', retryAfterMs: 1_000 };
+    }
+    if (outcome === 'wrong') {
       addressThrottle.recordFailure(addressKey);
       userThrottle.recordFailure(userKey);
       return { ok: false, reason: 'invalid', method: 'password' };
     }
     userThrottle.recordSuccess(userKey);
+    await this.#o.origins?.record(username, 'htpasswd', this.#now());
     return {
       ok: true,
       identity: { username, groups: [], method: 'htpasswd' },
@@ -94,7 +103,12 @@ export class Authenticator {
     const { apiKeys, users } = this.#o;
     const now = this.#now();
     const record = await apiKeys?.findByKey(key);
-    if (record === undefined || record.owner !== username || isApiKeyExpired(record.expiresAt, now)) {
+    if (
+      record === undefined ||
+      record.owner !== username ||
+      isApiKeyExpired(record.expiresAt, now) ||
+      (await this.#offboarded(record.owner))
+    ) {
       return { ok: false, reason: 'invalid', method: 'apikey' };
     }
     await this.#recordUse(record.id, now);
@@ -105,6 +119,26 @@ export class Authenticator {
       identity: { username, groups, method: 'apikey' },
       subject: { username, groups, method: 'apikey', keyId: record.id },
     };
+  }
+
+  /** Records how `username` just signed in interactively (a password, or an OIDC provider). */
+  async recordOrigin(username: string, provider: string | undefined): Promise<void> {
+    await this.#o.origins?.record(
+      username,
+      provider === undefined ? 'htpasswd' : `oidc:${provider}`,
+      this.#now(),
+    );
+  }
+
+  /**
+   * Whether `owner` signed in with a password and has since left the htpasswd file: then their API
+   * keys and the tokens minted with them are refused, until the owner is restored. OIDC users are
+   * never in the file and are not affected (see docs/security.md, offboarding).
+   */
+  async #offboarded(owner: string): Promise<boolean> {
+    const { htpasswd, origins } = this.#o;
+    if (htpasswd === undefined || htpasswd.has(owner) || origins === undefined) return false;
+    return (await origins.originOf(owner)) === 'htpasswd';
   }
 
   async #recordUse(id: string, now: Date): Promise<void> {
@@ -130,7 +164,8 @@ export class Authenticator {
       if (
         record === undefined ||
         record.owner !== subject.username ||
-        isApiKeyExpired(record.expiresAt, now)
+        isApiKeyExpired(record.expiresAt, now) ||
+        (await this.#offboarded(record.owner))
       ) {
         return { ok: false, reason: 'invalid', method: 'token' };
       }
@@ -149,6 +184,11 @@ export class Authenticator {
   async checkSession(sessionId: string): Promise<Identity | undefined> {
     const session = await this.#o.sessions.find(sessionId, this.#now());
     if (session === undefined) return undefined;
+    // A password sign-in's session lasts only while its user is in the htpasswd file (kept, not
+    // deleted: it works again if the user is restored before it expires).
+    const { htpasswd } = this.#o;
+    if (session.provider === undefined && htpasswd !== undefined && !htpasswd.has(session.username))
+      return undefined;
     const groups = await this.#o.users.groupsOf(session.username);
     if (groups === undefined) return undefined;
     return { username: session.username, groups, method: 'session' };

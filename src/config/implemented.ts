@@ -29,6 +29,7 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'http.ratelimit',
   'http.tls',
   'http.auth.mtls',
+  'http.trustedProxies',
   'http.auth.htpasswd',
   'http.auth.apikey',
   'http.auth.openid',

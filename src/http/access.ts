@@ -34,6 +34,7 @@ import type { RequestContext } from './context.js';
 import { Refusal, type Challenge } from './refusal.js';
 import { openAuthServices, type AuthServices } from './ext/auth-services.js';
 import { appendSetCookie, readCookie, serializeCookie } from './ext/cookies.js';
+import { loggableUserName } from '../auth/loggable-name.js';
 import { clientAddress, isSameSiteRequest, isUiClient, publicBaseUrl } from './ext/request-info.js';
 
 export interface AuthenticateOptions {
@@ -234,6 +235,10 @@ export class BerthAccessGuard implements AccessGuard {
     const previous = readCookie(ctx, SESSION_COOKIE);
     if (previous !== undefined) await sessions.delete(previous);
     await users.recordSignIn(username, groups, now);
+    // Offboarding needs to know whether this user's keys hang on the htpasswd file.
+    await this.services.authenticator
+      .recordOrigin(username, provider)
+      .catch((err: unknown) => this.services.log.error({ err }, 'could not record the sign-in origin'));
     const { id } = await sessions.create(username, provider, now, settings.sessionTtlMs);
     const maxAgeSeconds = Math.floor(settings.sessionTtlMs / 1000);
     appendSetCookie(
@@ -318,7 +323,9 @@ export class BerthAccessGuard implements AccessGuard {
     throw new Refusal('UNAUTHORIZED', 'authentication required', challenge, { description: why });
   }
 
-  #auditFailure(ctx: RequestContext, username: string, reason: string): void {
+  #auditFailure(ctx: RequestContext, attempted: string, reason: string): void {
+    // The attempted name is the client's text, possibly a swapped key: never log it raw.
+    const username = loggableUserName(attempted);
     this.services.log.info(
       { user: username || undefined, reason, path: ctx.url.pathname },
       'authentication refused',

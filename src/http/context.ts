@@ -13,6 +13,8 @@ export interface RequestContext {
   identity: Identity;
   /** A low-cardinality name of the matched route, for logs and metrics (`manifests`, `blobs`...). */
   route: string;
+  /** The client's address: the peer's, or what a trusted proxy forwarded (`ext/request-info.ts`). */
+  clientAddress?: string;
   /** The repository the request is about, when there is one. */
   repo?: string;
 }

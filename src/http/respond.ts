@@ -134,3 +134,22 @@ function drainThen(ctx: RequestContext, done: () => void): void {
   req.once('close', finish);
   req.resume();
 }
+
+/**
+ * The raw answer to a request Node's HTTP parser refused (no request object exists): a header
+ * timeout is 408, headers past the size limit 431, anything else 400 — most often a body that
+ * ended before its Content-Length, the spec's SIZE_INVALID. Always closes the connection.
+ */
+export function malformedRequestAnswer(parserCode: string | undefined): string {
+  const [status, reason, error] =
+    parserCode === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', new RegistryError('UNKNOWN', 'request headers not received in time')]
+      : parserCode === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', new RegistryError('UNKNOWN', 'request headers too large')]
+        : [400, 'Bad Request', new RegistryError('SIZE_INVALID', `malformed HTTP request (${parserCode ?? 'parse error'})`)];
+  const body = errorBody([error]);
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}

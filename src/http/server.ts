@@ -8,11 +8,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ANONYMOUS } from '../auth/identity.js';
+import { loggableUserName } from '../auth/loggable-name.js';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessGuard } from './access.js';
 import { createTlsServer, type TlsServerOptions } from './tls.js';
 import type { RequestContext } from './context.js';
-import { sendError } from './respond.js';
+import { resolveClientAddress, trustedProxyList } from './ext/request-info.js';
+import { malformedRequestAnswer, sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
 import { createRateLimiter, type RateLimitConfig } from './rate-limit.js';
 import type { V2Deps } from './v2/deps.js';
@@ -51,6 +53,8 @@ export interface HttpServerOptions {
   onRequestEnd?: (record: RequestRecord) => void;
   /** zot's `http.ratelimit`. */
   rateLimit?: RateLimitConfig | undefined;
+  /** `http.trustedProxies`: peers whose forwarded headers are believed. */
+  trustedProxies?: readonly string[];
   /** How long a connection may sit idle (no bytes either way) before it is closed. */
   idleTimeoutMs?: number;
   /** `http.tls`: serve HTTPS (see tls.ts). */
@@ -68,6 +72,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const prefix = Math.random().toString(36).slice(2, 8);
 
   const rateLimited = createRateLimiter(options.rateLimit);
+  const trusted = options.trustedProxies?.length ? trustedProxyList(options.trustedProxies) : undefined;
   const handle = async (ctx: RequestContext): Promise<void> => {
     try {
       if (rateLimited && !rateLimited(ctx.req.method ?? 'GET')) {
@@ -137,8 +142,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
         },
         identity: ANONYMOUS,
         route: 'unknown',
+        clientAddress: resolveClientAddress(req, trusted),
       };
       const socket = req.socket;
+      trackAnswer(socket, req, res);
       // Counted from where the connection's previous request ended: by the time this callback runs,
       // the headers (and often a small body) have already been read.
       const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? { read: 0, written: 0 };
@@ -169,7 +176,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
             path: url.pathname,
             route: record.route,
             repo: record.repo,
-            user: ctx.identity.username || undefined,
+            user: ctx.identity.username ? loggableUserName(ctx.identity.username) : undefined,
             status: record.status,
             bytesIn: record.bytesIn,
             bytesOut: record.bytesOut,
@@ -182,21 +189,56 @@ export function createHttpServer(options: HttpServerOptions): Server {
       void handle(ctx);
     },
   );
-  // Malformed HTTP (a body shorter than its Content-Length, then a half-close; bad headers): answer
-  // with the spec's envelope rather than Node's bare 400, when the socket can still take it.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  // Malformed HTTP (a body shorter than its Content-Length, then a half-close; bad headers; junk
+  // pipelined after a valid request): answer with the spec's envelope rather than Node's bare 400,
+  // when the socket can still take it, and only after every earlier answer on this connection
+  // went out, so that junk never cuts or replaces a valid request's answer.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
-    // Most often a body that ended before its Content-Length: the spec's code for a length mismatch.
-    const body = JSON.stringify({ errors: [{ code: 'SIZE_INVALID', message: `malformed HTTP request (${err.code ?? 'parse error'})` }] });
-    socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    afterPendingAnswers(socket, () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(malformedRequestAnswer(err.code));
+    });
   });
   server.setTimeout(options.idleTimeoutMs ?? 120_000, (socket) => socket.destroy());
   return server;
+}
+
+/** Requests on each connection whose answers are still being written (pipelining queues them). */
+const pendingAnswers = new WeakMap<Socket, { requests: Set<IncomingMessage>; waiters: (() => void)[] }>();
+
+function trackAnswer(socket: Socket, req: IncomingMessage, res: ServerResponse): void {
+  let pending = pendingAnswers.get(socket);
+  if (!pending) {
+    pending = { requests: new Set(), waiters: [] };
+    pendingAnswers.set(socket, pending);
+  }
+  const state = pending;
+  state.requests.add(req);
+  res.once('close', () => {
+    state.requests.delete(req);
+    if (state.requests.size > 0) return;
+    for (const waiter of state.waiters.splice(0)) waiter();
+  });
+}
+
+/**
+ * Runs `then` once every answer in progress on the socket has gone out. When a request on it is
+ * still receiving its body, the parse error is that request's own (a truncated body): no wait.
+ */
+function afterPendingAnswers(socket: Socket, then: () => void): void {
+  const pending = pendingAnswers.get(socket);
+  if (!pending || pending.requests.size === 0 || [...pending.requests].some((req) => !req.complete)) {
+    then();
+    return;
+  }
+  pending.waiters.push(then);
 }
 
 /** Whether a raw request path has a `.` or `..` segment, percent-encoded or not. */

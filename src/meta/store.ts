@@ -33,6 +33,7 @@ import type { UserPrefsStore } from './user-prefs.js';
 import type { DownloadCounts } from './download-counts.js';
 import type { ImageFactsStore } from './image-facts.js';
 import type { CveScanStore } from './cve-scans.js';
+import type { UserOriginStore } from './user-origins.js';
 
 export interface MetadataStore {
   readonly registryIndex: RegistryIndex;
@@ -49,6 +50,8 @@ export interface MetadataStore {
    * (an extension that needs one refuses to start on a store without it, naming the setting).
    */
   readonly apiKeyGroups?: ApiKeyGroups;
+  /** How each user last signed in (htpasswd or OIDC): offboarding of password users' keys. */
+  readonly userOrigins?: UserOriginStore;
   readonly userPrefs?: UserPrefsStore;
   readonly downloadCounts?: DownloadCounts;
   /** JSON documents keyed by digest; the search extension fixes their type. */

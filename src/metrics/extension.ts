@@ -13,6 +13,7 @@ import { isAnonymous } from '../auth/identity.js';
 import type { Config } from '../config/index.js';
 import type { AppContext, ExtensionFactory } from '../extensions.js';
 import { openAccess } from '../http/access.js';
+import { hideRepositories } from './hide-repositories.js';
 import type { RequestRecord } from '../http/server.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RegistryEventMap } from '../registry/events.js';
@@ -111,7 +112,13 @@ export function metricsExtension(options: MetricsOptions = {}): ExtensionFactory
             if (isAnonymous(req.identity)) throw new RegistryError('UNAUTHORIZED', 'authentication required');
             throw new RegistryError('DENIED', 'requested access to the resource is denied');
           }
-          const body = Buffer.from(await metrics.registry.metrics());
+          // Repository labels only for what this scraper may read; the rest summed as `_hidden`.
+          const identity = req.identity;
+          const body = Buffer.from(
+            hideRepositories(await metrics.registry.metrics(), (repo) =>
+              ctx.access.can(identity, 'read', repo),
+            ),
+          );
           req.res.writeHead(200, {
             'Content-Type': metrics.registry.contentType,
             'Content-Length': body.length,

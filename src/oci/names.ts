@@ -10,9 +10,18 @@ const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
  */
 export const MAX_NAME_LENGTH = 255;
 
+/**
+ * The entries of an OCI image layout (image-layout spec). Each repository is stored as such a
+ * layout with nested repositories as sub-folders, so a component equal to one of these would
+ * collide with its parent's files (`team/web/index.json`, `app/blobs/sha256`). They match the
+ * spec's grammar but are refused everywhere a name is accepted. Other layout entries Berth uses
+ * (`.uploads`, `.sync`, `_berth`) already fail the grammar.
+ */
+export const OCI_LAYOUT_ENTRIES: ReadonlySet<string> = new Set(['blobs', 'index.json', 'oci-layout']);
+
 export function isValidRepositoryName(name: string): boolean {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
-  return name.split('/').every((c) => COMPONENT.test(c));
+  return name.split('/').every((c) => COMPONENT.test(c) && !OCI_LAYOUT_ENTRIES.has(c));
 }
 
 export function assertRepositoryName(name: string): void {

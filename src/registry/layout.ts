@@ -20,9 +20,11 @@
  * file: it exists before its first byte, and any process can continue it.
  *
  * Names starting with `_` or `.` can never be repository components (the spec's name grammar),
- * so Berth's own folders cannot collide with a repository.
+ * so Berth's own folders cannot collide with a repository; `blobs`, `index.json` and `oci-layout`
+ * match the grammar but are refused as components by `oci/names.ts` (`OCI_LAYOUT_ENTRIES`).
  */
 import type { Digest } from '../oci/digest.js';
+import { OCI_LAYOUT_ENTRIES } from '../oci/names.js';
 import { joinPath } from '../storage/driver.js';
 
 export const META_DIR = '_berth';
@@ -44,4 +46,8 @@ export const layout = {
 };
 
 /** Folder names inside a repository that are never nested repositories. */
-export const RESERVED_REPO_ENTRIES = new Set([BLOBS_DIR, UPLOADS_DIR, INDEX_FILE, OCI_LAYOUT_FILE, '.sync']);
+export const RESERVED_REPO_ENTRIES: ReadonlySet<string> = new Set([
+  ...OCI_LAYOUT_ENTRIES,
+  UPLOADS_DIR,
+  '.sync',
+]);

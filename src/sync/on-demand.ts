@@ -71,8 +71,11 @@ export class OnDemandCache implements PullThrough {
   private readonly manifestFlights = new SingleFlight<void>();
   private readonly downloads = new Map<string, Promise<BlobDownload | undefined>>();
   private readonly active = new Set<BlobDownload>();
-  /** When each `repo:tag` was last confirmed against upstream. */
-  private readonly checkedAt = new LruMap<string, number>(100_000);
+  /**
+   * When each `repo:tag` was last confirmed against upstream, and the digest confirmed: a tag that
+   * now points elsewhere (a local push) is not fresh, so a local image never masks the upstream's.
+   */
+  private readonly checkedAt = new LruMap<string, { at: number; digest: string }>(100_000);
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   /** Blob GETs answered from upstream and not yet seen finished, per repository (for hit counting). */
   private readonly missesInFlight = new Map<string, number>();
@@ -88,6 +91,11 @@ export class OnDemandCache implements PullThrough {
     this.routes = options.routes;
     this.spoolDir = options.spoolDir;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Whether `repo` lies under one of this cache's destinations (pushes there need `update`). */
+  covers(repo: string): boolean {
+    return this.targets(repo).length > 0;
   }
 
   /** Every upstream a local repository maps to, in config order (the first rule of each registry that matches). */
@@ -129,7 +137,7 @@ export class OnDemandCache implements PullThrough {
     }
     const key = `${repo}:${ref.tag}`;
     const cached = await manifests.resolve(repo, ref);
-    if (cached && this.isFresh(key, first.route)) {
+    if (cached && this.isFresh(key, first.route, cached.digest)) {
       this.metrics.hit(upstream, 'manifest');
       return;
     }
@@ -141,7 +149,7 @@ export class OnDemandCache implements PullThrough {
       if (stale) {
         if (err.kind === 'not-found') {
           // Tags deleted upstream stay served from the cache, as in zot.
-          this.checkedAt.set(key, this.now());
+          this.checkedAt.set(key, { at: this.now(), digest: stale.digest });
           ctx.log.info(
             { repo, tag: ref.tag, upstream: err.upstream, reason: err.message },
             'tag gone upstream: serving the cached copy',
@@ -230,10 +238,12 @@ export class OnDemandCache implements PullThrough {
     await Promise.allSettled([...[...this.active].map((d) => d.done), ...this.manifestFlights.pending()]);
   }
 
-  private isFresh(key: string, route: SyncRoute): boolean {
+  private isFresh(key: string, route: SyncRoute, currentDigest: string): boolean {
     if (route.freshnessMs <= 0) return false;
     const checked = this.checkedAt.get(key);
-    return checked !== undefined && this.now() - checked < route.freshnessMs;
+    return (
+      checked !== undefined && checked.digest === currentDigest && this.now() - checked.at < route.freshnessMs
+    );
   }
 
   /**
@@ -251,7 +261,7 @@ export class OnDemandCache implements PullThrough {
         if (cached) {
           digest = (await upstream.headManifest(upstreamRepo, tag)).digest;
           if (digest === cached.digest) {
-            this.checkedAt.set(`${repo}:${tag}`, this.now());
+            this.checkedAt.set(`${repo}:${tag}`, { at: this.now(), digest });
             this.metrics.hit(upstream.name, 'manifest');
             log.debug({ repo, tag, digest, upstream: upstream.name }, 'cached tag still current upstream');
             return;
@@ -271,14 +281,14 @@ export class OnDemandCache implements PullThrough {
           const fetched = await upstream.getManifest(upstreamRepo, digest ?? tag);
           this.metrics.miss(upstream.name, 'manifest');
           if (fetched.digest === cached?.digest) {
-            this.checkedAt.set(`${repo}:${tag}`, this.now());
+            this.checkedAt.set(`${repo}:${tag}`, { at: this.now(), digest: cached.digest });
             return;
           }
           bytes = fetched.bytes;
           mediaType = fetched.mediaType;
         }
         const stored = await this.store(upstream.name, repo, { kind: 'tag', tag }, bytes, mediaType);
-        this.checkedAt.set(`${repo}:${tag}`, this.now());
+        this.checkedAt.set(`${repo}:${tag}`, { at: this.now(), digest: stored });
         log.info(
           { repo, tag, digest: stored, previous: cached?.digest, upstream: upstream.name, upstreamRepo },
           cached ? 'tag moved upstream: cache updated' : 'manifest cached from upstream',

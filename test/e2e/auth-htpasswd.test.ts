@@ -48,6 +48,8 @@ describe('htpasswd, config groups, admin policy, throttling', () => {
         storage: {},
         http: {
           realm: 'berth-test',
+          // The tests play a reverse proxy on loopback that forwards clients' addresses.
+          trustedProxies: ['127.0.0.1'],
           auth: { htpasswd: { path: file }, apikey: true },
           accessControl: {
             groups: { dev: { users: ['carol'] } },

@@ -19,6 +19,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import bcrypt from 'bcryptjs';
+import { BCRYPT_BUSY, BcryptPool } from './bcrypt-pool.js';
 
 /** The logging calls this module makes; a pino logger fits. */
 export interface HtpasswdLogger {
@@ -28,6 +29,8 @@ export interface HtpasswdLogger {
 
 export interface HtpasswdOptions {
   readonly logger?: HtpasswdLogger;
+  /** Where bcrypt checks run. Default: one pool shared by the process. */
+  readonly bcrypt?: BcryptPool;
   /** How often the file's metadata is polled for changes. Default 2 000 ms. */
   readonly pollIntervalMs?: number;
   /** How long a verified password is remembered; 0 turns the memory off. Default 60 000 ms. */
@@ -101,6 +104,13 @@ function typicalCost(entries: ReadonlyMap<string, string>): number {
   return best;
 }
 
+let sharedPool: BcryptPool | undefined;
+
+function sharedBcryptPool(): BcryptPool {
+  sharedPool ??= new BcryptPool();
+  return sharedPool;
+}
+
 const dummyHashes = new Map<number, Promise<string>>();
 
 function dummyHash(cost: number): Promise<string> {
@@ -131,6 +141,7 @@ export class HtpasswdFile {
   readonly #logger: HtpasswdLogger | undefined;
   readonly #verifiedTtlMs: number;
   readonly #now: () => number;
+  readonly #bcrypt: BcryptPool;
   readonly #macKey = randomBytes(32);
   readonly #listeners = new Set<(outcome: ReloadOutcome) => void>();
   #entries: ReadonlyMap<string, string> = new Map();
@@ -153,6 +164,7 @@ export class HtpasswdFile {
     this.#logger = options.logger;
     this.#verifiedTtlMs = options.verifiedTtlMs ?? 60_000;
     this.#now = options.now ?? Date.now;
+    this.#bcrypt = options.bcrypt ?? sharedBcryptPool();
   }
 
   /**
@@ -176,23 +188,27 @@ export class HtpasswdFile {
     return this.#entries.has(username);
   }
 
-  /** Whether `password` is `username`'s. Never rejects. */
+  /** Whether `password` is `username`'s. Never rejects; false when it could not be checked. */
   async verify(username: string, password: string): Promise<boolean> {
+    return (await this.check(username, password)) === 'ok';
+  }
+
+  /**
+   * Checks `password` on the bcrypt threads (`bcrypt-pool.ts`): `busy` when their queue is full
+   * and the password was not checked at all. Never rejects.
+   */
+  async check(username: string, password: string): Promise<'ok' | 'wrong' | 'busy'> {
     const generation = this.#generation;
     const hash = this.#entries.get(username);
     const mac = createHmac('sha256', this.#macKey).update(username).update('\0').update(password).digest();
-    if (hash !== undefined && this.#remembered(username, mac)) return true;
-    let ok: boolean;
-    try {
-      ok = await bcrypt.compare(password, hash ?? this.#dummy);
-    } catch {
-      ok = false;
-    }
-    if (!ok || hash === undefined) return false;
+    if (hash !== undefined && this.#remembered(username, mac)) return 'ok';
+    const outcome = await this.#bcrypt.compare(password, hash ?? this.#dummy);
+    if (outcome === BCRYPT_BUSY) return 'busy';
+    if (!outcome || hash === undefined) return 'wrong';
     if (this.#verifiedTtlMs > 0 && generation === this.#generation) {
       this.#verified.set(username, { mac, at: this.#now() });
     }
-    return true;
+    return 'ok';
   }
 
   /**

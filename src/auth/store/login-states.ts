@@ -15,7 +15,12 @@ export interface LoginState {
 }
 
 export interface LoginStateStore {
-  save(state: string, login: LoginState, expiresAt: Date, now: Date): Promise<void>;
+  /**
+   * Stores a sign-in in progress; false (nothing stored) when the store holds as many pending
+   * sign-ins as it takes. New ones are refused rather than older ones dropped: a flood must not
+   * cancel a real user's sign-in in progress.
+   */
+  save(state: string, login: LoginState, expiresAt: Date, now: Date): Promise<boolean>;
   /** Removes and returns the sign-in `state` stands for, unless it is unknown or expired. */
   take(state: string, now: Date): Promise<LoginState | undefined>;
 }

@@ -3,6 +3,7 @@
  * are strict (an unknown key is an error, as in zot's exact decoding); key spelling is
  * case-insensitive because the loader canonicalises keys to the spelling used here before parsing.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 import { accessControlSchema, grantsOnlyAnonymous } from './access-control.js';
@@ -54,6 +55,23 @@ const httpSchema = z
           .transform((list) => list ?? []),
       })
       .optional(),
+    /**
+     * Berth only: peers whose `X-Forwarded-For` / `Forwarded` headers are believed (addresses or
+     * CIDR ranges). None by default: the peer address is the client's.
+     */
+    trustedProxies: z
+      .array(
+        str().refine((entry) => {
+          const [address = '', bits, extra] = entry.split('/');
+          const family = isIP(address);
+          if (family === 0 || extra !== undefined) return false;
+          if (bits === undefined) return true;
+          const n = Number(bits);
+          return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+        }, 'must be an IP address or a CIDR range'),
+      )
+      .optional()
+      .transform((list) => list ?? []),
     /** Accept Docker schema-2 manifests (`["docker2s2"]`); unknown modes are ignored with a warning. */
     compat: strListOrEmpty(),
   })

@@ -171,6 +171,7 @@ export async function configuredAuth(
     users: stores.users,
     sessions: stores.sessions,
     tokens: stores.tokens,
+    ...(meta.userOrigins ? { origins: meta.userOrigins } : {}),
     // A whole office behind one NAT shares an address: allow it more failures than one user name.
     addressThrottle: new FailureThrottle({ maxFailures: 30, windowMs: 60_000 }),
     userThrottle: new FailureThrottle({ maxFailures: 10, windowMs: 60_000 }),

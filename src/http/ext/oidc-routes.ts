@@ -9,6 +9,7 @@
  * the cookie and the query, and may use it once.
  */
 import { constantTimeEqual } from '../../auth/authn/constant-time.js';
+import { FailureThrottle } from '../../auth/authn/throttle.js';
 import { safeCallbackUrl } from '../../auth/oidc/callback-url.js';
 import { SignInError } from '../../auth/oidc/relying-party.js';
 import { RegistryError } from '../../oci/errors.js';
@@ -25,8 +26,13 @@ const CALLBACK_PREFIX = '/zot/auth/callback/';
 const LOGOUT_PATH = '/zot/auth/logout';
 const SIGN_IN_COOKIE = 'berth_signin';
 
+/** Characters a `callback_ui` may hold: printable ASCII (the Location header's alphabet). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
   const { services } = guard;
+  /** Sign-in starts per client address: a burst of 30, then one every 2 s. */
+  const starts = new FailureThrottle({ maxFailures: 30, windowMs: 60_000 });
   const { settings } = services;
 
   const redirectUri = (ctx: RequestContext, provider: string): string =>
@@ -70,7 +76,23 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     const name = ctx.url.searchParams.get('provider') ?? '';
     const provider = knownProvider(ctx, name);
     if (provider === undefined) return;
-    const callback = safeCallbackUrl(ctx.url.searchParams.get('callback_ui'), settings.callbackOrigins);
+    const requested = ctx.url.searchParams.get('callback_ui');
+    // Only printable ASCII can go back out in a Location header; anything else is the client's error.
+    if (requested !== null && !PRINTABLE_ASCII.test(requested)) {
+      sendSignInProblem(ctx, 'BAD_REQUEST', 'callback_ui must be printable ASCII (percent-encode the rest)');
+      return;
+    }
+    // The route is anonymous and each call stores a sign-in state: a flood from one address is
+    // held to a trickle, so it can neither fill the store nor crowd out sign-ins in progress.
+    const address = clientAddress(ctx);
+    if (starts.isLimited(address)) {
+      sendSignInProblem(ctx, 'TOOMANYREQUESTS', 'Too many sign-ins started from this address; try again in a minute.', {
+        'Retry-After': String(Math.ceil(starts.retryAfterMs(address) / 1000)),
+      });
+      return;
+    }
+    starts.recordFailure(address);
+    const callback = safeCallbackUrl(requested, settings.callbackOrigins);
     let pending;
     try {
       pending = await provider.beginSignIn(redirectUri(ctx, name));
@@ -85,12 +107,18 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       return;
     }
     const now = services.now();
-    await services.signIns.save(
+    const saved = await services.signIns.save(
       pending.state,
       { provider: name, codeVerifier: pending.codeVerifier, nonce: pending.nonce, callback },
       new Date(now.getTime() + settings.signInTtlMs),
       now,
     );
+    if (!saved) {
+      sendSignInProblem(ctx, 'UNAVAILABLE', 'Too many sign-ins are in progress; try again in a few minutes.', {
+        'Retry-After': '60',
+      });
+      return;
+    }
     appendSetCookie(ctx.res, signInCookie(pending.state, Math.floor(settings.signInTtlMs / 1000)));
     ctx.res.writeHead(302, { Location: pending.url.href, 'Cache-Control': 'no-store', 'Content-Length': 0 });
     ctx.res.end();

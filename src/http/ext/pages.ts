@@ -15,10 +15,11 @@ export function sendSignInProblem(
   ctx: RequestContext,
   code: ErrorCode,
   message: string,
+  headers: Record<string, string> = {},
 ): void {
   const status = statusOf(code);
   if (!wantsHtml(ctx)) {
-    sendJson(ctx, status, { errors: [{ code: wireCode(code), message }] }, { 'Cache-Control': 'no-store' });
+    sendJson(ctx, status, { errors: [{ code: wireCode(code), message }] }, { 'Cache-Control': 'no-store', ...headers });
     return;
   }
   const body = Buffer.from(
@@ -37,6 +38,7 @@ export function sendSignInProblem(
     'Cache-Control': 'no-store',
     'Content-Security-Policy': "default-src 'none'",
     'X-Content-Type-Options': 'nosniff',
+    ...headers,
   });
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
 }

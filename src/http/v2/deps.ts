@@ -19,6 +19,8 @@ export interface PullThrough {
    * client. Returns false when this source has nothing to do with the repository or blob.
    */
   serveBlob(ctx: RequestContext, repo: string, digest: string): Promise<boolean>;
+  /** Whether `repo` lies under a destination this source fills from an upstream. */
+  covers(repo: string): boolean;
 }
 
 /** What the /v2 routes need: the registry services, the access guard, and optional pull-through. */

@@ -48,6 +48,9 @@ export async function putManifest(
     throw new RegistryError('MANIFEST_INVALID', '?tag= is only allowed when pushing by digest');
   }
   // `create` was required before the body was read (the pre-handler, route table `manifest-write`).
+  // Under a pull-through destination (`docker.io/...`) a push would pose as upstream content that
+  // nodes pull and that is served while the upstream is down: it needs `update`, not just `create`.
+  if (deps.pullThrough?.covers(name) === true) authorization.require('update');
   const data = await readSmallBody(ctx.req, MAX_MANIFEST_BYTES);
   const newDigest = digestOf(data, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
   // Moving an existing tag to other content needs `update`; re-pushing the same digest does not.

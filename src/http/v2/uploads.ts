@@ -4,7 +4,7 @@
  */
 import { isSupportedAlgorithm, parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
-import { isValidRepositoryName } from '../../oci/names.js';
+import { assertRepositoryName } from '../../oci/names.js';
 import type { ChunkOptions } from '../../registry/uploads.js';
 import { contentLength } from '../body.js';
 import { MOUNT_SOURCE_ACTION } from '../../auth/authz/routes.js';
@@ -46,8 +46,10 @@ export async function startUpload(
   const from = query.get('from');
   if (mount !== null) {
     const digest = parseDigest(mount);
+    // A malformed source is the client's error, not a reason to fall back to an upload.
+    if (from !== null) assertRepositoryName(from);
     // A mount the caller may not read from, or that fails, falls back to a plain session (spec: 202).
-    if (from !== null && isValidRepositoryName(from) && authorization.permits(MOUNT_SOURCE_ACTION, from)) {
+    if (from !== null && authorization.permits(MOUNT_SOURCE_ACTION, from)) {
       const mounted = await deps.registry.blobs.mount(from, name, digest);
       if (mounted) {
         created(ctx, name, mounted.digest);

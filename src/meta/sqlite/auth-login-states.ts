@@ -2,7 +2,7 @@ import type { Db } from '../database.js';
 import { sha256Hex } from '../../auth/store/hash.js';
 import type { LoginState, LoginStateStore } from '../../auth/store/login-states.js';
 
-/** At most this many sign-ins may be pending at once; the oldest are dropped beyond it. */
+/** At most this many sign-ins may be pending at once; new ones are refused beyond it. */
 const MAX_PENDING = 10_000;
 
 /**
@@ -15,7 +15,7 @@ export class SqliteLoginStates implements LoginStateStore {
   readonly #take;
   readonly #delete;
   readonly #purge;
-  readonly #trim;
+  readonly #count;
 
   constructor(db: Db) {
     this.#insert = db.prepare(
@@ -26,14 +26,12 @@ export class SqliteLoginStates implements LoginStateStore {
     );
     this.#delete = db.prepare('DELETE FROM auth_login_states WHERE state_hash = ?');
     this.#purge = db.prepare('DELETE FROM auth_login_states WHERE expires_at <= ?');
-    this.#trim = db.prepare(
-      `DELETE FROM auth_login_states WHERE state_hash IN (
-         SELECT state_hash FROM auth_login_states ORDER BY expires_at DESC LIMIT -1 OFFSET ?)`,
-    );
+    this.#count = db.prepare('SELECT count(*) AS n FROM auth_login_states');
   }
 
-  async save(state: string, login: LoginState, expiresAt: Date, now: Date): Promise<void> {
+  async save(state: string, login: LoginState, expiresAt: Date, now: Date): Promise<boolean> {
     this.#purge.run(now.getTime());
+    if ((this.#count.get() as { n: number }).n >= MAX_PENDING) return false;
     this.#insert.run(
       sha256Hex(state),
       login.provider,
@@ -42,7 +40,7 @@ export class SqliteLoginStates implements LoginStateStore {
       login.callback,
       expiresAt.getTime(),
     );
-    this.#trim.run(MAX_PENDING);
+    return true;
   }
 
   /** Removes and returns the sign-in `state` stands for, unless it is unknown or expired. */

@@ -21,6 +21,7 @@ import { UserPrefsStore } from '../user-prefs.js';
 import { DownloadCounts } from '../download-counts.js';
 import { ImageFactsStore } from '../image-facts.js';
 import { CveScanStore } from '../cve-scans.js';
+import { UserOriginStore } from '../user-origins.js';
 import type { QueryOptions } from '../ui-summaries.js';
 
 export interface SqliteStoreOptions {
@@ -50,6 +51,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       uiSummaries: new SqliteUiSummaries(db, options.ui),
       uploadSessions: new SqliteUploadSessions(db),
       apiKeyGroups: new ApiKeyGroups(db),
+      userOrigins: new UserOriginStore(db),
       userPrefs: new UserPrefsStore(db),
       downloadCounts: new DownloadCounts(db),
       imageFacts: new ImageFactsStore(db),

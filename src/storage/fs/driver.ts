@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { finished, Readable, type Writable } from 'node:stream';
 import {
   listAllPages,
   type CopyOptions,
@@ -120,6 +120,19 @@ export class FilesystemDriver implements StorageDriver {
     } catch (err) {
       throw translate(err, p);
     }
+    // A destination that closes early (client gone, connection cut) never calls back its pending
+    // writes nor emits 'drain': every wait races against its end, so the loop stops and the file
+    // is closed, and no write's failure is left as an unhandled rejection.
+    const abort = new AbortController();
+    const ended = new Promise<never>((_, reject) => {
+      const stopFinished = finished(destination, { readable: false }, (err) => {
+        stopFinished();
+        reject(err ?? new Error('destination closed'));
+      });
+      abort.signal.addEventListener('abort', () => stopFinished(), { once: true });
+    });
+    ended.catch(() => undefined);
+    const until = <T>(p: Promise<T>): Promise<T> => Promise.race([p, ended]);
     try {
       options.onOpen?.();
       let position = options.offset ?? 0;
@@ -128,7 +141,7 @@ export class FilesystemDriver implements StorageDriver {
       const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
       const written: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
       for (let i = 0; remaining > 0; i ^= 1) {
-        await written[i];
+        await until(written[i]!);
         if (destination.destroyed) throw new Error('destination closed');
         const buffer = buffers[i]!;
         const { bytesRead } = await fh.read(buffer, 0, Math.min(size, remaining), position);
@@ -138,11 +151,13 @@ export class FilesystemDriver implements StorageDriver {
         written[i] = new Promise<void>((resolve, reject) =>
           destination.write(buffer.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())),
         );
+        written[i]!.catch(() => undefined);
         // Respect backpressure as well: at most two chunks are ever in flight.
-        if (destination.writableNeedDrain) await once(destination, 'drain');
+        if (destination.writableNeedDrain) await until(once(destination, 'drain', { signal: abort.signal }));
       }
-      await Promise.all(written);
+      await until(Promise.all(written));
     } finally {
+      abort.abort();
       await fh.close();
     }
   }

@@ -54,9 +54,17 @@ export function route(location) {
   return { page: 'notFound', params: {} };
 }
 
+/**
+ * Control characters and backslashes: browsers drop tab/CR/LF from URLs and read `\` as `/`, so
+ * `/\t/evil.example/` would become `//evil.example/`. The same rule as the server's `callback_ui`
+ * check (src/auth/oidc/callback-url.ts).
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f\\]/;
+
 /** A path inside this UI that is safe to go back to after sign-in (never another site). */
 export function safeNext(value) {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\'))
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || UNSAFE.test(value))
     return '/home';
   if (value.startsWith('/login')) return '/home';
   return value;
