@@ -60,7 +60,8 @@ function assertFull(reply: Reply): void {
 async function leftovers(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /\.tmp-|\.parts/.test(path.join(entry.parentPath, entry.name))) found.push(entry.name);
+    if (entry.isFile() && /\.tmp-|\.parts/.test(path.join(entry.parentPath, entry.name)))
+      found.push(entry.name);
   }
   return found;
 }
@@ -76,10 +77,12 @@ describe('a full disk on the write path', () => {
       return;
     }
     const dir = await mkdtemp(path.join(tmpdir(), 'berth-full-'));
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]).catch((err: unknown) => ({
-      code: 1,
-      stderr: String(err),
-    }));
+    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]).catch(
+      (err: unknown) => ({
+        code: 1,
+        stderr: String(err),
+      }),
+    );
     if (mounted.code !== 0) {
       await rmdir(dir).catch(() => undefined);
       skipReason = `mounting a tmpfs is not permitted here: ${mounted.stderr.trim()}`;
@@ -88,7 +91,11 @@ describe('a full disk on the write path', () => {
     mountPoint = dir;
     // Garbage collection off: its pull-ledger timer dies on SQLITE_FULL (issue 11 item 1, a
     // separate fix for background jobs); this test is about the write path (item 2).
-    server = await startBerth({ root: path.join(dir, 'data'), cleanup: false, config: { storage: { gc: false } } });
+    server = await startBerth({
+      root: path.join(dir, 'data'),
+      cleanup: false,
+      config: { storage: { gc: false } },
+    });
   });
 
   after(async () => {
@@ -99,19 +106,23 @@ describe('a full disk on the write path', () => {
     }
   });
 
-  it('pushes get 507 STORAGE_FULL, pulls go on, and pushes work again once space is freed', { timeout: 300_000 }, async (t) => {
-    if (skipReason !== undefined) {
-      t.skip(skipReason);
-      return;
-    }
-    try {
-      await scenario();
-    } catch (err) {
-      // The server's side of a failure (its log) says which request went wrong.
-      const message = err instanceof Error ? err.message : String(err);
-      throw new Error(`${message}\nserver output (tail):\n${server.output().slice(-4000)}`, { cause: err });
-    }
-  });
+  it(
+    'pushes get 507 STORAGE_FULL, pulls go on, and pushes work again once space is freed',
+    { timeout: 300_000 },
+    async (t) => {
+      if (skipReason !== undefined) {
+        t.skip(skipReason);
+        return;
+      }
+      try {
+        await scenario();
+      } catch (err) {
+        // The server's side of a failure (its log) says which request went wrong.
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(`${message}\nserver output (tail):\n${server.output().slice(-4000)}`, { cause: err });
+      }
+    },
+  );
 
   async function scenario(): Promise<void> {
     const root = path.join(mountPoint!, 'data');
@@ -129,10 +140,13 @@ describe('a full disk on the write path', () => {
     const fillers: string[] = [];
     for (let i = 0; i < 32 && refused === undefined; i++) {
       const blob = randomBlob(MiB);
-      const reply = await send(withQuery(`${server.url}/v2/${fillRepo}/blobs/uploads/`, { digest: digestOf(blob) }), {
-        method: 'POST',
-        body: blob,
-      });
+      const reply = await send(
+        withQuery(`${server.url}/v2/${fillRepo}/blobs/uploads/`, { digest: digestOf(blob) }),
+        {
+          method: 'POST',
+          body: blob,
+        },
+      );
       if (reply.status === 201) fillers.push(digestOf(blob));
       else refused = reply;
     }
@@ -142,7 +156,9 @@ describe('a full disk on the write path', () => {
 
     const pull = async (): Promise<void> => {
       for (const { repo, image } of kept) {
-        const m = await send(`${server.url}/v2/${repo}/manifests/v1`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+        const m = await send(`${server.url}/v2/${repo}/manifests/v1`, {
+          headers: { accept: ACCEPT_ALL_MANIFESTS },
+        });
         assert.equal(m.status, 200, m.describe());
         for (const blob of image.blobs) {
           const b = await send(`${server.url}/v2/${repo}/blobs/${blob.digest}`);
@@ -156,12 +172,25 @@ describe('a full disk on the write path', () => {
     const repo = uniqueRepo('full/refused');
     const blob = randomBlob(2 * MiB);
     const digest = digestOf(blob);
-    assertFull(await send(withQuery(`${server.url}/v2/${repo}/blobs/uploads/`, { digest }), { method: 'POST', body: blob }));
+    assertFull(
+      await send(withQuery(`${server.url}/v2/${repo}/blobs/uploads/`, { digest }), {
+        method: 'POST',
+        body: blob,
+      }),
+    );
     const session = await send(`${server.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
     if (session.status === 202) {
       const location = locationOf(session);
-      assertFull(await send(location, { method: 'PATCH', headers: { 'content-range': `0-${blob.length - 1}` }, body: blob }));
-      assertFull(await send(location, { method: 'PATCH', body: [blob.subarray(0, MiB), blob.subarray(MiB)] }));
+      assertFull(
+        await send(location, {
+          method: 'PATCH',
+          headers: { 'content-range': `0-${blob.length - 1}` },
+          body: blob,
+        }),
+      );
+      assertFull(
+        await send(location, { method: 'PATCH', body: [blob.subarray(0, MiB), blob.subarray(MiB)] }),
+      );
       assertFull(await send(withQuery(location, { digest }), { method: 'PUT', body: blob }));
     } else {
       // Even the session record could not be written (the database shares the disk).
@@ -186,13 +215,16 @@ describe('a full disk on the write path', () => {
     // Space freed (the filler file, and the filling blobs deleted through the API, which must
     // work on a full disk): pushes work again, without a restart.
     await rm(filler);
-    for (const d of fillers) assertStatus(await send(`${server.url}/v2/${fillRepo}/blobs/${d}`, { method: 'DELETE' }), 202);
+    for (const d of fillers)
+      assertStatus(await send(`${server.url}/v2/${fillRepo}/blobs/${d}`, { method: 'DELETE' }), 202);
     const after = makeImage({ layerSizes: [MiB, 100] });
     const afterRepo = uniqueRepo('full/after');
     await pushAll(server.url, afterRepo, after, 'v1');
     assertStatus(await send(`${server.url}/readyz`), 200);
     await pull();
-    const m = await send(`${server.url}/v2/${afterRepo}/manifests/v1`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    const m = await send(`${server.url}/v2/${afterRepo}/manifests/v1`, {
+      headers: { accept: ACCEPT_ALL_MANIFESTS },
+    });
     assert.equal(digestOf(m.body), after.manifest.digest);
   }
 });
