@@ -7,11 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CreateBucketCommand, DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Service } from '../../../test/support/services.js';
 import { createS3Client } from './client.js';
 import { S3Driver } from './driver.js';
 import { describeDriverContract } from './revised-contract.js';
+import { AlreadyExistsError } from './revised-interface.js';
 
 const MiB = 1024 * 1024;
 const s3 = s3Service();
@@ -71,6 +73,19 @@ if (s3.skip !== undefined) {
         assert.equal((await d.stat(`mix/${i}`)).size, sizes.reduce((a, b) => a + b, 0));
       }
       assert.deepEqual(await d.list(''), ['mix'], 'no upload leftovers at the root');
+    });
+
+    it('a multipart (large) ifAbsent writer refuses an existing key, though RGW ignores If-None-Match on completion', async () => {
+      const d = await fresh({ partSize: 5 * MiB });
+      await d.putContent('taken', Buffer.from('first'));
+      const w = await d.writer('taken', { ifAbsent: true });
+      await pipeline(Readable.from([randomBytes(6 * MiB), randomBytes(MiB)]), w.stream);
+      await assert.rejects(w.commit(), AlreadyExistsError);
+      assert.equal((await d.getContent('taken')).toString(), 'first');
+      const free = await d.writer('free', { ifAbsent: true });
+      await pipeline(Readable.from([randomBytes(6 * MiB), randomBytes(MiB)]), free.stream);
+      await free.commit();
+      assert.equal((await d.stat('free')).size, 7 * MiB);
     });
 
     it('keeps drivers with different root directories apart', async () => {

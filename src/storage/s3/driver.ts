@@ -31,8 +31,11 @@
  *
  * Measured on Ceph RGW 16.2 (test `ceph-facts.test.ts`, which fails if they stop holding): the key
  * of an in-progress multipart upload answers 404; a non-last part under 5 MiB fails at completion
- * with EntityTooSmall; `If-None-Match: *` on PUT is honoured (412), `If-Match` is ignored;
- * Last-Modified has 1 s resolution (so modTime is informational only, as the interface says).
+ * with EntityTooSmall; `If-None-Match: *` on PutObject is honoured (412) but ignored on
+ * CompleteMultipartUpload (so a large `ifAbsent` writer looks with HEAD just before completing);
+ * `If-Match` compares against the bare ETag, so the standard quoted form is always refused (412)
+ * even when it matches: no compare-and-swap on ETags; Last-Modified is whole seconds on HEAD and
+ * GET (an HTTP date), milliseconds in listings (modTime is informational only anyway).
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -184,6 +187,7 @@ export class S3Driver implements StorageDriver {
       partSize: this.partSize,
       ifAbsent: options.ifAbsent ?? false,
       mapError: (err) => this.writeError(p, err),
+      alreadyExists: () => new AlreadyExistsError(p),
     });
   }
 
@@ -232,6 +236,7 @@ export class S3Driver implements StorageDriver {
       partSize: this.partSize,
       ifAbsent: false,
       mapError: (err) => this.writeError(p, err),
+      alreadyExists: () => new AlreadyExistsError(p),
     });
     try {
       await pipeline(body, writer.stream);

@@ -10,11 +10,13 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { isMissingKey } from './client.js';
 import type { FileWriter } from './revised-interface.js';
 
 /** S3's limits on multipart uploads. */
@@ -31,6 +33,8 @@ export interface S3WriterTarget {
   ifAbsent: boolean;
   /** Maps an SDK failure of a write onto the driver's errors (quota → StorageFullError, ...). */
   mapError: (err: unknown) => unknown;
+  /** The error of an `ifAbsent` commit that found the key taken. */
+  alreadyExists: () => Error;
 }
 
 export class S3FileWriter implements FileWriter {
@@ -98,6 +102,11 @@ export class S3FileWriter implements FileWriter {
         return;
       }
       if (rest.length > 0) await this.sendPart(rest);
+      // Ceph RGW 16 ignores If-None-Match on CompleteMultipartUpload (AWS honours it): look first.
+      // The window between this look and the completion is a race only between creators of one
+      // key; Berth creates large files ifAbsent only at content-addressed keys, whose racing
+      // creators write the same bytes.
+      if (ifAbsent && (await this.exists())) throw this.target.alreadyExists();
       await client.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
@@ -111,6 +120,17 @@ export class S3FileWriter implements FileWriter {
     } catch (err) {
       await this.abort();
       throw this.target.mapError(err);
+    }
+  }
+
+  private async exists(): Promise<boolean> {
+    const { client, bucket, key } = this.target;
+    try {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isMissingKey(err)) return false;
+      throw err;
     }
   }
 
