@@ -88,6 +88,21 @@ if (s3.skip !== undefined) {
       assert.equal((await d.stat('free')).size, 7 * MiB);
     });
 
+    it('presigned URLs serve the object, for the signed method only, and refuse a tampered signature', async () => {
+      const d = await fresh();
+      await d.putContent('dir/blob name+x', Buffer.from('presigned body'));
+      const get = await d.presignedUrl('dir/blob name+x', { expiresIn: 60 });
+      const response = await fetch(get);
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'presigned body');
+      assert.equal((await fetch(get, { method: 'HEAD' })).status, 403, 'a GET URL does not sign a HEAD');
+      const head = await fetch(await d.presignedUrl('dir/blob name+x', { method: 'HEAD' }), { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('content-length'), '14');
+      const tampered = get.replace(/X-Amz-Signature=([0-9a-f])/, (_m, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`);
+      assert.equal((await fetch(tampered)).status, 403);
+    });
+
     it('keeps drivers with different root directories apart', async () => {
       const a = await fresh();
       const b = await fresh();

@@ -26,6 +26,7 @@
  *   multipart upload whose parts are server-side copies (UploadPartCopy) of the large ones and
  *   re-uploads of runs of small ones merged to ≥ 5 MiB. Small parts cross the registry twice;
  *   large ones never come back.
+ * - `presignedUrl` signs a GET (or HEAD) for redirecting downloads to the store.
  * - `move` and `link` are server-side copies (UploadPartCopy in 5 GiB ranges above 5 GiB); `move`
  *   then deletes the source: not atomic across the two keys, but the destination appears whole.
  *
@@ -74,6 +75,7 @@ import {
   type WriteOptions,
 } from './revised-interface.js';
 import { isConditionalConflict, isMissingKey, isPreconditionFailed, isQuotaExceeded } from './client.js';
+import { presignUrl } from './presign.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
 
 /** Largest object CopyObject (and one UploadPartCopy) takes. */
@@ -404,6 +406,30 @@ export class S3Driver implements StorageDriver {
       KeyMarker = page.NextKeyMarker;
       UploadIdMarker = page.NextUploadIdMarker;
     }
+  }
+
+  /**
+   * A URL that lets its bearer `method` the file at `p` directly from the store for `expiresIn`
+   * seconds (default 15 minutes), for redirecting blob downloads. Does not check that the file exists.
+   */
+  async presignedUrl(p: string, options: { method?: 'GET' | 'HEAD'; expiresIn?: number } = {}): Promise<string> {
+    const key = this.key(p);
+    const config = this.client.config;
+    const region = await config.region();
+    const endpoint = config.endpoint ? await config.endpoint() : undefined;
+    const base = endpoint
+      ? new URL(`${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`)
+      : new URL(`https://s3.${region}.amazonaws.com`);
+    return presignUrl({
+      method: options.method ?? 'GET',
+      endpoint: base,
+      bucket: this.bucket,
+      key,
+      pathStyle: config.forcePathStyle ?? false,
+      region,
+      credentials: await config.credentials(),
+      expiresIn: options.expiresIn ?? 900,
+    });
   }
 
   // ---- metadata, listing, copies, deletes ----
