@@ -99,7 +99,8 @@ async function large(d: S3Driver, rows: Row[]): Promise<void> {
     const smallParts: PartInfo[] = [];
     chunked.push(
       await timed(async () => {
-        for (let n = 1; n * MiB <= size; n++) smallParts.push(await d.writePart(`chunked/${round}`, small, n, generated(MiB)));
+        for (let n = 1; n * MiB <= size; n++)
+          smallParts.push(await d.writePart(`chunked/${round}`, small, n, generated(MiB)));
         chunkedComplete.push(await timed(() => d.completeParts(`chunked/${round}`, small, smallParts)));
       }),
     );
@@ -108,10 +109,22 @@ async function large(d: S3Driver, rows: Row[]): Promise<void> {
   const mib = size / MiB;
   rows.push({ operation: `put ${mib} MiB (writer, multipart)`, figure: mbps(median(put)), unit: 'MiB/s' });
   rows.push({ operation: `get ${mib} MiB (reader)`, figure: mbps(median(get)), unit: 'MiB/s' });
-  rows.push({ operation: `parts: 2 × ${mib / 2} MiB + complete`, figure: mbps(median(parts2)), unit: 'MiB/s' });
-  rows.push({ operation: '  of which completeParts (server-side copy)', figure: median(parts2Complete), unit: 'ms' });
+  rows.push({
+    operation: `parts: 2 × ${mib / 2} MiB + complete`,
+    figure: mbps(median(parts2)),
+    unit: 'MiB/s',
+  });
+  rows.push({
+    operation: '  of which completeParts (server-side copy)',
+    figure: median(parts2Complete),
+    unit: 'ms',
+  });
   rows.push({ operation: `parts: ${mib} × 1 MiB + complete`, figure: mbps(median(chunked)), unit: 'MiB/s' });
-  rows.push({ operation: '  of which completeParts (re-assembly)', figure: median(chunkedComplete), unit: 'ms' });
+  rows.push({
+    operation: '  of which completeParts (re-assembly)',
+    figure: median(chunkedComplete),
+    unit: 'ms',
+  });
   rows.push({ operation: `move ${mib} MiB (copy + delete)`, figure: median(copy), unit: 'ms' });
 }
 
@@ -128,7 +141,12 @@ async function smallOps(d: S3Driver, rows: Row[]): Promise<void> {
     ['head (stat)', head],
     ['get 1 KiB', get],
   ] as const) {
-    rows.push({ operation: `${name}, one at a time`, figure: median(xs), unit: 'ms p50', note: `p95 ${percentile(xs, 95).toFixed(1)} ms` });
+    rows.push({
+      operation: `${name}, one at a time`,
+      figure: median(xs),
+      unit: 'ms p50',
+      note: `p95 ${percentile(xs, 95).toFixed(1)} ms`,
+    });
   }
   const concurrency = 8;
   let next = 0;
@@ -142,7 +160,11 @@ async function smallOps(d: S3Driver, rows: Row[]): Promise<void> {
       }),
     ),
   );
-  rows.push({ operation: `put 1 KiB, ${concurrency} at a time`, figure: smallCount / (elapsed / 1000), unit: 'ops/s' });
+  rows.push({
+    operation: `put 1 KiB, ${concurrency} at a time`,
+    figure: smallCount / (elapsed / 1000),
+    unit: 'ops/s',
+  });
   next = 0;
   const headElapsed = await timed(() =>
     Promise.all(
@@ -151,7 +173,11 @@ async function smallOps(d: S3Driver, rows: Row[]): Promise<void> {
       }),
     ),
   );
-  rows.push({ operation: `head, ${concurrency} at a time`, figure: smallCount / (headElapsed / 1000), unit: 'ops/s' });
+  rows.push({
+    operation: `head, ${concurrency} at a time`,
+    figure: smallCount / (headElapsed / 1000),
+    unit: 'ops/s',
+  });
 }
 
 async function main(): Promise<void> {
@@ -180,9 +206,15 @@ async function main(): Promise<void> {
   const width = Math.max(...rows.map((r) => r.operation.length));
   console.log(`S3 driver on ${s3.service.endpoint}, ${rounds} rounds, medians`);
   for (const r of rows) {
-    console.log(`${r.operation.padEnd(width)}  ${r.figure.toFixed(1).padStart(8)} ${r.unit}${r.note ? `  (${r.note})` : ''}`);
+    console.log(
+      `${r.operation.padEnd(width)}  ${r.figure.toFixed(1).padStart(8)} ${r.unit}${r.note ? `  (${r.note})` : ''}`,
+    );
   }
-  if (values.json) await writeFile(values.json, `${JSON.stringify({ endpoint: s3.service.endpoint, size, rounds, rows }, null, 2)}\n`);
+  if (values.json)
+    await writeFile(
+      values.json,
+      `${JSON.stringify({ endpoint: s3.service.endpoint, size, rounds, rows }, null, 2)}\n`,
+    );
 }
 
 await main();

@@ -31,7 +31,9 @@ const Bucket = 'berth-warmup';
 const Key = 'warmup';
 await s3.send(new CreateBucketCommand({ Bucket }));
 const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
-const part = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(16) }));
+const part = await s3.send(
+  new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(16) }),
+);
 await s3.send(
   new CompleteMultipartUploadCommand({
     Bucket,

@@ -56,7 +56,8 @@ function startOwn(name: string): Record<string, string> {
 }
 
 function unavailable<T>(reason: string): Availability<T> {
-  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: tests that need it fail rather than skip)`);
+  if (process.env.CI === 'true')
+    throw new Error(`${reason} (CI=true: tests that need it fail rather than skip)`);
   return { skip: reason };
 }
 
@@ -68,11 +69,14 @@ export function s3Service(): Availability<S3Service> {
   let env: Record<string, string | undefined> = process.env;
   if (env.BERTH_TEST_S3_ENDPOINT === undefined) {
     if (!onPath('radosgw') || !onPath('ceph-mon') || !onPath('ceph-osd')) {
-      return (s3 = unavailable('no S3 store: BERTH_TEST_S3_ENDPOINT unset and Ceph (ceph-mon ceph-osd radosgw) not installed'));
+      return (s3 = unavailable(
+        'no S3 store: BERTH_TEST_S3_ENDPOINT unset and Ceph (ceph-mon ceph-osd radosgw) not installed',
+      ));
     }
     env = startOwn('ceph-rgw');
   }
-  const { BERTH_TEST_S3_ENDPOINT, BERTH_TEST_S3_ACCESS_KEY, BERTH_TEST_S3_SECRET_KEY, BERTH_TEST_S3_REGION } = env;
+  const { BERTH_TEST_S3_ENDPOINT, BERTH_TEST_S3_ACCESS_KEY, BERTH_TEST_S3_SECRET_KEY, BERTH_TEST_S3_REGION } =
+    env;
   if (!BERTH_TEST_S3_ENDPOINT || !BERTH_TEST_S3_ACCESS_KEY || !BERTH_TEST_S3_SECRET_KEY) {
     return (s3 = unavailable('BERTH_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY must all be set'));
   }
@@ -94,7 +98,9 @@ export function postgresService(): Availability<string> {
   let url = process.env.BERTH_TEST_POSTGRES_URL;
   if (url === undefined) {
     if (!existsSync('/usr/lib/postgresql') && !onPath('initdb')) {
-      return (postgres = unavailable('no PostgreSQL: BERTH_TEST_POSTGRES_URL unset and postgresql not installed'));
+      return (postgres = unavailable(
+        'no PostgreSQL: BERTH_TEST_POSTGRES_URL unset and postgresql not installed',
+      ));
     }
     url = startOwn('postgres').BERTH_TEST_POSTGRES_URL;
   }

@@ -34,7 +34,10 @@ describe('storage.storageDriver for s3', () => {
       chunksize: 16777216,
     };
     const { config, warnings } = parse(driver);
-    assert.ok(warnings.some((w) => w.includes('storageDriver')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('storageDriver')),
+      warnings.join('\n'),
+    );
     assert.deepEqual(s3DriverSettings(config.storage.storageDriver!, {}), {
       region: 'eu-west-1',
       endpoint: 'https://rgw.example.com:7480',

@@ -10,30 +10,29 @@ import { bool, int, str } from './scalars.js';
 
 const MiB = 1024 * 1024;
 
-const s3Params = z
-  .looseObject({
-    name: z.literal('s3'),
-    /** Signing region. Default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 (any for most non-AWS stores). */
-    region: str().optional(),
-    /** An S3-compatible endpoint: `host[:port]` (scheme from `secure`) or a URL. Absent: AWS. */
-    regionendpoint: str().optional(),
-    bucket: str().refine((name) => /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(name), {
-      message: 'expected a bucket name (letters, digits, ".", "_", "-"; 3 characters or more)',
-    }),
-    /** Key prefix for everything Berth stores; absent or "/" = the bucket's root. */
-    rootdirectory: str().optional(),
-    /** Bucket in the URL path instead of the host name. Default: true with `regionendpoint`, else false. */
-    forcepathstyle: bool().optional(),
-    /** https for an endpoint given without a scheme. */
-    secure: bool().default(true),
-    /** Accept any TLS certificate from the endpoint (self-signed test stores only). */
-    skipverify: bool().default(false),
-    /** Static keys; both or neither. Neither: the AWS SDK's default credential chain. */
-    accesskey: str().optional(),
-    secretkey: str().optional(),
-    /** Multipart part size in bytes (Distribution's key), at least 5 MiB; default 10 MiB. */
-    chunksize: int(5 * MiB, 5 * 1024 * MiB).optional(),
-  });
+const s3Params = z.looseObject({
+  name: z.literal('s3'),
+  /** Signing region. Default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 (any for most non-AWS stores). */
+  region: str().optional(),
+  /** An S3-compatible endpoint: `host[:port]` (scheme from `secure`) or a URL. Absent: AWS. */
+  regionendpoint: str().optional(),
+  bucket: str().refine((name) => /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(name), {
+    message: 'expected a bucket name (letters, digits, ".", "_", "-"; 3 characters or more)',
+  }),
+  /** Key prefix for everything Berth stores; absent or "/" = the bucket's root. */
+  rootdirectory: str().optional(),
+  /** Bucket in the URL path instead of the host name. Default: true with `regionendpoint`, else false. */
+  forcepathstyle: bool().optional(),
+  /** https for an endpoint given without a scheme. */
+  secure: bool().default(true),
+  /** Accept any TLS certificate from the endpoint (self-signed test stores only). */
+  skipverify: bool().default(false),
+  /** Static keys; both or neither. Neither: the AWS SDK's default credential chain. */
+  accesskey: str().optional(),
+  secretkey: str().optional(),
+  /** Multipart part size in bytes (Distribution's key), at least 5 MiB; default 10 MiB. */
+  chunksize: int(5 * MiB, 5 * 1024 * MiB).optional(),
+});
 
 type Problem = { path: (string | number)[]; message: string };
 

@@ -53,7 +53,9 @@ describe('Ceph RGW facts the S3 driver relies on', { skip: s3.skip }, () => {
   it('the key of an in-progress multipart upload answers 404 (nothing visible before completion)', async () => {
     const Key = 'in-progress';
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }));
-    await client.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(10) }));
+    await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(10) }),
+    );
     assert.equal(await rejection(client.send(new HeadObjectCommand({ Bucket: bucket, Key }))), 'NotFound');
   });
 
@@ -70,7 +72,9 @@ describe('Ceph RGW facts the S3 driver relies on', { skip: s3.skip }, () => {
       Parts.push({ PartNumber, ETag: out.ETag });
     }
     const code = await rejection(
-      client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts } })),
+      client.send(
+        new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts } }),
+      ),
     );
     assert.equal(code, 'EntityTooSmall');
   });
@@ -90,7 +94,14 @@ describe('Ceph RGW facts the S3 driver relies on', { skip: s3.skip }, () => {
       client.send(new PutObjectCommand({ Bucket: bucket, Key: 'im', Body: 'two', IfMatch: put.ETag })),
     );
     assert.equal(quoted, 'PreconditionFailed');
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'im', Body: 'three', IfMatch: put.ETag!.replace(/"/g, '') }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'im',
+        Body: 'three',
+        IfMatch: put.ETag!.replace(/"/g, ''),
+      }),
+    );
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'im' }));
     assert.equal(head.ContentLength, 5);
   });

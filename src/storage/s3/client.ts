@@ -50,7 +50,11 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const request = args.request as { headers?: Record<string, string>; body?: unknown };
-      if (context.commandName === 'DeleteObjectsCommand' && request.headers && typeof request.body === 'string') {
+      if (
+        context.commandName === 'DeleteObjectsCommand' &&
+        request.headers &&
+        typeof request.body === 'string'
+      ) {
         request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
       }
       return next(args);
@@ -100,5 +104,7 @@ export function isConditionalConflict(err: unknown): boolean {
 /** The store refuses writes for lack of space (RGW and MinIO user or bucket quotas). */
 export function isQuotaExceeded(err: unknown): boolean {
   const code = errorCode(err);
-  return code === 'QuotaExceeded' || code === 'XMinioStorageFull' || code === 'XMinioAdminBucketQuotaExceeded';
+  return (
+    code === 'QuotaExceeded' || code === 'XMinioStorageFull' || code === 'XMinioAdminBucketQuotaExceeded'
+  );
 }

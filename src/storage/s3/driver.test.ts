@@ -70,7 +70,10 @@ if (s3.skip !== undefined) {
         const stored = createHash('sha256');
         for await (const chunk of await d.reader(`mix/${i}`)) stored.update(chunk as Buffer);
         assert.equal(stored.digest('hex'), whole.digest('hex'), `sizes ${sizes.join(', ')}`);
-        assert.equal((await d.stat(`mix/${i}`)).size, sizes.reduce((a, b) => a + b, 0));
+        assert.equal(
+          (await d.stat(`mix/${i}`)).size,
+          sizes.reduce((a, b) => a + b, 0),
+        );
       }
       assert.deepEqual(await d.list(''), ['mix'], 'no upload leftovers at the root');
     });
@@ -96,10 +99,15 @@ if (s3.skip !== undefined) {
       assert.equal(response.status, 200);
       assert.equal(await response.text(), 'presigned body');
       assert.equal((await fetch(get, { method: 'HEAD' })).status, 403, 'a GET URL does not sign a HEAD');
-      const head = await fetch(await d.presignedUrl('dir/blob name+x', { method: 'HEAD' }), { method: 'HEAD' });
+      const head = await fetch(await d.presignedUrl('dir/blob name+x', { method: 'HEAD' }), {
+        method: 'HEAD',
+      });
       assert.equal(head.status, 200);
       assert.equal(head.headers.get('content-length'), '14');
-      const tampered = get.replace(/X-Amz-Signature=([0-9a-f])/, (_m, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`);
+      const tampered = get.replace(
+        /X-Amz-Signature=([0-9a-f])/,
+        (_m, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`,
+      );
       assert.equal((await fetch(tampered)).status, 403);
     });
 

@@ -112,7 +112,8 @@ export class S3Driver implements StorageDriver {
   /** The object key of a driver path, refusing paths that could escape the root. */
   key(p: string): string {
     if (p === '') return this.prefix.replace(/\/$/, '');
-    if (p.startsWith('/') || p.endsWith('/') || p.includes('\\') || p.includes('\0')) throw new InvalidPathError(p);
+    if (p.startsWith('/') || p.endsWith('/') || p.includes('\\') || p.includes('\0'))
+      throw new InvalidPathError(p);
     for (const part of p.split('/')) {
       if (part === '' || part === '.' || part === '..') throw new InvalidPathError(p);
     }
@@ -217,7 +218,9 @@ export class S3Driver implements StorageDriver {
     const marker = this.partsPrefix(uploadId) + MARKER;
     const body = Buffer.from(p);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: body, ContentLength: body.length }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: body, ContentLength: body.length }),
+      );
     } catch (err) {
       throw this.writeError(p, err);
     }
@@ -263,7 +266,8 @@ export class S3Driver implements StorageDriver {
     const sources: { key: string; size: number }[] = [];
     let previous = 0;
     for (const part of parts) {
-      if (part.number <= previous || !/^[0-9a-f]{32}$/.test(part.etag)) throw new InvalidPartError(p, part.number);
+      if (part.number <= previous || !/^[0-9a-f]{32}$/.test(part.etag))
+        throw new InvalidPartError(p, part.number);
       previous = part.number;
       const partKey = `${prefix}${part.number}.${part.etag}`;
       let size: number;
@@ -279,7 +283,9 @@ export class S3Driver implements StorageDriver {
     }
     try {
       if (sources.length === 0) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }));
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }),
+        );
       } else if (sources.length === 1) {
         await this.copyObject(sources[0]!.key, sources[0]!.size, key);
       } else {
@@ -302,7 +308,9 @@ export class S3Driver implements StorageDriver {
    * first bytes (a ranged GET) to make a valid part, and the rest of it is copied server-side.
    */
   private async assemble(sources: { key: string; size: number }[], key: string): Promise<void> {
-    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }));
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+    );
     const completed: CompletedPart[] = [];
     const pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -316,7 +324,14 @@ export class S3Driver implements StorageDriver {
       pendingBytes = 0;
       const PartNumber = nextNumber();
       const out = await this.client.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId, PartNumber, Body: body, ContentLength: body.length }),
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId,
+          PartNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
       );
       completed.push({ PartNumber, ETag: out.ETag });
     };
@@ -360,7 +375,12 @@ export class S3Driver implements StorageDriver {
       }
       if (pendingBytes > 0) await uploadPending();
       await this.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId, MultipartUpload: { Parts: completed } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: completed },
+        }),
       );
     } catch (err) {
       await this.client
@@ -374,7 +394,11 @@ export class S3Driver implements StorageDriver {
   private async copyObject(source: string, size: number, destination: string): Promise<void> {
     if (size <= MAX_COPY) {
       await this.client.send(
-        new CopyObjectCommand({ Bucket: this.bucket, Key: destination, CopySource: copySource(this.bucket, source) }),
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: destination,
+          CopySource: copySource(this.bucket, source),
+        }),
       );
       return;
     }
@@ -392,12 +416,23 @@ export class S3Driver implements StorageDriver {
     let UploadIdMarker: string | undefined;
     for (;;) {
       const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix, KeyMarker, UploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.prefix,
+          KeyMarker,
+          UploadIdMarker,
+        }),
       );
       for (const upload of page.Uploads ?? []) {
         if (upload.Initiated && upload.Initiated < cutoff && upload.Key && upload.UploadId) {
           await this.client
-            .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }))
+            .send(
+              new AbortMultipartUploadCommand({
+                Bucket: this.bucket,
+                Key: upload.Key,
+                UploadId: upload.UploadId,
+              }),
+            )
             .catch(() => undefined);
           aborted++;
         }
@@ -412,13 +447,18 @@ export class S3Driver implements StorageDriver {
    * A URL that lets its bearer `method` the file at `p` directly from the store for `expiresIn`
    * seconds (default 15 minutes), for redirecting blob downloads. Does not check that the file exists.
    */
-  async presignedUrl(p: string, options: { method?: 'GET' | 'HEAD'; expiresIn?: number } = {}): Promise<string> {
+  async presignedUrl(
+    p: string,
+    options: { method?: 'GET' | 'HEAD'; expiresIn?: number } = {},
+  ): Promise<string> {
     const key = this.key(p);
     const config = this.client.config;
     const region = await config.region();
     const endpoint = config.endpoint ? await config.endpoint() : undefined;
     const base = endpoint
-      ? new URL(`${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`)
+      ? new URL(
+          `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`,
+        )
       : new URL(`https://s3.${region}.amazonaws.com`);
     return presignUrl({
       method: options.method ?? 'GET',
@@ -439,7 +479,12 @@ export class S3Driver implements StorageDriver {
     if (p !== '') {
       try {
         const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-        return { path: p, size: head.ContentLength ?? 0, modTime: head.LastModified ?? new Date(0), isDirectory: false };
+        return {
+          path: p,
+          size: head.ContentLength ?? 0,
+          modTime: head.LastModified ?? new Date(0),
+          isDirectory: false,
+        };
       } catch (err) {
         if (!isMissingKey(err)) throw err;
       }

@@ -23,7 +23,10 @@ export interface PresignRequest {
 
 /** RFC 3986 encoding as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
 function encode(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
@@ -33,13 +36,18 @@ export function presignUrl(request: PresignRequest): string {
     throw new RangeError(`expiresIn must be 1..604800 seconds, got ${request.expiresIn}`);
   }
   const now = request.now ?? new Date();
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const scope = `${day}/${request.region}/s3/aws4_request`;
   const encodedKey = request.key.split('/').map(encode).join('/');
   const basePath = request.endpoint.pathname.replace(/\/+$/, '');
   const host = request.pathStyle ? request.endpoint.host : `${request.bucket}.${request.endpoint.host}`;
-  const path = request.pathStyle ? `${basePath}/${encode(request.bucket)}/${encodedKey}` : `${basePath}/${encodedKey}`;
+  const path = request.pathStyle
+    ? `${basePath}/${encode(request.bucket)}/${encodedKey}`
+    : `${basePath}/${encodedKey}`;
   const query: [string, string][] = [
     ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
     ['X-Amz-Credential', `${request.credentials.accessKeyId}/${scope}`],
@@ -47,19 +55,30 @@ export function presignUrl(request: PresignRequest): string {
     ['X-Amz-Expires', String(request.expiresIn)],
     ['X-Amz-SignedHeaders', 'host'],
   ];
-  if (request.credentials.sessionToken) query.push(['X-Amz-Security-Token', request.credentials.sessionToken]);
+  if (request.credentials.sessionToken)
+    query.push(['X-Amz-Security-Token', request.credentials.sessionToken]);
   const canonicalQuery = query
     .map(([k, v]) => `${encode(k)}=${encode(v)}`)
     .sort()
     .join('&');
-  const canonicalRequest = [request.method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const canonicalRequest = [
+    request.method,
+    path,
+    canonicalQuery,
+    `host:${host}\n`,
+    'host',
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
   const stringToSign = [
     'AWS4-HMAC-SHA256',
     amzDate,
     scope,
     createHash('sha256').update(canonicalRequest).digest('hex'),
   ].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${request.credentials.secretAccessKey}`, day), request.region), 's3'), 'aws4_request');
+  const signingKey = hmac(
+    hmac(hmac(hmac(`AWS4${request.credentials.secretAccessKey}`, day), request.region), 's3'),
+    'aws4_request',
+  );
   const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
   return `${request.endpoint.protocol}//${host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }

@@ -151,7 +151,9 @@ export class S3FileWriter implements FileWriter {
     if (this.parts.length >= MAX_PARTS) {
       throw new Error(`file too large for ${MAX_PARTS} parts of ${this.target.partSize} bytes: ${key}`);
     }
-    this.uploadId ??= (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId;
+    this.uploadId ??= (
+      await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+    ).UploadId;
     const PartNumber = this.parts.length + 1;
     const { ETag } = await client.send(
       new UploadPartCommand({
