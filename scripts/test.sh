@@ -18,11 +18,11 @@ step() {
 }
 
 # Debian packages of the real clients and peers the tests run (skopeo, ctr, dockerd, CNCF
-# Distribution, a browser, htpasswd, umoci), and of the scale-out engines (Ceph RADOS Gateway for
-# S3, PostgreSQL).
-packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci podman curl
-  ceph-mon ceph-osd radosgw postgresql)
+# Distribution, a browser, htpasswd, umoci).
+packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci podman curl)
 missing=()
+# The scale-out engines: Ceph RADOS Gateway (S3) and PostgreSQL (about 60 s to install).
+packages+=(ceph-mon ceph-osd radosgw postgresql)
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
