@@ -1,9 +1,8 @@
 /**
  * TEMPORARY: a copy of the storage contract suite as h2-uploads revised it (`src/storage/contract.ts`
- * at a2414cb), importing the revised interface from this folder's copy. At merge: delete this file
+ * at 119f4d1), importing the revised interface from this folder's copy. At merge: delete this file
  * and have `driver.test.ts` call `describeDriverContract` from `../contract.js`.
  */
-/* eslint-disable @typescript-eslint/no-unsafe-assignment -- kept verbatim; h2-uploads owns the original */
 /**
  * The contract every storage driver must pass. A driver's own test file calls
  * `describeDriverContract` with a factory for a fresh, empty driver.
@@ -282,7 +281,7 @@ export function describeDriverContract(
       const half = Math.floor(largeSize / 2);
       const id = await d.startParts('large/two');
       // Split one generated stream into two parts at `half`, without holding either in memory.
-      const source = other.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const source = (other.stream() as AsyncIterable<Buffer, undefined>)[Symbol.asyncIterator]();
       const rest: Buffer[] = [];
       const firstHalf = async function* (): AsyncGenerator<Buffer> {
         for (let taken = 0; taken < half; ) {
