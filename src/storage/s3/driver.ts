@@ -75,6 +75,7 @@ import {
   type WriteOptions,
 } from './revised-interface.js';
 import { isConditionalConflict, isMissingKey, isPreconditionFailed, isQuotaExceeded } from './client.js';
+import { planAssembly } from './assembly.js';
 import { presignUrl } from './presign.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
 
@@ -83,6 +84,8 @@ const MAX_COPY = 5 * 1024 * 1024 * 1024;
 /** Keys per DeleteObjects request (the API's limit). */
 const DELETE_BATCH = 1000;
 const PARTS_FOLDER = '_s3parts';
+/** Parts of one assembly sent at once. */
+const ASSEMBLY_CONCURRENCY = 4;
 const MARKER = 'upload';
 
 export interface S3DriverOptions {
@@ -303,26 +306,56 @@ export class S3Driver implements StorageDriver {
   }
 
   /**
-   * Builds `key` from whole objects in order, as a multipart upload: a source of ≥ 5 MiB is
-   * copied server-side, unless small bytes are pending before it; those are topped up from its
-   * first bytes (a ranged GET) to make a valid part, and the rest of it is copied server-side.
+   * Builds `key` from whole objects in order, as a multipart upload planned by `planAssembly`:
+   * large sources copied server-side, small ones merged and re-uploaded. Parts are independent,
+   * so a few run at once.
    */
   private async assemble(sources: { key: string; size: number }[], key: string): Promise<void> {
+    const plan = planAssembly(
+      sources.map((s) => s.size),
+      { minPart: MIN_PART_SIZE, partSize: this.partSize, maxCopy: MAX_COPY },
+    );
+    if (plan.length === 0) {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }),
+      );
+      return;
+    }
+    if (plan.length > MAX_PARTS) throw new Error(`too many parts (${plan.length}) assembling ${key}`);
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
     );
-    const completed: CompletedPart[] = [];
-    const pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const nextNumber = (): number => {
-      if (completed.length >= MAX_PARTS) throw new Error(`too many parts assembling ${key}`);
-      return completed.length + 1;
-    };
-    const uploadPending = async (): Promise<void> => {
-      const body = Buffer.concat(pending, pendingBytes);
-      pending.length = 0;
-      pendingBytes = 0;
-      const PartNumber = nextNumber();
+    const completed: CompletedPart[] = new Array<CompletedPart>(plan.length);
+    const sendPart = async (index: number): Promise<void> => {
+      const segments = plan[index]!;
+      const PartNumber = index + 1;
+      const only = segments.length === 1 ? segments[0]! : undefined;
+      if (only) {
+        const out = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId,
+            PartNumber,
+            CopySource: copySource(this.bucket, sources[only.source]!.key),
+            CopySourceRange: `bytes=${only.start}-${only.end - 1}`,
+          }),
+        );
+        completed[index] = { PartNumber, ETag: out.CopyPartResult?.ETag };
+        return;
+      }
+      const chunks: Buffer[] = [];
+      for (const segment of segments) {
+        const out = await this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: sources[segment.source]!.key,
+            Range: `bytes=${segment.start}-${segment.end - 1}`,
+          }),
+        );
+        chunks.push(Buffer.from(await out.Body!.transformToByteArray()));
+      }
+      const body = Buffer.concat(chunks);
       const out = await this.client.send(
         new UploadPartCommand({
           Bucket: this.bucket,
@@ -333,47 +366,16 @@ export class S3Driver implements StorageDriver {
           ContentLength: body.length,
         }),
       );
-      completed.push({ PartNumber, ETag: out.ETag });
-    };
-    const readRange = async (source: string, start: number, end: number): Promise<Buffer> => {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: source, Range: `bytes=${start}-${end - 1}` }),
-      );
-      return Buffer.from(await out.Body!.transformToByteArray());
+      completed[index] = { PartNumber, ETag: out.ETag };
     };
     try {
-      for (const source of sources) {
-        let offset = 0;
-        if (pendingBytes > 0 || source.size < MIN_PART_SIZE) {
-          // Merge into the pending bytes: all of a small source, or enough of a large one to
-          // bring the pending part to the minimum (the rest is then copied server-side below).
-          const want = source.size < MIN_PART_SIZE ? source.size : Math.max(MIN_PART_SIZE - pendingBytes, 0);
-          const take = source.size - want < MIN_PART_SIZE ? source.size : want;
-          for (let at = 0; at < take; at += this.partSize) {
-            const chunk = await readRange(source.key, at, Math.min(at + this.partSize, take));
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes >= this.partSize) await uploadPending();
-          }
-          offset = take;
-          if (pendingBytes >= MIN_PART_SIZE && offset < source.size) await uploadPending();
-        }
-        for (const [start, end] of copyRanges(offset, source.size)) {
-          const PartNumber = nextNumber();
-          const out = await this.client.send(
-            new UploadPartCopyCommand({
-              Bucket: this.bucket,
-              Key: key,
-              UploadId,
-              PartNumber,
-              CopySource: copySource(this.bucket, source.key),
-              CopySourceRange: `bytes=${start}-${end - 1}`,
-            }),
-          );
-          completed.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
-        }
-      }
-      if (pendingBytes > 0) await uploadPending();
+      // A few parts at once: each merged part holds up to partSize in memory.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(ASSEMBLY_CONCURRENCY, plan.length) }, async () => {
+          while (next < plan.length) await sendPart(next++);
+        }),
+      );
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
@@ -614,21 +616,4 @@ export class S3Driver implements StorageDriver {
 /** `x-amz-copy-source`: the bucket and the URL-encoded key. */
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/**
- * Byte ranges [start, end) covering [from, size) for UploadPartCopy: at most 5 GiB each, and
- * none but the last below 5 MiB.
- */
-function copyRanges(from: number, size: number): [number, number][] {
-  const ranges: [number, number][] = [];
-  let start = from;
-  while (start < size) {
-    const remaining = size - start;
-    let take = Math.min(remaining, MAX_COPY);
-    if (remaining - take > 0 && remaining - take < MIN_PART_SIZE) take = remaining - MIN_PART_SIZE;
-    ranges.push([start, start + take]);
-    start += take;
-  }
-  return ranges;
 }
