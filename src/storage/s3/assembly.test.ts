@@ -36,7 +36,7 @@ function checkPlan(sizes: number[], limits: AssemblyLimits, plan: PlannedPart[])
         `${label}: part ${index + 1} of ${bytes} bytes is below the minimum`,
       );
     if (part.length === 1) assert.ok(bytes <= limits.maxCopy, `${label}: a copied part is at most maxCopy`);
-    else assert.ok(bytes <= limits.partSize, `${label}: a merged part holds at most partSize in memory`);
+    else assert.ok(bytes <= limits.partSize, `${label}: a merged part is at most partSize`);
   });
 }
 

@@ -26,7 +26,7 @@ export type PlannedPart = Segment[];
 export interface AssemblyLimits {
   /** S3's minimum part size (all parts but the last). */
   minPart: number;
-  /** Largest merged (uploaded) part: the memory one part takes. At least `minPart`. */
+  /** Largest merged (re-uploaded) part. At least `minPart`. */
   partSize: number;
   /** Largest server-side part copy. At least 2 × `minPart`. */
   maxCopy: number;

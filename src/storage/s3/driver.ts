@@ -75,7 +75,7 @@ import {
   type WriteOptions,
 } from './revised-interface.js';
 import { isConditionalConflict, isMissingKey, isPreconditionFailed, isQuotaExceeded } from './client.js';
-import { planAssembly } from './assembly.js';
+import { partBytes, planAssembly } from './assembly.js';
 import { presignUrl } from './presign.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
 
@@ -344,18 +344,23 @@ export class S3Driver implements StorageDriver {
         completed[index] = { PartNumber, ETag: out.CopyPartResult?.ETag };
         return;
       }
-      const chunks: Buffer[] = [];
-      for (const segment of segments) {
-        const out = await this.client.send(
-          new GetObjectCommand({
-            Bucket: this.bucket,
-            Key: sources[segment.source]!.key,
-            Range: `bytes=${segment.start}-${segment.end - 1}`,
-          }),
-        );
-        chunks.push(Buffer.from(await out.Body!.transformToByteArray()));
-      }
-      const body = Buffer.concat(chunks);
+      // The merged bytes stream from their sources into the part: nothing is buffered whole.
+      const bucket = this.bucket;
+      const client = this.client;
+      const body = Readable.from(
+        (async function* () {
+          for (const segment of segments) {
+            const got = await client.send(
+              new GetObjectCommand({
+                Bucket: bucket,
+                Key: sources[segment.source]!.key,
+                Range: `bytes=${segment.start}-${segment.end - 1}`,
+              }),
+            );
+            yield* got.Body as Readable;
+          }
+        })(),
+      );
       const out = await this.client.send(
         new UploadPartCommand({
           Bucket: this.bucket,
@@ -363,13 +368,13 @@ export class S3Driver implements StorageDriver {
           UploadId,
           PartNumber,
           Body: body,
-          ContentLength: body.length,
+          ContentLength: partBytes(segments),
         }),
       );
       completed[index] = { PartNumber, ETag: out.ETag };
     };
     try {
-      // A few parts at once: each merged part holds up to partSize in memory.
+      // A few parts at once (server-side copies mostly; merged parts stream through).
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(ASSEMBLY_CONCURRENCY, plan.length) }, async () => {
