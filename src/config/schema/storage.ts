@@ -17,6 +17,7 @@ import {
   regexpList,
   str,
 } from './scalars.js';
+import { postgresDriverProblems } from './postgres.js';
 import { s3DriverProblems } from './s3.js';
 
 const HOUR_MS = 3_600_000;
@@ -144,6 +145,11 @@ function checkStore(store: StoreInput, ctx: z.RefinementCtx, subPath: boolean): 
   if (store.storageDriver !== undefined && driverName === 's3') {
     for (const problem of s3DriverProblems(store.storageDriver)) {
       ctx.addIssue({ code: 'custom', path: ['storageDriver', ...problem.path], message: problem.message });
+    }
+  }
+  if (store.cacheDriver?.['name'] === 'postgres') {
+    for (const problem of postgresDriverProblems(store.cacheDriver)) {
+      ctx.addIssue({ code: 'custom', path: ['cacheDriver', ...problem.path], message: problem.message });
     }
   }
   if (store.redirectBlobURL && store.storageDriver === undefined) {
