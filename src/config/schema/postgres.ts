@@ -2,7 +2,7 @@
  * `storage.cacheDriver` with `name: "postgres"` (and `storage.remoteCache: true`): all metadata in
  * PostgreSQL, so that several Berth replicas share it. zot uses this pair of keys for its remote
  * metadata database (`dynamodb`, `redis`); `postgres` is Berth's own driver, so its block is
- * strict. The URL may come from `BERTH_POSTGRES_URL` instead, keeping the password out of the file.
+ * strict (its keys lower-cased, as zot reads driver blocks). The URL may come from `BERTH_POSTGRES_URL` instead, keeping the password out of the file.
  */
 import { z } from 'zod';
 
@@ -26,7 +26,7 @@ const postgresParams = z.strictObject({
     })
     .optional(),
   /** Connections each replica opens at most (default 10); all replicas together stay below max_connections. */
-  maxConnections: int(1, 1000).optional(),
+  maxconnections: int(1, 1000).optional(),
 });
 
 type Problem = { path: (string | number)[]; message: string };
@@ -64,5 +64,5 @@ export function postgresSettings(
   if (url === undefined || url === '') {
     throw new Error(`storage.cacheDriver.url: absent, and ${POSTGRES_URL_ENV} is not set`);
   }
-  return { url, schema: p.schema, maxConnections: p.maxConnections };
+  return { url, schema: p.schema, maxConnections: p.maxconnections };
 }
