@@ -7,6 +7,7 @@
 import { openPostgresStore } from './postgres/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import type { OpenedStore } from './store.js';
+import type { UploadSessions } from './upload-sessions.js';
 
 export type MetadataLocation =
   | { kind: 'sqlite'; file: string; pragmas?: string[] }
@@ -19,15 +20,21 @@ export type MetadataLocation =
       onError?: (err: Error) => void;
     };
 
-export async function openMetadataStore(location: MetadataLocation): Promise<OpenedStore> {
+/**
+ * `uploadSessions`: PostgreSQL's today; SQLite's joins when the upload service on the UploadSessions
+ * port (branch h2-uploads) is merged, and the registry then takes it from here.
+ */
+export async function openMetadataStore(
+  location: MetadataLocation,
+): Promise<OpenedStore & { uploadSessions?: UploadSessions }> {
   if (location.kind === 'sqlite') {
     return openSqliteStore(location.file, location.pragmas ? { pragmas: location.pragmas } : {});
   }
-  const { meta, coordination } = await openPostgresStore({
+  const { meta, coordination, uploadSessions } = await openPostgresStore({
     url: location.url,
     ...(location.schema !== undefined ? { schema: location.schema } : {}),
     ...(location.maxConnections !== undefined ? { poolSize: location.maxConnections } : {}),
     ...(location.onError ? { onError: location.onError } : {}),
   });
-  return { meta, coordination };
+  return { meta, coordination, uploadSessions };
 }

@@ -20,7 +20,7 @@ import { Notifications } from './notifications.js';
 import { GC_MIGRATIONS, PostgresPullTimes, PostgresRecentBlobs } from './pull-times.js';
 import { PostgresRegistryIndex, REGISTRY_INDEX_MIGRATIONS } from './registry-index.js';
 import { PostgresUiSummaries, UI_MIGRATIONS } from './ui-summaries.js';
-import { UPLOAD_SESSION_MIGRATIONS } from './upload-sessions.js';
+import { PostgresUploadSessions, UPLOAD_SESSION_MIGRATIONS } from './upload-sessions.js';
 
 /** Every module's schema, in the order they are created (the UI's tables read the index's). */
 export const POSTGRES_MIGRATIONS: Migrations[] = [
@@ -47,8 +47,10 @@ export interface PostgresStoreOptions {
 }
 
 export interface OpenedPostgresStore extends OpenedStore {
-  /** The pool every port uses (tests and upload sessions share it). */
+  /** The pool every port uses (tests). */
   readonly pool: Pool;
+  /** Upload sessions on the same pool (the UploadSessions port of branch h2-uploads). */
+  readonly uploadSessions: PostgresUploadSessions;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<OpenedPostgresStore> {
@@ -96,5 +98,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await pool.end();
     },
   };
-  return { meta, coordination, pool };
+  return { meta, coordination, pool, uploadSessions: new PostgresUploadSessions(pool) };
 }
