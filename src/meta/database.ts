@@ -51,40 +51,45 @@ const MIGRATIONS: string[] = [
 export function openDatabase(file: string): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
+  // First: every later statement (the switch to WAL, migrations) may meet another process's lock.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode never corrupts the database; at worst a power cut loses the last commits,
   // which `reconcile` recovers from the OCI layouts.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
   // The default 2 MiB page cache is small for an index of thousands of repositories.
   db.pragma('cache_size = -65536');
   migrate(db);
   return db;
 }
 
+/**
+ * Migrations run in IMMEDIATE transactions that read the version inside them: two processes
+ * starting at once on an empty directory serialise, and the second finds the work done.
+ */
 function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+    }
+  }).immediate();
 }
 
 /** Lets later modules (auth, sync, gc) add their own tables with their own migration lists. */
 export function migrateModule(db: Db, module: string, migrations: string[]): void {
-  db.exec('CREATE TABLE IF NOT EXISTS module_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT version FROM module_versions WHERE module = ?').get(module) as
-    | { version: number }
-    | undefined;
-  for (let v = row?.version ?? 0; v < migrations.length; v++) {
-    db.transaction(() => {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS module_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+    const row = db.prepare('SELECT version FROM module_versions WHERE module = ?').get(module) as
+      | { version: number }
+      | undefined;
+    for (let v = row?.version ?? 0; v < migrations.length; v++) {
       db.exec(migrations[v]!);
       db.prepare(
         'INSERT INTO module_versions (module, version) VALUES (?, ?) ON CONFLICT (module) DO UPDATE SET version = excluded.version',
       ).run(module, v + 1);
-    })();
-  }
+    }
+  }).immediate();
 }
