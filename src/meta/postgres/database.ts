@@ -41,6 +41,11 @@ export function checkSchemaName(schema: string): string {
   return schema;
 }
 
+/** How Berth's connections show in pg_stat_activity: which registry (schema) they serve. */
+export function applicationName(schema: string): string {
+  return `berth/${schema}`;
+}
+
 export function openPool(options: PoolOptions): Pool {
   const schema = checkSchemaName(options.schema ?? 'public');
   const pool = new pg.Pool({
@@ -49,6 +54,7 @@ export function openPool(options: PoolOptions): Pool {
     types,
     // search_path set at connection start-up, so every pooled connection sees the same schema.
     options: `-c search_path=${schema}`,
+    application_name: applicationName(schema),
     // A replica must not hang forever on a database that does not answer.
     connectionTimeoutMillis: 10_000,
   });

@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkSchemaName } from './database.js';
+import { applicationName, checkSchemaName } from './database.js';
 
 export interface ListenerOptions {
   url: string;
@@ -28,42 +28,58 @@ export class Notifications {
   readonly #waiters = new Map<string, Set<() => void>>();
   #client: pg.Client | undefined;
   #closed = false;
+  /** The background reconnection loop, while one runs. */
   #connecting: Promise<void> | undefined;
 
   constructor(private readonly options: ListenerOptions) {
     this.channel = channelOf(options.schema);
   }
 
-  /** Connects and starts listening; resolves once listening (or after a failed first attempt, which retries). */
-  start(): Promise<void> {
-    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
-    return this.#connecting;
+  /**
+   * Connects and starts listening. Resolves after the first attempt whatever its outcome: a store
+   * without notifications still works (waiters poll), so a failure never blocks start-up; the
+   * listener keeps trying in the background.
+   */
+  async start(): Promise<void> {
+    if (this.#connecting) return;
+    if (await this.#attempt()) return;
+    this.#connecting = this.#retry().finally(() => (this.#connecting = undefined));
   }
 
-  async #connect(): Promise<void> {
+  async #retry(): Promise<void> {
     let delay = 100;
     while (!this.#closed) {
-      const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 10_000 });
-      try {
-        client.on('error', (err) => this.#lost(client, err));
-        client.on('end', () => this.#lost(client));
-        client.on('notification', (message) => {
-          if (message.channel === this.channel && message.payload !== undefined) this.#wake(message.payload);
-        });
-        await client.connect();
-        await client.query(`LISTEN ${this.channel}`);
-        if (this.#closed) {
-          await client.end().catch(() => undefined);
-          return;
-        }
-        this.#client = client;
-        return;
-      } catch (err) {
-        this.options.onError?.(err as Error);
+      await sleep(delay);
+      if (await this.#attempt()) return;
+      delay = Math.min(5_000, delay * 2);
+    }
+  }
+
+  /** One connection attempt; true when listening (or closed meanwhile). */
+  async #attempt(): Promise<boolean> {
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      connectionTimeoutMillis: 10_000,
+      application_name: applicationName(this.options.schema),
+    });
+    try {
+      client.on('error', (err) => this.#lost(client, err));
+      client.on('end', () => this.#lost(client));
+      client.on('notification', (message) => {
+        if (message.channel === this.channel && message.payload !== undefined) this.#wake(message.payload);
+      });
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+      if (this.#closed) {
         await client.end().catch(() => undefined);
-        await sleep(delay);
-        delay = Math.min(5_000, delay * 2);
+        return true;
       }
+      this.#client = client;
+      return true;
+    } catch (err) {
+      this.options.onError?.(err as Error);
+      await client.end().catch(() => undefined);
+      return false;
     }
   }
 

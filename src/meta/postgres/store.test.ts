@@ -17,6 +17,14 @@ import { PostgresUploadSessions } from './upload-sessions.js';
 
 const postgres = postgresService();
 
+async function until(condition: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 if (postgres.skip !== undefined) {
   describe('PostgreSQL metadata store', { skip: postgres.skip }, () => undefined);
 } else {
@@ -60,6 +68,44 @@ if (postgres.skip !== undefined) {
   describeUploadSessionsContract('PostgreSQL, two pools on one database', async () => {
     const [a, b] = await pair();
     return [new PostgresUploadSessions(a.pool), new PostgresUploadSessions(b.pool)];
+  });
+
+  describe('PostgreSQL connections', () => {
+    it('replicas whose connections the server cut carry on: the pools reconnect, a waiter still gets the lock', async () => {
+      const [a, b] = await pair();
+      const schema = (await a.pool.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const first = b.coordination.withLock('repo:x', async () => {
+        entered();
+        await held;
+      });
+      await inside;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        // Every connection of both replicas (pools and LISTEN connections); b's lease is a row and stays.
+        const cut = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+          [`berth/${schema}`],
+        );
+        assert.ok((cut.rowCount ?? 0) >= 2);
+      } finally {
+        await admin.end();
+      }
+      // The pools drop the dead idle connections as they learn of it (a query on one in that
+      // moment fails once, as any request during a database failover would).
+      await until(() => a.pool.idleCount === 0 && b.pool.idleCount === 0);
+      let got = false;
+      const second = a.coordination.withLock('repo:x', async () => void (got = true));
+      release();
+      await Promise.all([first, second]);
+      assert.equal(got, true);
+      await a.meta.registryIndex.addBlob('r', 'sha256:01', 1);
+      assert.deepEqual(await b.meta.registryIndex.blobHolders('sha256:01'), ['r']);
+    });
   });
 
   describe('PostgreSQL schema migrations', () => {
