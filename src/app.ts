@@ -152,8 +152,9 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
           resolve(server.address() as AddressInfo);
         });
       });
-      for (const e of extensions) await e.start?.();
+      // Jobs first: an extension that adds a job while starting may wait for it to be scheduled.
       await jobs.start();
+      for (const e of extensions) await e.start?.();
       started = true;
       return address;
     },

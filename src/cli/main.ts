@@ -11,6 +11,7 @@ import { buildApp, configRefusals } from '../app.js';
 import { authenticationConfigured } from '../auth/authentication-configured.js';
 import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
+import { rotateTokenKeyCommand } from './rotate-token-key.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -116,5 +117,6 @@ program
 
 program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
+program.addCommand(rotateTokenKeyCommand());
 
 await program.parseAsync(process.argv);

@@ -19,7 +19,7 @@ async function until(condition: () => boolean, limitMs = 10_000): Promise<void> 
   }
 }
 
-async function twoHandles(): Promise<{ a: SqliteCoordination; b: SqliteCoordination; close(): Promise<void> }> {
+async function twoHandles(): Promise<{ a: SqliteCoordination; b: SqliteCoordination; close: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'berth-jobs-'));
   const dbA = openDatabase(path.join(dir, 'meta.db'));
   const dbB = openDatabase(path.join(dir, 'meta.db'));

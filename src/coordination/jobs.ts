@@ -29,6 +29,8 @@ export interface JobSpec {
 }
 
 export interface JobHandle {
+  /** Resolves once the job's first run is scheduled (its leadership checked). */
+  readonly scheduled: Promise<void>;
   /** Runs the job now, after any run in progress, whatever the leadership; errors reach the caller. */
   runNow(): Promise<void>;
 }
@@ -53,6 +55,8 @@ interface JobState {
   timer?: NodeJS.Timeout;
   heartbeat?: NodeJS.Timeout;
   running?: Promise<void>;
+  scheduled?: Promise<void>;
+  markScheduled?: () => void;
 }
 
 export class JobRunner {
@@ -69,8 +73,14 @@ export class JobRunner {
     const state: JobState = { spec, leading: !spec.elected, failures: 0 };
     if (spec.elected) state.leadership = this.#o.coordination.leadership(spec.name, this.#o.leaseTtlMs);
     this.#jobs.push(state);
+    let markScheduled!: () => void;
+    state.scheduled = new Promise<void>((resolve) => (markScheduled = resolve));
+    state.markScheduled = markScheduled;
     if (this.#started) void this.#begin(state);
-    return { runNow: () => this.#serial(state, () => spec.run(() => this.#stopping)) };
+    return {
+      scheduled: state.scheduled,
+      runNow: () => this.#serial(state, () => spec.run(() => this.#stopping)),
+    };
   }
 
   /** Starts every job's schedule (elected jobs first try to take their lease). */
@@ -102,6 +112,7 @@ export class JobRunner {
       state.heartbeat.unref();
     }
     if (state.spec.scheduled !== false) this.#schedule(state, state.spec.firstDelayMs ?? state.spec.intervalMs);
+    state.markScheduled?.();
   }
 
   async #checkLeadership(state: JobState): Promise<void> {

@@ -42,10 +42,6 @@ export function scrubExtension(options: ScrubExtensionOptions = {}): ExtensionFa
     const log = ctx.log.child({ module: 'scrub' });
     const metrics = metricsFor(ctx.registry);
     const onDemand = onDemandRepositories(ctx.config);
-    let stopping = false;
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
-
     const run = async (): Promise<void> => {
       const report = await scrubStore({ registry: ctx.registry, log, onDemand, shouldStop: () => stopping });
       const count = (kind: string) => report.problems.filter((p) => p.kind === kind).length;
@@ -66,31 +62,29 @@ export function scrubExtension(options: ScrubExtensionOptions = {}): ExtensionFa
       );
       options.onScrub?.(report);
     };
-    const schedule = (): void => {
-      if (stopping) return;
-      timer = setTimeout(() => {
-        running = run()
-          .catch((err: unknown) => {
-            log.error({ err }, 'scrub failed');
-            metrics.scrubRuns.inc({ result: 'error' });
-          })
-          .finally(() => {
-            running = undefined;
-            schedule();
-          });
-      }, settings.interval);
-    };
-
+    let stopping = false;
     return {
       name: 'scrub',
-      start() {
-        log.info({ interval: settings.interval }, 'scrub: scheduled');
-        schedule();
+      async start() {
+        log.info({ interval: settings.interval }, 'scrub: scheduled (elected)');
+        // Elected: one process re-reads the shared store; failures are logged, counted, retried.
+        const job = ctx.jobs.add({
+          name: 'scrub',
+          intervalMs: settings.interval,
+          elected: true,
+          run: async () => {
+            try {
+              await run();
+            } catch (err) {
+              metrics.scrubRuns.inc({ result: 'error' });
+              throw err;
+            }
+          },
+        });
+        await job.scheduled;
       },
-      async stop() {
+      stop() {
         stopping = true;
-        if (timer) clearTimeout(timer);
-        await running;
       },
     };
   };

@@ -84,6 +84,16 @@ function parseAccessClaim(value: unknown): ScopeEntry[] | undefined {
   return out;
 }
 
+/** The `kid` of a compact JWS, or undefined when the header is unreadable (garbage is no error). */
+function headerKid(token: string): string | undefined {
+  try {
+    const kid = decodeProtectedHeader(token).kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RegistryTokens {
   readonly service: string;
   readonly ttlSeconds: number;
@@ -143,8 +153,8 @@ export class RegistryTokens {
   async verify(token: string, now: Date): Promise<VerifiedToken | undefined> {
     let payload: Record<string, unknown>;
     try {
-      const kid = decodeProtectedHeader(token).kid;
-      if (typeof kid !== 'string') return undefined;
+      const kid = headerKid(token);
+      if (kid === undefined) return undefined;
       const secret = this.#accepted.get(kid) ?? (await this.#reloadFor(kid, now));
       if (secret === undefined) return undefined;
       const result = await jwtVerify(token, secret, {

@@ -125,7 +125,9 @@ export class PostgresCoordination implements Coordination {
         return await fn();
       } finally {
         clearInterval(renewal);
-        await lease.release();
+        // A release that fails (the database briefly away) leaves a lease that lapses on its own;
+        // the work itself succeeded and must not be reported as failed.
+        await lease.release().catch(() => undefined);
       }
     });
   }

@@ -11,6 +11,7 @@ import { postgresService } from '../../../test/support/services.js';
 import { dropSchemas, freshSchemaName } from '../../../test/support/postgres.js';
 import { describeCoordinationContract } from '../../coordination/contract.js';
 import { describeMetadataStoreContract } from '../contract.js';
+import { describeSharedStoreContract } from '../shared-store.contract.js';
 import { describeUploadSessionsContract } from '../upload-sessions.contract.js';
 import { openPostgresStore, POSTGRES_MIGRATIONS, type OpenedPostgresStore } from './store.js';
 import { PostgresUploadSessions } from './upload-sessions.js';
@@ -48,6 +49,15 @@ if (postgres.skip !== undefined) {
   });
 
   describeMetadataStoreContract('PostgreSQL, two pools on one database', async () => {
+    const [a, b] = await pair();
+    return {
+      a: a.meta,
+      b: b.meta,
+      close: async () => void (await Promise.all([a.meta.close(), b.meta.close()])),
+    };
+  });
+
+  describeSharedStoreContract('PostgreSQL, two pools on one database', async () => {
     const [a, b] = await pair();
     return {
       a: a.meta,

@@ -77,9 +77,9 @@ export class SqliteCoordination implements Coordination {
     };
   }
 
-  tryLease(name: string, ttlMs: number): Promise<Lease | undefined> {
+  async tryLease(name: string, ttlMs: number): Promise<Lease | undefined> {
     const token = this.#take(name, ttlMs);
-    return Promise.resolve(token === undefined ? undefined : this.#lease(name, token, ttlMs));
+    return token === undefined ? undefined : this.#lease(name, token, ttlMs);
   }
 
   #lease(name: string, token: number, ttlMs: number): Lease {
@@ -88,14 +88,14 @@ export class SqliteCoordination implements Coordination {
     return {
       name,
       token,
-      renew: () => Promise.resolve(!released && this.#renew(name, token, ttlMs)),
-      release: () => {
-        if (!released) {
-          released = true;
-          if (this.#held.get(name) === token) this.#held.delete(name);
-          this.#release(name, token);
-        }
-        return Promise.resolve();
+      // Async, so that a database error becomes a rejection the caller handles, never a throw
+      // inside a timer.
+      renew: async () => !released && this.#renew(name, token, ttlMs),
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (this.#held.get(name) === token) this.#held.delete(name);
+        this.#release(name, token);
       },
     };
   }
@@ -106,13 +106,15 @@ export class SqliteCoordination implements Coordination {
       const lease = await this.#waitFor(key, ttlMs);
       // Renewed while the work lasts, so a long critical section (a GC sweep of a big repository)
       // keeps its lock; only a dead process's lease lapses.
-      const renewal = setInterval(() => void lease.renew(), Math.max(1, Math.floor(ttlMs / 3)));
+      const renewal = setInterval(() => void lease.renew().catch(() => false), Math.max(1, Math.floor(ttlMs / 3)));
       renewal.unref();
       try {
         return await fn();
       } finally {
         clearInterval(renewal);
-        await lease.release();
+        // A release that fails (a full or locked database) leaves a lease that lapses on its own;
+        // the work itself succeeded and must not be reported as failed.
+        await lease.release().catch(() => undefined);
       }
     });
   }
@@ -152,9 +154,14 @@ export class SqliteCoordination implements Coordination {
     return flight;
   }
 
-  close(): Promise<void> {
-    for (const [name, token] of this.#held) this.#release(name, token);
+  async close(): Promise<void> {
+    for (const [name, token] of this.#held) {
+      try {
+        this.#release(name, token);
+      } catch {
+        // Lapses by itself.
+      }
+    }
     this.#held.clear();
-    return Promise.resolve();
   }
 }
