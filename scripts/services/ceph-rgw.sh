@@ -10,9 +10,7 @@
 # not on tmpfs (bluestore opens its block file with O_DIRECT). DIR/env holds the S3 endpoint and
 # keys: BERTH_TEST_S3_ENDPOINT, BERTH_TEST_S3_ACCESS_KEY, BERTH_TEST_S3_SECRET_KEY,
 # BERTH_TEST_S3_REGION. Every daemon start is bounded by `timeout`, so a broken machine fails the
-# start instead of hanging CI. Why each ceph.conf setting is there (from the project brief on
-# object storage),
-# summarised beside each one below.
+# start instead of hanging CI. Why each ceph.conf setting matters is said beside it below.
 set -euo pipefail
 
 usage() {
