@@ -8,7 +8,8 @@
  *   _s3parts/<uploadId>/upload      marker of a resumable upload (startParts); holds the target path
  *   _s3parts/<uploadId>/<n>.<token> one stored write of part n (writePart), a whole object
  * ```
- * `_s3parts` cannot collide with a repository: a repository name starts with a letter or digit.
+ * `_s3parts` cannot collide with a repository (a repository name starts with a letter or digit),
+ * and root listings leave it out.
  *
  * How the interface's promises are kept on an object store:
  * - Folders are only key prefixes: `stat` of a folder is a one-key listing, `delete` of a folder
@@ -23,9 +24,11 @@
  *   So each written part is a whole object of its own under `_s3parts/` (its token makes a
  *   rewrite of the same number a different object, so concurrent writes never mix), and
  *   `completeParts` assembles them: one part is copied server-side (CopyObject), several become a
- *   multipart upload whose parts are server-side copies (UploadPartCopy) of the large ones and
- *   re-uploads of runs of small ones merged to ≥ 5 MiB. Small parts cross the registry twice;
- *   large ones never come back.
+ *   multipart upload (planned by `assembly.ts`) whose parts are server-side copies (UploadPartCopy)
+ *   of the large ones and streamed re-uploads of runs of small ones merged to ≥ 5 MiB. Small parts
+ *   cross the registry twice; large ones never come back. On RGW, CopyObject shares the data
+ *   (cheap) while UploadPartCopy copies it: a one-part upload completes fast, a many-part one costs
+ *   about another upload (bench/s3-driver.ts).
  * - `presignedUrl` signs a GET (or HEAD) for redirecting downloads to the store.
  * - `move` and `link` are server-side copies (UploadPartCopy in 5 GiB ranges above 5 GiB); `move`
  *   then deletes the source: not atomic across the two keys, but the destination appears whole.
