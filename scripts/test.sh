@@ -59,7 +59,7 @@ if ((${#files[@]} == 0)); then
   exit 1
 fi
 log=$(mktemp)
-# The scale-out engines, started once for the whole run (about 7 s for Ceph, 3 s for PostgreSQL)
+# The scale-out engines, started once for the whole run (7–12 s for Ceph, 2–3 s for PostgreSQL)
 # and stopped at exit; tests find them through the exported BERTH_TEST_* variables
 # (test/support/services.ts). A failed start is reported, and the tests that need the engine
 # fail under CI.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway Ceph RADOS Gateway (S3) on loopback for Berth's tests and benchmarks: one monitor,
 # one OSD (bluestore on a sparse file) and one radosgw, with no systemd, no manager daemon and no
-# authentication between the daemons. Debian packages: ceph-mon ceph-osd radosgw.
+# authentication between the daemons. Debian packages: ceph-mon ceph-osd radosgw (and curl, node).
 #
 #   scripts/services/ceph-rgw.sh start DIR   # creates DIR, prints `export` lines, writes DIR/env
 #   scripts/services/ceph-rgw.sh stop DIR    # stops the daemons started from DIR, deletes DIR
@@ -10,8 +10,7 @@
 # not on tmpfs (bluestore opens its block file with O_DIRECT). DIR/env holds the S3 endpoint and
 # keys: BERTH_TEST_S3_ENDPOINT, BERTH_TEST_S3_ACCESS_KEY, BERTH_TEST_S3_SECRET_KEY,
 # BERTH_TEST_S3_REGION. Every daemon start is bounded by `timeout`, so a broken machine fails the
-# start instead of hanging CI. Why each ceph.conf setting is there: ../shared/object-storage.md,
-# summarised beside each one below.
+# start instead of hanging CI. Why each ceph.conf setting matters is said beside it below.
 set -euo pipefail
 
 usage() {
@@ -46,6 +45,23 @@ stop() {
     kill -9 "${pids[@]}" 2>/dev/null || true
   fi
   rm -rf "$dir"
+}
+
+# One bucket and one multipart upload, created and deleted, signed by curl (SigV4; curl signs a
+# bare `?uploads` differently from the server, hence `?uploads=`).
+warm_up() {
+  local bucket=$1/berth-warmup
+  local s3=(curl -sS --fail --max-time 60 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$2:$3"
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+  "${s3[@]}" -X PUT "$bucket" >/dev/null
+  local upload_id etag
+  upload_id=$("${s3[@]}" -X POST "$bucket/warmup?uploads=" | sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
+  etag=$("${s3[@]}" -X PUT --data-binary warmup -D - -o /dev/null "$bucket/warmup?partNumber=1&uploadId=$upload_id" |
+    tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+  "${s3[@]}" -X POST "$bucket/warmup?uploadId=$upload_id" >/dev/null \
+    --data-binary "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>$etag</ETag></Part></CompleteMultipartUpload>"
+  "${s3[@]}" -X DELETE "$bucket/warmup" >/dev/null
+  "${s3[@]}" -X DELETE "$bucket" >/dev/null
 }
 
 start() {
@@ -172,7 +188,7 @@ export BERTH_TEST_S3_REGION=us-east-1
 EOF
   # Pools are created lazily on the first bucket and the first multipart upload (2 s and 5 s):
   # pay that here, once, rather than in the first test that happens to run.
-  NODE_NO_WARNINGS=1 timeout 120 node "$(dirname "$0")/s3-warmup.mjs" "$dir/env"
+  warm_up "http://127.0.0.1:$rgw_port" "$access" "$secret"
   local end
   end=$(date +%s.%N)
   log "ready on 127.0.0.1:$rgw_port in $(awk "BEGIN { printf \"%.1f\", $end - $begin }") s"

@@ -41,9 +41,15 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
   if (options.accessKey !== undefined && options.secretKey !== undefined) {
     config.credentials = { accessKeyId: options.accessKey, secretAccessKey: options.secretKey };
   }
-  if (options.skipVerify) {
-    config.requestHandler = { httpsAgent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: false }) };
-  }
+  config.requestHandler = {
+    // A store that stops answering (Ceph blocks writes on a full OSD rather than failing them)
+    // must fail the request, not hang it: 10 s to connect, 2 minutes of socket silence at most.
+    connectionTimeout: 10_000,
+    requestTimeout: 120_000,
+    ...(options.skipVerify
+      ? { httpsAgent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: false }) }
+      : {}),
+  };
   const client = new S3Client(config);
   // DeleteObjects must carry a checksum; newer SDKs send a CRC32 header, which Swift's s3api does
   // not accept: it insists on Content-MD5. Every dialect accepts Content-MD5, so always add it.

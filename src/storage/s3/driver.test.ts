@@ -111,6 +111,33 @@ if (s3.skip !== undefined) {
       assert.equal((await fetch(tampered)).status, 403);
     });
 
+    it('aborts multipart uploads left by a writer that never committed, older than the cutoff only', async () => {
+      const d = await fresh({ partSize: 5 * MiB });
+      const other = await fresh();
+      const abandoned = await d.writer('abandoned');
+      await new Promise<void>((resolve, reject) =>
+        abandoned.stream.write(randomBytes(6 * MiB), (err) => (err ? reject(err) : resolve())),
+      );
+      const elsewhere = await other.writer('elsewhere');
+      await new Promise<void>((resolve, reject) =>
+        elsewhere.stream.write(randomBytes(11 * MiB), (err) => (err ? reject(err) : resolve())),
+      );
+      assert.equal(
+        await d.abortStaleMultipartUploads(new Date(Date.now() - 3_600_000)),
+        0,
+        'nothing is an hour old',
+      );
+      assert.equal(
+        await d.abortStaleMultipartUploads(new Date(Date.now() + 60_000)),
+        1,
+        'only under its own root',
+      );
+      assert.equal(await d.abortStaleMultipartUploads(new Date(Date.now() + 60_000)), 0);
+      await assert.rejects(abandoned.commit(), 'the writer finds its upload gone');
+      await elsewhere.commit();
+      assert.equal((await other.stat('elsewhere')).size, 11 * MiB);
+    });
+
     it('keeps drivers with different root directories apart', async () => {
       const a = await fresh();
       const b = await fresh();
