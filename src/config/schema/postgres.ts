@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 
+import { SCHEMA_NAME } from '../../meta/postgres/schema-name.js';
 import { int, str } from './scalars.js';
 
 /** The environment variable that gives the URL when the config does not. */
@@ -21,7 +22,7 @@ const postgresParams = z.strictObject({
     .optional(),
   /** Schema for Berth's tables (default `public`): lowercase letters, digits and `_`. */
   schema: str()
-    .refine((text) => /^[a-z_][a-z0-9_]{0,62}$/.test(text), {
+    .refine((text) => SCHEMA_NAME.test(text), {
       message: 'expected lowercase letters, digits and _ (at most 63)',
     })
     .optional(),

@@ -6,6 +6,7 @@
  * lists are in byte order whatever the database's locale.
  */
 import pg from 'pg';
+import { SCHEMA_NAME } from './schema-name.js';
 
 export type Pool = pg.Pool;
 export type Queryable = pg.Pool | pg.PoolClient;
@@ -35,7 +36,7 @@ export interface PoolOptions {
 
 /** A valid, unquoted identifier: schema names are interpolated into SQL, so nothing else passes. */
 export function checkSchemaName(schema: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+  if (!SCHEMA_NAME.test(schema)) {
     throw new Error(`PostgreSQL schema name ${JSON.stringify(schema)}: use lowercase letters, digits and _`);
   }
   return schema;
