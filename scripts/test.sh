@@ -22,6 +22,8 @@ step() {
 # deployment tests).
 packages=(skopeo containerd docker.io docker-registry chromium apache2-utils umoci podman curl buildah openssl systemd)
 missing=()
+# The scale-out engines: Ceph RADOS Gateway (S3) and PostgreSQL (about 60 s to install).
+packages+=(ceph-mon ceph-osd radosgw postgresql)
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
@@ -57,9 +59,30 @@ if ((${#files[@]} == 0)); then
   echo "0 passed, $((checks_failed + 1)) failed"
   exit 1
 fi
-echo "== node --test (${#files[@]} files)"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The scale-out engines, started once for the whole run (7–12 s for Ceph, 2–3 s for PostgreSQL)
+# and stopped at exit; tests find them through the exported BERTH_TEST_* variables
+# (test/support/services.ts). A failed start is reported, and the tests that need the engine
+# fail under CI.
+services=$(mktemp -d /tmp/berth-svc-XXXXXX)
+chmod 755 "$services" # PostgreSQL runs as `postgres` when this script runs as root
+stop_services() {
+  bash scripts/services/ceph-rgw.sh stop "$services/ceph" || true
+  bash scripts/services/postgres.sh stop "$services/pg" || true
+  rm -rf "$services"
+}
+trap 'stop_services; rm -f "$log"' EXIT
+for service in ceph-rgw:ceph postgres:pg; do
+  echo "== scripts/services/${service%%:*}.sh start"
+  if bash "scripts/services/${service%%:*}.sh" start "$services/${service#*:}" >/dev/null; then
+    # shellcheck disable=SC1090
+    source "$services/${service#*:}/env"
+  else
+    echo "== FAILED to start ${service%%:*}"
+  fi
+done
+
+echo "== node --test (${#files[@]} files)"
 status=0
 node --test --test-reporter=spec --test-concurrency=2 --test-timeout=600000 "${files[@]}" 2>&1 | tee "$log" || status=$?
 

@@ -9,14 +9,15 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ConfigError } from './config/index.js';
-import { openSqliteStore } from './meta/sqlite/store.js';
+import { openMetadataStore } from './meta/open.js';
+import { metadataLocation } from './config/metadata-location.js';
 import type { MetadataStore } from './meta/store.js';
 import type { Coordination } from './coordination/coordination.js';
 import { JobRunner } from './coordination/jobs.js';
 import { metricsFor } from './metrics/berth-metrics.js';
 import { FilesystemDriver } from './storage/fs/driver.js';
 import { Registry } from './registry/registry.js';
-import { META_DB_FILE, META_DIR } from './registry/layout.js';
+import { META_DIR } from './registry/layout.js';
 import { createHttpServer, type PlainRoute } from './http/server.js';
 import { BerthAccessGuard, createAccessGuard, openAccess, type AccessGuard } from './http/access.js';
 import { prepareAuthReload, type PreparedReload } from './http/ext/auth-services.js';
@@ -101,9 +102,7 @@ export interface BuildOptions {
 export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
   const driver = new FilesystemDriver(root);
-  const { meta, coordination } = openSqliteStore(path.join(root, META_DB_FILE), {
-    ...(options.sqlitePragmas ? { pragmas: options.sqlitePragmas } : {}),
-  });
+  const { meta, coordination } = await openMetadataStore(metadataLocation(config, log, options.sqlitePragmas));
   const registry = new Registry({
     driver,
     index: meta.registryIndex,

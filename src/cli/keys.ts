@@ -10,22 +10,23 @@
  * `create` prints the key alone on standard output (once: only its hash is stored), the details on
  * standard error. Exit codes: 0 done, 1 no such key, 2 bad configuration or arguments.
  */
-import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { AuditLog } from '../audit/audit-log.js';
 import { expiresSoon, parseExpiry, ServiceAccountKeys } from '../auth/service-accounts.js';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
+import { metadataLocation } from '../config/metadata-location.js';
 import type { KeySummary } from '../meta/api-key-groups.js';
-import { openSqliteStore } from '../meta/sqlite/store.js';
-import { META_DB_FILE } from '../registry/layout.js';
+import { openMetadataStore } from '../meta/open.js';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`berth keys: ${message}\n`);
   process.exit(code);
 }
 
-async function open(file: string): Promise<{ config: Config; db: { close(): Promise<void> }; keys: ServiceAccountKeys }> {
+async function open(
+  file: string,
+): Promise<{ config: Config; db: { close(): Promise<void> }; keys: ServiceAccountKeys }> {
   let config: Config;
   try {
     ({ config } = await loadConfigFile(file));
@@ -35,9 +36,13 @@ async function open(file: string): Promise<{ config: Config; db: { close(): Prom
   }
   if (config.http.auth?.apikey !== true)
     fail('API keys are off in this configuration (http.auth.apikey, or openid): a key would not work');
-  const { meta } = openSqliteStore(path.join(config.storage.rootDirectory, META_DB_FILE));
-  if (meta.apiKeyGroups === undefined) fail('this metadata store keeps no service-account keys');
   const log = pino({ level: 'warn' }, pino.destination(2));
+  // The store `serve` uses (SQLite beside the data, or PostgreSQL under storage.remoteCache).
+  const { meta } = await openMetadataStore(metadataLocation(config, log));
+  if (meta.apiKeyGroups === undefined) {
+    await meta.close();
+    fail('this metadata store (PostgreSQL) keeps no service-account keys yet; use the SQLite store');
+  }
   const audit = new AuditLog(config.log.audit, log);
   return { config, db: meta, keys: new ServiceAccountKeys(meta.apiKeys, meta.apiKeyGroups, audit) };
 }

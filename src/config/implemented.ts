@@ -21,6 +21,9 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'storage.gcDelay',
   'storage.gcInterval',
   'storage.retention',
+  // Only with a `postgres` cacheDriver; other drivers are warned about in warnings.ts.
+  'storage.remoteCache',
+  'storage.cacheDriver',
   'http.address',
   'http.port',
   'http.externalUrl',

@@ -46,6 +46,8 @@ export function adviceWarnings(raw: unknown, config: Config): string[] {
     }
   }
 
+  warnings.push(...remoteCacheWarnings(raw, storage));
+
   const http = config.http;
   if (http.externalUrl !== undefined && !/^https?:\/\/[^/]/i.test(http.externalUrl)) {
     warnings.push(
@@ -143,4 +145,34 @@ export function adviceWarnings(raw: unknown, config: Config): string[] {
   });
 
   return warnings;
+}
+
+/** `remoteCache` + `cacheDriver`: Berth acts on them only as the pair that selects PostgreSQL. */
+function remoteCacheWarnings(raw: unknown, storage: Config['storage']): string[] {
+  const name = storage.cacheDriver?.['name'];
+  if (storage.cacheDriver !== undefined && name !== 'postgres') {
+    return [
+      warn(
+        ['storage', 'cacheDriver', 'name'],
+        `${JSON.stringify(name ?? null)} is not implemented (Berth's remote metadata driver is "postgres"); metadata stays in the embedded SQLite database`,
+      ),
+    ];
+  }
+  if (name === 'postgres' && !storage.remoteCache) {
+    return [
+      warn(
+        ['storage', 'cacheDriver'],
+        'set while storage.remoteCache is false; ignored (metadata stays in SQLite)',
+      ),
+    ];
+  }
+  if (name === undefined && rawAt(raw, 'storage', 'remoteCache') === true) {
+    return [
+      warn(
+        ['storage', 'remoteCache'],
+        'true without a "postgres" cacheDriver; metadata stays in the embedded SQLite database',
+      ),
+    ];
+  }
+  return [];
 }

@@ -3,12 +3,11 @@
  * configured root and its metadata store, reconciled with the layouts on disk, without HTTP.
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { openSqliteStore } from '../meta/sqlite/store.js';
+import { metadataLocation } from '../config/metadata-location.js';
+import { openMetadataStore } from '../meta/open.js';
 import type { MetadataStore } from '../meta/store.js';
-import { META_DB_FILE } from '../registry/layout.js';
 import { Registry } from '../registry/registry.js';
 import { FilesystemDriver } from '../storage/fs/driver.js';
 
@@ -21,7 +20,7 @@ export interface OpenStore {
 export async function openStore(config: Config, log: Logger): Promise<OpenStore> {
   const root = config.storage.rootDirectory;
   if (!existsSync(root)) throw new Error(`storage.rootDirectory ${root} does not exist`);
-  const { meta, coordination } = openSqliteStore(path.join(root, META_DB_FILE));
+  const { meta, coordination } = await openMetadataStore(metadataLocation(config, log));
   try {
     const registry = new Registry({
       driver: new FilesystemDriver(root),

@@ -17,6 +17,8 @@ import {
   regexpList,
   str,
 } from './scalars.js';
+import { postgresDriverProblems } from './postgres.js';
+import { s3DriverProblems } from './s3.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -139,6 +141,16 @@ function checkStore(store: StoreInput, ctx: z.RefinementCtx, subPath: boolean): 
       path: ['storageDriver', 'name'],
       message: `must be one of ${REMOTE_DRIVERS.join(', ')}, got ${JSON.stringify(driverName ?? null)}`,
     });
+  }
+  if (store.storageDriver !== undefined && driverName === 's3') {
+    for (const problem of s3DriverProblems(store.storageDriver)) {
+      ctx.addIssue({ code: 'custom', path: ['storageDriver', ...problem.path], message: problem.message });
+    }
+  }
+  if (store.cacheDriver?.['name'] === 'postgres') {
+    for (const problem of postgresDriverProblems(store.cacheDriver)) {
+      ctx.addIssue({ code: 'custom', path: ['cacheDriver', ...problem.path], message: problem.message });
+    }
   }
   if (store.redirectBlobURL && store.storageDriver === undefined) {
     ctx.addIssue({

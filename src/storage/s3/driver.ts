@@ -1,0 +1,632 @@
+/**
+ * The S3 storage driver (AWS S3, Ceph RGW, MinIO, R2, Swift s3api) over `@aws-sdk/client-s3`.
+ *
+ * Keys in the bucket:
+ * ```
+ * <rootdirectory>/                  (no prefix when rootdirectory is empty or "/")
+ *   <path>                          every file, at its driver path
+ *   _s3parts/<uploadId>/upload      marker of a resumable upload (startParts); holds the target path
+ *   _s3parts/<uploadId>/<n>.<token> one stored write of part n (writePart), a whole object
+ * ```
+ * `_s3parts` cannot collide with a repository (a repository name starts with a letter or digit),
+ * and root listings leave it out.
+ *
+ * How the interface's promises are kept on an object store:
+ * - Folders are only key prefixes: `stat` of a folder is a one-key listing, `delete` of a folder
+ *   lists it and deletes in batches of 1,000 (DeleteObjects, with Content-MD5 for Swift).
+ * - `listPage` is ListObjectsV2 with delimiter `/`. Names come in S3's key order, in which a
+ *   folder sorts as its name followed by `/` (so folder `a` comes after file or folder `a-b`);
+ *   this equals plain byte order unless a name extends another with a character below `/`.
+ * - `putContent` and `writer` make an object visible whole at once (PutObject, or
+ *   CompleteMultipartUpload); `ifAbsent` is `If-None-Match: *`.
+ * - Resumable uploads (`startParts` … `completeParts`): S3 parts must be at least 5 MiB except the
+ *   last, and an in-progress part cannot be read back; the interface's parts may have any size.
+ *   So each written part is a whole object of its own under `_s3parts/` (its token makes a
+ *   rewrite of the same number a different object, so concurrent writes never mix), and
+ *   `completeParts` assembles them: one part is copied server-side (CopyObject), several become a
+ *   multipart upload (planned by `assembly.ts`) whose parts are server-side copies (UploadPartCopy)
+ *   of the large ones and streamed re-uploads of runs of small ones merged to ≥ 5 MiB. Small parts
+ *   cross the registry twice; large ones never come back. On RGW, CopyObject shares the data
+ *   (cheap) while UploadPartCopy copies it: a one-part upload completes fast, a many-part one costs
+ *   about another upload (bench/s3-driver.ts).
+ * - `presignedUrl` signs a GET (or HEAD) for redirecting downloads to the store.
+ * - `move` and `link` are server-side copies (UploadPartCopy in 5 GiB ranges above 5 GiB); `move`
+ *   then deletes the source: not atomic across the two keys, but the destination appears whole.
+ *
+ * Measured on Ceph RGW 16.2 (test `ceph-facts.test.ts`, which fails if they stop holding): the key
+ * of an in-progress multipart upload answers 404; a non-last part under 5 MiB fails at completion
+ * with EntityTooSmall; `If-None-Match: *` on PutObject is honoured (412) but ignored on
+ * CompleteMultipartUpload (so a large `ifAbsent` writer looks with HEAD just before completing);
+ * `If-Match` compares against the bare ETag, so the standard quoted form is always refused (412)
+ * even when it matches: no compare-and-swap on ETags; Last-Modified is whole seconds on HEAD and
+ * GET (an HTTP date), milliseconds in listings (modTime is informational only anyway).
+ */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  AbortMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  listAllPages,
+  type FileInfo,
+  type FileWriter,
+  type ListOptions,
+  type ListPage,
+  type PartInfo,
+  type PutOptions,
+  type ReadOptions,
+  type StorageDriver,
+  type WriteOptions,
+} from '../driver.js';
+import {
+  AlreadyExistsError,
+  InvalidPartError,
+  InvalidPathError,
+  PathNotFoundError,
+  StorageFullError,
+} from '../errors.js';
+import { isConditionalConflict, isMissingKey, isPreconditionFailed, isQuotaExceeded } from './client.js';
+import { partBytes, planAssembly } from './assembly.js';
+import { presignUrl } from './presign.js';
+import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
+
+/** Largest object CopyObject (and one UploadPartCopy) takes. */
+const MAX_COPY = 5 * 1024 * 1024 * 1024;
+/** Keys per DeleteObjects request (the API's limit). */
+const DELETE_BATCH = 1000;
+const PARTS_FOLDER = '_s3parts';
+/** Parts of one assembly sent at once. */
+const ASSEMBLY_CONCURRENCY = 4;
+const MARKER = 'upload';
+
+export interface S3DriverOptions {
+  client: S3Client;
+  bucket: string;
+  /** Key prefix every path lives under (zot's `rootdirectory`); '' or '/' for the bucket root. */
+  rootDirectory?: string;
+  /** Multipart part size for writers and re-assembled parts; default 10 MiB, at least 5 MiB. */
+  partSize?: number;
+}
+
+export class S3Driver implements StorageDriver {
+  readonly name = 's3';
+  readonly client: S3Client;
+  readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partSize: number;
+
+  constructor(options: S3DriverOptions) {
+    this.client = options.client;
+    this.bucket = options.bucket;
+    const root = (options.rootDirectory ?? '').replace(/^\/+|\/+$/g, '');
+    this.prefix = root === '' ? '' : `${root}/`;
+    this.partSize = Math.max(options.partSize ?? 10 * 1024 * 1024, MIN_PART_SIZE);
+  }
+
+  /** The object key of a driver path, refusing paths that could escape the root. */
+  key(p: string): string {
+    if (p === '') return this.prefix.replace(/\/$/, '');
+    if (p.startsWith('/') || p.endsWith('/') || p.includes('\\') || p.includes('\0'))
+      throw new InvalidPathError(p);
+    for (const part of p.split('/')) {
+      if (part === '' || part === '.' || part === '..') throw new InvalidPathError(p);
+    }
+    return this.prefix + p;
+  }
+
+  /** The key prefix of a folder's children. */
+  private folderPrefix(p: string): string {
+    return p === '' ? this.prefix : `${this.key(p)}/`;
+  }
+
+  async getContent(p: string): Promise<Buffer> {
+    const key = this.key(p);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (err) {
+      throw this.readError(p, err);
+    }
+  }
+
+  async putContent(p: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const key = this.key(p);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: data,
+            ContentLength: data.length,
+            ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+          }),
+        );
+        return;
+      } catch (err) {
+        if (options.ifAbsent && isConditionalConflict(err) && attempt < 3) continue;
+        throw this.writeError(p, err);
+      }
+    }
+  }
+
+  async reader(p: string, options: ReadOptions = {}): Promise<Readable> {
+    const key = this.key(p);
+    const start = options.offset ?? 0;
+    if (options.length === 0) {
+      await this.stat(p);
+      return Readable.from([]);
+    }
+    const range =
+      options.length !== undefined
+        ? `bytes=${start}-${start + options.length - 1}`
+        : start > 0
+          ? `bytes=${start}-`
+          : undefined;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range ? { Range: range } : {}) }),
+      );
+      return out.Body as Readable;
+    } catch (err) {
+      // A range starting at (or past) the end: the file exists and the range is empty.
+      if ((err as { name?: string }).name === 'InvalidRange') return Readable.from([]);
+      throw this.readError(p, err);
+    }
+  }
+
+  async writer(p: string, options: WriteOptions = {}): Promise<FileWriter> {
+    const key = this.key(p);
+    return new S3FileWriter({
+      client: this.client,
+      bucket: this.bucket,
+      key,
+      partSize: this.partSize,
+      ifAbsent: options.ifAbsent ?? false,
+      mapError: (err) => this.writeError(p, err),
+      alreadyExists: () => new AlreadyExistsError(p),
+    });
+  }
+
+  // ---- resumable uploads: parts as objects under _s3parts/, assembled at completion ----
+
+  private partsPrefix(uploadId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new PathNotFoundError(`${PARTS_FOLDER}/${uploadId}`);
+    return `${this.prefix}${PARTS_FOLDER}/${uploadId}/`;
+  }
+
+  /** Throws PathNotFoundError unless the upload's marker exists. */
+  private async checkUpload(p: string, uploadId: string): Promise<string> {
+    const prefix = this.partsPrefix(uploadId);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: prefix + MARKER }));
+    } catch (err) {
+      throw this.readError(p, err);
+    }
+    return prefix;
+  }
+
+  async startParts(p: string): Promise<string> {
+    this.key(p);
+    const uploadId = randomUUID();
+    const marker = this.partsPrefix(uploadId) + MARKER;
+    const body = Buffer.from(p);
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: body, ContentLength: body.length }),
+      );
+    } catch (err) {
+      throw this.writeError(p, err);
+    }
+    return uploadId;
+  }
+
+  async writePart(p: string, uploadId: string, number: number, body: Readable): Promise<PartInfo> {
+    if (!Number.isInteger(number) || number < 1 || number > MAX_PARTS) {
+      throw new RangeError(`part number must be 1..${MAX_PARTS}, got ${number}`);
+    }
+    const prefix = await this.checkUpload(p, uploadId);
+    const token = randomUUID().replace(/-/g, '');
+    const partPath = `${prefix}${number}.${token}`;
+    const writer = new S3FileWriter({
+      client: this.client,
+      bucket: this.bucket,
+      key: partPath,
+      partSize: this.partSize,
+      ifAbsent: false,
+      mapError: (err) => this.writeError(p, err),
+      alreadyExists: () => new AlreadyExistsError(p),
+    });
+    try {
+      await pipeline(body, writer.stream);
+      await writer.commit();
+    } catch (err) {
+      await writer.cancel();
+      throw err;
+    }
+    // An abort that ran while this part was being written would leave it behind: look again.
+    try {
+      await this.checkUpload(p, uploadId);
+    } catch (err) {
+      await this.deleteKeys([partPath]);
+      throw err;
+    }
+    return { number, size: writer.size(), etag: token };
+  }
+
+  async completeParts(p: string, uploadId: string, parts: PartInfo[]): Promise<void> {
+    const key = this.key(p);
+    const prefix = await this.checkUpload(p, uploadId);
+    // The stored parts, from a listing (1,000 a request) rather than a HEAD per part.
+    const stored = new Map<string, number>();
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
+      );
+      for (const object of page.Contents ?? []) stored.set(object.Key ?? '', object.Size ?? -1);
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken !== undefined);
+    const sources: { key: string; size: number }[] = [];
+    let previous = 0;
+    for (const part of parts) {
+      const partKey = `${prefix}${part.number}.${part.etag}`;
+      if (part.number <= previous || !/^[0-9a-f]{32}$/.test(part.etag) || stored.get(partKey) !== part.size) {
+        throw new InvalidPartError(p, part.number);
+      }
+      previous = part.number;
+      sources.push({ key: partKey, size: part.size });
+    }
+    try {
+      if (sources.length === 0) {
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }),
+        );
+      } else if (sources.length === 1) {
+        await this.copyObject(sources[0]!.key, sources[0]!.size, key);
+      } else {
+        await this.assemble(sources, key);
+      }
+    } catch (err) {
+      throw this.writeError(p, err);
+    }
+    await this.deletePrefix(prefix);
+  }
+
+  async abortParts(p: string, uploadId: string): Promise<void> {
+    this.key(p);
+    await this.deletePrefix(this.partsPrefix(uploadId));
+  }
+
+  /**
+   * Builds `key` from whole objects in order, as a multipart upload planned by `planAssembly`:
+   * large sources copied server-side, small ones merged and re-uploaded. Parts are independent,
+   * so a few run at once.
+   */
+  private async assemble(sources: { key: string; size: number }[], key: string): Promise<void> {
+    const plan = planAssembly(
+      sources.map((s) => s.size),
+      { minPart: MIN_PART_SIZE, partSize: this.partSize, maxCopy: MAX_COPY },
+    );
+    if (plan.length === 0) {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }),
+      );
+      return;
+    }
+    if (plan.length > MAX_PARTS) throw new Error(`too many parts (${plan.length}) assembling ${key}`);
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+    );
+    const completed: CompletedPart[] = new Array<CompletedPart>(plan.length);
+    const sendPart = async (index: number): Promise<void> => {
+      const segments = plan[index]!;
+      const PartNumber = index + 1;
+      const only = segments.length === 1 ? segments[0]! : undefined;
+      if (only) {
+        const out = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId,
+            PartNumber,
+            CopySource: copySource(this.bucket, sources[only.source]!.key),
+            CopySourceRange: `bytes=${only.start}-${only.end - 1}`,
+          }),
+        );
+        completed[index] = { PartNumber, ETag: out.CopyPartResult?.ETag };
+        return;
+      }
+      // The merged bytes stream from their sources into the part: nothing is buffered whole.
+      const bucket = this.bucket;
+      const client = this.client;
+      const body = Readable.from(
+        (async function* () {
+          for (const segment of segments) {
+            const got = await client.send(
+              new GetObjectCommand({
+                Bucket: bucket,
+                Key: sources[segment.source]!.key,
+                Range: `bytes=${segment.start}-${segment.end - 1}`,
+              }),
+            );
+            yield* got.Body as Readable;
+          }
+        })(),
+      );
+      const out = await this.client.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId,
+          PartNumber,
+          Body: body,
+          ContentLength: partBytes(segments),
+        }),
+      );
+      completed[index] = { PartNumber, ETag: out.ETag };
+    };
+    try {
+      // A few parts at once (server-side copies mostly; merged parts stream through).
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(ASSEMBLY_CONCURRENCY, plan.length) }, async () => {
+          while (next < plan.length) await sendPart(next++);
+        }),
+      );
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: completed },
+        }),
+      );
+    } catch (err) {
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId }))
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Server-side copy of a whole object of `size` bytes; multipart above CopyObject's 5 GiB. */
+  private async copyObject(source: string, size: number, destination: string): Promise<void> {
+    if (size <= MAX_COPY) {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: destination,
+          CopySource: copySource(this.bucket, source),
+        }),
+      );
+      return;
+    }
+    await this.assemble([{ key: source, size }], destination);
+  }
+
+  /**
+   * Aborts the bucket's multipart uploads under this driver's root started before `cutoff`:
+   * writers of processes that died mid-write leave them behind, and S3 keeps (and bills) their
+   * parts until aborted. For garbage collection; returns how many were aborted.
+   */
+  async abortStaleMultipartUploads(cutoff: Date): Promise<number> {
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.prefix,
+          KeyMarker,
+          UploadIdMarker,
+        }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Initiated && upload.Initiated < cutoff && upload.Key && upload.UploadId) {
+          await this.client
+            .send(
+              new AbortMultipartUploadCommand({
+                Bucket: this.bucket,
+                Key: upload.Key,
+                UploadId: upload.UploadId,
+              }),
+            )
+            .catch(() => undefined);
+          aborted++;
+        }
+      }
+      if (!page.IsTruncated) return aborted;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  /**
+   * A URL that lets its bearer `method` the file at `p` directly from the store for `expiresIn`
+   * seconds (default 15 minutes), for redirecting blob downloads. Does not check that the file exists.
+   */
+  async presignedUrl(
+    p: string,
+    options: { method?: 'GET' | 'HEAD'; expiresIn?: number } = {},
+  ): Promise<string> {
+    const key = this.key(p);
+    const config = this.client.config;
+    const region = await config.region();
+    const endpoint = config.endpoint ? await config.endpoint() : undefined;
+    const base = endpoint
+      ? new URL(
+          `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`,
+        )
+      : new URL(`https://s3.${region}.amazonaws.com`);
+    return presignUrl({
+      method: options.method ?? 'GET',
+      endpoint: base,
+      bucket: this.bucket,
+      key,
+      pathStyle: config.forcePathStyle ?? false,
+      region,
+      credentials: await config.credentials(),
+      expiresIn: options.expiresIn ?? 900,
+    });
+  }
+
+  // ---- metadata, listing, copies, deletes ----
+
+  async stat(p: string): Promise<FileInfo> {
+    const key = this.key(p);
+    if (p !== '') {
+      try {
+        const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        return {
+          path: p,
+          size: head.ContentLength ?? 0,
+          modTime: head.LastModified ?? new Date(0),
+          isDirectory: false,
+        };
+      } catch (err) {
+        if (!isMissingKey(err)) throw err;
+      }
+    }
+    const children = await this.client.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.folderPrefix(p), MaxKeys: 1 }),
+    );
+    if ((children.KeyCount ?? 0) === 0 && p !== '') throw new PathNotFoundError(p);
+    return { path: p, size: 0, modTime: new Date(0), isDirectory: true };
+  }
+
+  async listPage(p: string, options: ListOptions = {}): Promise<ListPage> {
+    const prefix = this.folderPrefix(p);
+    const out = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: prefix,
+        Delimiter: '/',
+        ...(options.after !== undefined ? { StartAfter: prefix + options.after } : {}),
+        ...(options.limit !== undefined ? { MaxKeys: options.limit } : {}),
+      }),
+    );
+    // Files and folders arrive in two lists; merged back into key order (a folder as `name/`).
+    const entries = [
+      ...(out.Contents ?? []).map((o) => o.Key ?? ''),
+      ...(out.CommonPrefixes ?? []).map((c) => c.Prefix ?? ''),
+    ]
+      .filter((k) => k.length > prefix.length)
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const names: string[] = [];
+    for (const entry of entries) {
+      const name = entry.slice(prefix.length).replace(/\/$/, '');
+      // After `a` the listing may bring folder `a/` (it sorts after `a`), and a file and a folder
+      // may share a name: each name once, never `after` itself.
+      if (name === options.after || names[names.length - 1] === name) continue;
+      // Resumable uploads' parts are the driver's own business, not a folder of the root.
+      if (p === '' && name === PARTS_FOLDER) continue;
+      names.push(name);
+    }
+    const last = entries[entries.length - 1];
+    if (!out.IsTruncated || last === undefined) return { names };
+    return { names, next: last.slice(prefix.length).replace(/\/$/, '') };
+  }
+
+  list(p: string): Promise<string[]> {
+    return listAllPages(this, p);
+  }
+
+  async move(source: string, destination: string): Promise<void> {
+    const from = this.key(source);
+    const to = this.key(destination);
+    const { size } = await this.stat(source).then((info) => {
+      if (info.isDirectory) throw new PathNotFoundError(source);
+      return info;
+    });
+    try {
+      await this.copyObject(from, size, to);
+    } catch (err) {
+      throw this.writeError(destination, err);
+    }
+    await this.deleteKeys([from]);
+  }
+
+  async delete(p: string): Promise<void> {
+    if (p !== '') await this.deleteKeys([this.key(p)]);
+    await this.deletePrefix(this.folderPrefix(p));
+  }
+
+  async link(source: string, destination: string): Promise<boolean> {
+    const from = this.key(source);
+    const to = this.key(destination);
+    const info = await this.stat(source);
+    if (info.isDirectory) throw new PathNotFoundError(source);
+    try {
+      await this.copyObject(from, info.size, to);
+    } catch (err) {
+      if (isMissingKey(err)) throw new PathNotFoundError(source, { cause: err });
+      throw this.writeError(destination, err);
+    }
+    return true;
+  }
+
+  /** Deletes every key under `prefix`, a page (≤ 1,000 keys) at a time. */
+  private async deletePrefix(prefix: string): Promise<void> {
+    let ContinuationToken: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
+      );
+      await this.deleteKeys((page.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k !== ''));
+      if (!page.IsTruncated) return;
+      ContinuationToken = page.NextContinuationToken;
+    }
+  }
+
+  private async deleteKeys(keys: string[]): Promise<void> {
+    if (keys.length === 1) {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: keys[0] }));
+      return;
+    }
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0) {
+        throw new Error(`deleting ${failed.length} keys failed, first ${failed[0]?.Key}: ${failed[0]?.Code}`);
+      }
+    }
+  }
+
+  private readError(p: string, err: unknown): unknown {
+    return isMissingKey(err) ? new PathNotFoundError(p, { cause: err }) : err;
+  }
+
+  private writeError(p: string, err: unknown): unknown {
+    if (isPreconditionFailed(err)) return new AlreadyExistsError(p);
+    if (isQuotaExceeded(err)) return new StorageFullError(p, { cause: err });
+    return err;
+  }
+}
+
+/** `x-amz-copy-source`: the bucket and the URL-encoded key. */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
