@@ -10,6 +10,8 @@ import type { Extension, ExtensionFactory } from '../extensions.js';
 import type { RequestRecord } from '../http/server.js';
 import { metricsFor } from '../metrics/berth-metrics.js';
 import { META_DIR } from '../registry/layout.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { FilesystemDriver } from '../storage/fs/driver.js';
 import { SyncMetrics } from './metrics.js';
 import { OnDemandCache } from './on-demand.js';
 import { PeriodicSync } from './periodic.js';
@@ -66,7 +68,14 @@ export function createSyncExtension(options: SyncExtensionOptions = {}): Extensi
     const onDemandRoutes = routes.filter((r) => r.onDemand);
     const onDemand =
       onDemandRoutes.length > 0
-        ? new OnDemandCache({ registry: ctx.registry, log, metrics, routes: onDemandRoutes, spoolDir })
+        ? new OnDemandCache({
+            registry: ctx.registry,
+            log,
+            metrics,
+            routes: onDemandRoutes,
+            spoolDir,
+            ...spoolInStorage(ctx.registry.driver, spoolDir),
+          })
         : undefined;
     const periodic = routes.flatMap((route) =>
       route.pollIntervalMs === undefined
@@ -99,6 +108,17 @@ export function createSyncExtension(options: SyncExtensionOptions = {}): Extensi
       },
     };
   };
+}
+
+/**
+ * The spool folder as a storage path, when it lies inside a filesystem storage's root (the
+ * default): verified downloads are then renamed into place rather than copied.
+ */
+function spoolInStorage(driver: StorageDriver, spoolDir: string): { spoolStoragePath?: string } {
+  if (!(driver instanceof FilesystemDriver)) return {};
+  const relative = path.relative(driver.root, path.resolve(spoolDir));
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return {};
+  return { spoolStoragePath: relative.split(path.sep).join('/') };
 }
 
 /** The sync extension as the app registers it. */

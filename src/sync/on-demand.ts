@@ -16,6 +16,7 @@
  *   unknown image is 404 MANIFEST_UNKNOWN.
  * - Upstream bytes are stored unchanged, so digests match the upstream's.
  */
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../http/context.js';
@@ -55,6 +56,11 @@ export interface OnDemandOptions {
   routes: readonly SyncRoute[];
   /** Local folder for blobs in transit. */
   spoolDir: string;
+  /**
+   * `spoolDir` as a storage path, when it lies inside a filesystem storage: a verified download
+   * is then renamed into place instead of copied (one write, one hash per byte).
+   */
+  spoolStoragePath?: string;
   now?: () => number;
 }
 
@@ -64,6 +70,7 @@ export class OnDemandCache implements PullThrough {
   private readonly metrics: SyncMetrics;
   private readonly routes: readonly SyncRoute[];
   private readonly spoolDir: string;
+  private readonly spoolStoragePath: string | undefined;
   private readonly now: () => number;
   private readonly manifestFlights = new SingleFlight<void>();
   private readonly downloads = new Map<string, Promise<BlobDownload | undefined>>();
@@ -81,6 +88,7 @@ export class OnDemandCache implements PullThrough {
     this.metrics = options.metrics;
     this.routes = options.routes;
     this.spoolDir = options.spoolDir;
+    this.spoolStoragePath = options.spoolStoragePath;
     this.now = options.now ?? Date.now;
   }
 
@@ -422,7 +430,7 @@ export class OnDemandCache implements PullThrough {
       );
       budget.unref();
       const filled = spool.fill(blob.body);
-      const stored = this.registry.uploads.monolithic(repo, digest, spool.reader(), blob.size);
+      const stored = this.storeDownload(repo, digest, spool, filled);
       const download: BlobDownload = {
         spool,
         upstream,
@@ -456,6 +464,27 @@ export class OnDemandCache implements PullThrough {
       this.downloads.delete(key);
       throw err;
     }
+  }
+
+  /**
+   * Stores a download once its spool is verified: renamed into place when the spool lives in the
+   * storage, otherwise read back into a monolithic upload (which hashes the bytes again).
+   */
+  private async storeDownload(
+    repo: string,
+    digest: Digest,
+    spool: BlobSpool,
+    filled: Promise<void>,
+  ): Promise<void> {
+    const inStorage = this.spoolStoragePath;
+    if (inStorage === undefined) {
+      await this.registry.uploads.monolithic(repo, digest, spool.reader(), spool.size);
+      return;
+    }
+    await filled;
+    await spool.keep((file) =>
+      this.registry.blobs.place(repo, digest, `${inStorage}/${path.basename(file)}`, spool.written),
+    );
   }
 
   /** With `maxRetries`, keeps trying a failed fetch in the background so the next pull finds it. */
