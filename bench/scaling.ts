@@ -21,17 +21,16 @@
  * per operation (all threads, /proc schedstat) beside it: on a shared machine the CPU figure moves
  * much less than the wall time.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBerth, type RunningServer } from '../test/support/server.js';
+import { CLI } from '../test/support/server.js';
+import { buildStore, OCI_MANIFEST, repoName } from './layout-store.js';
 import { ProcessWatch } from './memory.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 interface Row {
@@ -45,92 +44,10 @@ interface Row {
   note?: string;
 }
 
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-/** One template image's blob files, written once; every repository hard-links them. */
-async function writeTemplate(dir: string): Promise<{ manifest: string; files: [string, string][] }> {
-  await mkdir(dir, { recursive: true });
-  const layer = Buffer.from('scaling benchmark layer\n');
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: `sha256:${sha256(config)}`,
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar',
-          digest: `sha256:${sha256(layer)}`,
-          size: layer.length,
-        },
-      ],
-    }),
-  );
-  const files: [string, string][] = [];
-  for (const bytes of [manifest, config, layer]) {
-    const hex = sha256(bytes);
-    await writeFile(path.join(dir, hex), bytes);
-    files.push([path.join(dir, hex), hex]);
-  }
-  return { manifest: `sha256:${sha256(manifest)}:${manifest.length}`, files };
-}
-
-/** Writes one repository's OCI layout with `tags` tags on the template manifest. */
-async function writeRepository(
-  root: string,
-  name: string,
-  template: { manifest: string; files: [string, string][] },
-  tags: number,
-): Promise<void> {
-  const dir = path.join(root, name);
-  const blobs = path.join(dir, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  for (const [file, hex] of template.files) await link(file, path.join(blobs, hex));
-  const [, hex, size] = template.manifest.split(':');
-  const manifests = [];
-  for (let t = 0; t < tags; t++) {
-    manifests.push({
-      mediaType: OCI_MANIFEST,
-      digest: `sha256:${hex}`,
-      size: Number(size),
-      annotations: { 'org.opencontainers.image.ref.name': `t${String(t).padStart(6, '0')}` },
-    });
-  }
-  await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
-}
-
-function repoName(i: number): string {
-  return `scale/r${String(i).padStart(6, '0')}`;
-}
-
-async function buildStore(root: string, repos: number, tagsPerRepo: number): Promise<number> {
-  const started = performance.now();
-  const template = await writeTemplate(path.join(root, '_template'));
-  const queue = Array.from({ length: repos }, (_, i) => i);
-  const worker = async (): Promise<void> => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      await writeRepository(root, repoName(i), template, tagsPerRepo);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  await rm(path.join(root, '_template'), { recursive: true });
-  execFileSync('sync');
-  return (performance.now() - started) / 1000;
 }
 
 function get(
@@ -159,12 +76,12 @@ function get(
 
 /** Times `samples` runs of `op` one after another; median wall ms and Berth's CPU ms per run. */
 async function time(
-  berth: RunningServer,
+  berth: Berth,
   samples: number,
   op: (i: number) => Promise<void>,
 ): Promise<{ ms: number; cpuMs: number }> {
   await op(0); // warm: the first request pays for lazily built state (reported as start-up)
-  const watch = new ProcessWatch(berth.proc.pid ?? 0);
+  const watch = new ProcessWatch(berth.pid);
   const ms: number[] = [];
   watch.start();
   for (let i = 0; i < samples; i++) {
@@ -202,16 +119,53 @@ function rssOf(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
 }
 
-/** Starts Berth on a built store; returns it with its start-up time (spawn to serving) and RSS. */
-async function start(root: string): Promise<{ berth: RunningServer; seconds: number; rssMiB: number }> {
+interface Berth {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Berth on a built store (test/support's starter gives up after 20 s; reconciling a large
+ * store takes longer); returns it with its start-up time (spawn to listening) and RSS.
+ */
+async function start(root: string): Promise<{ berth: Berth; seconds: number; rssMiB: number }> {
+  const configPath = `${root}.config.json`;
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      distSpecVersion: '1.1.0',
+      storage: { rootDirectory: root, gc: false },
+      http: { address: '127.0.0.1', port: '0' },
+      log: { level: 'warn' },
+      extensions: { ui: { enable: true } },
+    }),
+  );
   const started = performance.now();
-  const berth = await startBerth({
-    root,
-    cleanup: false,
-    config: { log: { level: 'warn' }, storage: { gc: false }, extensions: { ui: { enable: true } } },
+  const proc = spawn(process.execPath, [CLI, 'serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let out = '';
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`berth exited with ${code}:\n${out}`)));
   });
   const seconds = (performance.now() - started) / 1000;
-  return { berth, seconds, rssMiB: rssOf(berth.proc.pid ?? 0) / 2 ** 20 };
+  const pid = proc.pid ?? 0;
+  const berth: Berth = {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+      await rm(configPath, { force: true });
+    },
+  };
+  return { berth, seconds, rssMiB: rssOf(pid) / 2 ** 20 };
 }
 
 const UI_HEADERS = { 'X-ZOT-API-CLIENT': 'zot-ui' };
@@ -285,7 +239,7 @@ async function measureRepoStore(
       dimension: dim,
       size: repos,
       ms: 0,
-      note: `${(rssOf(berth.proc.pid ?? 0) / 2 ** 20).toFixed(0)} MiB`,
+      note: `${(rssOf(berth.pid) / 2 ** 20).toFixed(0)} MiB`,
     });
   } finally {
     await berth.stop();
