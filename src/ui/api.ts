@@ -192,7 +192,16 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     queries.ensureFresh();
     const summary = queries.summary(name);
     if (!summary) throw notFound(name);
-    const tags = paginate(queries.tags(name, filter, sort), page, perPage);
+    // One page from the database, not every tag sorted and sliced here: the page's cost stays
+    // flat however many tags the repository holds.
+    const total = queries.tagMatches(name, filter);
+    const current = Math.min(page, Math.max(1, Math.ceil(total / perPage)));
+    const tags = {
+      total,
+      page: current,
+      perPage,
+      items: queries.tags(name, filter, sort, { offset: (current - 1) * perPage, limit: perPage }),
+    };
     const infos = await content.infos(
       name,
       tags.items.map((t) => t.digest),

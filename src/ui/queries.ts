@@ -15,6 +15,7 @@
  *
  * Nothing here decides who may see what: callers filter names through the access guard.
  */
+import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../meta/database.js';
 
 export const UI_MIGRATIONS = [
@@ -132,7 +133,11 @@ export class UiQueries {
   private readonly namesCache = new Map<string, { generation: number; names: string[] }>();
   /** Moves whenever a summary changes: caches built on summaries compare it. */
   private generationCounter = 0;
-  private readonly tagsBy = new Map<string, (repo: string, pattern: string) => TagRow[]>();
+  private readonly tagsBy = new Map<
+    string,
+    (repo: string, pattern: string, limit: number, offset: number) => TagRow[]
+  >();
+  private tagMatchCount: Database.Statement | undefined;
   /** Repositories a registry event touched since their summary was computed. */
   private readonly dirty = new Set<string>();
   private lastFullCheck = -Infinity;
@@ -310,8 +315,12 @@ export class UiQueries {
     return row && toSummary(row);
   }
 
-  /** Tags of a repository with their manifests' facts, whose name contains `filter`. */
-  tags(repo: string, filter: string, sort: TagSort): TagRow[] {
+  /**
+   * Tags of a repository with their manifests' facts, whose name contains `filter`; with
+   * `window`, only those rows (SQLite keeps the top rows while sorting, so a page of a repository
+   * with 100,000 tags neither sorts nor builds them all).
+   */
+  tags(repo: string, filter: string, sort: TagSort, window?: { offset: number; limit: number }): TagRow[] {
     let query = this.tagsBy.get(sort);
     if (!query) {
       const statement = this.db.prepare(
@@ -319,12 +328,24 @@ export class UiQueries {
                 m.artifact_type AS artifactType, m.size AS manifestSize
          FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
          WHERE t.repo = ? AND lower(t.tag) LIKE ? ESCAPE '\\'
-         ORDER BY ${TAG_ORDER[sort]}`,
+         ORDER BY ${TAG_ORDER[sort]} LIMIT ? OFFSET ?`,
       );
-      query = (r, pattern) => statement.all(r, pattern) as TagRow[];
+      query = (r, pattern, limit, offset) => statement.all(r, pattern, limit, offset) as TagRow[];
       this.tagsBy.set(sort, query);
     }
-    return query(repo, likeContains(filter.trim().toLowerCase()));
+    // A negative LIMIT is no limit.
+    return query(repo, likeContains(filter.trim().toLowerCase()), window?.limit ?? -1, window?.offset ?? 0);
+  }
+
+  /** How many rows `tags` gives without a window. */
+  tagMatches(repo: string, filter: string): number {
+    this.tagMatchCount ??= this.db
+      .prepare(
+        `SELECT COUNT(*) FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+         WHERE t.repo = ? AND lower(t.tag) LIKE ? ESCAPE '\\'`,
+      )
+      .pluck();
+    return this.tagMatchCount.get(repo, likeContains(filter.trim().toLowerCase())) as number;
   }
 
   tagCount(repo: string): number {
