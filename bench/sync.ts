@@ -11,7 +11,9 @@
  * A pull is what a container runtime does: GET the manifest, then the config and layers with three
  * in flight, each hashed and checked against its digest. Reported: wall time, MiB/s, and the time
  * to the first byte of the largest layer (a cache that waited for the whole download before
- * answering would show it there). A benchmark, never a test.
+ * answering would show it there), and Berth's CPU seconds for each of its pulls (all threads; the
+ * first pull's figure includes storing the blobs, which may end just after the client's last
+ * byte). A benchmark, never a test.
  *
  *   node dist/bench/sync.js [--mib 100] [--runs 3] [--json FILE]
  */
@@ -24,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { startDistribution } from '../test/support/clients.js';
 import { ACCEPT_ALL_MANIFESTS, makeImage, pushContent } from '../test/support/fixtures.js';
 import { startBerth } from '../test/support/server.js';
+import { ProcessWatch } from './memory.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,6 +35,8 @@ interface PullResult {
   bytes: number;
   /** Seconds from the request of the largest blob to its first byte. */
   largestFirstByte: number;
+  /** Berth's CPU seconds (all threads) during the pull; 0 for the direct pulls. */
+  cpuSeconds?: number;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -134,7 +139,9 @@ async function main(): Promise<void> {
         },
       });
       try {
-        results.first.push(await pull(berth.url, 'up/bench/big', 'v1'));
+        const watch = new ProcessWatch(berth.proc.pid ?? 0);
+        watch.start();
+        const first = await pull(berth.url, 'up/bench/big', 'v1');
         // The first pull ends when the client has every byte; storing may finish just after.
         const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
         for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
@@ -142,7 +149,10 @@ async function main(): Promise<void> {
         }
         if (stored() < image.blobs.length)
           throw new Error(`Berth did not store the image:\n${berth.output()}`);
-        results.cached.push(await pull(berth.url, 'up/bench/big', 'v1'));
+        results.first.push({ ...first, cpuSeconds: watch.stop().cpuSeconds });
+        watch.start();
+        const cached = await pull(berth.url, 'up/bench/big', 'v1');
+        results.cached.push({ ...cached, cpuSeconds: watch.stop().cpuSeconds });
       } finally {
         await berth.stop();
       }
@@ -168,14 +178,16 @@ async function main(): Promise<void> {
       seconds,
       mibPerSec: bytes / MiB / seconds,
       largestFirstByteMs: median(list.map((r) => r.largestFirstByte)) * 1000,
+      cpuSeconds: kind === 'direct' ? undefined : median(list.map((r) => r.cpuSeconds ?? 0)),
     };
   });
+  const direct = rows[0]?.seconds ?? 0;
   const lines = [
-    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | first byte of largest layer |`,
-    '|---|---:|---:|---:|',
+    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | Berth CPU s |`,
+    '|---|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${r.largestFirstByteMs.toFixed(1)} ms |`,
+        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${(direct / r.seconds).toFixed(2)}x | ${r.largestFirstByteMs.toFixed(1)} ms | ${r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(2)} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

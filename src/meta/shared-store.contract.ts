@@ -207,6 +207,13 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
           'the filter is literal text',
         );
         assert.equal(await a.uiSummaries.tagCount('small'), 2);
+        assert.deepEqual(
+          (await b.uiSummaries.tags('small', '', 'name', { offset: 1, limit: 5 })).map((r) => r.tag),
+          ['b'],
+          'one window of the sorted tags',
+        );
+        assert.equal(await b.uiSummaries.tagMatches('small', ''), 2);
+        assert.equal(await b.uiSummaries.tagMatches('small', '%'), 1);
         await a.registryIndex.deleteRepository('small');
         await b.uiSummaries.ensureFresh();
         assert.deepEqual(await b.uiSummaries.orderedNames('name', 'asc'), ['team/app']);

@@ -56,6 +56,12 @@ export interface TagRow {
 
 export type TagSort = 'pushed' | 'name';
 
+/** A page of rows: skip `offset`, then at most `limit`. */
+export interface TagWindow {
+  offset: number;
+  limit: number;
+}
+
 export interface UiSummaries {
   /** Repositories whose summary is missing or older than their index.json. */
   staleRepositories(): Promise<string[]>;
@@ -70,7 +76,14 @@ export interface UiSummaries {
   repositoryNames(filter: string, sort: RepoSort, direction: SortDirection): Promise<string[]>;
   orderedNames(sort: RepoSort, direction: SortDirection): Promise<string[]>;
   summary(name: string): Promise<RepoSummary | undefined>;
-  tags(repo: string, filter: string, sort: TagSort): Promise<TagRow[]>;
+  /**
+   * Tags of a repository with their manifests' facts, whose name contains `filter`; with `window`,
+   * only those rows, chosen by the database (a page of a repository with 100,000 tags neither
+   * sorts nor builds them all in the process).
+   */
+  tags(repo: string, filter: string, sort: TagSort, window?: TagWindow): Promise<TagRow[]>;
+  /** How many rows `tags` gives without a window. */
+  tagMatches(repo: string, filter: string): Promise<number>;
   tagCount(repo: string): Promise<number>;
   manifestInfo(digest: string): Promise<ManifestInfo | undefined>;
   saveManifestInfo(digest: string, info: ManifestInfo): Promise<void>;

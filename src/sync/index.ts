@@ -11,6 +11,8 @@ import type { Extension, ExtensionFactory } from '../extensions.js';
 import type { RequestRecord } from '../http/server.js';
 import { metricsFor } from '../metrics/berth-metrics.js';
 import { META_DIR } from '../registry/layout.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { FilesystemDriver } from '../storage/fs/driver.js';
 import { SyncMetrics } from './metrics.js';
 import { OnDemandCache } from './on-demand.js';
 import { PeriodicSync } from './periodic.js';
@@ -77,6 +79,7 @@ export function createSyncExtension(options: SyncExtensionOptions = {}): Extensi
             routes: onDemandRoutes,
             spoolDir,
             coordination: ctx.coordination,
+            ...spoolInStorage(ctx.registry.driver, spoolDir),
           })
         : undefined;
     const periodic = routes.flatMap((route) =>
@@ -148,6 +151,17 @@ async function removeDeadSpools(root: string): Promise<void> {
     const mine = Number.isInteger(pid) && pid > 0;
     if (mine ? !isAlive(pid) : !entry.isDirectory()) await rm(path.join(root, entry.name), { recursive: true, force: true });
   }
+}
+
+/**
+ * The spool folder as a storage path, when it lies inside a filesystem storage's root (the
+ * default): verified downloads are then renamed into place rather than copied.
+ */
+function spoolInStorage(driver: StorageDriver, spoolDir: string): { spoolStoragePath?: string } {
+  if (!(driver instanceof FilesystemDriver)) return {};
+  const relative = path.relative(driver.root, path.resolve(spoolDir));
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return {};
+  return { spoolStoragePath: relative.split(path.sep).join('/') };
 }
 
 /** The sync extension as the app registers it. */

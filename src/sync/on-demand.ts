@@ -16,6 +16,7 @@
  *   unknown image is 404 MANIFEST_UNKNOWN.
  * - Upstream bytes are stored unchanged, so digests match the upstream's.
  */
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../http/context.js';
@@ -58,6 +59,11 @@ export interface OnDemandOptions {
   spoolDir: string;
   /** Cross-process single flight: one process fetches an upstream manifest, the others then find it stored. */
   coordination?: Coordination;
+  /**
+   * `spoolDir` as a storage path, when it lies inside a filesystem storage: a verified download
+   * is then renamed into place instead of copied (one write, one hash per byte).
+   */
+  spoolStoragePath?: string;
   now?: () => number;
 }
 
@@ -67,6 +73,7 @@ export class OnDemandCache implements PullThrough {
   private readonly metrics: SyncMetrics;
   private readonly routes: readonly SyncRoute[];
   private readonly spoolDir: string;
+  private readonly spoolStoragePath: string | undefined;
   private readonly now: () => number;
   private readonly manifestFlights = new SingleFlight<void>();
   private readonly downloads = new Map<string, Promise<BlobDownload | undefined>>();
@@ -90,6 +97,7 @@ export class OnDemandCache implements PullThrough {
     this.metrics = options.metrics;
     this.routes = options.routes;
     this.spoolDir = options.spoolDir;
+    this.spoolStoragePath = options.spoolStoragePath;
     this.now = options.now ?? Date.now;
   }
 
@@ -438,7 +446,7 @@ export class OnDemandCache implements PullThrough {
       );
       budget.unref();
       const filled = spool.fill(blob.body);
-      const stored = this.registry.uploads.monolithic(repo, digest, spool.reader(), blob.size);
+      const stored = this.storeDownload(repo, digest, spool, filled);
       const download: BlobDownload = {
         spool,
         upstream,
@@ -482,6 +490,27 @@ export class OnDemandCache implements PullThrough {
   private flight(key: string, fn: () => Promise<void>): Promise<void> {
     const coordination = this.coordination;
     return this.manifestFlights.run(key, coordination ? () => coordination.singleFlight(`sync:${key}`, fn) : fn);
+  }
+
+  /**
+   * Stores a download once its spool is verified: renamed into place when the spool lives in the
+   * storage, otherwise read back into a monolithic upload (which hashes the bytes again).
+   */
+  private async storeDownload(
+    repo: string,
+    digest: Digest,
+    spool: BlobSpool,
+    filled: Promise<void>,
+  ): Promise<void> {
+    const inStorage = this.spoolStoragePath;
+    if (inStorage === undefined) {
+      await this.registry.uploads.monolithic(repo, digest, spool.reader(), spool.size);
+      return;
+    }
+    await filled;
+    await spool.keep((file) =>
+      this.registry.blobs.place(repo, digest, `${inStorage}/${path.basename(file)}`, spool.written),
+    );
   }
 
   /** With `maxRetries`, keeps trying a failed fetch in the background so the next pull finds it. */

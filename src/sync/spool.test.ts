@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { parseDigest } from '../oci/digest.js';
@@ -35,6 +35,36 @@ describe('BlobSpool', () => {
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a verified file where it is moved, while readers go on reading it, from memory and from disk', async () => {
+    // Larger than what stays in memory: a reader that starts after the download reads the file.
+    const blob = randomBytes(9 * 1024 * 1024 + 5);
+    const spool = await BlobSpool.create(dir, digestOf(blob), blob.length);
+    const source = new PassThrough();
+    const filled = spool.fill(source);
+    const early = read(spool.reader());
+    source.end(blob);
+    await filled;
+    const late = read(spool.reader());
+    await tick();
+    const kept = path.join(dir, 'kept-blob');
+    await spool.keep((file) => rename(file, kept));
+    spool.release();
+    assert.ok((await early).equals(blob));
+    assert.ok((await late).equals(blob));
+    await tick();
+    assert.ok((await readFile(kept)).equals(blob), 'the kept file holds the blob and is not removed');
+    assert.ok(spool.removed);
+    await rm(kept);
+  });
+
+  it('refuses to keep a spool whose download failed the digest check', async () => {
+    const blob = randomBytes(1000);
+    const spool = await BlobSpool.create(dir, digestOf(randomBytes(8)), undefined);
+    await assert.rejects(spool.fill(Readable.from([blob])), DigestMismatchError);
+    await assert.rejects(spool.keep(async () => assert.fail('must not be called')), /only a verified spool/);
+    spool.release();
   });
 
   it('lets readers follow the download, joining at any time, and removes the file when all are done', async () => {

@@ -8,8 +8,14 @@
  * digest has been checked, so no reader ever sees a complete blob whose digest is wrong (the
  * registry's ingest checks it again before storing).
  *
- * The file is removed once the download has ended and every reader is done. Readers open their
- * own handle when they are created, so removal never pulls a file from under one.
+ * One pass over the bytes: they are hashed once and written once. When the spool file lives inside
+ * the storage (the default), `keep` fsyncs the verified file and hands it to the blob store, which
+ * renames it into place, so storing a downloaded blob copies nothing. Otherwise the file is removed
+ * once the download has ended and every reader is done.
+ *
+ * Every reader reads through the spool's one file handle (positional reads), so neither the
+ * removal nor the rename into place can pull the file from under a reader; the handle closes when
+ * the last of them is done.
  */
 import { randomUUID, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
@@ -21,6 +27,12 @@ import { createHasher, type Digest } from '../oci/digest.js';
 const READ_CHUNK = 1024 * 1024;
 /** While a download runs, readers wait until this much is new (or it ends) before reading. */
 const MIN_READ = 256 * 1024;
+/**
+ * The newest bytes written stay in memory, this many at most, so readers that keep up (the
+ * usual case: one client pulling as fast as the upstream sends) get the received buffers
+ * themselves rather than reading them back from the file: no second copy, no read buffers.
+ */
+const RECENT_BYTES = 4 * 1024 * 1024;
 
 export class DigestMismatchError extends Error {
   constructor(
@@ -53,6 +65,11 @@ export class BlobSpool {
   /** The spool's own reference (until `release`) plus one per open reader. */
   private refs = 1;
   private readonly hasher: Hash;
+  /** The last buffers written, in order, ending at `written`, and where the first one starts. */
+  private recent: Buffer[] = [];
+  private recentStart = 0;
+  /** Set once `keep` has handed the file to the blob store: it is no longer ours to remove. */
+  private kept = false;
 
   private constructor(
     readonly file: string,
@@ -67,7 +84,8 @@ export class BlobSpool {
   /** Creates the spool file in `dir` (which must exist). */
   static async create(dir: string, digest: Digest, size: number | undefined): Promise<BlobSpool> {
     const file = path.join(dir, `${digest.hex.slice(0, 16)}-${randomUUID()}`);
-    const handle = await open(file, 'wx');
+    // Read and write: readers share this handle.
+    const handle = await open(file, 'wx+');
     return new BlobSpool(file, digest, size, handle);
   }
 
@@ -107,9 +125,21 @@ export class BlobSpool {
       source.destroy();
       throw this.error;
     } finally {
-      await this.handle.close().catch(() => undefined);
       this.wake();
     }
+  }
+
+  /**
+   * After a verified `fill`: makes the bytes durable, then lets `place` move the file (by its
+   * name) where it belongs. From then on the file is not removed; readers keep reading it
+   * through the open handle wherever it went.
+   */
+  async keep(place: (file: string) => Promise<void>): Promise<void> {
+    if (this.state !== 'done') throw new Error('only a verified spool can be kept');
+    if (this.refs === 0) throw new Error('spool already removed');
+    await this.handle.sync();
+    await place(this.file);
+    this.kept = true;
   }
 
   private async append(buffers: Buffer[]): Promise<void> {
@@ -120,22 +150,42 @@ export class BlobSpool {
       this.written += bytesWritten;
       pending = dropBytes(pending, bytesWritten);
     }
+    this.remember(buffers);
     this.wake();
+  }
+
+  private remember(buffers: Buffer[]): void {
+    this.recent.push(...buffers);
+    let held = this.written - this.recentStart;
+    while (this.recent.length > 0 && held > RECENT_BYTES) {
+      const oldest = this.recent.shift() as Buffer;
+      this.recentStart += oldest.length;
+      held -= oldest.length;
+    }
+  }
+
+  /** Bytes [from, to) as slices of the buffers still in memory, or undefined when some are gone. */
+  private fromMemory(from: number, to: number): Buffer[] | undefined {
+    if (from < this.recentStart) return undefined;
+    const slices: Buffer[] = [];
+    let start = this.recentStart;
+    for (const buffer of this.recent) {
+      const end = start + buffer.length;
+      if (end > from && start < to)
+        slices.push(buffer.subarray(Math.max(0, from - start), Math.min(buffer.length, to - start)));
+      start = end;
+      if (start >= to) break;
+    }
+    return slices;
   }
 
   /** A stream of the blob's bytes from the start, following the file as it grows. */
   reader(): Readable {
     if (this.refs === 0) throw new Error('spool already removed');
     this.refs++;
-    const opening = open(this.file, 'r');
-    opening.catch(() => undefined);
-    const stream = Readable.from(this.follow(opening), { objectMode: false, highWaterMark: READ_CHUNK });
-    // 'close' comes however the stream ends, even destroyed before its first read; a FileHandle
-    // closes after its pending reads, and closing it twice is harmless.
-    stream.once('close', () => {
-      void opening.then((handle) => handle.close()).catch(() => undefined);
-      this.unref();
-    });
+    const stream = Readable.from(this.follow(), { objectMode: false, highWaterMark: READ_CHUNK });
+    // 'close' comes however the stream ends, even destroyed before its first read.
+    stream.once('close', () => this.unref());
     return stream;
   }
 
@@ -144,8 +194,8 @@ export class BlobSpool {
     this.unref();
   }
 
-  private async *follow(opening: Promise<FileHandle>): AsyncGenerator<Buffer> {
-    const handle = await opening;
+  private async *follow(): AsyncGenerator<Buffer> {
+    const handle = this.handle;
     let position = 0;
     for (;;) {
       // The last byte waits for the digest check.
@@ -153,6 +203,14 @@ export class BlobSpool {
       // While the download runs, wait for a worthwhile amount rather than chase every write.
       const worthReading = this.state !== 'filling' || available - position >= MIN_READ || position === 0;
       if (position < available && worthReading) {
+        const slices = this.fromMemory(position, available);
+        if (slices) {
+          for (const slice of slices) {
+            position += slice.length;
+            yield slice;
+          }
+          continue;
+        }
         const length = Math.min(READ_CHUNK, available - position);
         const buffer = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buffer, 0, length, position);
@@ -175,7 +233,11 @@ export class BlobSpool {
 
   private unref(): void {
     this.refs--;
-    if (this.refs === 0) void rm(this.file, { force: true }).catch(() => undefined);
+    if (this.refs !== 0) return;
+    this.recent = [];
+    // A FileHandle closes after its pending reads and writes.
+    const closing = this.handle.close().catch(() => undefined);
+    if (!this.kept) void closing.then(() => rm(this.file, { force: true })).catch(() => undefined);
   }
 }
 

@@ -212,7 +212,16 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     await queries.ensureFresh();
     const summary = await queries.summary(name);
     if (!summary) throw notFound(name);
-    const tags = paginate(await queries.tags(name, filter, sort), page, perPage);
+    // One page from the database, not every tag sorted and sliced here: the page's cost stays
+    // flat however many tags the repository holds.
+    const total = await queries.tagMatches(name, filter);
+    const current = Math.min(page, Math.max(1, Math.ceil(total / perPage)));
+    const tags = {
+      total,
+      page: current,
+      perPage,
+      items: await queries.tags(name, filter, sort, { offset: (current - 1) * perPage, limit: perPage }),
+    };
     const infos = await content.infos(
       name,
       tags.items.map((t) => t.digest),

@@ -19,6 +19,7 @@ import type {
   SortDirection,
   TagRow,
   TagSort,
+  TagWindow,
   UiSummaries,
 } from '../ui-summaries.js';
 import type { ChangeCounter } from './changes.js';
@@ -213,16 +214,25 @@ export class PostgresUiSummaries implements UiSummaries {
     );
   }
 
-  async tags(repo: string, filter: string, sort: TagSort): Promise<TagRow[]> {
+  async tags(repo: string, filter: string, sort: TagSort, window?: TagWindow): Promise<TagRow[]> {
     const { rows } = await this.pool.query<TagRow>(
       `SELECT t.tag, t.digest, t.pushed_at AS "pushedAt", m.media_type AS "mediaType",
               m.artifact_type AS "artifactType", m.size AS "manifestSize"
        FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
        WHERE t.repo = $1 AND lower(t.tag) LIKE $2 ESCAPE '\\'
-       ORDER BY ${TAG_ORDER[sort]}`,
-      [repo, likeContains(filter.trim().toLowerCase())],
+       ORDER BY ${TAG_ORDER[sort]} LIMIT $3 OFFSET $4`,
+      [repo, likeContains(filter.trim().toLowerCase()), window?.limit ?? null, window?.offset ?? 0],
     );
     return rows;
+  }
+
+  async tagMatches(repo: string, filter: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+       WHERE t.repo = $1 AND lower(t.tag) LIKE $2 ESCAPE '\\'`,
+      [repo, likeContains(filter.trim().toLowerCase())],
+    );
+    return rows[0]!.n;
   }
 
   async tagCount(repo: string): Promise<number> {

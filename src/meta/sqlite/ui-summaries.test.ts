@@ -259,6 +259,20 @@ describe('UI queries and content facts', async () => {
     assert.equal(rows[0]?.artifactType, MediaType.OciConfig);
   });
 
+  it('gives one window of the sorted, filtered tags and counts the matches', async () => {
+    assert.deepEqual(
+      (await queries.tags('alpha/app', '', 'pushed', { offset: 1, limit: 2 })).map((r) => r.tag),
+      ['v3', 'v2'],
+    );
+    assert.deepEqual(
+      (await queries.tags('alpha/app', '', 'name', { offset: 3, limit: 2 })).map((r) => r.tag),
+      ['v4'],
+    );
+    assert.equal(await queries.tagMatches('alpha/app', ''), 4);
+    assert.equal(await queries.tagMatches('alpha/app', 'V2'), 1);
+    assert.equal(await queries.tagMatches('alpha/app', 'nothing'), 0);
+  });
+
   it('derives platforms and total size from an image and from an index', async () => {
     const amd = await pushImage(reg, 'multi/app', undefined, 'amd layer', 'amd64');
     const arm = await pushImage(reg, 'multi/app', undefined, 'arm layer!', 'arm64');

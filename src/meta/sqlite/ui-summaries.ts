@@ -15,6 +15,7 @@
  *
  * Nothing here decides who may see what: callers filter names through the access guard.
  */
+import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../database.js';
 import {
   FULL_CHECK_MS,
@@ -26,6 +27,7 @@ import {
   type SortDirection,
   type TagRow,
   type TagSort,
+  type TagWindow,
   type UiSummaries,
 } from '../ui-summaries.js';
 
@@ -94,7 +96,11 @@ export class SqliteUiSummaries implements UiSummaries {
   private readonly namesCache = new Map<string, { generation: number; names: string[] }>();
   /** Moves whenever a summary changes: caches built on summaries compare it. */
   private generationCounter = 0;
-  private readonly tagsBy = new Map<string, (repo: string, pattern: string) => TagRow[]>();
+  private readonly tagsBy = new Map<
+    string,
+    (repo: string, pattern: string, limit: number, offset: number) => TagRow[]
+  >();
+  private tagMatchCount: Database.Statement | undefined;
   /** Repositories a registry event touched since their summary was computed. */
   private readonly dirty = new Set<string>();
   private lastFullCheck = -Infinity;
@@ -272,8 +278,12 @@ export class SqliteUiSummaries implements UiSummaries {
     return row && toSummary(row);
   }
 
-  /** Tags of a repository with their manifests' facts, whose name contains `filter`. */
-  async tags(repo: string, filter: string, sort: TagSort): Promise<TagRow[]> {
+  /**
+   * Tags of a repository with their manifests' facts, whose name contains `filter`; with
+   * `window`, only those rows (SQLite keeps the top rows while sorting, so a page of a repository
+   * with 100,000 tags neither sorts nor builds them all).
+   */
+  async tags(repo: string, filter: string, sort: TagSort, window?: TagWindow): Promise<TagRow[]> {
     let query = this.tagsBy.get(sort);
     if (!query) {
       const statement = this.db.prepare(
@@ -281,12 +291,24 @@ export class SqliteUiSummaries implements UiSummaries {
                 m.artifact_type AS artifactType, m.size AS manifestSize
          FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
          WHERE t.repo = ? AND lower(t.tag) LIKE ? ESCAPE '\\'
-         ORDER BY ${TAG_ORDER[sort]}`,
+         ORDER BY ${TAG_ORDER[sort]} LIMIT ? OFFSET ?`,
       );
-      query = (r, pattern) => statement.all(r, pattern) as TagRow[];
+      query = (r, pattern, limit, offset) => statement.all(r, pattern, limit, offset) as TagRow[];
       this.tagsBy.set(sort, query);
     }
-    return query(repo, likeContains(filter.trim().toLowerCase()));
+    // A negative LIMIT is no limit.
+    return query(repo, likeContains(filter.trim().toLowerCase()), window?.limit ?? -1, window?.offset ?? 0);
+  }
+
+  /** How many rows `tags` gives without a window. */
+  async tagMatches(repo: string, filter: string): Promise<number> {
+    this.tagMatchCount ??= this.db
+      .prepare(
+        `SELECT COUNT(*) FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+         WHERE t.repo = ? AND lower(t.tag) LIKE ? ESCAPE '\\'`,
+      )
+      .pluck();
+    return this.tagMatchCount.get(repo, likeContains(filter.trim().toLowerCase())) as number;
   }
 
   async tagCount(repo: string): Promise<number> {
