@@ -75,14 +75,17 @@ async function main(): Promise<void> {
   process.stdout.write(`hashing ${mib} MiB in 64 KiB chunks, median of 3\n`);
   for (const [name, list] of byName) {
     process.stdout.write(
-      `${name.padEnd(52)} ${median(list.map((f) => f.mbPerSecond)).toFixed(0).padStart(6)} MiB/s  ` +
-        `${median(list.map((f) => f.cpuMsPerMiB)).toFixed(3)} CPU ms/MiB\n`,
+      `${name.padEnd(52)} ${median(list.map((f) => f.mbPerSecond))
+        .toFixed(0)
+        .padStart(6)} MiB/s  ` + `${median(list.map((f) => f.cpuMsPerMiB)).toFixed(3)} CPU ms/MiB\n`,
     );
   }
   process.stdout.write(`save()+load() state size ${wasm.save().length} bytes\n`);
   const start = process.hrtime.bigint();
   for (let i = 0; i < saves; i++) wasm.load(wasm.save());
-  process.stdout.write(`save()+load() pair: ${(Number(process.hrtime.bigint() - start) / saves / 1000).toFixed(2)} µs\n`);
+  process.stdout.write(
+    `save()+load() pair: ${(Number(process.hrtime.bigint() - start) / saves / 1000).toFixed(2)} µs\n`,
+  );
 }
 
 await main();

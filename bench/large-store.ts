@@ -147,7 +147,6 @@ export function sampleIndex(i: number, repos: number): number {
   return Math.floor((i * repos) / Math.min(SAMPLE_REPOS, repos));
 }
 
-
 export interface Timing {
   page: string;
   request: string;
@@ -170,4 +169,3 @@ export function summarise(page: string, request: string, ms: number[]): Timing {
     max: sorted[sorted.length - 1] ?? NaN,
   };
 }
-

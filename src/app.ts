@@ -102,7 +102,9 @@ export interface BuildOptions {
 export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
   const driver = new FilesystemDriver(root);
-  const { meta, coordination } = await openMetadataStore(metadataLocation(config, log, options.sqlitePragmas));
+  const { meta, coordination } = await openMetadataStore(
+    metadataLocation(config, log, options.sqlitePragmas),
+  );
   const registry = new Registry({
     driver,
     index: meta.registryIndex,

@@ -203,7 +203,11 @@ describe('Authenticator', () => {
   it('resolves sessions to their user with the groups of the last sign-in, until they expire', async () => {
     await users.recordSignIn('alice', ['admins'], clock);
     const { id } = await sessions.create('alice', 'oidc', clock, 1000);
-    assert.deepEqual(await auth.checkSession(id), { username: 'alice', groups: ['admins'], method: 'session' });
+    assert.deepEqual(await auth.checkSession(id), {
+      username: 'alice',
+      groups: ['admins'],
+      method: 'session',
+    });
     await users.recordSignIn('alice', [], clock);
     assert.deepEqual((await auth.checkSession(id))?.groups, [], 're-read on every request');
     assert.equal(await auth.checkSession('not-a-session'), undefined);

@@ -25,7 +25,9 @@ async function rotate(file: string): Promise<void> {
   );
   if (signingKeysFromEnv()) fail('the keys come from BERTH_TOKEN_SECRET; rotate them there');
   const keys = await rotateSigningKeyFile(path.join(loaded.config.storage.rootDirectory, META_DIR));
-  process.stdout.write(`token signing key rotated: new key ${keys.current.id}; previous key still accepted\n`);
+  process.stdout.write(
+    `token signing key rotated: new key ${keys.current.id}; previous key still accepted\n`,
+  );
 }
 
 export function rotateTokenKeyCommand(): Command {

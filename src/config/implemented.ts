@@ -57,7 +57,8 @@ export const NOT_IMPLEMENTED_WITHIN: Readonly<Record<string, string>> = {
     'CEL conditions are not evaluated yet; a policy entry with conditions grants nothing',
   'http.accessControl.adminPolicy.conditions':
     'CEL conditions are not evaluated yet; an admin policy with conditions grants nothing',
-  'extensions.search.cve.trivy': 'Berth scans against OSV data (extensions.search.cve.osvUrl); Trivy settings are unused',
+  'extensions.search.cve.trivy':
+    'Berth scans against OSV data (extensions.search.cve.osvUrl); Trivy settings are unused',
 };
 
 const covers = (entry: string, pattern: string) => pattern === entry || pattern.startsWith(`${entry}.`);

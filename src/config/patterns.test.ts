@@ -5,16 +5,7 @@ import { compileGoRegExp, globProblem, regexpProblem } from './patterns.js';
 
 describe('globProblem', () => {
   it('accepts the globs zot configs use', () => {
-    for (const pattern of [
-      '**',
-      'a/*',
-      'a/**',
-      '{x,y}/**',
-      'team-[abc]/*',
-      '[!a]/*',
-      'a\\*b',
-      '/a/**',
-    ]) {
+    for (const pattern of ['**', 'a/*', 'a/**', '{x,y}/**', 'team-[abc]/*', '[!a]/*', 'a\\*b', '/a/**']) {
       assert.equal(globProblem(pattern), undefined, pattern);
     }
   });

@@ -41,7 +41,11 @@ export function describeCoordinationContract(name: string, fresh: () => Promise<
           await sleep(3);
           log.push(`${id}:out`);
         };
-        await Promise.all([a.withLock('k', section('1')), a.withLock('k', section('2')), a.withLock('k', section('3'))]);
+        await Promise.all([
+          a.withLock('k', section('1')),
+          a.withLock('k', section('2')),
+          a.withLock('k', section('3')),
+        ]);
         assert.deepEqual(log, ['1:in', '1:out', '2:in', '2:out', '3:in', '3:out']);
       }));
 
@@ -69,7 +73,10 @@ export function describeCoordinationContract(name: string, fresh: () => Promise<
 
     it('withLock releases the lock when the critical section throws', () =>
       withPair(async ({ a, b }) => {
-        await assert.rejects(a.withLock('k', () => Promise.reject(new Error('boom'))), /boom/);
+        await assert.rejects(
+          a.withLock('k', () => Promise.reject(new Error('boom'))),
+          /boom/,
+        );
         assert.equal(await b.withLock('k', () => Promise.resolve('free')), 'free');
       }));
 

@@ -19,7 +19,11 @@ async function until(condition: () => boolean, limitMs = 10_000): Promise<void> 
   }
 }
 
-async function twoHandles(): Promise<{ a: SqliteCoordination; b: SqliteCoordination; close: () => Promise<void> }> {
+async function twoHandles(): Promise<{
+  a: SqliteCoordination;
+  b: SqliteCoordination;
+  close: () => Promise<void>;
+}> {
   const dir = await mkdtemp(path.join(tmpdir(), 'berth-jobs-'));
   const dbA = openDatabase(path.join(dir, 'meta.db'));
   const dbB = openDatabase(path.join(dir, 'meta.db'));
@@ -38,7 +42,12 @@ describe('job runner', () => {
   it('survives a failing job: counts each failure and retries with growing delays until it succeeds', async () => {
     const { a, close } = await twoHandles();
     const failures: string[] = [];
-    const runner = new JobRunner({ log, coordination: a, onFailure: (job) => failures.push(job), firstBackoffMs: 5 });
+    const runner = new JobRunner({
+      log,
+      coordination: a,
+      onFailure: (job) => failures.push(job),
+      firstBackoffMs: 5,
+    });
     let attempts = 0;
     let succeeded = false;
     runner.add({
@@ -48,7 +57,8 @@ describe('job runner', () => {
       elected: false,
       run: async () => {
         attempts++;
-        if (attempts <= 3) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        if (attempts <= 3)
+          throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
         succeeded = true;
       },
     });
@@ -65,7 +75,13 @@ describe('job runner', () => {
     const runs: string[] = [];
     const make = (name: string, coordination: SqliteCoordination): JobRunner => {
       const runner = new JobRunner({ log, coordination, leaseTtlMs: 60 });
-      runner.add({ name: 'gc', intervalMs: 10, firstDelayMs: 0, elected: true, run: async () => void runs.push(name) });
+      runner.add({
+        name: 'gc',
+        intervalMs: 10,
+        firstDelayMs: 0,
+        elected: true,
+        run: async () => void runs.push(name),
+      });
       return runner;
     };
     const ra = make('a', a);

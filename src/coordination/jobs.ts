@@ -108,10 +108,14 @@ export class JobRunner {
   async #begin(state: JobState): Promise<void> {
     if (state.leadership) {
       await this.#checkLeadership(state);
-      state.heartbeat = setInterval(() => void this.#checkLeadership(state), Math.max(1, this.#o.leaseTtlMs / 3));
+      state.heartbeat = setInterval(
+        () => void this.#checkLeadership(state),
+        Math.max(1, this.#o.leaseTtlMs / 3),
+      );
       state.heartbeat.unref();
     }
-    if (state.spec.scheduled !== false) this.#schedule(state, state.spec.firstDelayMs ?? state.spec.intervalMs);
+    if (state.spec.scheduled !== false)
+      this.#schedule(state, state.spec.firstDelayMs ?? state.spec.intervalMs);
     state.markScheduled?.();
   }
 
@@ -125,7 +129,10 @@ export class JobRunner {
       this.#failed(state.spec.name, err, 'leadership check failed');
     }
     if (state.leading !== was)
-      this.#o.log.info({ job: state.spec.name, leading: state.leading }, state.leading ? 'job: leading' : 'job: following');
+      this.#o.log.info(
+        { job: state.spec.name, leading: state.leading },
+        state.leading ? 'job: leading' : 'job: following',
+      );
   }
 
   #schedule(state: JobState, delayMs: number): void {
@@ -151,7 +158,10 @@ export class JobRunner {
     } catch (err) {
       state.failures++;
       const retryMs = Math.min(this.#o.maxBackoffMs, this.#o.firstBackoffMs * 2 ** (state.failures - 1));
-      this.#failed(spec.name, err, 'job failed; retrying later', { retryInMs: retryMs, failures: state.failures });
+      this.#failed(spec.name, err, 'job failed; retrying later', {
+        retryInMs: retryMs,
+        failures: state.failures,
+      });
       this.#schedule(state, retryMs);
     }
   }

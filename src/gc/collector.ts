@@ -395,7 +395,8 @@ export class GarbageCollector {
       // than gcDelay) is still held.
       for (const digest of removedDigests) {
         const file = files.get(digest);
-        if (file && !state.removed.has(`${repo}@${digest}`)) await registry.index.addBlob(repo, digest, file.size);
+        if (file && !state.removed.has(`${repo}@${digest}`))
+          await registry.index.addBlob(repo, digest, file.size);
       }
     }
 
@@ -432,7 +433,10 @@ export class GarbageCollector {
     await this.registry.manifests.removeEmptyRepository(repo);
   }
 
-  private async untaggedStats(repo: string, pulls: Map<string, number>): Promise<Map<string, RetentionCandidate>> {
+  private async untaggedStats(
+    repo: string,
+    pulls: Map<string, number>,
+  ): Promise<Map<string, RetentionCandidate>> {
     const stats = new Map<string, RetentionCandidate>();
     for (const m of await this.registry.index.manifests(repo)) {
       stats.set(m.digest, { digest: m.digest, pushedAt: m.pushedAt, pulledAt: pulls.get(m.digest) ?? 0 });
@@ -459,7 +463,10 @@ export class GarbageCollector {
             (await this.registry.driver.stat(layout.blob(repo, digest))).modTime.getTime();
           // Pushing a manifest that is already stored leaves its file's mtime as it was: a push
           // this process saw recently makes it young again.
-          const mtime = Math.max(fileTime, (await this.options.recentBlobs?.storedAt(repo, digest.value)) ?? 0);
+          const mtime = Math.max(
+            fileTime,
+            (await this.options.recentBlobs?.storedAt(repo, digest.value)) ?? 0,
+          );
           fact = { links: manifestLinks(bytes), mtime };
         } catch (err) {
           if (!isNotFound(err))

@@ -53,7 +53,8 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     };
     const onPulled = ({ repo, digest }: RegistryEventMap['manifest-pulled'][0]): void =>
       pulls.record(repo, digest, now());
-    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void => remember(repo, digest);
+    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void =>
+      remember(repo, digest);
     const onStored = ({ repo, digest }: RegistryEventMap['blob-stored'][0]): void => remember(repo, digest);
     events.on('manifest-pulled', onPulled);
     events.on('manifest-pushed', onPushed);
@@ -108,11 +109,16 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
       },
       start() {
         if (!options.manual)
-          sinks.log.info({ gcDelay: storage.gcDelay, gcInterval: storage.gcInterval }, 'gc: scheduled (elected)');
+          sinks.log.info(
+            { gcDelay: storage.gcDelay, gcInterval: storage.gcInterval },
+            'gc: scheduled (elected)',
+          );
       },
       async stop() {
         stopping = true;
-        await flusher.runNow().catch((err: unknown) => sinks.log.error({ err }, 'gc: final pull-ledger flush failed'));
+        await flusher
+          .runNow()
+          .catch((err: unknown) => sinks.log.error({ err }, 'gc: final pull-ledger flush failed'));
         events.off('manifest-pulled', onPulled);
         events.off('manifest-pushed', onPushed);
         events.off('blob-stored', onStored);

@@ -27,10 +27,13 @@ describe('a full metadata database', () => {
 
   it('fails the pull-ledger flush without killing the server, which logs, counts and keeps serving', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'berth-full-'));
-    const first = await startTestApp({ storage: { gc: true, gcDelay: '1h', gcInterval: '24h' } }, {
-      extensions: [gcExtension()],
-      root,
-    });
+    const first = await startTestApp(
+      { storage: { gc: true, gcDelay: '1h', gcInterval: '24h' } },
+      {
+        extensions: [gcExtension()],
+        root,
+      },
+    );
     const digests: string[] = [];
     for (let i = 0; i < MANIFESTS; i++) {
       const artifact = makeArtifact({ annotations: { n: String(i) }, payload: 'same payload' });

@@ -180,7 +180,13 @@ describe('retention applied by garbage collection', () => {
   }
 
   /** Sets when a tag was pushed, as if it had been pushed that long ago. */
-  async function pushedAgo(t: TestApp, repo: string, tag: string, ms: number, clock: TestClock): Promise<void> {
+  async function pushedAgo(
+    t: TestApp,
+    repo: string,
+    tag: string,
+    ms: number,
+    clock: TestClock,
+  ): Promise<void> {
     const index = t.app.meta.registryIndex;
     const record = (await index.resolveTag(repo, tag))!;
     const full = (await index.manifest(repo, record.digest))!;

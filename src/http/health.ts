@@ -21,7 +21,10 @@ export interface HealthChecks {
 
 function answer(ctx: RequestContext, ok: boolean, reason = NOT_READY): void {
   const body = ok ? 'ok' : `internal server error: ${reason}`;
-  ctx.res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  ctx.res.writeHead(ok ? 200 : 500, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -48,7 +51,10 @@ export function healthRoutes(checks: HealthChecks): PlainRoute {
  * probe writes. A full disk (ENOSPC, SQLITE_FULL) is reported as such. Concurrent probes share one
  * attempt.
  */
-export function readinessCheck(probeDir: string, meta: Pick<MetadataStore, 'ping'>): () => Promise<true | string> {
+export function readinessCheck(
+  probeDir: string,
+  meta: Pick<MetadataStore, 'ping'>,
+): () => Promise<true | string> {
   const probeFile = path.join(probeDir, `.readyz-${process.pid}`);
   let running: Promise<true | string> | undefined;
   const probe = async (): Promise<true | string> => {

@@ -1,6 +1,7 @@
 /** HTTP byte ranges: the `Range` request header of blob GETs and the upload `Content-Range`. */
 
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+export type RangeResult =
+  { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
  * Parses a `Range: bytes=...` header for a body of `size` bytes (RFC 9110 §14). Only single
@@ -22,7 +23,9 @@ export function parseRange(header: string | undefined, size: number): RangeResul
 }
 
 /** Parses an upload chunk's `Content-Range` (`0-1023`; tolerates a `bytes ` prefix and `/total`). */
-export function parseContentRange(header: string | undefined): { start: number; end: number } | undefined | 'invalid' {
+export function parseContentRange(
+  header: string | undefined,
+): { start: number; end: number } | undefined | 'invalid' {
   if (header === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
   if (!m) return 'invalid';

@@ -33,10 +33,15 @@ class TokenBucket {
 export type RateLimiter = (method: string) => boolean;
 
 /** Returns a function that says whether a request may proceed, or undefined when nothing is limited. */
-export function createRateLimiter(config: RateLimitConfig | undefined, now: () => number = Date.now): RateLimiter | undefined {
+export function createRateLimiter(
+  config: RateLimitConfig | undefined,
+  now: () => number = Date.now,
+): RateLimiter | undefined {
   if (!config || (!config.rate && !config.methods?.length)) return undefined;
   const global = config.rate ? new TokenBucket(config.rate, now) : undefined;
-  const perMethod = new Map((config.methods ?? []).map((m) => [m.method.toUpperCase(), new TokenBucket(m.rate, now)]));
+  const perMethod = new Map(
+    (config.methods ?? []).map((m) => [m.method.toUpperCase(), new TokenBucket(m.rate, now)]),
+  );
   return (method) => {
     const bucket = perMethod.get(method.toUpperCase());
     if (bucket && !bucket.take()) return false;

@@ -67,8 +67,13 @@ export function refusalFor(
         { description: `the token does not cover ${action} on ${repository}; request a token for ${scope}` },
       );
     case 'forbidden':
-      return new Refusal('DENIED', 'requested access to the resource is denied', {}, {
-        description: `${username} may not ${action} ${repository}`,
-      });
+      return new Refusal(
+        'DENIED',
+        'requested access to the resource is denied',
+        {},
+        {
+          description: `${username} may not ${action} ${repository}`,
+        },
+      );
   }
 }

@@ -48,7 +48,12 @@ export function statusOf(code: ErrorCode): number {
   return STATUS_BY_CODE[code];
 }
 
-export function sendJson(ctx: RequestContext, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+export function sendJson(
+  ctx: RequestContext,
+  status: number,
+  body: unknown,
+  headers: OutgoingHttpHeaders = {},
+): void {
   // A string body is appended to the header block and goes out in one write; a Buffer would be
   // a second buffer of a writev, which on loopback costs as much as the rest of a listing page.
   const json = JSON.stringify(body);
@@ -69,7 +74,12 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Outgoing
 /** Bodies up to this size go out in one write with the headers (see sendBytes). */
 const ONE_WRITE_BYTES = 64 * 1024;
 
-export function sendBytes(ctx: RequestContext, status: number, data: Buffer, headers: OutgoingHttpHeaders): void {
+export function sendBytes(
+  ctx: RequestContext,
+  status: number,
+  data: Buffer,
+  headers: OutgoingHttpHeaders,
+): void {
   ctx.res.writeHead(status, { 'Content-Length': data.length, ...headers });
   if (ctx.req.method === 'HEAD') ctx.res.end();
   // Node sends a Buffer body as a second buffer after the header block (a writev), but appends a
@@ -91,7 +101,8 @@ export function sendError(ctx: RequestContext, err: unknown, headers: OutgoingHt
         ? new RegistryError('STORAGE_FULL', undefined, { cause: err })
         : new RegistryError('UNKNOWN', `internal error (request ${ctx.id})`);
   // Failures that are ours are logged as errors; a full disk is one (the operator must act).
-  if (!(err instanceof RegistryError) || statusOf(error.code) >= 500) ctx.log.error({ err, code: error.code }, 'request failed');
+  if (!(err instanceof RegistryError) || statusOf(error.code) >= 500)
+    ctx.log.error({ err, code: error.code }, 'request failed');
   if (ctx.res.headersSent) {
     ctx.res.destroy();
     return;
@@ -101,7 +112,11 @@ export function sendError(ctx: RequestContext, err: unknown, headers: OutgoingHt
     const retryAfter = error.code === 'TOOMANYREQUESTS' ? { 'Retry-After': '1' } : {};
     // An unread request body must not be mistaken for the next request on this connection.
     const close = ctx.req.complete ? {} : { Connection: 'close' };
-    sendJson(ctx, statusOf(error.code), JSON.parse(errorBody([error])), { ...retryAfter, ...close, ...headers });
+    sendJson(ctx, statusOf(error.code), JSON.parse(errorBody([error])), {
+      ...retryAfter,
+      ...close,
+      ...headers,
+    });
   };
   if (ctx.req.complete || ctx.req.destroyed) write();
   else drainThen(ctx, write);
@@ -149,7 +164,11 @@ export function malformedRequestAnswer(parserCode: string | undefined): string {
       ? [408, 'Request Timeout', new RegistryError('UNKNOWN', 'request headers not received in time')]
       : parserCode === 'HPE_HEADER_OVERFLOW'
         ? [431, 'Request Header Fields Too Large', new RegistryError('UNKNOWN', 'request headers too large')]
-        : [400, 'Bad Request', new RegistryError('SIZE_INVALID', `malformed HTTP request (${parserCode ?? 'parse error'})`)];
+        : [
+            400,
+            'Bad Request',
+            new RegistryError('SIZE_INVALID', `malformed HTTP request (${parserCode ?? 'parse error'})`),
+          ];
   const body = errorBody([error]);
   return (
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +

@@ -121,7 +121,8 @@ export function createHttpServer(options: HttpServerOptions): Server {
     (req: IncomingMessage, res: ServerResponse) => {
       const started = process.hrtime.bigint();
       const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
+      const id =
+        typeof given === 'string' && REQUEST_ID.test(given) ? given : `${prefix}-${(++counter).toString(36)}`;
       res.setHeader('X-Request-Id', id);
       let url: URL;
       try {
@@ -148,7 +149,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
       trackAnswer(socket, req, res);
       // Counted from where the connection's previous request ended: by the time this callback runs,
       // the headers (and often a small body) have already been read.
-      const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? { read: 0, written: 0 };
+      const { read: bytesInAtStart, written: bytesOutAtStart } = connectionMarks.get(socket) ?? {
+        read: 0,
+        written: 0,
+      };
       res.once('close', () => {
         const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
         const forwarded = req.headers['x-forwarded-for'];

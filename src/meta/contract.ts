@@ -61,7 +61,10 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         assert.deepEqual(await ib.tagsPage('team/app', '', 10), ['latest', 'v1']);
         assert.deepEqual(await ib.tagsPage('team/app', 'latest', 10), ['v1']);
         assert.deepEqual(await ib.catalog('', 10), ['team/app']);
-        assert.deepEqual((await ib.referrers('team/app', D1)).map((m) => m.artifactType), ['application/x-sig']);
+        assert.deepEqual(
+          (await ib.referrers('team/app', D1)).map((m) => m.artifactType),
+          ['application/x-sig'],
+        );
         assert.deepEqual(await ib.referencedBy('team/app', LAYER), [D1]);
         assert.deepEqual(await ib.blobHolders(LAYER), ['team/app']);
         assert.deepEqual(await ib.repositorySizes(), [{ repo: 'team/app', bytes: 5000 }]);
@@ -79,9 +82,13 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
     it('registry index: replaceRepository swaps everything known about one repository at once', () =>
       withPair(async ({ a, b }) => {
         await a.registryIndex.recordManifest(manifest('r', D1), ['old'], 's1');
-        await b.registryIndex.replaceRepository('r', 's2', [manifest('r', D2)], [{ tag: 'new', digest: D2, pushedAt: 5 }], [
-          { digest: LAYER, size: 7 },
-        ]);
+        await b.registryIndex.replaceRepository(
+          'r',
+          's2',
+          [manifest('r', D2)],
+          [{ tag: 'new', digest: D2, pushedAt: 5 }],
+          [{ digest: LAYER, size: 7 }],
+        );
         assert.equal(await a.registryIndex.resolveTag('r', 'old'), undefined);
         assert.equal((await a.registryIndex.resolveTag('r', 'new'))?.digest, D2);
         assert.deepEqual(await a.registryIndex.allStamps(), new Map([['r', 's2']]));
@@ -139,7 +146,13 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
           { repo: 'r', digest: D2, at: 20 },
         ]);
         await b.pullTimes.record([{ repo: 'r', digest: D1, at: 5 }]);
-        assert.deepEqual(await b.pullTimes.lastPulls('r'), new Map([[D1, 10], [D2, 20]]));
+        assert.deepEqual(
+          await b.pullTimes.lastPulls('r'),
+          new Map([
+            [D1, 10],
+            [D2, 20],
+          ]),
+        );
         await b.pullTimes.forget('r', [D2]);
         assert.deepEqual(await a.pullTimes.lastPulls('r'), new Map([[D1, 10]]));
         await a.recentBlobs.record('r', LAYER, 100);

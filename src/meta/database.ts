@@ -83,8 +83,7 @@ export function migrateModule(db: Db, module: string, migrations: string[]): voi
   db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS module_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)');
     const row = db.prepare('SELECT version FROM module_versions WHERE module = ?').get(module) as
-      | { version: number }
-      | undefined;
+      { version: number } | undefined;
     for (let v = row?.version ?? 0; v < migrations.length; v++) {
       db.exec(migrations[v]!);
       db.prepare(

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { UploadSessions } from './upload-sessions.js';
 
-export function describeUploadSessionsContract(name: string, fresh: () => Promise<[UploadSessions, UploadSessions]>): void {
+export function describeUploadSessionsContract(
+  name: string,
+  fresh: () => Promise<[UploadSessions, UploadSessions]>,
+): void {
   describe(`upload sessions contract: ${name}`, () => {
     it('a new session is at offset 0, version 1, with no parts, storage, state or writer', async () => {
       const [a, b] = await fresh();
@@ -18,7 +21,18 @@ export function describeUploadSessionsContract(name: string, fresh: () => Promis
       assert.ok(seen);
       assert.deepEqual(
         { ...seen, createdAt: 0, updatedAt: 0 },
-        { id, repository: 'team/app', algorithm: 'sha256', offset: 0, parts: [], hashedBytes: 0, nextPart: 1, version: 1, createdAt: 0, updatedAt: 0 },
+        {
+          id,
+          repository: 'team/app',
+          algorithm: 'sha256',
+          offset: 0,
+          parts: [],
+          hashedBytes: 0,
+          nextPart: 1,
+          version: 1,
+          createdAt: 0,
+          updatedAt: 0,
+        },
       );
       assert.equal(await b.get(randomUUID()), undefined);
       await assert.rejects(b.create({ id, repository: 'other', algorithm: 'sha256' }));

@@ -76,7 +76,11 @@ export interface UploadSessions {
    * Applies `change` if the session is still at `expectedVersion`, and returns the new record
    * (version + 1); undefined when it changed meanwhile or no longer exists.
    */
-  update(id: string, expectedVersion: number, change: UploadSessionChange): Promise<UploadSession | undefined>;
+  update(
+    id: string,
+    expectedVersion: number,
+    change: UploadSessionChange,
+  ): Promise<UploadSession | undefined>;
   /**
    * Deletes the session; with `expectedVersion`, only if still at that version. Returns whether a
    * record was deleted.
@@ -87,7 +91,11 @@ export interface UploadSessions {
 }
 
 /** Applies a change to a record: the one definition of the swap's effect, shared by the stores. */
-export function applyUploadChange(session: UploadSession, change: UploadSessionChange, now: number): UploadSession {
+export function applyUploadChange(
+  session: UploadSession,
+  change: UploadSessionChange,
+  now: number,
+): UploadSession {
   const next: UploadSession = { ...session, version: session.version + 1, updatedAt: now };
   if (change.offset !== undefined) next.offset = change.offset;
   if (change.parts !== undefined) next.parts = change.parts.map((p) => ({ ...p }));

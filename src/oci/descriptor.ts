@@ -44,13 +44,19 @@ export function descriptorProblem(value: unknown, where: string): string | undef
   if (typeof value.size !== 'number' || !Number.isSafeInteger(value.size) || value.size < 0) {
     return `${where}.size must be a non-negative integer`;
   }
-  if (value.urls !== undefined && (!Array.isArray(value.urls) || !value.urls.every((u) => typeof u === 'string'))) {
+  if (
+    value.urls !== undefined &&
+    (!Array.isArray(value.urls) || !value.urls.every((u) => typeof u === 'string'))
+  ) {
     return `${where}.urls must be an array of strings`;
   }
   if (value.annotations !== undefined && !isStringMap(value.annotations)) {
     return `${where}.annotations must map strings to strings`;
   }
-  if (value.artifactType !== undefined && (typeof value.artifactType !== 'string' || !isValidMediaType(value.artifactType))) {
+  if (
+    value.artifactType !== undefined &&
+    (typeof value.artifactType !== 'string' || !isValidMediaType(value.artifactType))
+  ) {
     return `${where}.artifactType must be a media type`;
   }
   if (value.platform !== undefined) {

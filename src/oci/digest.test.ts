@@ -5,7 +5,10 @@ import { RegistryError } from './errors.js';
 
 describe('digests', () => {
   it('computes sha256 and sha512 digests in canonical form', () => {
-    assert.equal(digestOf('hello'), 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+    assert.equal(
+      digestOf('hello'),
+      'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
+    );
     assert.match(digestOf('hello', 'sha512'), /^sha512:[a-f0-9]{128}$/);
   });
 
@@ -25,7 +28,10 @@ describe('digests', () => {
   ] as const) {
     it(`refuses ${why} with DIGEST_INVALID`, () => {
       assert.equal(tryParseDigest(bad), undefined);
-      assert.throws(() => parseDigest(bad), (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID');
+      assert.throws(
+        () => parseDigest(bad),
+        (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID',
+      );
     });
   }
 });

@@ -45,7 +45,10 @@ export function parseDigest(value: string): Digest {
   if (!isSupportedAlgorithm(algorithm)) {
     throw new RegistryError('DIGEST_INVALID', `unsupported digest algorithm ${JSON.stringify(algorithm)}`);
   }
-  throw new RegistryError('DIGEST_INVALID', `invalid ${algorithm} digest ${JSON.stringify(value.slice(0, 200))}`);
+  throw new RegistryError(
+    'DIGEST_INVALID',
+    `invalid ${algorithm} digest ${JSON.stringify(value.slice(0, 200))}`,
+  );
 }
 
 export function isDigest(value: string): boolean {

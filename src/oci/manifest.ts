@@ -1,6 +1,13 @@
 import { RegistryError } from './errors.js';
 import { descriptorProblem, isPlainObject, isStringMap, type Descriptor } from './descriptor.js';
-import { MediaType, MANIFEST_MEDIA_TYPES, baseMediaType, isIndexMediaType, isNonDistributable, isValidMediaType } from './media-types.js';
+import {
+  MediaType,
+  MANIFEST_MEDIA_TYPES,
+  baseMediaType,
+  isIndexMediaType,
+  isNonDistributable,
+  isValidMediaType,
+} from './media-types.js';
 
 /** The spec asks registries to accept at least 4 MiB; Berth accepts exactly that much. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -38,12 +45,18 @@ function resolveMediaType(contentType: string, doc: Record<string, unknown>): st
   const chosen = field || (headerIsManifest ? header : '');
   if (chosen) {
     if (!MANIFEST_MEDIA_TYPES.includes(chosen)) {
-      throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type ${JSON.stringify(chosen)}`);
+      throw new RegistryError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `unsupported manifest media type ${JSON.stringify(chosen)}`,
+      );
     }
     return chosen;
   }
   if (header && header !== 'application/json' && header !== 'application/octet-stream') {
-    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `unsupported manifest media type ${JSON.stringify(header)}`);
+    throw new RegistryError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `unsupported manifest media type ${JSON.stringify(header)}`,
+    );
   }
   if (Array.isArray(doc.manifests)) return MediaType.OciIndex;
   if (doc.config !== undefined) return MediaType.OciManifest;
@@ -82,7 +95,8 @@ export function parseManifest(bytes: Buffer, contentType: string): ParsedManifes
   const mediaType = resolveMediaType(contentType, doc);
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const annotations = doc.annotations;
-  if (annotations !== undefined && !isStringMap(annotations)) throw invalid('annotations must map strings to strings');
+  if (annotations !== undefined && !isStringMap(annotations))
+    throw invalid('annotations must map strings to strings');
   const artifactType = doc.artifactType;
   if (artifactType !== undefined && (typeof artifactType !== 'string' || !isValidMediaType(artifactType))) {
     throw invalid('artifactType must be a media type');
@@ -96,7 +110,8 @@ export function parseManifest(bytes: Buffer, contentType: string): ParsedManifes
   };
 
   if (isIndexMediaType(mediaType)) {
-    if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index has no config or layers');
+    if (doc.config !== undefined || doc.layers !== undefined)
+      throw invalid('an index has no config or layers');
     const manifests = descriptorList(doc, 'manifests', true);
     return { ...base, blobs: [], manifests };
   }
@@ -115,7 +130,8 @@ export function parseManifest(bytes: Buffer, contentType: string): ParsedManifes
  * to the config's media type for image manifests and is omitted for indexes without one.
  */
 export function referrerDescriptor(parsed: ParsedManifest, digest: string, size: number): Descriptor {
-  const artifactType = parsed.artifactType ?? (isIndexMediaType(parsed.mediaType) ? undefined : parsed.configMediaType);
+  const artifactType =
+    parsed.artifactType ?? (isIndexMediaType(parsed.mediaType) ? undefined : parsed.configMediaType);
   return {
     mediaType: parsed.mediaType,
     digest,

@@ -22,7 +22,12 @@ export function parsePageRequest(query: URLSearchParams): PageRequest {
 }
 
 /** RFC 5988 `Link` header value for the next page. */
-export function nextPageLink(path: string, n: number, last: string, extra: Record<string, string> = {}): string {
+export function nextPageLink(
+  path: string,
+  n: number,
+  last: string,
+  extra: Record<string, string> = {},
+): string {
   const params = new URLSearchParams({ ...extra, n: String(n), last });
   return `<${path}?${params.toString()}>; rel="next"`;
 }

@@ -17,7 +17,10 @@ export interface ResumableHasher {
 }
 
 /** A hasher for `algorithm`, resumed from `state` (a `save()` result) when given. */
-export async function resumableHasher(algorithm: DigestAlgorithm, state?: Uint8Array): Promise<ResumableHasher> {
+export async function resumableHasher(
+  algorithm: DigestAlgorithm,
+  state?: Uint8Array,
+): Promise<ResumableHasher> {
   const hasher: IHasher = algorithm === 'sha256' ? await createSHA256() : await createSHA512();
   hasher.init();
   if (state) hasher.load(state);

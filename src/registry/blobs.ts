@@ -49,7 +49,10 @@ export class BlobStore {
 
   async require(repo: string, digest: Digest): Promise<BlobInfo> {
     const info = await this.stat(repo, digest);
-    if (!info) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`, { detail: { digest: digest.value } });
+    if (!info)
+      throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`, {
+        detail: { digest: digest.value },
+      });
     return info;
   }
 
@@ -132,10 +135,12 @@ export class BlobStore {
       this.events.emit('blob-stored', { repo: to, digest: digest.value, size: existing.size });
       return existing;
     }
-    const linked = await this.driver.link(layout.blob(from, digest), layout.blob(to, digest)).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
+    const linked = await this.driver
+      .link(layout.blob(from, digest), layout.blob(to, digest))
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
     if (linked === undefined) return undefined;
     if (!linked) await this.copy(from, to, digest);
     await this.index.addBlob(to, digest.value, source.size);

@@ -34,7 +34,8 @@ export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest:
 
 export function parseReference(ref: string): Reference {
   if (ref.includes(':')) return { kind: 'digest', digest: parseDigest(ref) };
-  if (!isValidTag(ref)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(ref.slice(0, 200))}`);
+  if (!isValidTag(ref))
+    throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(ref.slice(0, 200))}`);
   return { kind: 'tag', tag: ref };
 }
 
@@ -91,8 +92,17 @@ export class ManifestService {
   /** Looks a reference up without reading content (HEAD, authorization decisions). */
   async resolve(repo: string, ref: Reference): Promise<StoredManifest | undefined> {
     const record =
-      ref.kind === 'tag' ? await this.index.resolveTag(repo, ref.tag) : await this.index.manifest(repo, ref.digest.value);
-    return record && { digest: record.digest, mediaType: record.mediaType, size: record.size, subject: record.subject };
+      ref.kind === 'tag'
+        ? await this.index.resolveTag(repo, ref.tag)
+        : await this.index.manifest(repo, ref.digest.value);
+    return (
+      record && {
+        digest: record.digest,
+        mediaType: record.mediaType,
+        size: record.size,
+        subject: record.subject,
+      }
+    );
   }
 
   /** Like `resolve`, but throws the spec's 404s: NAME_UNKNOWN for the repository, MANIFEST_UNKNOWN otherwise. */
@@ -100,7 +110,9 @@ export class ManifestService {
     const found = await this.resolve(repo, ref);
     if (found) return found;
     if (!(await this.index.repositoryExists(repo))) {
-      throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, { detail: { name: repo } });
+      throw new RegistryError('NAME_UNKNOWN', `repository ${repo} not known to registry`, {
+        detail: { name: repo },
+      });
     }
     const what = ref.kind === 'tag' ? ref.tag : ref.digest.value;
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${what} unknown to ${repo}`);
@@ -130,10 +142,14 @@ export class ManifestService {
     const algorithm = ref.kind === 'digest' ? ref.digest.algorithm : 'sha256';
     const digest = parseDigest(digestOf(data, algorithm));
     if (ref.kind === 'digest' && ref.digest.value !== digest.value) {
-      throw new RegistryError('DIGEST_INVALID', `manifest digest is ${digest.value}, not ${ref.digest.value}`);
+      throw new RegistryError(
+        'DIGEST_INVALID',
+        `manifest digest is ${digest.value}, not ${ref.digest.value}`,
+      );
     }
     for (const tag of extraTags) {
-      if (!isValidTag(tag)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(tag.slice(0, 200))}`);
+      if (!isValidTag(tag))
+        throw new RegistryError('MANIFEST_INVALID', `invalid tag ${JSON.stringify(tag.slice(0, 200))}`);
     }
     const parsed = parseManifest(data, contentType);
     const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
@@ -143,14 +159,23 @@ export class ManifestService {
       // Checked under the repository lock, which garbage collection also takes before deleting
       // anything: a blob cannot vanish between this check and the index update.
       if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);
-      const [, current] = await Promise.all([this.blobs.writeVerified(repo, digest, data), this.loadIndex(repo)]);
+      const [, current] = await Promise.all([
+        this.blobs.writeVerified(repo, digest, data),
+        this.loadIndex(repo),
+      ]);
       const doc = current ?? emptyIndex();
       if (tags.length === 0) keepUntagged(doc, descriptor);
       for (const tag of tags) setTag(doc, descriptor, tag);
       const stamp = await this.saveIndex(repo, doc, current !== undefined);
       await this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
     });
-    this.events.emit('manifest-pushed', { repo, digest: digest.value, mediaType: parsed.mediaType, size: data.length, tags });
+    this.events.emit('manifest-pushed', {
+      repo,
+      digest: digest.value,
+      mediaType: parsed.mediaType,
+      size: data.length,
+      tags,
+    });
     return { digest: digest.value, tags, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
   }
 
@@ -175,7 +200,12 @@ export class ManifestService {
    * drops the removed tags and manifests from the metadata index. The caller holds the repository
    * lock (`withRepositoryLock`).
    */
-  async replaceIndexDocument(repo: string, doc: OciIndexDocument, removedTags: string[], removedDigests: string[]): Promise<void> {
+  async replaceIndexDocument(
+    repo: string,
+    doc: OciIndexDocument,
+    removedTags: string[],
+    removedDigests: string[],
+  ): Promise<void> {
     const stamp = await writeIndex(this.driver, repo, doc);
     for (const tag of removedTags) await this.index.removeTag(repo, tag, stamp);
     for (const digest of removedDigests) {
@@ -211,7 +241,10 @@ export class ManifestService {
       for (const p of await this.index.referencedBy(repo, found.digest))
         if (await this.index.manifest(repo, p)) parents.push(p);
       if (parents.length > 0) {
-        throw new RegistryError('REFERENCED', `manifest ${found.digest} is referenced by index ${parents[0]}`);
+        throw new RegistryError(
+          'REFERENCED',
+          `manifest ${found.digest} is referenced by index ${parents[0]}`,
+        );
       }
       removeDigest(doc, found.digest);
       const stamp = await this.saveIndex(repo, doc, current !== undefined);
@@ -219,7 +252,11 @@ export class ManifestService {
       this.bytes.delete(`${repo}@${found.digest}`);
       await this.blobs.remove(repo, parseDigest(found.digest));
     });
-    this.events.emit('manifest-deleted', { repo, digest: found.digest, ...(ref.kind === 'tag' ? { tag: ref.tag } : {}) });
+    this.events.emit('manifest-deleted', {
+      repo,
+      digest: found.digest,
+      ...(ref.kind === 'tag' ? { tag: ref.tag } : {}),
+    });
   }
 
   async referrers(repo: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
@@ -272,15 +309,25 @@ export class ManifestService {
       if (!(await this.index.manifest(repo, child.digest))) missing.push(child.digest);
     }
     if (missing.length > 0) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 5).join(', ')}`, {
-        detail: { digests: missing.slice(0, 100) },
-      });
+      throw new RegistryError(
+        'MANIFEST_BLOB_UNKNOWN',
+        `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 5).join(', ')}`,
+        {
+          detail: { digests: missing.slice(0, 100) },
+        },
+      );
     }
   }
 }
 
 /** The metadata row for a manifest: referrers need its artifactType and annotations. */
-export function toRecord(repo: string, digest: string, size: number, parsed: ParsedManifest, pushedAt = Date.now()): ManifestRecord {
+export function toRecord(
+  repo: string,
+  digest: string,
+  size: number,
+  parsed: ParsedManifest,
+  pushedAt = Date.now(),
+): ManifestRecord {
   const referrer = referrerDescriptor(parsed, digest, size);
   return {
     repo,
@@ -294,4 +341,3 @@ export function toRecord(repo: string, digest: string, size: number, parsed: Par
     references: [...parsed.blobs, ...parsed.manifests].map((d) => d.digest),
   };
 }
-

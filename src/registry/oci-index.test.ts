@@ -2,14 +2,24 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyIndex, removeDigest, removeTag, setTag, tagOf } from './oci-index.js';
 
-const m = (n: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${n.repeat(64)}`, size: 1 });
+const m = (n: string) => ({
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: `sha256:${n.repeat(64)}`,
+  size: 1,
+});
 
 describe('index.json edits', () => {
   it('moving a tag keeps the old manifest as an untagged entry', () => {
     const doc = emptyIndex();
     setTag(doc, m('a'), 'v1');
     setTag(doc, m('b'), 'v1');
-    assert.deepEqual(doc.manifests.map((d) => [d.digest[7], tagOf(d)]), [['a', undefined], ['b', 'v1']]);
+    assert.deepEqual(
+      doc.manifests.map((d) => [d.digest[7], tagOf(d)]),
+      [
+        ['a', undefined],
+        ['b', 'v1'],
+      ],
+    );
   });
 
   it('tagging an untagged manifest replaces its untagged entry', () => {
@@ -17,7 +27,13 @@ describe('index.json edits', () => {
     setTag(doc, m('a'), 'v1');
     setTag(doc, m('b'), 'v1');
     setTag(doc, m('a'), 'v2');
-    assert.deepEqual(doc.manifests.map((d) => [d.digest[7], tagOf(d)]), [['b', 'v1'], ['a', 'v2']]);
+    assert.deepEqual(
+      doc.manifests.map((d) => [d.digest[7], tagOf(d)]),
+      [
+        ['b', 'v1'],
+        ['a', 'v2'],
+      ],
+    );
   });
 
   it('two tags on one digest are two entries; removing one keeps the other', () => {

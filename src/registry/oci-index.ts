@@ -33,7 +33,9 @@ export function stampOf(size: number, mtime: Date): string {
 
 export async function readIndex(driver: StorageDriver, repo: string): Promise<OciIndexDocument | undefined> {
   try {
-    const doc = JSON.parse((await driver.getContent(layout.index(repo))).toString('utf8')) as OciIndexDocument;
+    const doc = JSON.parse(
+      (await driver.getContent(layout.index(repo))).toString('utf8'),
+    ) as OciIndexDocument;
     if (!Array.isArray(doc.manifests)) doc.manifests = [];
     return doc;
   } catch (err) {

@@ -27,7 +27,11 @@ export interface ReconcileResult {
   dropped: number;
 }
 
-export async function reconcile(driver: StorageDriver, index: RegistryIndex, log: Logger): Promise<ReconcileResult> {
+export async function reconcile(
+  driver: StorageDriver,
+  index: RegistryIndex,
+  log: Logger,
+): Promise<ReconcileResult> {
   const known = await index.allStamps();
   const repos = await findRepositories(driver);
   let reindexed = 0;
@@ -43,7 +47,13 @@ export async function reconcile(driver: StorageDriver, index: RegistryIndex, log
   return { scanned: repos.length, reindexed, dropped: known.size };
 }
 
-async function reindexRepository(driver: StorageDriver, index: RegistryIndex, repo: string, stamp: string, log: Logger): Promise<void> {
+async function reindexRepository(
+  driver: StorageDriver,
+  index: RegistryIndex,
+  repo: string,
+  stamp: string,
+  log: Logger,
+): Promise<void> {
   const doc = await readIndex(driver, repo).catch((err: unknown) => {
     log.warn({ repo, err }, 'index.json is unreadable; repository indexed as empty');
     return undefined;
@@ -57,9 +67,15 @@ async function reindexRepository(driver: StorageDriver, index: RegistryIndex, re
     if (!manifests.has(digest.value)) {
       try {
         const data = await driver.getContent(layout.blob(repo, digest));
-        manifests.set(digest.value, toRecord(repo, digest.value, data.length, parseManifest(data, entry.mediaType), now));
+        manifests.set(
+          digest.value,
+          toRecord(repo, digest.value, data.length, parseManifest(data, entry.mediaType), now),
+        );
       } catch (err) {
-        log.warn({ repo, digest: digest.value, err: isNotFound(err) ? 'missing' : err }, 'manifest listed in index.json is unusable; skipped');
+        log.warn(
+          { repo, digest: digest.value, err: isNotFound(err) ? 'missing' : err },
+          'manifest listed in index.json is unusable; skipped',
+        );
         continue;
       }
     }

@@ -16,11 +16,20 @@ const log = pino({ level: 'silent' });
 
 async function open(root: string): Promise<Registry> {
   const { meta, coordination } = openSqliteStore(path.join(root, META_DB_FILE));
-  return new Registry({ driver: new FilesystemDriver(root), index: meta.registryIndex, uploadSessions: meta.uploadSessions, coordination, dedupe: true, log });
+  return new Registry({
+    driver: new FilesystemDriver(root),
+    index: meta.registryIndex,
+    uploadSessions: meta.uploadSessions,
+    coordination,
+    dedupe: true,
+    log,
+  });
 }
 
 async function pushImage(reg: Registry, repo: string, tag: string, layerText: string): Promise<string> {
-  const config = Buffer.from(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":"${tag}"}`);
+  const config = Buffer.from(
+    `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":"${tag}"}`,
+  );
   const layer = Buffer.from(layerText);
   for (const blob of [config, layer]) {
     await reg.uploads.monolithic(repo, parseDigest(digestOf(blob)), Readable.from([blob]), blob.length);
@@ -71,7 +80,9 @@ describe('registry services on the filesystem', () => {
     const digest = await pushImage(reg, 'app', 'v1', 'layer');
     // As if the process died after writing index.json but before updating the database.
     const indexPath = path.join(root, 'app/index.json');
-    const doc = JSON.parse((await import('node:fs')).readFileSync(indexPath, 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+    const doc = JSON.parse((await import('node:fs')).readFileSync(indexPath, 'utf8')) as {
+      manifests: { annotations?: Record<string, string> }[];
+    };
     doc.manifests[0]!.annotations = { 'org.opencontainers.image.ref.name': 'v2' };
     await writeFile(indexPath, JSON.stringify(doc));
     const result = await reg.reconcile();
@@ -84,10 +95,13 @@ describe('registry services on the filesystem', () => {
   it('serialises concurrent pushes to one tag: the tag ends on one of them and every manifest stays listed', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'berth-reg-'));
     const reg = await open(root);
-    const digests = await Promise.all(Array.from({ length: 8 }, (_, i) => pushImage(reg, 'race', 'latest', `layer ${i}`)));
+    const digests = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => pushImage(reg, 'race', 'latest', `layer ${i}`)),
+    );
     const final = (await reg.manifests.resolve('race', { kind: 'tag', tag: 'latest' }))?.digest;
     assert.ok(final && digests.includes(final));
-    for (const d of digests) assert.ok(await reg.manifests.resolve('race', { kind: 'digest', digest: parseDigest(d) }), d);
+    for (const d of digests)
+      assert.ok(await reg.manifests.resolve('race', { kind: 'digest', digest: parseDigest(d) }), d);
     await rm(root, { recursive: true, force: true });
   });
 });

@@ -44,7 +44,13 @@ export class Registry {
     this.uploads = new UploadService(options.driver, this.blobs, options.uploadSessions, {
       persistHashState: options.persistHashState ?? false,
     });
-    this.manifests = new ManifestService(options.driver, this.index, this.blobs, this.events, options.coordination);
+    this.manifests = new ManifestService(
+      options.driver,
+      this.index,
+      this.blobs,
+      this.events,
+      options.coordination,
+    );
   }
 
   /** Re-reads the layouts on disk where the metadata index is stale. */

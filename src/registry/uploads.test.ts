@@ -20,13 +20,18 @@ const log = pino({ level: 'silent' });
 function processes(count: number, persistHashState: boolean): Registry[] {
   const driver = new MemoryDriver();
   const uploadSessions = new MemoryUploadSessions();
-  return Array.from(
-    { length: count },
-    () => {
-      const { meta, coordination } = openSqliteStore(':memory:');
-      return new Registry({ driver, index: meta.registryIndex, coordination, dedupe: false, log, uploadSessions, persistHashState });
-    },
-  );
+  return Array.from({ length: count }, () => {
+    const { meta, coordination } = openSqliteStore(':memory:');
+    return new Registry({
+      driver,
+      index: meta.registryIndex,
+      coordination,
+      dedupe: false,
+      log,
+      uploadSessions,
+      persistHashState,
+    });
+  });
 }
 
 async function readBlob(reg: Registry, repo: string, digest: string): Promise<Buffer> {
@@ -62,21 +67,31 @@ for (const persistHashState of [false, true]) {
       const digest = parseDigest(`sha256:${createHash('sha256').update(data).digest('hex')}`);
       const id = await a!.uploads.start('r');
       await a!.uploads.append('r', id, Readable.from([data.subarray(0, 60_000)]));
-      await b!.uploads.complete('r', id, digest, Readable.from([data.subarray(60_000)]), { contentLength: 40_000 });
+      await b!.uploads.complete('r', id, digest, Readable.from([data.subarray(60_000)]), {
+        contentLength: 40_000,
+      });
       assert.ok((await readBlob(a!, 'r', digest.value)).equals(data));
     });
 
     it('a wrong digest discards the session; a stale range answers 416', async () => {
       const [a, b] = processes(2, persistHashState);
       const id = await a!.uploads.start('r');
-      await a!.uploads.append('r', id, Readable.from([Buffer.from('hello')]), { range: { start: 0, end: 4 } });
+      await a!.uploads.append('r', id, Readable.from([Buffer.from('hello')]), {
+        range: { start: 0, end: 4 },
+      });
       await assert.rejects(
         b!.uploads.append('r', id, Readable.from([Buffer.from('hello')]), { range: { start: 0, end: 4 } }),
         (err: unknown) => err instanceof RegistryError && err.code === 'RANGE_NOT_SATISFIABLE',
       );
       const wrong = parseDigest(`sha256:${'0'.repeat(64)}`);
-      await assert.rejects(b!.uploads.complete('r', id, wrong, undefined), (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID');
-      await assert.rejects(a!.uploads.offset('r', id), (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN');
+      await assert.rejects(
+        b!.uploads.complete('r', id, wrong, undefined),
+        (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID',
+      );
+      await assert.rejects(
+        a!.uploads.offset('r', id),
+        (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN',
+      );
     });
   });
 }

@@ -99,7 +99,8 @@ function feed(body: Readable, destination: Writable): Promise<void> {
 /** The error a failed body write becomes: storage full is ours (507), anything else the client's. */
 function writeFailure(err: unknown): RegistryError {
   if (err instanceof RegistryError) return err;
-  if (isStorageFull(err)) return new RegistryError('STORAGE_FULL', 'the registry is out of storage space', { cause: err });
+  if (isStorageFull(err))
+    return new RegistryError('STORAGE_FULL', 'the registry is out of storage space', { cause: err });
   return new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
 }
 
@@ -175,7 +176,9 @@ export class UploadService {
       const claimed = await this.claim(session);
       try {
         const actual =
-          digest.algorithm === claimed.algorithm ? await this.digestOf(claimed) : await this.rehash(claimed, digest.algorithm);
+          digest.algorithm === claimed.algorithm
+            ? await this.digestOf(claimed)
+            : await this.rehash(claimed, digest.algorithm);
         if (actual !== digest.hex) {
           await this.discard(claimed);
           const shown = `${claimed.algorithm}:${actual}`;
@@ -248,7 +251,12 @@ export class UploadService {
    * Writes a whole blob from one request straight to its place: one file, hashed with node:crypto
    * as it is written, fsynced, and made visible only once its digest is verified.
    */
-  private async writeWhole(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
+  private async writeWhole(
+    repo: string,
+    digest: Digest,
+    body: Readable,
+    contentLength?: number,
+  ): Promise<BlobInfo> {
     const target = layout.blob(repo, digest);
     const writer = await this.driver.writer(target).catch((err: unknown) => {
       body.resume();
@@ -266,13 +274,20 @@ export class UploadService {
       });
       await Promise.all([feed(body, hashing), pipeline(hashing, writer.stream)]);
       if (contentLength !== undefined && received !== contentLength) {
-        throw new RegistryError('SIZE_INVALID', `received ${received} bytes, Content-Length said ${contentLength}`);
+        throw new RegistryError(
+          'SIZE_INVALID',
+          `received ${received} bytes, Content-Length said ${contentLength}`,
+        );
       }
       const actual = hasher.digest('hex');
       if (actual !== digest.hex) {
-        throw new RegistryError('DIGEST_INVALID', `upload digest is ${digest.algorithm}:${actual}, not ${digest.value}`, {
-          detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` },
-        });
+        throw new RegistryError(
+          'DIGEST_INVALID',
+          `upload digest is ${digest.algorithm}:${actual}, not ${digest.value}`,
+          {
+            detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` },
+          },
+        );
       }
       await writer.commit();
     } catch (err) {
@@ -303,7 +318,8 @@ export class UploadService {
       await this.discard(claimed);
       return info;
     } catch (err) {
-      if (err instanceof RegistryError && err.code === 'DIGEST_INVALID') await this.discard(claimed).catch(() => undefined);
+      if (err instanceof RegistryError && err.code === 'DIGEST_INVALID')
+        await this.discard(claimed).catch(() => undefined);
       else await this.release(claimed).catch(() => undefined);
       throw err;
     }
@@ -332,7 +348,11 @@ export class UploadService {
     });
     if (!claimed) {
       const current = await this.sessions.get(session.id);
-      if (!current) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} unknown to ${session.repository}`);
+      if (!current)
+        throw new RegistryError(
+          'BLOB_UPLOAD_UNKNOWN',
+          `upload ${session.id} unknown to ${session.repository}`,
+        );
       throw rangeNotSatisfiable(current.offset, 'another request is writing this upload');
     }
     return claimed;
@@ -344,7 +364,11 @@ export class UploadService {
   }
 
   /** Steps 1–3 for one chunk; returns the record after it. */
-  private async writeChunk(session: UploadSession, body: Readable, options: ChunkOptions): Promise<UploadSession> {
+  private async writeChunk(
+    session: UploadSession,
+    body: Readable,
+    options: ChunkOptions,
+  ): Promise<UploadSession> {
     const { range, contentLength } = options;
     if (range) {
       if (range.end < range.start) {
@@ -419,7 +443,10 @@ export class UploadService {
     if (contentLength !== undefined && part.size !== contentLength) {
       this.localHashes.delete(current.id);
       if (!lost) await this.release(current).catch(() => undefined);
-      throw new RegistryError('SIZE_INVALID', `received ${part.size} bytes, Content-Length said ${contentLength}`);
+      throw new RegistryError(
+        'SIZE_INVALID',
+        `received ${part.size} bytes, Content-Length said ${contentLength}`,
+      );
     }
     const offset = current.offset + part.size;
     const state = hashing.finish(offset, part.etag);
@@ -453,7 +480,8 @@ export class UploadService {
     if (this.persistHashState && (session.offset === 0 || stored)) {
       return wasmChunkHasher(session);
     }
-    const local = this.localHash(session) ?? (session.offset === 0 ? createHasher(session.algorithm) : undefined);
+    const local =
+      this.localHash(session) ?? (session.offset === 0 ? createHasher(session.algorithm) : undefined);
     this.localHashes.delete(session.id);
     if (!local) return { update: () => undefined, finish: () => undefined };
     return {
@@ -499,7 +527,8 @@ export class UploadService {
     const hasher = createHasher(algorithm);
     if (session.storage) {
       await this.assembleParts(session);
-      for await (const chunk of await this.driver.reader(session.storage.path)) hasher.update(chunk as Buffer);
+      for await (const chunk of await this.driver.reader(session.storage.path))
+        hasher.update(chunk as Buffer);
     }
     return hasher.digest('hex');
   }

@@ -42,7 +42,9 @@ export function searchExtension(options: SearchExtensionOptions = {}): Extension
     const { registry, meta, log } = ctx;
     const { userPrefs, downloadCounts, imageFacts } = meta;
     if (!userPrefs || !downloadCounts || !imageFacts) {
-      throw new Error('extensions.search needs a metadata store with its tables (SQLite today, not yet PostgreSQL)');
+      throw new Error(
+        'extensions.search needs a metadata store with its tables (SQLite today, not yet PostgreSQL)',
+      );
     }
     const queries = meta.uiSummaries;
     const content = new ContentReader(registry, queries);
@@ -82,7 +84,9 @@ export function searchExtension(options: SearchExtensionOptions = {}): Extension
     };
     const onChanged = ({ repo }: { repo: string }): void => queries.invalidate(repo);
     const fullCheck = (): void => {
-      queries.refreshSummaries().catch((err: unknown) => log.warn({ err }, 'search: repository summaries not refreshed'));
+      queries
+        .refreshSummaries()
+        .catch((err: unknown) => log.warn({ err }, 'search: repository summaries not refreshed'));
     };
     let flushTimer: NodeJS.Timeout | undefined;
     let checkTimer: NodeJS.Timeout | undefined;

@@ -6,7 +6,14 @@
  * `RegistryIndex` and `UiQueries`.
  */
 import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
-import type { RepoSort, RepoSummary, SortDirection, TagRow, TagSort, UiSummaries as UiQueries } from '../meta/ui-summaries.js';
+import type {
+  RepoSort,
+  RepoSummary,
+  SortDirection,
+  TagRow,
+  TagSort,
+  UiSummaries as UiQueries,
+} from '../meta/ui-summaries.js';
 
 export interface IndexReads {
   repositoryExists(repo: string): Promise<boolean>;

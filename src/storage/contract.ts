@@ -21,20 +21,23 @@ const MiB = 1024 * 1024;
 /** A deterministic stream of `size` bytes that never sits in memory whole, with its sha256. */
 function generated(size: number, seed: number): { stream: () => Readable; sha256: string } {
   const block = Buffer.alloc(MiB);
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ seed) >>> 0, i);
+  for (let i = 0; i < block.length; i += 4)
+    block.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ seed) >>> 0, i);
   const chunk = (index: number, length: number): Buffer => {
     const b = Buffer.from(block.subarray(0, length));
     b.writeUInt32LE(index, 0);
     return b;
   };
   const hash = createHash('sha256');
-  for (let offset = 0, index = 0; offset < size; offset += MiB, index++) hash.update(chunk(index, Math.min(MiB, size - offset)));
+  for (let offset = 0, index = 0; offset < size; offset += MiB, index++)
+    hash.update(chunk(index, Math.min(MiB, size - offset)));
   return {
     sha256: hash.digest('hex'),
     stream: () =>
       Readable.from(
         (function* () {
-          for (let offset = 0, index = 0; offset < size; offset += MiB, index++) yield chunk(index, Math.min(MiB, size - offset));
+          for (let offset = 0, index = 0; offset < size; offset += MiB, index++)
+            yield chunk(index, Math.min(MiB, size - offset));
         })(),
       ),
   };
@@ -182,8 +185,15 @@ export function describeDriverContract(
       await assert.rejects(d.stat('m/blob'), PathNotFoundError, 'nothing visible before completion');
       await d.completeParts('m/blob', id, [p1, p2, p3]);
       assert.equal((await d.getContent('m/blob')).toString(), 'hello world!');
-      await assert.rejects(d.completeParts('m/blob', id, [p1]), PathNotFoundError, 'a completed upload is gone');
-      await assert.rejects(d.writePart('m/blob', id, 4, Readable.from([Buffer.from('x')])), PathNotFoundError);
+      await assert.rejects(
+        d.completeParts('m/blob', id, [p1]),
+        PathNotFoundError,
+        'a completed upload is gone',
+      );
+      await assert.rejects(
+        d.writePart('m/blob', id, 4, Readable.from([Buffer.from('x')])),
+        PathNotFoundError,
+      );
       assert.deepEqual(await d.list('m'), ['blob']);
     });
 
@@ -194,7 +204,10 @@ export function describeDriverContract(
       const again = await d.writePart('m/re', id, 1, Readable.from([Buffer.from('bbbb')]));
       assert.notEqual(first.etag, again.etag);
       const p2 = await d.writePart('m/re', id, 2, Readable.from([Buffer.from('c')]));
-      await assert.rejects(d.completeParts('m/re', id, [{ ...first, etag: 'not-a-part' }, p2]), InvalidPartError);
+      await assert.rejects(
+        d.completeParts('m/re', id, [{ ...first, etag: 'not-a-part' }, p2]),
+        InvalidPartError,
+      );
       await assert.rejects(d.completeParts('m/re', id, [p2, again]), InvalidPartError, 'numbers must ascend');
       await d.completeParts('m/re', id, [again, p2]);
       assert.equal((await d.getContent('m/re')).toString(), 'bbbbc');
@@ -225,7 +238,10 @@ export function describeDriverContract(
       await d.writePart('m/gone', id, 1, Readable.from([Buffer.from('x')]));
       await d.abortParts('m/gone', id);
       await d.abortParts('m/gone', id);
-      await assert.rejects(d.writePart('m/gone', id, 2, Readable.from([Buffer.from('y')])), PathNotFoundError);
+      await assert.rejects(
+        d.writePart('m/gone', id, 2, Readable.from([Buffer.from('y')])),
+        PathNotFoundError,
+      );
       await assert.rejects(d.stat('m/gone'), PathNotFoundError);
       assert.deepEqual(await d.list('m'), []);
     });
@@ -278,7 +294,7 @@ export function describeDriverContract(
       const source = (other.stream() as AsyncIterable<Buffer, undefined>)[Symbol.asyncIterator]();
       const rest: Buffer[] = [];
       const firstHalf = async function* (): AsyncGenerator<Buffer> {
-        for (let taken = 0; taken < half; ) {
+        for (let taken = 0; taken < half;) {
           const { value, done } = await source.next();
           if (done) return;
           const take = Math.min(value.length, half - taken);
@@ -337,7 +353,10 @@ export function describeDriverContract(
       assert.equal(part.bytes().toString('latin1').slice(-3), 'end');
       assert.equal(part.bytes().length, 10);
       let openedMissing = 0;
-      await assert.rejects(d.copyTo('missing', collect().sink, { onOpen: () => openedMissing++ }), PathNotFoundError);
+      await assert.rejects(
+        d.copyTo('missing', collect().sink, { onOpen: () => openedMissing++ }),
+        PathNotFoundError,
+      );
       assert.equal(openedMissing, 0);
     });
 

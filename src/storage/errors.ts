@@ -1,7 +1,10 @@
 /** Errors a storage driver throws; the registry layer maps them onto OCI errors. */
 
 export class PathNotFoundError extends Error {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`path not found: ${path}`, options);
     this.name = 'PathNotFoundError';
   }
@@ -28,7 +31,10 @@ export class AlreadyExistsError extends Error {
 
 /** `completeParts` was given a part that is missing or whose etag is not the stored one. */
 export class InvalidPartError extends Error {
-  constructor(readonly path: string, readonly part: number) {
+  constructor(
+    readonly path: string,
+    readonly part: number,
+  ) {
     super(`invalid part ${part} for ${path}`);
     this.name = 'InvalidPartError';
   }
@@ -39,7 +45,10 @@ export class InvalidPartError extends Error {
  * throw it so that the registry can answer "storage full" instead of taking it for a hang-up.
  */
 export class StorageFullError extends Error {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`storage full writing ${path}`, options);
     this.name = 'StorageFullError';
   }

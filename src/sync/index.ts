@@ -147,9 +147,11 @@ async function removeDeadSpools(root: string): Promise<void> {
   const prefix = `${hostname()}-`;
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
-    const pid = entry.isDirectory() && entry.name.startsWith(prefix) ? Number(entry.name.slice(prefix.length)) : NaN;
+    const pid =
+      entry.isDirectory() && entry.name.startsWith(prefix) ? Number(entry.name.slice(prefix.length)) : NaN;
     const mine = Number.isInteger(pid) && pid > 0;
-    if (mine ? !isAlive(pid) : !entry.isDirectory()) await rm(path.join(root, entry.name), { recursive: true, force: true });
+    if (mine ? !isAlive(pid) : !entry.isDirectory())
+      await rm(path.join(root, entry.name), { recursive: true, force: true });
   }
 }
 

@@ -489,7 +489,10 @@ export class OnDemandCache implements PullThrough {
    */
   private flight(key: string, fn: () => Promise<void>): Promise<void> {
     const coordination = this.coordination;
-    return this.manifestFlights.run(key, coordination ? () => coordination.singleFlight(`sync:${key}`, fn) : fn);
+    return this.manifestFlights.run(
+      key,
+      coordination ? () => coordination.singleFlight(`sync:${key}`, fn) : fn,
+    );
   }
 
   /**

@@ -63,7 +63,10 @@ describe('BlobSpool', () => {
     const blob = randomBytes(1000);
     const spool = await BlobSpool.create(dir, digestOf(randomBytes(8)), undefined);
     await assert.rejects(spool.fill(Readable.from([blob])), DigestMismatchError);
-    await assert.rejects(spool.keep(async () => assert.fail('must not be called')), /only a verified spool/);
+    await assert.rejects(
+      spool.keep(async () => assert.fail('must not be called')),
+      /only a verified spool/,
+    );
     spool.release();
   });
 

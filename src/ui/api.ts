@@ -180,7 +180,9 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const needle = filter.trim().toLowerCase();
     const visible = needle === '' ? readable : readable.filter((name) => name.includes(needle));
     const result = paginate(visible, page, perPage);
-    const summaries = (await Promise.all(result.items.map((name) => queries.summary(name)))).flatMap((s) => s ?? []);
+    const summaries = (await Promise.all(result.items.map((name) => queries.summary(name)))).flatMap(
+      (s) => s ?? [],
+    );
     const infos = await Promise.all(
       summaries.map((s) =>
         s.newestDigest
@@ -190,7 +192,9 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     );
     const counts = vulnerabilities
       ? await Promise.all(
-          summaries.map((s) => (s.newestDigest ? vulnerabilities.countsFor(s.name, s.newestDigest) : Promise.resolve(null))),
+          summaries.map((s) =>
+            s.newestDigest ? vulnerabilities.countsFor(s.name, s.newestDigest) : Promise.resolve(null),
+          ),
         )
       : undefined;
     sendJson(ctx, 200, {
@@ -265,7 +269,11 @@ export function apiRoutes(deps: ApiDeps): PlainRoute {
     const { name } = await readableRepo(ctx);
     if (!vulnerabilities) throw new RegistryError('NOT_FOUND', 'vulnerability scanning is off');
     const record = await manifestRecord(name, param(ctx, 'reference'));
-    sendJson(ctx, 200, { reference: param(ctx, 'reference'), digest: record.digest, ...(await vulnerabilities.forImage(name, record.digest)) });
+    sendJson(ctx, 200, {
+      reference: param(ctx, 'reference'),
+      digest: record.digest,
+      ...(await vulnerabilities.forImage(name, record.digest)),
+    });
   };
 
   const endpoints: Record<string, (ctx: RequestContext) => Promise<void>> = {

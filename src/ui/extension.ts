@@ -52,7 +52,9 @@ export const uiExtension: ExtensionFactory = (ctx) => {
         registry: ctx.registry,
         queries,
         content,
-        ...(scanningConfigured(ctx) ? { vulnerabilities: new UiVulnerabilities(scanStore(ctx), ctx.registry) } : {}),
+        ...(scanningConfigured(ctx)
+          ? { vulnerabilities: new UiVulnerabilities(scanStore(ctx), ctx.registry) }
+          : {}),
       }),
     ],
     start: () => {
@@ -61,7 +63,13 @@ export const uiExtension: ExtensionFactory = (ctx) => {
       events.on('blob-stored', onChanged);
       events.on('blob-deleted', onChanged);
       // Every process keeps its own in-memory orders fresh; the summaries themselves are shared.
-      ctx.jobs.add({ name: 'ui-summaries', intervalMs: FULL_CHECK_MS, firstDelayMs: 0, elected: false, run: fullCheck });
+      ctx.jobs.add({
+        name: 'ui-summaries',
+        intervalMs: FULL_CHECK_MS,
+        firstDelayMs: 0,
+        elected: false,
+        run: fullCheck,
+      });
     },
     stop: () => {
       stopped = true;

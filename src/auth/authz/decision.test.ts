@@ -51,12 +51,18 @@ describe('refusalOf', () => {
   it('forbids a known caller what the policy refuses, whatever its token says', () => {
     assert.equal(refusalOf(policy, ci, 'delete', 'team/app'), 'forbidden');
     assert.equal(refusalOf(policy, bob, 'read', 'private/x'), 'forbidden');
-    const widened: Identity = { ...ci, tokenAccess: token({ 'team/app': ['read', 'create', 'update', 'delete'] }) };
+    const widened: Identity = {
+      ...ci,
+      tokenAccess: token({ 'team/app': ['read', 'create', 'update', 'delete'] }),
+    };
     assert.equal(refusalOf(policy, widened, 'delete', 'team/app'), 'forbidden');
   });
 
   it('names a missing scope when the policy would allow (go-containerregistry deletes with a push token)', () => {
-    const pushToken: Identity = { ...alice, tokenAccess: token({ 'team/app': ['read', 'create', 'update'] }) };
+    const pushToken: Identity = {
+      ...alice,
+      tokenAccess: token({ 'team/app': ['read', 'create', 'update'] }),
+    };
     assert.equal(refusalOf(policy, pushToken, 'delete', 'team/app'), 'insufficient-scope');
     assert.equal(refusalOf(policy, pushToken, 'create', 'other/app'), 'insufficient-scope');
     assert.equal(refusalOf(policy, pushToken, 'create', 'team/app'), undefined);

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { RegistryTokens } from './registry-tokens.js';
-import { loadSigningKeys, rotateSigningKeyFile, SIGNING_KEY_FILE, signingKeysFromEnv } from './signing-keys.js';
+import {
+  loadSigningKeys,
+  rotateSigningKeyFile,
+  SIGNING_KEY_FILE,
+  signingKeysFromEnv,
+} from './signing-keys.js';
 
 const subject = { username: 'carol', groups: [], method: 'htpasswd' } as const;
 
@@ -30,14 +35,28 @@ describe('token signing keys', () => {
       const issued = await old.issue(subject, [], new Date());
       const after = await rotateSigningKeyFile(dir);
       assert.notEqual(after.current.id, before.current.id);
-      assert.deepEqual(after.previous.map((k) => k.id), [before.current.id]);
+      assert.deepEqual(
+        after.previous.map((k) => k.id),
+        [before.current.id],
+      );
       const rotated = new RegistryTokens({ key: after.current, previous: after.previous, service: 's' });
       assert.ok(await rotated.verify(issued.token, new Date()), 'a token of the previous key');
       // A process that started before the rotation learns the new key from the file when it meets it.
-      const stale = new RegistryTokens({ key: before.current, service: 's', reload: () => loadSigningKeys(dir, {}) });
+      const stale = new RegistryTokens({
+        key: before.current,
+        service: 's',
+        reload: () => loadSigningKeys(dir, {}),
+      });
       const fresh = await rotated.issue(subject, [], new Date());
-      assert.ok(await stale.verify(fresh.token, new Date()), 'a token of the new key, verified after a reload');
-      assert.equal((JSON.parse(await readFile(path.join(dir, SIGNING_KEY_FILE), 'utf8')) as { keys: unknown[] }).keys.length, 2);
+      assert.ok(
+        await stale.verify(fresh.token, new Date()),
+        'a token of the new key, verified after a reload',
+      );
+      assert.equal(
+        (JSON.parse(await readFile(path.join(dir, SIGNING_KEY_FILE), 'utf8')) as { keys: unknown[] }).keys
+          .length,
+        2,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

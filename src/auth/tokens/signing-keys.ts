@@ -39,15 +39,25 @@ interface KeyFile {
 }
 
 function newKey(): KeyFile['keys'][number] {
-  return { id: randomUUID(), secret: randomBytes(32).toString('base64url'), createdAt: new Date().toISOString() };
+  return {
+    id: randomUUID(),
+    secret: randomBytes(32).toString('base64url'),
+    createdAt: new Date().toISOString(),
+  };
 }
 
 function parse(text: string, file: string): SigningKeys {
   const parsed = JSON.parse(text) as Partial<KeyFile>;
   const keys = (parsed.keys ?? []).filter(
-    (k) => typeof k?.id === 'string' && typeof k.secret === 'string' && Buffer.from(k.secret, 'base64url').length >= MIN_SECRET_BYTES,
+    (k) =>
+      typeof k?.id === 'string' &&
+      typeof k.secret === 'string' &&
+      Buffer.from(k.secret, 'base64url').length >= MIN_SECRET_BYTES,
   );
-  const [current, ...previous] = keys.map((k) => ({ id: k.id, secret: new Uint8Array(Buffer.from(k.secret, 'base64url')) }));
+  const [current, ...previous] = keys.map((k) => ({
+    id: k.id,
+    secret: new Uint8Array(Buffer.from(k.secret, 'base64url')),
+  }));
   if (current === undefined) throw new Error(`${file} holds no usable token signing key`);
   return { current, previous };
 }
@@ -76,7 +86,8 @@ export function signingKeysFromEnv(env: NodeJS.ProcessEnv = process.env): Signin
   const secret = env.BERTH_TOKEN_SECRET;
   if (secret === undefined || secret === '') return undefined;
   const toKey = (value: string, name: string): SigningKey => {
-    if (Buffer.byteLength(value) < MIN_SECRET_BYTES) throw new Error(`${name} must be at least ${MIN_SECRET_BYTES} bytes`);
+    if (Buffer.byteLength(value) < MIN_SECRET_BYTES)
+      throw new Error(`${name} must be at least ${MIN_SECRET_BYTES} bytes`);
     // Every process must derive the same id from the same secret (a random one would break
     // verification across processes), and a new secret must get a new id.
     return { id: `env-${fingerprint(value)}`, secret: new Uint8Array(Buffer.from(value)) };
@@ -97,7 +108,10 @@ function fingerprint(secret: string): string {
  * The signing keys of a data directory: from the environment when set, otherwise from
  * `<metaDir>/token-signing-keys.json`, created (once, whoever starts first) when missing.
  */
-export async function loadSigningKeys(metaDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SigningKeys> {
+export async function loadSigningKeys(
+  metaDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SigningKeys> {
   const fromEnv = signingKeysFromEnv(env);
   if (fromEnv) return fromEnv;
   const file = path.join(metaDir, SIGNING_KEY_FILE);
@@ -112,7 +126,10 @@ export async function loadSigningKeys(metaDir: string, env: NodeJS.ProcessEnv = 
 }
 
 /** Re-reads the key file (a rotation by another process); undefined when keys come from the environment. */
-export async function reloadSigningKeys(metaDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SigningKeys | undefined> {
+export async function reloadSigningKeys(
+  metaDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SigningKeys | undefined> {
   if (signingKeysFromEnv(env)) return undefined;
   const file = path.join(metaDir, SIGNING_KEY_FILE);
   return parse(await readFile(file, 'utf8'), file);

@@ -81,8 +81,7 @@ export function adminKeyRoutes(guard: BerthAccessGuard): PlainRoute {
   const handle = async (ctx: RequestContext): Promise<void> => {
     ctx.route = 'admin-apikeys';
     const store = services.apiKeys;
-    if (store === undefined)
-      throw new RegistryError('NOT_FOUND', 'API keys are not enabled');
+    if (store === undefined) throw new RegistryError('NOT_FOUND', 'API keys are not enabled');
     const identity = await guard.authenticate(ctx, { anonymous: 'allow' });
     ctx.identity = identity;
     if (isAnonymous(identity)) throw new RegistryError('UNAUTHORIZED', 'sign in to manage API keys');

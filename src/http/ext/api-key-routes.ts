@@ -95,8 +95,7 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
   const handle = async (ctx: RequestContext): Promise<void> => {
     ctx.route = 'apikey';
     const store = services.apiKeys;
-    if (store === undefined)
-      throw new RegistryError('NOT_FOUND', 'API keys are not enabled');
+    if (store === undefined) throw new RegistryError('NOT_FOUND', 'API keys are not enabled');
     const identity = await guard.authenticate(ctx, { anonymous: 'allow' });
     ctx.identity = identity;
     if (isAnonymous(identity)) throw new RegistryError('UNAUTHORIZED', 'sign in to manage API keys');
@@ -121,7 +120,12 @@ export function apiKeyRoutes(guard: BerthAccessGuard): PlainRoute {
       case 'POST': {
         const request = parseCreateRequest(await readSmallBody(ctx.req, MAX_BODY_BYTES), now);
         const userAgent = ctx.req.headers['user-agent'] ?? '';
-        const { record, key } = await store.create({ owner, ...request, creatorUa: userAgent.slice(0, 500), now });
+        const { record, key } = await store.create({
+          owner,
+          ...request,
+          creatorUa: userAgent.slice(0, 500),
+          now,
+        });
         services.log.info({ user: owner, keyId: record.id, label: record.label }, 'API key created');
         services.audit.record({
           action: 'apikey.create',

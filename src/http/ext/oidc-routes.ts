@@ -62,11 +62,7 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
   const knownProvider = (ctx: RequestContext, name: string) => {
     const provider = services.providers.get(name);
     if (provider === undefined) {
-      sendSignInProblem(
-        ctx,
-        'BAD_REQUEST',
-        `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`,
-      );
+      sendSignInProblem(ctx, 'BAD_REQUEST', `unknown sign-in provider ${JSON.stringify(name.slice(0, 50))}`);
     }
     return provider;
   };
@@ -86,9 +82,14 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     // held to a trickle, so it can neither fill the store nor crowd out sign-ins in progress.
     const address = clientAddress(ctx);
     if (starts.isLimited(address)) {
-      sendSignInProblem(ctx, 'TOOMANYREQUESTS', 'Too many sign-ins started from this address; try again in a minute.', {
-        'Retry-After': String(Math.ceil(starts.retryAfterMs(address) / 1000)),
-      });
+      sendSignInProblem(
+        ctx,
+        'TOOMANYREQUESTS',
+        'Too many sign-ins started from this address; try again in a minute.',
+        {
+          'Retry-After': String(Math.ceil(starts.retryAfterMs(address) / 1000)),
+        },
+      );
       return;
     }
     starts.recordFailure(address);
@@ -114,9 +115,14 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
       now,
     );
     if (!saved) {
-      sendSignInProblem(ctx, 'UNAVAILABLE', 'Too many sign-ins are in progress; try again in a few minutes.', {
-        'Retry-After': '60',
-      });
+      sendSignInProblem(
+        ctx,
+        'UNAVAILABLE',
+        'Too many sign-ins are in progress; try again in a few minutes.',
+        {
+          'Retry-After': '60',
+        },
+      );
       return;
     }
     appendSetCookie(ctx.res, signInCookie(pending.state, Math.floor(settings.signInTtlMs / 1000)));

@@ -19,7 +19,12 @@ export function sendSignInProblem(
 ): void {
   const status = statusOf(code);
   if (!wantsHtml(ctx)) {
-    sendJson(ctx, status, { errors: [{ code: wireCode(code), message }] }, { 'Cache-Control': 'no-store', ...headers });
+    sendJson(
+      ctx,
+      status,
+      { errors: [{ code: wireCode(code), message }] },
+      { 'Cache-Control': 'no-store', ...headers },
+    );
     return;
   }
   const body = Buffer.from(

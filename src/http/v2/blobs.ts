@@ -5,7 +5,12 @@ import { parseRange } from '../range.js';
 import { sendEmpty } from '../respond.js';
 import type { V2Deps } from './deps.js';
 
-export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
+export async function getBlob(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  digestText: string,
+): Promise<void> {
   const digest = parseDigest(digestText);
   const local = await deps.registry.blobs.stat(name, digest);
   if (!local && deps.pullThrough && (await deps.pullThrough.serveBlob(ctx, name, digest.value))) return;
@@ -48,7 +53,12 @@ export async function getBlob(ctx: RequestContext, deps: V2Deps, name: string, d
   ctx.res.end();
 }
 
-export async function deleteBlob(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
+export async function deleteBlob(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  digestText: string,
+): Promise<void> {
   const digest = parseDigest(digestText);
   await deps.registry.blobs.delete(name, digest);
   sendEmpty(ctx, 202, { 'Docker-Content-Digest': digest.value });

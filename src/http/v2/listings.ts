@@ -32,7 +32,11 @@ export async function listTags(ctx: RequestContext, deps: V2Deps, name: string):
  * Lists what the caller may read by its policy (a token's scope does not narrow a listing, and the
  * anonymous caller's listing is the least anybody sees); pages count listed repositories only.
  */
-export async function catalog(ctx: RequestContext, deps: V2Deps, authorization: RouteAuthorization): Promise<void> {
+export async function catalog(
+  ctx: RequestContext,
+  deps: V2Deps,
+  authorization: RouteAuthorization,
+): Promise<void> {
   const page = parsePageRequest(ctx.url.searchParams);
   const limit = page.n ?? Number.MAX_SAFE_INTEGER;
   const repositories: string[] = [];
@@ -57,11 +61,18 @@ export async function catalog(ctx: RequestContext, deps: V2Deps, authorization: 
     }
   }
   const headers =
-    more && page.n !== undefined ? { Link: nextPageLink('/v2/_catalog', limit, repositories[repositories.length - 1]!) } : {};
+    more && page.n !== undefined
+      ? { Link: nextPageLink('/v2/_catalog', limit, repositories[repositories.length - 1]!) }
+      : {};
   sendJson(ctx, 200, { repositories }, headers);
 }
 
-export async function referrers(ctx: RequestContext, deps: V2Deps, name: string, digestText: string): Promise<void> {
+export async function referrers(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  digestText: string,
+): Promise<void> {
   const subject = parseDigest(digestText);
   const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined;
   const manifests = await deps.registry.manifests.referrers(name, subject, artifactType);

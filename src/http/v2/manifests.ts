@@ -13,7 +13,12 @@ import { manifestLocation, type V2Deps } from './deps.js';
 /** More `?tag=` values than this get 414, as the spec allows (it asks for at least 10). */
 const MAX_TAGS_PER_PUSH = 100;
 
-export async function getManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
+export async function getManifest(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  reference: string,
+): Promise<void> {
   const ref = parseReference(reference);
   if (deps.pullThrough) await deps.pullThrough.ensureManifest(ctx, name, reference);
   const manifests = deps.registry.manifests;
@@ -57,9 +62,16 @@ export async function putManifest(
   // Decided under the repository lock, so two racing pushes of a new tag cannot both pass as `create`.
   const authorizeTag = (_tag: string, currentDigest: string | undefined): void =>
     authorization.require(manifestWriteAction({ kind: 'tag', currentDigest }, newDigest));
-  const result = await deps.registry.manifests.put(name, ref, data, ctx.req.headers['content-type'] ?? '', extraTags, {
-    authorizeTag,
-  });
+  const result = await deps.registry.manifests.put(
+    name,
+    ref,
+    data,
+    ctx.req.headers['content-type'] ?? '',
+    extraTags,
+    {
+      authorizeTag,
+    },
+  );
   const headers: Record<string, string | string[]> = {
     Location: manifestLocation(name, result.digest),
     'Docker-Content-Digest': result.digest,
@@ -69,7 +81,12 @@ export async function putManifest(
   sendEmpty(ctx, 201, headers);
 }
 
-export async function deleteManifest(ctx: RequestContext, deps: V2Deps, name: string, reference: string): Promise<void> {
+export async function deleteManifest(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  reference: string,
+): Promise<void> {
   const ref = parseReference(reference);
   await deps.registry.manifests.delete(name, ref);
   sendEmpty(ctx, 202);

@@ -67,7 +67,10 @@ export async function startUpload(
   }
   const algorithmParam = query.get('digest-algorithm') ?? 'sha256';
   if (!isSupportedAlgorithm(algorithmParam)) {
-    throw new RegistryError('DIGEST_INVALID', `unsupported digest algorithm ${JSON.stringify(algorithmParam)}`);
+    throw new RegistryError(
+      'DIGEST_INVALID',
+      `unsupported digest algorithm ${JSON.stringify(algorithmParam)}`,
+    );
   }
   const length = contentLength(ctx.req);
   if (length !== undefined && length > 0) {
@@ -81,7 +84,12 @@ export async function startUpload(
   accepted(ctx, name, id, 0);
 }
 
-export async function patchUpload(ctx: RequestContext, deps: V2Deps, name: string, id: string): Promise<void> {
+export async function patchUpload(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  id: string,
+): Promise<void> {
   try {
     const offset = await deps.registry.uploads.append(name, id, ctx.req, chunkOptions(ctx));
     accepted(ctx, name, id, offset);
@@ -89,7 +97,11 @@ export async function patchUpload(ctx: RequestContext, deps: V2Deps, name: strin
     if (!(err instanceof RegistryError && err.code === 'RANGE_NOT_SATISFIABLE')) throw err;
     // Tell the client where the session stands so it can resume from there.
     const offset = await deps.registry.uploads.offset(name, id);
-    sendError(ctx, err, { Location: uploadLocation(name, id), Range: uploadRange(offset), 'Docker-Upload-UUID': id });
+    sendError(ctx, err, {
+      Location: uploadLocation(name, id),
+      Range: uploadRange(offset),
+      'Docker-Upload-UUID': id,
+    });
   }
 }
 
@@ -105,12 +117,22 @@ export async function putUpload(ctx: RequestContext, deps: V2Deps, name: string,
   created(ctx, name, info.digest);
 }
 
-export async function uploadStatus(ctx: RequestContext, deps: V2Deps, name: string, id: string): Promise<void> {
+export async function uploadStatus(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  id: string,
+): Promise<void> {
   const offset = await deps.registry.uploads.offset(name, id);
   accepted(ctx, name, id, offset, 204);
 }
 
-export async function cancelUpload(ctx: RequestContext, deps: V2Deps, name: string, id: string): Promise<void> {
+export async function cancelUpload(
+  ctx: RequestContext,
+  deps: V2Deps,
+  name: string,
+  id: string,
+): Promise<void> {
   await deps.registry.uploads.cancel(name, id);
   sendEmpty(ctx, 204);
 }

@@ -20,7 +20,16 @@ export class MemoryUploadSessions implements UploadSessions {
   async create(session: NewUploadSession): Promise<UploadSession> {
     if (this.sessions.has(session.id)) throw new Error(`upload session ${session.id} exists`);
     const now = Date.now();
-    const record: UploadSession = { ...session, offset: 0, parts: [], hashedBytes: 0, nextPart: 1, version: 1, createdAt: now, updatedAt: now };
+    const record: UploadSession = {
+      ...session,
+      offset: 0,
+      parts: [],
+      hashedBytes: 0,
+      nextPart: 1,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
     this.sessions.set(session.id, record);
     return copy(record);
   }
@@ -30,7 +39,11 @@ export class MemoryUploadSessions implements UploadSessions {
     return s ? copy(s) : undefined;
   }
 
-  async update(id: string, expectedVersion: number, change: UploadSessionChange): Promise<UploadSession | undefined> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    change: UploadSessionChange,
+  ): Promise<UploadSession | undefined> {
     const s = this.sessions.get(id);
     if (!s || s.version !== expectedVersion) return undefined;
     const next = applyUploadChange(s, change, Date.now());

@@ -71,5 +71,4 @@ describe('auth stores (SQLite)', async () => {
     await store.save('state-2', login, new Date(now.getTime() + 1000), now);
     assert.equal(await store.take('state-2', new Date(now.getTime() + 1000)), undefined);
   });
-
 });

@@ -106,7 +106,10 @@ export class SqliteCoordination implements Coordination {
       const lease = await this.#waitFor(key, ttlMs);
       // Renewed while the work lasts, so a long critical section (a GC sweep of a big repository)
       // keeps its lock; only a dead process's lease lapses.
-      const renewal = setInterval(() => void lease.renew().catch(() => false), Math.max(1, Math.floor(ttlMs / 3)));
+      const renewal = setInterval(
+        () => void lease.renew().catch(() => false),
+        Math.max(1, Math.floor(ttlMs / 3)),
+      );
       renewal.unref();
       try {
         return await fn();
@@ -149,7 +152,9 @@ export class SqliteCoordination implements Coordination {
   singleFlight<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const running = this.#flights.get(key) as Promise<T> | undefined;
     if (running) return running;
-    const flight = this.withLock(`flight:${key}`, fn, { ttlMs: 60_000 }).finally(() => this.#flights.delete(key));
+    const flight = this.withLock(`flight:${key}`, fn, { ttlMs: 60_000 }).finally(() =>
+      this.#flights.delete(key),
+    );
     this.#flights.set(key, flight);
     return flight;
   }

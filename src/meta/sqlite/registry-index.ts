@@ -53,9 +53,11 @@ export class SqliteRegistryIndex implements RegistryIndex {
       upsertRepo: db.prepare(
         'INSERT INTO repositories (name, index_stamp, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET index_stamp = excluded.index_stamp',
       ),
-      catalog: db.prepare(
-        'SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo = r.name) ORDER BY name LIMIT ?',
-      ).pluck(),
+      catalog: db
+        .prepare(
+          'SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo = r.name) ORDER BY name LIMIT ?',
+        )
+        .pluck(),
       tag: db.prepare(
         'SELECT m.* FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?',
       ),

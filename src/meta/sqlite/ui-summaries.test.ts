@@ -331,7 +331,10 @@ describe('UI queries and content facts', async () => {
     assert.deepEqual(view.platforms, [{ os: 'linux', architecture: 'amd64' }]);
     assert.equal(view.referrers.length, 1);
     assert.equal(view.referrers[0]?.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');
-    const sigView = await content.image('view/app', (await reg.index.manifest('view/app', digestOf(signature)))!);
+    const sigView = await content.image(
+      'view/app',
+      (await reg.index.manifest('view/app', digestOf(signature)))!,
+    );
     assert.equal(sigView?.subject?.digest, base.digest);
     assert.equal(sigView?.subject?.present, true);
     assert.equal(sigView?.artifactType, 'application/vnd.dev.cosign.artifact.sig.v1+json');

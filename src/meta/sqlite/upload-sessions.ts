@@ -126,7 +126,9 @@ export class SqliteUploadSessions implements UploadSessions {
     );
     this.deleteRow = db.prepare('DELETE FROM upload_sessions WHERE id = ?');
     this.deleteAtVersion = db.prepare('DELETE FROM upload_sessions WHERE id = ? AND version = ?');
-    this.selectIdle = db.prepare('SELECT * FROM upload_sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?');
+    this.selectIdle = db.prepare(
+      'SELECT * FROM upload_sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?',
+    );
   }
 
   async create(session: NewUploadSession): Promise<UploadSession> {
@@ -150,7 +152,11 @@ export class SqliteUploadSessions implements UploadSessions {
     return row ? fromRow(row) : undefined;
   }
 
-  async update(id: string, expectedVersion: number, change: UploadSessionChange): Promise<UploadSession | undefined> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    change: UploadSessionChange,
+  ): Promise<UploadSession | undefined> {
     const row = this.selectRow.get(id) as Row | undefined;
     if (!row || row.version !== expectedVersion) return undefined;
     const next = applyUploadChange(fromRow(row), change, Date.now());
@@ -160,7 +166,8 @@ export class SqliteUploadSessions implements UploadSessions {
   }
 
   async delete(id: string, expectedVersion?: number): Promise<boolean> {
-    const result = expectedVersion === undefined ? this.deleteRow.run(id) : this.deleteAtVersion.run(id, expectedVersion);
+    const result =
+      expectedVersion === undefined ? this.deleteRow.run(id) : this.deleteAtVersion.run(id, expectedVersion);
     return result.changes === 1;
   }
 

@@ -25,7 +25,8 @@ export function scanningConfigured(ctx: Pick<AppContext, 'config'>): boolean {
 /** The stored scans, for readers that do not scan (the web UI). */
 export function scanStore(ctx: Pick<AppContext, 'meta'>): CveScanStore<Inventory, Vulnerability> {
   const store = ctx.meta.cveScans;
-  if (!store) throw new Error('extensions.search.cve needs a metadata store with scan records (SQLite today)');
+  if (!store)
+    throw new Error('extensions.search.cve needs a metadata store with scan records (SQLite today)');
   return store as CveScanStore<Inventory, Vulnerability>;
 }
 

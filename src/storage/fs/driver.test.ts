@@ -4,4 +4,7 @@ import path from 'node:path';
 import { describeDriverContract } from '../contract.js';
 import { FilesystemDriver } from './driver.js';
 
-describeDriverContract('filesystem', async () => new FilesystemDriver(await mkdtemp(path.join(tmpdir(), 'berth-fs-'))));
+describeDriverContract(
+  'filesystem',
+  async () => new FilesystemDriver(await mkdtemp(path.join(tmpdir(), 'berth-fs-'))),
+);

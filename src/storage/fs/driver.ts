@@ -1,7 +1,20 @@
 import { createReadStream, createWriteStream, open as fsOpen } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
-import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  utimes,
+  type FileHandle,
+} from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { finished, Readable, type Writable } from 'node:stream';
@@ -18,7 +31,13 @@ import {
   type StorageDriver,
   type WriteOptions,
 } from '../driver.js';
-import { AlreadyExistsError, InvalidPartError, InvalidPathError, PathNotFoundError, StorageFullError } from '../errors.js';
+import {
+  AlreadyExistsError,
+  InvalidPartError,
+  InvalidPathError,
+  PathNotFoundError,
+  StorageFullError,
+} from '../errors.js';
 
 /** Chunk size for copyTo: large enough for few syscalls, small enough for many concurrent pulls. */
 const COPY_CHUNK = 512 * 1024;
@@ -27,7 +46,9 @@ const DEFAULT_PAGE = 1000;
 const PARTS_SUFFIX = '.parts';
 
 function isCode(err: unknown, ...codes: string[]): boolean {
-  return typeof err === 'object' && err !== null && codes.includes((err as { code?: unknown }).code as string);
+  return (
+    typeof err === 'object' && err !== null && codes.includes((err as { code?: unknown }).code as string)
+  );
 }
 
 /** Driver errors for the node errors that have a meaning above the driver. */
@@ -105,7 +126,12 @@ export class FilesystemDriver implements StorageDriver {
       await fh.close();
       return Readable.from([]);
     }
-    return createReadStream(full, { fd: fh, start, ...(end === undefined ? {} : { end }), highWaterMark: 1024 * 1024 });
+    return createReadStream(full, {
+      fd: fh,
+      start,
+      ...(end === undefined ? {} : { end }),
+      highWaterMark: 1024 * 1024,
+    });
   }
 
   /**
@@ -249,7 +275,11 @@ export class FilesystemDriver implements StorageDriver {
     }
     let previous = 0;
     for (const part of parts) {
-      if (part.number <= previous || !/^\d{5}\.[0-9a-f-]{36}$/.test(part.etag) || !part.etag.startsWith(String(part.number).padStart(5, '0'))) {
+      if (
+        part.number <= previous ||
+        !/^\d{5}\.[0-9a-f-]{36}$/.test(part.etag) ||
+        !part.etag.startsWith(String(part.number).padStart(5, '0'))
+      ) {
         throw new InvalidPartError(p, part.number);
       }
       previous = part.number;
@@ -393,7 +423,7 @@ async function writeAll(fh: FileHandle, body: Readable): Promise<number> {
   try {
     for await (const chunk of body) {
       const data = chunk as Buffer;
-      for (let done = 0; done < data.length; ) done += (await fh.write(data, done)).bytesWritten;
+      for (let done = 0; done < data.length;) done += (await fh.write(data, done)).bytesWritten;
       size += data.length;
     }
   } catch (err) {

@@ -34,7 +34,8 @@ interface Upload {
 const DEFAULT_PAGE = 1000;
 
 function checkPath(p: string): string {
-  if (p.startsWith('/') || p.includes('\\') || p.includes('\0') || p.endsWith('/')) throw new InvalidPathError(p);
+  if (p.startsWith('/') || p.includes('\\') || p.includes('\0') || p.endsWith('/'))
+    throw new InvalidPathError(p);
   for (const part of p.split('/')) {
     if (part === '.' || part === '..' || (part === '' && p !== '')) throw new InvalidPathError(p);
   }
@@ -143,7 +144,12 @@ export class MemoryDriver implements StorageDriver {
     const pieces: Buffer[] = [];
     for (const part of parts) {
       const data = upload.writes.get(part.etag);
-      if (part.number <= previous || !data || data.length !== part.size || !part.etag.startsWith(`${part.number}.`)) {
+      if (
+        part.number <= previous ||
+        !data ||
+        data.length !== part.size ||
+        !part.etag.startsWith(`${part.number}.`)
+      ) {
         throw new InvalidPartError(p, part.number);
       }
       previous = part.number;

@@ -187,7 +187,9 @@ export async function render(ctx) {
             h('td', { 'data-label': 'Last push' }, timeAgo(repo.updatedAt)),
             h('td', { 'data-label': 'Size', class: 'num' }, bytes(repo.size)),
             h('td', { 'data-label': 'Platforms', class: 'platforms' }, platforms(repo.platforms)),
-            scanning ? h('td', { 'data-label': 'Vulnerabilities' }, severityCounts(repo.vulnerabilities)) : null,
+            scanning
+              ? h('td', { 'data-label': 'Vulnerabilities' }, severityCounts(repo.vulnerabilities))
+              : null,
           ),
         ),
       ),
