@@ -24,10 +24,7 @@
  * Expiries compare with `clock_timestamp()` of the database, never with a replica's clock, so
  * replicas whose clocks disagree still agree on who holds a lease.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { Coordination, Lease, Leadership, LockOptions } from '../../coordination/coordination.js';
-import { KeyedLock } from '../../coordination/keyed-lock.js';
+import { LeaseRowCoordination } from '../../coordination/lease-rows.js';
 import { DB_NOW_MS, type Migrations, type Pool } from './database.js';
 import type { Notifications } from './notifications.js';
 
@@ -44,26 +41,19 @@ export const COORDINATION_MIGRATIONS: Migrations = {
   ],
 };
 
-const DEFAULT_TTL_MS = 30_000;
-const POLL_FIRST_MS = 5;
-/** The longest a waiter sleeps between looks; releases are announced, so this is only the fallback. */
-const POLL_MAX_MS = 250;
 /** What a release announces, so that only waiters for that lease wake. */
 const releasedKey = (name: string): string => `released:${name}`;
 
-export class PostgresCoordination implements Coordination {
-  readonly #holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  readonly #local = new KeyedLock();
-  readonly #flights = new Map<string, Promise<unknown>>();
-  /** Leases this instance holds: name → token. */
-  readonly #held = new Map<string, number>();
-
+export class PostgresCoordination extends LeaseRowCoordination {
   constructor(
     private readonly pool: Pool,
     private readonly notifications: Notifications,
-  ) {}
+  ) {
+    // Releases are announced (NOTIFY), so polling is only the fallback for a missed message.
+    super({ firstMs: 5, maxMs: 250 });
+  }
 
-  async tryLease(name: string, ttlMs: number): Promise<Lease | undefined> {
+  protected async takeRow(name: string, ttlMs: number): Promise<number | undefined> {
     // One statement: the conflicting row is locked while its expiry is compared, so two replicas
     // can never both take a free lease. A holder taking its own lease again gets a new token.
     const { rows } = await this.pool.query<{ token: number }>(
@@ -72,106 +62,29 @@ export class PostgresCoordination implements Coordination {
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
        WHERE coord_leases.expires_at <= ${DB_NOW_MS} OR coord_leases.holder = excluded.holder
        RETURNING token`,
-      [name, this.#holder, Math.max(1, Math.round(ttlMs))],
+      [name, this.holder, Math.max(1, Math.round(ttlMs))],
     );
-    const token = rows[0]?.token;
-    return token === undefined ? undefined : this.#lease(name, token, ttlMs);
+    return rows[0]?.token;
   }
 
-  #lease(name: string, token: number, ttlMs: number): Lease {
-    this.#held.set(name, token);
-    let released = false;
-    return {
-      name,
-      token,
-      renew: async () => {
-        if (released) return false;
-        const result = await this.pool.query(
-          `UPDATE coord_leases SET expires_at = ${DB_NOW_MS} + $4 WHERE name = $1 AND holder = $2 AND token = $3`,
-          [name, this.#holder, token, Math.max(1, Math.round(ttlMs))],
-        );
-        return result.rowCount === 1;
-      },
-      release: async () => {
-        if (released) return;
-        released = true;
-        if (this.#held.get(name) === token) this.#held.delete(name);
-        await this.#release(name, token);
-      },
-    };
+  protected async renewRow(name: string, token: number, ttlMs: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE coord_leases SET expires_at = ${DB_NOW_MS} + $4 WHERE name = $1 AND holder = $2 AND token = $3`,
+      [name, this.holder, token, Math.max(1, Math.round(ttlMs))],
+    );
+    return result.rowCount === 1;
   }
 
-  async #release(name: string, token: number): Promise<void> {
+  protected async releaseRow(name: string, token: number): Promise<void> {
     // The announcement goes out at commit, only when a row was deleted.
     await this.pool.query(
       `WITH gone AS (DELETE FROM coord_leases WHERE name = $1 AND holder = $2 AND token = $3 RETURNING name)
        SELECT pg_notify($4, $5) FROM gone`,
-      [name, this.#holder, token, this.notifications.channel, releasedKey(name)],
+      [name, this.holder, token, this.notifications.channel, releasedKey(name)],
     );
   }
 
-  async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-    const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-    return this.#local.run(key, async () => {
-      const lease = await this.#waitFor(key, ttlMs);
-      // Renewed while the work lasts, so a long critical section keeps its lock; only a dead
-      // process's lease lapses. A failed renewal (database briefly away) is retried next tick.
-      const renewal = setInterval(
-        () => void lease.renew().catch(() => undefined),
-        Math.max(1, Math.floor(ttlMs / 3)),
-      );
-      renewal.unref();
-      try {
-        return await fn();
-      } finally {
-        clearInterval(renewal);
-        // A release that fails (the database briefly away) leaves a lease that lapses on its own;
-        // the work itself succeeded and must not be reported as failed.
-        await lease.release().catch(() => undefined);
-      }
-    });
-  }
-
-  async #waitFor(name: string, ttlMs: number): Promise<Lease> {
-    let delay = POLL_FIRST_MS;
-    for (;;) {
-      const lease = await this.tryLease(name, ttlMs);
-      if (lease) return lease;
-      await this.notifications.wait(releasedKey(name), delay * (0.5 + Math.random()));
-      delay = Math.min(POLL_MAX_MS, delay * 2);
-    }
-  }
-
-  leadership(job: string, ttlMs: number): Leadership {
-    const name = `leader:${job}`;
-    let lease: Lease | undefined;
-    return {
-      job,
-      check: async () => {
-        if (lease && (await lease.renew())) return true;
-        lease = await this.tryLease(name, ttlMs);
-        return lease !== undefined;
-      },
-      resign: async () => {
-        await lease?.release();
-        lease = undefined;
-      },
-    };
-  }
-
-  singleFlight<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const running = this.#flights.get(key) as Promise<T> | undefined;
-    if (running) return running;
-    const flight = this.withLock(`flight:${key}`, fn, { ttlMs: 60_000 }).finally(() =>
-      this.#flights.delete(key),
-    );
-    this.#flights.set(key, flight);
-    return flight;
-  }
-
-  async close(): Promise<void> {
-    const held = [...this.#held];
-    this.#held.clear();
-    await Promise.all(held.map(([name, token]) => this.#release(name, token).catch(() => undefined)));
+  protected override waitForRelease(name: string, delayMs: number): Promise<void> {
+    return this.notifications.wait(releasedKey(name), delayMs);
   }
 }
