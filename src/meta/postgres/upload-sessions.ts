@@ -7,12 +7,12 @@
 import {
   applyUploadChange,
   type NewUploadSession,
-  type UploadAlgorithm,
   type UploadSession,
   type UploadSessionChange,
   type UploadSessions,
 } from '../upload-sessions.js';
 import type { Migrations, Pool } from './database.js';
+import { sessionFromRow, sessionToRow, type UploadSessionRow } from '../upload-session-row.js';
 
 export const UPLOAD_SESSION_MIGRATIONS: Migrations = {
   module: 'upload-sessions',
@@ -38,61 +38,28 @@ export const UPLOAD_SESSION_MIGRATIONS: Migrations = {
   ],
 };
 
-interface Row {
-  id: string;
-  repository: string;
-  algorithm: string;
-  upload_offset: number;
-  parts: string;
-  storage_path: string | null;
-  storage_upload_id: string | null;
-  hash_state: Buffer | null;
-  hashed_bytes: number;
-  next_part: number;
-  writer_token: string | null;
-  writer_until: number | null;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
+/** A row as PostgreSQL returns it (`upload_offset`: OFFSET is reserved there). */
+type Row = Omit<UploadSessionRow, 'offset'> & { upload_offset: number };
 
-function fromRow(row: Row): UploadSession {
-  const session: UploadSession = {
-    id: row.id,
-    repository: row.repository,
-    algorithm: row.algorithm as UploadAlgorithm,
-    offset: row.upload_offset,
-    parts: JSON.parse(row.parts) as UploadSession['parts'],
-    hashedBytes: row.hashed_bytes,
-    nextPart: row.next_part,
-    version: row.version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.storage_path !== null && row.storage_upload_id !== null) {
-    session.storage = { path: row.storage_path, uploadId: row.storage_upload_id };
-  }
-  if (row.hash_state !== null) session.hashState = new Uint8Array(row.hash_state);
-  if (row.writer_token !== null && row.writer_until !== null) {
-    session.writer = { token: row.writer_token, until: row.writer_until };
-  }
-  return session;
+function fromRow({ upload_offset, ...row }: Row): UploadSession {
+  return sessionFromRow({ ...row, offset: upload_offset });
 }
 
 /** The mutable columns in the order of $2…$11 below. */
 function mutable(s: UploadSession): unknown[] {
+  const r = sessionToRow(s);
   return [
-    s.offset,
-    JSON.stringify(s.parts),
-    s.storage?.path ?? null,
-    s.storage?.uploadId ?? null,
-    s.hashState ? Buffer.from(s.hashState) : null,
-    s.hashedBytes,
-    s.nextPart,
-    s.writer?.token ?? null,
-    s.writer?.until ?? null,
-    s.version,
-    s.updatedAt,
+    r.offset,
+    r.parts,
+    r.storage_path,
+    r.storage_upload_id,
+    r.hash_state,
+    r.hashed_bytes,
+    r.next_part,
+    r.writer_token,
+    r.writer_until,
+    r.version,
+    r.updated_at,
   ];
 }
 

@@ -6,11 +6,14 @@
  */
 import type { Db } from '../database.js';
 import { migrateModule } from '../database.js';
-import type { PartInfo } from '../../storage/driver.js';
+import {
+  sessionFromRow as fromRow,
+  sessionToRow as toParams,
+  type UploadSessionRow as Row,
+} from '../upload-session-row.js';
 import {
   applyUploadChange,
   type NewUploadSession,
-  type UploadAlgorithm,
   type UploadSession,
   type UploadSessionChange,
   type UploadSessions,
@@ -38,67 +41,6 @@ export const UPLOAD_SESSION_MIGRATIONS: string[] = [
   CREATE INDEX upload_sessions_updated ON upload_sessions (updated_at);
   `,
 ];
-
-interface Row {
-  id: string;
-  repository: string;
-  algorithm: string;
-  offset: number;
-  parts: string;
-  storage_path: string | null;
-  storage_upload_id: string | null;
-  hash_state: Buffer | null;
-  hashed_bytes: number;
-  next_part: number;
-  writer_token: string | null;
-  writer_until: number | null;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-function fromRow(row: Row): UploadSession {
-  const session: UploadSession = {
-    id: row.id,
-    repository: row.repository,
-    algorithm: row.algorithm as UploadAlgorithm,
-    offset: row.offset,
-    parts: JSON.parse(row.parts) as PartInfo[],
-    hashedBytes: row.hashed_bytes,
-    nextPart: row.next_part,
-    version: row.version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.storage_path !== null && row.storage_upload_id !== null) {
-    session.storage = { path: row.storage_path, uploadId: row.storage_upload_id };
-  }
-  if (row.hash_state !== null) session.hashState = new Uint8Array(row.hash_state);
-  if (row.writer_token !== null && row.writer_until !== null) {
-    session.writer = { token: row.writer_token, until: row.writer_until };
-  }
-  return session;
-}
-
-function toParams(s: UploadSession): Row {
-  return {
-    id: s.id,
-    repository: s.repository,
-    algorithm: s.algorithm,
-    offset: s.offset,
-    parts: JSON.stringify(s.parts),
-    storage_path: s.storage?.path ?? null,
-    storage_upload_id: s.storage?.uploadId ?? null,
-    hash_state: s.hashState ? Buffer.from(s.hashState) : null,
-    hashed_bytes: s.hashedBytes,
-    next_part: s.nextPart,
-    writer_token: s.writer?.token ?? null,
-    writer_until: s.writer?.until ?? null,
-    version: s.version,
-    created_at: s.createdAt,
-    updated_at: s.updatedAt,
-  };
-}
 
 export class SqliteUploadSessions implements UploadSessions {
   private readonly insertRow;
