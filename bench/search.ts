@@ -13,6 +13,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startBerth, type RunningServer } from '../test/support/server.js';
+import { parseStoreBenchArgs } from './store-bench-args.js';
 import {
   ADMIN,
   basic,
@@ -37,29 +38,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { repos: 10_000, tags: 100, samples: 40, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = (): string => {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${arg} needs a value`);
-      return value;
-    };
-    if (arg === '--repos') options.repos = Number(next());
-    else if (arg === '--tags') options.tags = Number(next());
-    else if (arg === '--samples') options.samples = Number(next());
-    else if (arg === '--keep') options.keep = true;
-    else if (arg === '--reuse') {
-      options.reuse = next();
-      options.keep = true;
-    } else if (arg === '--out') options.out = next();
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(
-        'node dist/bench/search.js [--repos 10000] [--tags 100] [--samples 40] [--keep] [--reuse DIR] [--out FILE]\n',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg}`);
-  }
+  const { flags: _flags, ...options } = parseStoreBenchArgs(argv, 'search');
   return options;
 }
 

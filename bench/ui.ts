@@ -29,6 +29,7 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import Database from 'better-sqlite3';
 import { startBerth, type RunningServer } from '../test/support/server.js';
+import { parseStoreBenchArgs } from './store-bench-args.js';
 import {
   ADMIN,
   basic,
@@ -54,31 +55,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { repos: 10_000, tags: 100, samples: 40, browser: false, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = (): string => {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${arg} needs a value`);
-      return value;
-    };
-    if (arg === '--repos') options.repos = Number(next());
-    else if (arg === '--tags') options.tags = Number(next());
-    else if (arg === '--samples') options.samples = Number(next());
-    else if (arg === '--browser') options.browser = true;
-    else if (arg === '--keep') options.keep = true;
-    else if (arg === '--reuse') {
-      options.reuse = next();
-      options.keep = true;
-    } else if (arg === '--out') options.out = next();
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(
-        'node dist/bench/ui.js [--repos 10000] [--tags 100] [--samples 40] [--browser] [--keep] [--reuse DIR] [--out FILE]\n',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg}`);
-  }
-  return options;
+  const { flags, ...options } = parseStoreBenchArgs(argv, 'ui', ['browser']);
+  return { ...options, browser: flags['browser'] ?? false };
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
