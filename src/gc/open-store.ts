@@ -8,8 +8,8 @@ import type { Config } from '../config/index.js';
 import { metadataLocation } from '../config/metadata-location.js';
 import { openMetadataStore } from '../meta/open.js';
 import type { MetadataStore } from '../meta/store.js';
-import { Registry } from '../registry/registry.js';
-import { FilesystemDriver } from '../storage/fs/driver.js';
+import type { Registry } from '../registry/registry.js';
+import { openRegistry, usesObjectStore } from '../open-registry.js';
 
 export interface OpenStore {
   registry: Registry;
@@ -19,17 +19,11 @@ export interface OpenStore {
 
 export async function openStore(config: Config, log: Logger): Promise<OpenStore> {
   const root = config.storage.rootDirectory;
-  if (!existsSync(root)) throw new Error(`storage.rootDirectory ${root} does not exist`);
+  if (!usesObjectStore(config.storage) && !existsSync(root))
+    throw new Error(`storage.rootDirectory ${root} does not exist`);
   const { meta, coordination } = await openMetadataStore(metadataLocation(config, log));
   try {
-    const registry = new Registry({
-      driver: new FilesystemDriver(root),
-      index: meta.registryIndex,
-      uploadSessions: meta.uploadSessions,
-      coordination,
-      dedupe: config.storage.dedupe,
-      log,
-    });
+    const registry = openRegistry(config, log, { meta, coordination });
     await registry.reconcile();
     return { registry, meta, close: () => meta.close() };
   } catch (err) {

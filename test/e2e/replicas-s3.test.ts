@@ -1,0 +1,168 @@
+/**
+ * Berth serving from S3 (Ceph RGW) with its metadata in PostgreSQL, as three replicas started at
+ * once on an empty bucket and database, behind a round-robin proxy that sends every request to the
+ * next replica: pushes and pulls across replicas, the content-addressed layout in the bucket (one
+ * object per digest, a mount is a row), chunked uploads whose requests each reach another replica,
+ * ranged reads, redirects to presigned URLs. Engines from test/support/services.ts (CI=true: a
+ * missing engine fails).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { getManifest, makeImage, pushContent, seededBytes, sha256 } from '../support/fixtures.js';
+import { startCluster, type Cluster } from '../support/replicas.js';
+import { postgresService, s3Service } from '../support/services.js';
+
+const TIMEOUT = { timeout: 180_000 };
+const s3 = s3Service();
+const postgres = postgresService();
+const skip = s3.skip ?? postgres.skip;
+
+if (skip !== undefined) {
+  describe('replicas on S3 and PostgreSQL', { skip }, () => undefined);
+} else {
+  describe('replicas on S3 and PostgreSQL', () => {
+    let cluster: Cluster;
+    before(async () => {
+      cluster = await startCluster(s3.service!, postgres.service!, {
+        config: { storage: { gcDelay: '1h' } },
+      });
+    });
+    after(async () => {
+      await cluster?.stop();
+    });
+
+    it(
+      'a push through the proxy is served by every replica; catalog and tags from the database',
+      TIMEOUT,
+      async () => {
+        const image = makeImage({ layerSizes: [3000, 70_000] });
+        await pushContent(cluster.url, 'team/app', image, 'v1');
+        for (const replica of cluster.replicas) {
+          const got = await getManifest(replica.url, 'team/app', 'v1');
+          assert.equal(got.status, 200);
+          assert.equal(got.digestHeader, image.manifest.digest);
+          for (const blob of image.blobs) {
+            const res = await fetch(`${replica.url}/v2/team/app/blobs/${blob.digest}`);
+            assert.equal(res.status, 200);
+            assert.equal(sha256(Buffer.from(await res.arrayBuffer())), blob.digest);
+          }
+        }
+        const catalog = (await (await fetch(`${cluster.url}/v2/_catalog`)).json()) as {
+          repositories: string[];
+        };
+        assert.deepEqual(catalog.repositories, ['team/app']);
+        const tags = (await (await fetch(`${cluster.url}/v2/team/app/tags/list`)).json()) as {
+          tags: string[];
+        };
+        assert.deepEqual(tags.tags, ['v1']);
+        // The bucket holds the content-addressed layout only: no index.json, no per-repository folders.
+        const keys = await cluster.keys();
+        assert.ok(keys.length > 0);
+        for (const key of keys) assert.match(key, /^berth\/blobs\/sha256\/[0-9a-f]{64}$/, key);
+        assert.ok(
+          cluster.proxy.counts().every((n) => n > 0),
+          `every replica served: ${cluster.proxy.counts().join()}`,
+        );
+      },
+    );
+
+    it(
+      'a cross-repository mount and a second push of the same layer are rows, not copies',
+      TIMEOUT,
+      async () => {
+        const image = makeImage({ layerSizes: [5000] });
+        await pushContent(cluster.url, 'one', image, 'latest');
+        const before = (await cluster.keys()).length;
+        const layer = image.blobs[0]!;
+        const mount = await fetch(`${cluster.url}/v2/two/blobs/uploads/?mount=${layer.digest}&from=one`, {
+          method: 'POST',
+        });
+        assert.equal(mount.status, 201);
+        await pushContent(cluster.url, 'three', image, 'latest');
+        assert.equal((await cluster.keys()).length, before, 'no new object for a mount or a re-push');
+        const head = await fetch(`${cluster.url}/v2/two/blobs/${layer.digest}`, { method: 'HEAD' });
+        assert.equal(head.status, 200);
+        // A repository that never received the blob does not hold it, though the store has it.
+        const other = await fetch(`${cluster.url}/v2/nobody/blobs/${layer.digest}`, { method: 'HEAD' });
+        assert.equal(other.status, 404);
+        // Deleting the blob from `two` removes only its membership: `one` still serves it.
+        const del = await fetch(`${cluster.url}/v2/two/blobs/${layer.digest}`, { method: 'DELETE' });
+        assert.equal(del.status, 202);
+        assert.equal(
+          (await fetch(`${cluster.url}/v2/two/blobs/${layer.digest}`, { method: 'HEAD' })).status,
+          404,
+        );
+        assert.equal(
+          (await fetch(`${cluster.url}/v2/one/blobs/${layer.digest}`, { method: 'HEAD' })).status,
+          200,
+        );
+      },
+    );
+
+    it('a chunked upload whose every request reaches another replica; ranged reads', TIMEOUT, async () => {
+      const bytes = seededBytes(12 * 1024 * 1024 + 123, 'chunked');
+      const digest = sha256(bytes);
+      const post = await fetch(`${cluster.url}/v2/chunks/blobs/uploads/`, { method: 'POST' });
+      assert.equal(post.status, 202);
+      let location = new URL(post.headers.get('location')!, cluster.url);
+      const chunk = 5 * 1024 * 1024;
+      for (let offset = 0; offset < bytes.length; offset += chunk) {
+        const part = bytes.subarray(offset, Math.min(offset + chunk, bytes.length));
+        const patch = await fetch(location, {
+          method: 'PATCH',
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-range': `${offset}-${offset + part.length - 1}`,
+            'content-length': String(part.length),
+          },
+          body: part,
+        });
+        assert.equal(patch.status, 202, await patch.text());
+        location = new URL(patch.headers.get('location')!, cluster.url);
+      }
+      location.searchParams.set('digest', digest);
+      const put = await fetch(location, { method: 'PUT' });
+      assert.equal(put.status, 201, await put.text());
+      const ranged = await fetch(`${cluster.url}/v2/chunks/blobs/${digest}`, {
+        headers: { range: 'bytes=5242870-5242899' },
+      });
+      assert.equal(ranged.status, 206);
+      assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), bytes.subarray(5242870, 5242900));
+      const whole = await fetch(`${cluster.url}/v2/chunks/blobs/${digest}`);
+      assert.equal(sha256(Buffer.from(await whole.arrayBuffer())), digest);
+    });
+
+    it(
+      'with redirectBlobURL, a blob GET is a redirect to a presigned URL the store serves',
+      TIMEOUT,
+      async () => {
+        const redirecting = await startCluster(s3.service!, postgres.service!, {
+          replicas: 1,
+          store: cluster.store,
+          config: { storage: { redirectBlobURL: true } },
+        });
+        try {
+          const image = makeImage({ layerSizes: [4321] });
+          await pushContent(redirecting.url, 'redirected', image, 'v1');
+          const layer = image.blobs.find((b) => b.size === 4321) ?? image.blobs[0]!;
+          const res = await fetch(`${redirecting.url}/v2/redirected/blobs/${layer.digest}`, {
+            redirect: 'manual',
+          });
+          assert.equal(res.status, 307);
+          const location = res.headers.get('location')!;
+          assert.match(location, /X-Amz-Signature=/);
+          const direct = await fetch(location);
+          assert.equal(direct.status, 200);
+          assert.equal(sha256(Buffer.from(await direct.arrayBuffer())), layer.digest);
+          // HEAD is answered by Berth (a URL presigned for GET refuses HEAD).
+          const head = await fetch(`${redirecting.url}/v2/redirected/blobs/${layer.digest}`, {
+            method: 'HEAD',
+          });
+          assert.equal(head.status, 200);
+        } finally {
+          await redirecting.stop({ keepStore: true });
+        }
+      },
+    );
+  });
+}
