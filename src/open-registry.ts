@@ -45,6 +45,7 @@ export function openRegistry(
     coordination: store.coordination,
     dedupe: config.storage.dedupe,
     redirectBlobs: config.storage.redirectBlobURL,
+    recentBlobs: store.meta.recentBlobs,
     log,
   });
 }

@@ -13,7 +13,7 @@
  * first (the sweep sees a holder) or finds the object gone and fails the request (the client
  * retries) instead of acknowledging a blob that no longer exists.
  */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -21,6 +21,7 @@ import type { FileInfo, StorageDriver } from '../storage/driver.js';
 import { isNotFound } from '../storage/errors.js';
 import type { RegistryIndex } from '../meta/registry-index.js';
 import type { Coordination } from '../coordination/coordination.js';
+import type { RecentBlobTimes } from '../meta/pull-times.js';
 import { SUPPORTED_ALGORITHMS, tryParseDigest } from '../oci/digest.js';
 import type { RegistryEvents } from './events.js';
 import { BLOBS_DIR } from './layout.js';
@@ -46,6 +47,12 @@ export interface BlobStoreOptions {
   coordination: Coordination;
   /** Whether `redirectUrl` hands out the driver's presigned URLs (`storage.redirectBlobURL`). */
   redirect?: boolean;
+  /**
+   * Content-addressed layout: when each repository last stored a blob, written before its
+   * membership row so that garbage collection (maybe on another replica) never takes a row that
+   * was just added for an old object (a mount, a re-push of a layer the store already has).
+   */
+  recentBlobs?: RecentBlobTimes | undefined;
 }
 
 export class BlobStore {
@@ -117,6 +124,16 @@ export class BlobStore {
     }
   }
 
+  /** A stream of the whole blob (scrub re-hashes through it); BLOB_UNKNOWN when it is gone. */
+  async open(repo: string, digest: Digest): Promise<Readable> {
+    try {
+      return await this.driver.reader(this.layout.blob(repo, digest));
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
+      throw err;
+    }
+  }
+
   async read(repo: string, digest: Digest): Promise<Buffer> {
     try {
       return await this.driver.getContent(this.layout.blob(repo, digest));
@@ -165,6 +182,7 @@ export class BlobStore {
           `blob ${digest.value} was collected while it was being stored; upload it again`,
         );
       }
+      await this.options.recentBlobs?.record(repo, digest.value, Date.now());
       await this.index.addBlob(repo, digest.value, size);
     });
   }

@@ -7,12 +7,13 @@ import type { StorageDriver } from '../storage/driver.js';
 import type { RegistryIndex } from '../meta/registry-index.js';
 import type { UploadSessions } from '../meta/upload-sessions.js';
 import type { Coordination } from '../coordination/coordination.js';
+import type { RecentBlobTimes } from '../meta/pull-times.js';
 import { BlobStore } from './blobs.js';
 import { findStoreRepositories } from './repository-folders.js';
 import { UploadService } from './uploads.js';
 import { ManifestService } from './manifests.js';
 import { RegistryEvents } from './events.js';
-import { reconcile, type ReconcileResult } from './reconcile.js';
+import { findRepositories, reconcile, type ReconcileResult } from './reconcile.js';
 import { contentAddressedLayout, perRepositoryLayout, type StoreLayoutKind } from './store-layout.js';
 
 export interface RegistryOptions {
@@ -34,6 +35,8 @@ export interface RegistryOptions {
   layout?: StoreLayoutKind;
   /** Redirect blob downloads to the driver's presigned URLs (`storage.redirectBlobURL`). */
   redirectBlobs?: boolean;
+  /** The metadata store's recent-blob times (see BlobStoreOptions.recentBlobs). */
+  recentBlobs?: RecentBlobTimes;
 }
 
 export class Registry {
@@ -60,6 +63,7 @@ export class Registry {
         layout: storeLayout,
         coordination: options.coordination,
         redirect: options.redirectBlobs ?? false,
+        recentBlobs: options.recentBlobs,
       },
       this.events,
     );
@@ -89,10 +93,13 @@ export class Registry {
   /**
    * Every repository that may hold something: for garbage collection and scrub. Per-repository
    * layout: the folders of the store (index.json, blobs or uploads); content-addressed: the
-   * metadata store's repositories with manifests or blob rows.
+   * metadata store's repositories with manifests or blob rows. `withManifests`: only repositories
+   * (an index.json; a manifest), as scrub walks them.
    */
-  async repositories(): Promise<string[]> {
-    if (this.layout === 'per-repository') return findStoreRepositories(this.driver);
+  async repositories(options: { withManifests?: boolean } = {}): Promise<string[]> {
+    if (this.layout === 'per-repository') {
+      return options.withManifests ? findRepositories(this.driver) : findStoreRepositories(this.driver);
+    }
     const names = new Set<string>();
     for (let after = ''; ;) {
       const page = await this.index.catalog(after, 1000);
@@ -100,7 +107,7 @@ export class Registry {
       if (page.length < 1000) break;
       after = page[page.length - 1]!;
     }
-    for (const { repo } of await this.index.repositorySizes()) names.add(repo);
+    if (!options.withManifests) for (const { repo } of await this.index.repositorySizes()) names.add(repo);
     return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 

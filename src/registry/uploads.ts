@@ -27,7 +27,7 @@ import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.j
 import { RegistryError } from '../oci/errors.js';
 import { resumableHasher } from '../oci/resumable-hash.js';
 import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
-import type { PartInfo, StorageDriver } from '../storage/driver.js';
+import type { FileInfo, PartInfo, StorageDriver } from '../storage/driver.js';
 import { isNotFound, isStorageFull } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 import { layout } from './layout.js';
@@ -245,6 +245,25 @@ export class UploadService {
    */
   async abortStaleWrites(cutoff: number): Promise<number> {
     return (await this.driver.abortStaleMultipartUploads?.(new Date(cutoff))) ?? 0;
+  }
+
+  /**
+   * Names in the repository's uploads folder (sessions' parts, stray files), for garbage
+   * collection to hand to `expire`. The content-addressed layout has no such folder: its sessions
+   * are found by their records (`expireIdle`).
+   */
+  async names(repo: string): Promise<string[]> {
+    if (this.layout.kind === 'content-addressed') return [];
+    return this.driver.list(layout.uploadsDir(repo));
+  }
+
+  /** A name of `names` as stored (size, time), or undefined when gone. */
+  async fileInfo(repo: string, name: string): Promise<FileInfo | undefined> {
+    if (this.layout.kind === 'content-addressed' || name.includes('/')) return undefined;
+    return this.driver.stat(`${layout.uploadsDir(repo)}/${name}`).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
   }
 
   /** Discards every session untouched since `idleSince`, files or not; returns how many. */

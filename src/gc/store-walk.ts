@@ -1,2 +1,0 @@
-/** Kept for imports: the walk lives with the registry services (`Registry.repositories`). */
-export { findStoreRepositories } from '../registry/repository-folders.js';
