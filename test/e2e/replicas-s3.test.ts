@@ -3,12 +3,25 @@
  * once on an empty bucket and database, behind a round-robin proxy that sends every request to the
  * next replica: pushes and pulls across replicas, the content-addressed layout in the bucket (one
  * object per digest, a mount is a row), chunked uploads whose requests each reach another replica,
- * ranged reads, redirects to presigned URLs. Engines from test/support/services.ts (CI=true: a
+ * ranged reads, redirects to presigned URLs, skopeo copies through the proxy. Engines from test/support/services.ts (CI=true: a
  * missing engine fails).
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { getManifest, makeImage, pushContent, seededBytes, sha256 } from '../support/fixtures.js';
+import { requireCommand, runOk } from '../support/clients.js';
+import {
+  getManifest,
+  makeImage,
+  makeIndex,
+  pushContent,
+  readOciLayout,
+  seededBytes,
+  sha256,
+  writeOciLayout,
+} from '../support/fixtures.js';
 import { startCluster, type Cluster } from '../support/replicas.js';
 import { postgresService, s3Service } from '../support/services.js';
 
@@ -161,6 +174,66 @@ if (skip !== undefined) {
           assert.equal(head.status, 200);
         } finally {
           await redirecting.stop({ keepStore: true });
+        }
+      },
+    );
+
+    it(
+      'skopeo copies a multi-arch image in and out through the proxy, digests unchanged',
+      TIMEOUT,
+      async () => {
+        const skopeoBin = requireCommand('skopeo');
+        const work = await mkdtemp(path.join(tmpdir(), 'replicas-skopeo-'));
+        try {
+          const policy = path.join(work, 'policy.json');
+          await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+          const skopeo = (args: string[]) =>
+            runOk(skopeoBin, ['--policy', policy, ...args], { timeoutMs: 240_000 });
+          const index = makeIndex({
+            platforms: [
+              { os: 'linux', architecture: 'amd64' },
+              { os: 'linux', architecture: 'arm64' },
+            ],
+            layerSizes: [2 * 1024 * 1024, 11 * 1024 * 1024],
+          });
+          const src = await writeOciLayout(path.join(work, 'src'), [{ content: index, tag: 'v1' }]);
+          const ref = (repo: string) => `docker://${cluster.host}/${repo}:v1`;
+          await skopeo([
+            'copy',
+            '--all',
+            '--preserve-digests',
+            '--dest-tls-verify=false',
+            `oci:${src}:v1`,
+            ref('skopeo/app'),
+          ]);
+          await skopeo([
+            'copy',
+            '--all',
+            '--src-tls-verify=false',
+            '--dest-tls-verify=false',
+            ref('skopeo/app'),
+            ref('skopeo/copy'),
+          ]);
+          const out = path.join(work, 'out');
+          await skopeo([
+            'copy',
+            '--all',
+            '--preserve-digests',
+            '--src-tls-verify=false',
+            ref('skopeo/copy'),
+            `oci:${out}:v1`,
+          ]);
+          const back = await readOciLayout(out);
+          assert.equal(back.byTag('v1').digest, index.manifest.digest);
+          for (const blob of index.blobs) assert.equal(sha256(await back.blob(blob.digest)), blob.digest);
+          const tags = await skopeo([
+            'list-tags',
+            '--tls-verify=false',
+            `docker://${cluster.host}/skopeo/copy`,
+          ]);
+          assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['v1']);
+        } finally {
+          await rm(work, { recursive: true, force: true });
         }
       },
     );
