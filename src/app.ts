@@ -10,8 +10,6 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config, ConfigError } from './config/index.js';
-import { openMetadataStore } from './meta/open.js';
-import { metadataLocation } from './config/metadata-location.js';
 import type { MetadataStore } from './meta/store.js';
 import type { Coordination } from './coordination/coordination.js';
 import { JobRunner } from './coordination/jobs.js';
@@ -120,10 +118,11 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
   const root = config.storage.rootDirectory;
   const refused = configRefusals(config);
   if (refused && usesObjectStore(config.storage)) throw refused;
-  const { meta, coordination } = await openMetadataStore(
-    metadataLocation(config, log, options.sqlitePragmas),
+  const { meta, coordination, registry } = await openRegistry(
+    config,
+    log,
+    options.sqlitePragmas ? { sqlitePragmas: options.sqlitePragmas } : {},
   );
-  const registry = openRegistry(config, log, { meta, coordination });
   // Local state (readiness probe, token signing keys) stays in rootDirectory/_berth, also when the
   // blobs are in an object store.
   await mkdir(path.join(root, META_DIR), { recursive: true });
