@@ -81,7 +81,13 @@ export class BlobStore {
    * On the filesystem the stat is a few microseconds.
    */
   async stat(repo: string, digest: Digest): Promise<BlobInfo | undefined> {
-    if (this.shared && (await this.index.blobSize(repo, digest.value)) === undefined) return undefined;
+    if (this.shared) {
+      // The row is enough: a row is added only while its object exists and an object is deleted
+      // only while no row names it, both under the blob's lock (see the header), so no HEAD of
+      // the object is needed. A read of a vanished object still answers BLOB_UNKNOWN.
+      const size = await this.index.blobSize(repo, digest.value);
+      return size === undefined ? undefined : { digest: digest.value, size };
+    }
     try {
       const info = await this.driver.stat(this.layout.blob(repo, digest));
       if (info.isDirectory) return undefined;

@@ -261,7 +261,9 @@ export class ManifestService {
    */
   async removeEmptyRepository(repo: string): Promise<void> {
     if (this.indexInStore) {
-      await this.index.deleteRepository(repo);
+      // An upload may have added a membership row since the caller looked (uploads take the blob's
+      // lock, not the repository's): a repository still holding a blob keeps its rows.
+      if ((await this.index.repositoryBlobs(repo)).length === 0) await this.index.deleteRepository(repo);
       return;
     }
     await this.driver.delete(layout.index(repo));
