@@ -126,6 +126,14 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
   // Local state (readiness probe, token signing keys) stays in rootDirectory/_berth, also when the
   // blobs are in an object store.
   await mkdir(path.join(root, META_DIR), { recursive: true });
+  if (usesObjectStore(config.storage) && config.http.auth !== undefined && !process.env.BERTH_TOKEN_SECRET) {
+    // Measured (test/e2e/replicas-s3.test.ts): a token minted by one replica is refused by another
+    // whose key file differs, so credentialed pushes through a load balancer fail.
+    log.warn(
+      { keyFile: path.join(root, META_DIR) },
+      'S3 replicas must share the token signing key: set BERTH_TOKEN_SECRET (the same on every replica) or give them the same rootDirectory/_berth key file',
+    );
+  }
   const metrics = metricsFor(registry);
   const jobs = new JobRunner({
     log: log.child({ module: 'jobs' }),

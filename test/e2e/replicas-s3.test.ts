@@ -11,7 +11,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import { requireCommand, runOk } from '../support/clients.js';
+import { UI_HEADER } from '../support/oidc.js';
 import {
   getManifest,
   makeImage,
@@ -233,6 +235,77 @@ if (skip !== undefined) {
           ]);
           assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['v1']);
         } finally {
+          await rm(work, { recursive: true, force: true });
+        }
+      },
+    );
+
+    it(
+      'auth across replicas: skopeo pushes with credentials through the proxy (tokens from any replica honoured by all); a session and an API key made on one replica work on another',
+      TIMEOUT,
+      async () => {
+        const skopeoBin = requireCommand('skopeo');
+        const work = await mkdtemp(path.join(tmpdir(), 'replicas-auth-'));
+        const htpasswd = path.join(work, 'htpasswd');
+        await writeFile(htpasswd, `carol:${await bcrypt.hash('carol-pw', 5)}\n`);
+        const secured = await startCluster(s3.service!, postgres.service!, {
+          store: cluster.store,
+          // Replicas on different machines share the token signing key through the environment.
+          env: { BERTH_TOKEN_SECRET: 'replicas-test-token-secret-0123456789abcdef' },
+          config: {
+            http: {
+              auth: { htpasswd: { path: htpasswd }, apikey: true },
+              accessControl: {
+                repositories: { '**': { policies: [{ users: ['carol'], actions: ['read', 'create'] }] } },
+              },
+            },
+          },
+        });
+        try {
+          const policy = path.join(work, 'policy.json');
+          await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+          const src = await writeOciLayout(path.join(work, 'src'), [
+            { content: makeImage({ layerSizes: [6 * 1024 * 1024] }), tag: 'v1' },
+          ]);
+          await runOk(
+            skopeoBin,
+            [
+              '--policy',
+              policy,
+              'copy',
+              '--dest-tls-verify=false',
+              '--dest-creds',
+              'carol:carol-pw',
+              `oci:${src}:v1`,
+              `docker://${secured.host}/auth/app:v1`,
+            ],
+            { timeoutMs: 240_000 },
+          );
+          const anonymous = await fetch(`${secured.url}/v2/auth/app/tags/list`);
+          assert.equal(anonymous.status, 401);
+
+          const [a, b] = secured.replicas;
+          const basic = { Authorization: `Basic ${Buffer.from('carol:carol-pw').toString('base64')}` };
+          const signIn = await fetch(`${a!.url}/v2/`, { headers: { ...UI_HEADER, ...basic } });
+          assert.equal(signIn.status, 200);
+          const cookie = signIn.headers
+            .getSetCookie()
+            .find((c) => c.startsWith('session='))!
+            .split(';')[0]!;
+          const created = await fetch(`${b!.url}/zot/auth/apikey`, {
+            method: 'POST',
+            headers: { ...UI_HEADER, Cookie: cookie, 'Content-Type': 'application/json', Origin: b!.url },
+            body: JSON.stringify({ label: 'ci' }),
+          });
+          assert.equal(created.status, 201, 'the session made on one replica is honoured on another');
+          const { apiKey } = (await created.json()) as { apiKey: string };
+          const withKey = await fetch(`${secured.url}/v2/auth/app/tags/list`, {
+            headers: { Authorization: `Basic ${Buffer.from(`carol:${apiKey}`).toString('base64')}` },
+          });
+          assert.equal(withKey.status, 200);
+          assert.deepEqual(((await withKey.json()) as { tags: string[] }).tags, ['v1']);
+        } finally {
+          await secured.stop({ keepStore: true });
           await rm(work, { recursive: true, force: true });
         }
       },

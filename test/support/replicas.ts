@@ -52,6 +52,8 @@ export interface ClusterOptions {
   store?: ClusterStore;
   /** Listen on this port (a restart keeps the Locations clients hold valid). */
   port?: number;
+  /** Environment of every replica (e.g. a shared BERTH_TOKEN_SECRET). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function s3Client(s3: S3Service): S3Client {
@@ -150,7 +152,7 @@ export async function startCluster(
   const startReplica = async (): Promise<RunningServer> => {
     const root = await mkdtemp(path.join(tmpdir(), 'berth-replica-'));
     roots.push(root);
-    return startBerth({ config, root, cleanup: false });
+    return startBerth({ config, root, cleanup: false, ...(options.env ? { env: options.env } : {}) });
   };
   const started = await Promise.allSettled(
     Array.from({ length: options.replicas ?? 3 }, () => startReplica()),
