@@ -1,6 +1,7 @@
 /**
  * Berth on S3 (Ceph RGW) + PostgreSQL, one replica and three behind the round-robin proxy, beside
- * the filesystem default (one process, SQLite), in one run with interleaved rounds (each round runs
+ * the filesystem default (one process, SQLite) and CNCF Distribution on the same Ceph (its s3
+ * driver; skipped when `docker-registry` is missing), in one run with interleaved rounds (each round runs
  * every setup once, so the machine's load drifts over all of them alike). A benchmark, never a test.
  *
  *   node dist/bench/replicas.js [--size-mib 100] [--rounds 3] [--gets 200] [--json FILE]
@@ -17,7 +18,12 @@ import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startCluster, type Cluster } from '../test/support/replicas.js';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freshStore, removeStore, startCluster, type Cluster } from '../test/support/replicas.js';
+import type { S3Service } from '../test/support/services.js';
 import { startBerth, type RunningServer } from '../test/support/server.js';
 import { postgresService, s3Service } from '../test/support/services.js';
 
@@ -151,16 +157,18 @@ async function pushManifest(base: string, repo: string, layers: string[]): Promi
     JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }),
   );
   const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
-  const post = await request(
-    `${base}/v2/${repo}/blobs/uploads/?digest=${configDigest}`,
-    'POST',
-    {
-      'content-type': 'application/octet-stream',
-      'content-length': String(config.length),
-    },
+  // POST, then PUT with the body: Distribution 2.8 has no single-POST upload.
+  const post = await request(`${base}/v2/${repo}/blobs/uploads/`, 'POST', {});
+  await expect('config POST', post, 202);
+  const url = location(base, post);
+  url.searchParams.set('digest', configDigest);
+  const configPut = await request(
+    url.toString(),
+    'PUT',
+    { 'content-type': 'application/octet-stream', 'content-length': String(config.length) },
     config,
   );
-  await expect('config', post, 201);
+  await expect('config PUT', configPut, 201);
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -214,6 +222,76 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** CNCF Distribution (`docker-registry serve`, Debian) with its s3 driver on a bucket of its own. */
+async function startDistributionOnS3(s3: S3Service, postgresUrl: string): Promise<Setup | undefined> {
+  const store = await freshStore(s3, postgresUrl);
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-distribution-s3-'));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const config = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  cache:',
+    '    blobdescriptor: inmemory',
+    '  s3:',
+    `    region: ${s3.region}`,
+    `    regionendpoint: ${s3.endpoint}`,
+    `    bucket: ${store.bucket}`,
+    `    accesskey: ${s3.accessKey}`,
+    `    secretkey: ${s3.secretKey}`,
+    '    secure: false',
+    '    v4auth: true',
+    '    rootdirectory: /distribution',
+    '  delete:',
+    '    enabled: true',
+    // Berth serves the bytes itself unless redirectBlobURL is on: the same for Distribution.
+    '  redirect:',
+    '    disable: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n');
+  await writeFile(path.join(dir, 'config.yml'), config);
+  let proc;
+  try {
+    // Distribution's aws-sdk-go panics on AWS_CA_BUNDLE with its custom transport; plain http here.
+    const env = { ...process.env };
+    delete env.AWS_CA_BUNDLE;
+    proc = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore', env });
+  } catch {
+    return undefined;
+  }
+  const child = proc;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', () => undefined);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null || i > 200) {
+      await removeStore(store);
+      return undefined;
+    }
+    const ok = await fetch(`${url}/v2/`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name: 'Distribution 2.8 on the same Ceph (s3 driver)',
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+      await removeStore(store);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const s3 = s3Service();
   const postgres = postgresService();
@@ -233,6 +311,9 @@ async function main(): Promise<void> {
     { name: 'S3 + PostgreSQL, 1 replica behind the proxy', url: one.url, stop: () => one.stop() },
     { name: 'S3 + PostgreSQL, 3 replicas (round-robin proxy)', url: three.url, stop: () => three.stop() },
   ];
+  const distribution = await startDistributionOnS3(s3.service, postgres.service);
+  if (distribution) setups.push(distribution);
+  else process.stderr.write('docker-registry unavailable: Distribution on S3 left out\n');
   const samples: Sample[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
