@@ -7,16 +7,15 @@ import type { Server as HttpsServer } from 'node:https';
 import type { V2Deps } from './http/v2/deps.js';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config, ConfigError } from './config/index.js';
-import { openMetadataStore } from './meta/open.js';
-import { metadataLocation } from './config/metadata-location.js';
 import type { MetadataStore } from './meta/store.js';
 import type { Coordination } from './coordination/coordination.js';
 import { JobRunner } from './coordination/jobs.js';
 import { metricsFor } from './metrics/berth-metrics.js';
-import { FilesystemDriver } from './storage/fs/driver.js';
-import { Registry } from './registry/registry.js';
+import type { Registry } from './registry/registry.js';
+import { openRegistry, usesObjectStore } from './open-registry.js';
 import { META_DIR } from './registry/layout.js';
 import { createHttpServer, type PlainRoute } from './http/server.js';
 import { BerthAccessGuard, createAccessGuard, openAccess, type AccessGuard } from './http/access.js';
@@ -57,6 +56,22 @@ const EXTENSIONS: ExtensionFactory[] = [
  * both report them.
  */
 export function configRefusals(config: Config): ConfigError | undefined {
+  const driverName = config.storage.storageDriver?.['name'];
+  if (driverName !== undefined && !usesObjectStore(config.storage)) {
+    return ConfigErrorClass.at(
+      ['storage', 'storageDriver', 'name'],
+      `${JSON.stringify(driverName)} is not implemented; Berth serves from "s3" (or the filesystem without a storageDriver)`,
+    );
+  }
+  const postgres = config.storage.remoteCache && config.storage.cacheDriver?.['name'] === 'postgres';
+  if (usesObjectStore(config.storage) && !postgres) {
+    // Every replica must share the metadata: the content-addressed layout keeps repository
+    // membership, manifests and tags only there, and an embedded SQLite file is one machine's.
+    return ConfigErrorClass.at(
+      ['storage', 'cacheDriver'],
+      'S3 storage (storageDriver name "s3") needs the PostgreSQL metadata store: set storage.remoteCache: true and storage.cacheDriver: {"name": "postgres", "url": ...} (or BERTH_POSTGRES_URL); S3 with the embedded SQLite metadata is not a supported combination',
+    );
+  }
   const sync = config.extensions?.sync;
   return sync?.enable ? syncConfigProblems(sync) : undefined;
 }
@@ -101,18 +116,24 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
-  const driver = new FilesystemDriver(root);
-  const { meta, coordination } = await openMetadataStore(
-    metadataLocation(config, log, options.sqlitePragmas),
-  );
-  const registry = new Registry({
-    driver,
-    index: meta.registryIndex,
-    uploadSessions: meta.uploadSessions,
-    coordination,
-    dedupe: config.storage.dedupe,
+  const refused = configRefusals(config);
+  if (refused && usesObjectStore(config.storage)) throw refused;
+  const { meta, coordination, registry } = await openRegistry(
+    config,
     log,
-  });
+    options.sqlitePragmas ? { sqlitePragmas: options.sqlitePragmas } : {},
+  );
+  // Local state (readiness probe, token signing keys) stays in rootDirectory/_berth, also when the
+  // blobs are in an object store.
+  await mkdir(path.join(root, META_DIR), { recursive: true });
+  if (usesObjectStore(config.storage) && config.http.auth !== undefined && !process.env.BERTH_TOKEN_SECRET) {
+    // Measured (test/e2e/replicas-s3.test.ts): a token minted by one replica is refused by another
+    // whose key file differs, so credentialed pushes through a load balancer fail.
+    log.warn(
+      { keyFile: path.join(root, META_DIR) },
+      'S3 replicas must share the token signing key: set BERTH_TOKEN_SECRET (the same on every replica) or give them the same rootDirectory/_berth key file',
+    );
+  }
   const metrics = metricsFor(registry);
   const jobs = new JobRunner({
     log: log.child({ module: 'jobs' }),

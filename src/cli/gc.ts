@@ -23,7 +23,6 @@ import { openStore } from '../gc/open-store.js';
 import { formatSweepReport, totalsOf } from '../gc/report.js';
 import { RetentionPolicies } from '../gc/retention.js';
 import { PullLedger } from '../gc/usage.js';
-import { findStoreRepositories } from '../gc/store-walk.js';
 import { Progress } from './progress.js';
 import { probe } from '../doctor/checks.js';
 
@@ -123,7 +122,7 @@ async function runGc(file: string, flags: GcFlags): Promise<void> {
       },
     });
     // The count for the progress line only; the sweep lists the store itself.
-    if (process.stderr.isTTY) progress.start((await findStoreRepositories(store.registry.driver)).length);
+    if (process.stderr.isTTY) progress.start((await store.registry.repositories()).length);
     const report = await collector.sweep();
     progress.finish();
     audit?.close();

@@ -21,6 +21,9 @@ export const IMPLEMENTED_KEYS: readonly string[] = [
   'storage.gcDelay',
   'storage.gcInterval',
   'storage.retention',
+  // name "s3" (gcs and azure are refused at start: app.ts configRefusals).
+  'storage.storageDriver',
+  'storage.redirectBlobURL',
   // Only with a `postgres` cacheDriver; other drivers are warned about in warnings.ts.
   'storage.remoteCache',
   'storage.cacheDriver',

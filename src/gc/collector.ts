@@ -17,23 +17,33 @@
  *   blob's bytes leave the disk with its last link.
  * - Only one repository is locked at a time, and listing a repository's blobs happens before its
  *   lock is taken, so pushes elsewhere never wait and pushes to the repository wait briefly.
+ * - Content-addressed stores (S3): a repository's blobs are membership rows, and removing one
+ *   removes the row. The objects themselves go in a last pass (`BlobStore.sweepUnheld`): one that no
+ *   repository holds and that was written more than `gcDelay` ago, deleted under the blob's lock
+ *   with its holders asked again there, so a push on another replica that stores or mounts it at
+ *   that moment either keeps it or is refused (and retried) — never acknowledged and then lost.
+ *   Multipart uploads of writers that died are aborted there too.
+ * - Storage is reached only through the registry services (`registry.blobs`, `registry.uploads`,
+ *   `registry.manifests`), which alone know the layout.
  */
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { SUPPORTED_ALGORITHMS, tryParseDigest, type Digest } from '../oci/digest.js';
+import { tryParseDigest, type Digest } from '../oci/digest.js';
 import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { layout } from '../registry/layout.js';
 import { emptyIndex, removeTag, tagOf, type OciIndexDocument } from '../registry/oci-index.js';
 import type { RecentBlobTimes } from '../meta/pull-times.js';
 import type { Registry } from '../registry/registry.js';
 import { isNotFound } from '../storage/errors.js';
+import { RegistryError } from '../oci/errors.js';
+import { forEachLimited } from '../registry/blobs.js';
 import { manifestLinks, type ManifestLinks } from './links.js';
 import {
   isEmptyReport,
   type ManifestRemovalReason,
   type RepositoryReport,
+  type StoreSweepReport,
   type SweepReport,
 } from './report.js';
 import {
@@ -42,7 +52,6 @@ import {
   type RetentionCandidate,
   type RetentionPolicies,
 } from './retention.js';
-import { findStoreRepositories } from './store-walk.js';
 import type { PullLedger } from './usage.js';
 
 export interface CollectorOptions {
@@ -95,18 +104,6 @@ function cosignSubject(tag: string | undefined): string | undefined {
   return match ? tryParseDigest(`${match[1]}:${match[2]}`)?.value : undefined;
 }
 
-/** File operations a repository's collection keeps in flight at once (stat, unlink). */
-const IO_CONCURRENCY = 16;
-
-/** Runs `fn` over `items`, at most IO_CONCURRENCY at a time. */
-async function forEachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, lane));
-}
-
 function emptyReport(repo: string): RepositoryReport {
   return {
     repo,
@@ -137,7 +134,7 @@ export class GarbageCollector {
   async sweep(shouldStop: () => boolean = () => false): Promise<SweepReport> {
     const started = performance.now();
     const now = this.now();
-    const repos = await findStoreRepositories(this.registry.driver);
+    const repos = await this.registry.repositories();
     await this.options.pulls?.flush();
     const state = new SweepState();
     const repositories: RepositoryReport[] = [];
@@ -158,14 +155,36 @@ export class GarbageCollector {
         this.options.log.error({ module: 'gc', err }, 'expiring idle upload sessions failed');
       });
     }
+    const store = aborted ? undefined : await this.sweepStore(now, shouldStop);
     return {
       dryRun: this.dryRun,
       now,
       scanned: repos.length,
       repositories,
+      ...(store ? { store } : {}),
       durationSeconds: (performance.now() - started) / 1000,
       aborted,
     };
+  }
+
+  /**
+   * Content-addressed stores: the objects no repository holds any more, and the object store's
+   * abandoned multipart uploads, both older than gcDelay. Nothing to do per-repository layouts
+   * (a blob's bytes leave with its last link there). Failures are logged, never thrown.
+   */
+  private async sweepStore(now: number, shouldStop: () => boolean): Promise<StoreSweepReport | undefined> {
+    if (!this.registry.blobs.contentAddressed) return undefined;
+    const cutoff = now - this.options.delayMs;
+    const report: StoreSweepReport = { blobs: [], freedBytes: 0, abortedUploads: 0 };
+    try {
+      report.blobs = await this.registry.blobs.sweepUnheld(cutoff, { dryRun: this.dryRun, shouldStop });
+      report.freedBytes = report.blobs.reduce((sum, b) => sum + b.size, 0);
+      if (!this.dryRun) report.abortedUploads = await this.registry.uploads.abortStaleWrites(cutoff);
+    } catch (err) {
+      report.error = err instanceof Error ? err.message : String(err);
+      this.options.log.error({ module: 'gc', err }, 'garbage collection of unheld objects failed');
+    }
+    return report;
   }
 
   /** Collects one repository; failures are reported, never thrown. */
@@ -196,13 +215,12 @@ export class GarbageCollector {
     strayCutoff: number,
     report: RepositoryReport,
   ): Promise<void> {
-    const dir = layout.uploadsDir(repo);
-    for (const id of await this.registry.driver.list(dir)) {
+    for (const id of await this.registry.uploads.names(repo)) {
       // Sessions are guarded by their lock; anything else here is a copy's temporary file.
       const cutoff = UPLOAD_SESSION_ID.test(id) ? sessionCutoff : strayCutoff;
       let size: number | undefined;
       if (this.dryRun) {
-        const info = await this.statOrUndefined(`${dir}/${id}`);
+        const info = await this.registry.uploads.fileInfo(repo, id);
         if (info && !info.isDirectory && info.modTime.getTime() <= cutoff) size = info.size;
       } else {
         size = await this.registry.uploads.expire(repo, id, cutoff);
@@ -224,32 +242,19 @@ export class GarbageCollector {
     report: RepositoryReport,
   ): Promise<Map<string, BlobFile>> {
     const files = new Map<string, BlobFile>();
-    for (const algorithm of SUPPORTED_ALGORITHMS) {
-      const dir = `${layout.blobsDir(repo)}/${algorithm}`;
-      await forEachLimited(await this.registry.driver.list(dir), async (name) => {
-        const info = await this.statOrUndefined(`${dir}/${name}`);
-        if (!info || info.isDirectory) return;
-        const digest = tryParseDigest(`${algorithm}:${name}`);
-        if (digest) {
-          files.set(digest.value, { digest, size: info.size, mtime: info.modTime.getTime() });
-        } else if (name.includes('.tmp-') && info.modTime.getTime() <= strayCutoff) {
-          if (!this.dryRun) await this.registry.driver.delete(`${dir}/${name}`);
-          report.uploads.push({ id: `${algorithm}/${name}`, size: info.size });
-          report.bytes += info.size;
-          report.freedBytes += info.size;
-        }
-      });
+    const stored = await this.registry.blobs.files(repo, async (path, info) => {
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      if (!name.includes('.tmp-') || info.modTime.getTime() > strayCutoff) return;
+      if (!this.dryRun) await this.registry.blobs.removeStray(path);
+      const algorithm = path.split('/').at(-2)!;
+      report.uploads.push({ id: `${algorithm}/${name}`, size: info.size });
+      report.bytes += info.size;
+      report.freedBytes += info.size;
+    });
+    for (const file of stored) {
+      files.set(file.digest.value, { digest: file.digest, size: file.size, mtime: file.modTime.getTime() });
     }
     return files;
-  }
-
-  private async statOrUndefined(path: string) {
-    try {
-      return await this.registry.driver.stat(path);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
   }
 
   private async collectLocked(
@@ -379,7 +384,8 @@ export class GarbageCollector {
       const others = (await registry.index.blobHolders(file.digest.value)).filter(
         (holder) => holder !== repo && !state.removed.has(`${holder}@${file.digest.value}`),
       );
-      const freed = others.length === 0;
+      // Content-addressed: removing the row frees nothing yet; the store-wide pass deletes the object.
+      const freed = others.length === 0 && (this.dryRun || !registry.blobs.contentAddressed);
       state.removed.add(`${repo}@${file.digest.value}`);
       if (!this.dryRun) {
         await registry.blobs.remove(repo, file.digest);
@@ -410,8 +416,8 @@ export class GarbageCollector {
     if (file.mtime > cutoff) return false;
     const stored = await this.options.recentBlobs?.storedAt(repo, file.digest.value);
     if (stored !== undefined && stored > cutoff) return false;
-    const info = await this.statOrUndefined(layout.blob(repo, file.digest));
-    return info !== undefined && !info.isDirectory && info.modTime.getTime() <= cutoff;
+    const info = await this.registry.blobs.file(repo, file.digest);
+    return info !== undefined && info.modTime.getTime() <= cutoff;
   }
 
   /**
@@ -419,15 +425,11 @@ export class GarbageCollector {
    * stay: an upload may be creating files in them right now, and only files are safe to delete.
    */
   private async removeRepositoryIfEmpty(repo: string, report: RepositoryReport): Promise<void> {
-    const { driver } = this.registry;
+    const { registry } = this;
     // In a dry run the sessions reported as removable are still there (stray temp files have a '/').
     const wouldGo = this.dryRun ? report.uploads.filter((u) => !u.id.includes('/')).length : 0;
-    if ((await driver.list(layout.uploadsDir(repo))).length > wouldGo) return;
-    if (!this.dryRun) {
-      for (const algorithm of SUPPORTED_ALGORITHMS) {
-        if ((await driver.list(`${layout.blobsDir(repo)}/${algorithm}`)).length > 0) return;
-      }
-    }
+    if ((await registry.uploads.names(repo)).length > wouldGo) return;
+    if (!this.dryRun && (await registry.blobs.files(repo)).length > 0) return;
     report.repositoryRemoved = true;
     if (this.dryRun) return;
     await this.registry.manifests.removeEmptyRepository(repo);
@@ -457,10 +459,11 @@ export class GarbageCollector {
       let fact: ManifestFacts = { links: undefined, mtime: 0 };
       if (digest) {
         try {
-          const bytes = await this.registry.driver.getContent(layout.blob(repo, digest));
+          const bytes = await this.registry.blobs.read(repo, digest);
           const fileTime =
             files.get(digest.value)?.mtime ??
-            (await this.registry.driver.stat(layout.blob(repo, digest))).modTime.getTime();
+            (await this.registry.blobs.file(repo, digest))?.modTime.getTime();
+          if (fileTime === undefined) throw new RegistryError('BLOB_UNKNOWN', `manifest ${text} is gone`);
           // Pushing a manifest that is already stored leaves its file's mtime as it was: a push
           // this process saw recently makes it young again.
           const mtime = Math.max(
@@ -469,7 +472,8 @@ export class GarbageCollector {
           );
           fact = { links: manifestLinks(bytes), mtime };
         } catch (err) {
-          if (!isNotFound(err))
+          const missing = isNotFound(err) || (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN');
+          if (!missing)
             throw new Error(
               `manifest ${text} is unreadable: ${err instanceof Error ? err.message : String(err)}`,
               { cause: err },

@@ -108,6 +108,14 @@ export function observeSweep(report: SweepReport, { log, metrics }: GcSinks): vo
       freedBytes: t.freedBytes,
       errors: t.errors,
       aborted: report.aborted,
+      ...(report.store
+        ? {
+            storeObjects: report.store.blobs.length,
+            storeFreedBytes: report.store.freedBytes,
+            abortedUploads: report.store.abortedUploads,
+            ...(report.store.error === undefined ? {} : { storeError: report.store.error }),
+          }
+        : {}),
       seconds: Math.round(report.durationSeconds * 1000) / 1000,
     },
     'gc: sweep finished',

@@ -1,15 +1,13 @@
 /**
  * Opens a store for a one-off command (`berth gc`, `berth scrub`): the registry services over the
- * configured root and its metadata store, reconciled with the layouts on disk, without HTTP.
+ * configured storage and its metadata store, reconciled with the layouts on disk, without HTTP.
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { metadataLocation } from '../config/metadata-location.js';
-import { openMetadataStore } from '../meta/open.js';
 import type { MetadataStore } from '../meta/store.js';
-import { Registry } from '../registry/registry.js';
-import { FilesystemDriver } from '../storage/fs/driver.js';
+import { openRegistry, usesObjectStore } from '../open-registry.js';
+import type { Registry } from '../registry/registry.js';
 
 export interface OpenStore {
   registry: Registry;
@@ -19,21 +17,14 @@ export interface OpenStore {
 
 export async function openStore(config: Config, log: Logger): Promise<OpenStore> {
   const root = config.storage.rootDirectory;
-  if (!existsSync(root)) throw new Error(`storage.rootDirectory ${root} does not exist`);
-  const { meta, coordination } = await openMetadataStore(metadataLocation(config, log));
+  if (!usesObjectStore(config.storage) && !existsSync(root))
+    throw new Error(`storage.rootDirectory ${root} does not exist`);
+  const opened = await openRegistry(config, log);
   try {
-    const registry = new Registry({
-      driver: new FilesystemDriver(root),
-      index: meta.registryIndex,
-      uploadSessions: meta.uploadSessions,
-      coordination,
-      dedupe: config.storage.dedupe,
-      log,
-    });
-    await registry.reconcile();
-    return { registry, meta, close: () => meta.close() };
+    await opened.registry.reconcile();
+    return { registry: opened.registry, meta: opened.meta, close: () => opened.close() };
   } catch (err) {
-    await meta.close();
+    await opened.close();
     throw err;
   }
 }

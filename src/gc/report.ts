@@ -56,6 +56,18 @@ export interface SweepReport {
   durationSeconds: number;
   /** The sweep stopped early (shutdown). */
   aborted: boolean;
+  /** Content-addressed stores (S3): the store-wide pass after the repositories. */
+  store?: StoreSweepReport;
+}
+
+/** What the store-wide pass of a content-addressed store removed (or would remove). */
+export interface StoreSweepReport {
+  /** Objects no repository held any more, older than gcDelay. */
+  blobs: { digest: string; size: number }[];
+  freedBytes: number;
+  /** The object store's multipart uploads of writers that died, aborted. */
+  abortedUploads: number;
+  error?: string;
 }
 
 export interface SweepTotals {
@@ -147,6 +159,15 @@ export function formatSweepReport(report: SweepReport): string {
     summary +
       (t.errors > 0 ? `; ${plural(t.errors, 'repository', 'repositories')} could not be collected` : ''),
   );
+  if (report.store) {
+    const s = report.store;
+    for (const b of s.blobs)
+      lines.push(`store blob  ${b.digest} ${formatBytes(b.size)} (no repository holds it)`);
+    lines.push(
+      `store: ${report.dryRun ? 'would delete' : 'deleted'} ${plural(s.blobs.length, 'object')} no repository holds (${formatBytes(s.freedBytes)}); ${plural(s.abortedUploads, 'stale multipart upload')} aborted` +
+        (s.error === undefined ? '' : `; failed: ${s.error}`),
+    );
+  }
   if (report.aborted) lines.push('the sweep was interrupted before it reached every repository');
   return lines.join('\n');
 }

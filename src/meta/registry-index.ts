@@ -49,6 +49,10 @@ export interface RegistryIndex {
   referencedBy(repo: string, digest: string): Promise<string[]>;
   /** Repositories holding the blob, in byte order. */
   blobHolders(digest: string): Promise<string[]>;
+  /** The size recorded for the repository's blob, or undefined when the repository does not hold it. */
+  blobSize(repo: string, digest: string): Promise<number | undefined>;
+  /** Every blob the repository holds (a content-addressed store's membership rows), in digest order. */
+  repositoryBlobs(repo: string): Promise<{ digest: string; size: number }[]>;
   /** Bytes of the blobs each repository holds (a blob shared by two repositories counts in both). */
   repositorySizes(): Promise<{ repo: string; bytes: number }[]>;
   addBlob(repo: string, digest: string, size: number): Promise<void>;

@@ -131,8 +131,17 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
           { repo: 'x', bytes: 100 },
           { repo: 'y', bytes: 120 },
         ]);
+        assert.equal(await b.registryIndex.blobSize('y', d(8)), 20);
+        assert.equal(await b.registryIndex.blobSize('z', d(7)), undefined);
         await b.registryIndex.removeBlob('y', d(7));
         assert.deepEqual(await a.registryIndex.blobHolders(d(7)), ['x']);
+        assert.equal(await a.registryIndex.blobSize('y', d(7)), undefined);
+        await a.registryIndex.addBlob('x', d(3), 30);
+        assert.deepEqual(await b.registryIndex.repositoryBlobs('x'), [
+          { digest: d(3), size: 30 },
+          { digest: d(7), size: 100 },
+        ]);
+        await a.registryIndex.removeBlob('x', d(3));
 
         await a.registryIndex.recordManifest(manifest('x', d(1)), ['old'], 's1');
         await b.registryIndex.replaceRepository(

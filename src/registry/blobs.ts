@@ -1,34 +1,78 @@
 /**
  * Blobs of a repository: existence, streaming reads, deletion, and placing finished uploads.
- * Blobs are content-addressed files in the repository's layout; with dedupe on, a blob that some
- * repository already holds is hard-linked instead of stored again.
+ *
+ * Per-repository layout (filesystem): blobs are content-addressed files in the repository's OCI
+ * layout; with dedupe on, a blob that some repository already holds is hard-linked instead of
+ * stored again. A blob is held when its file exists.
+ *
+ * Content-addressed layout (object stores): one object per digest for the whole store, and a
+ * repository holds a blob when the metadata store has its membership row and the object exists.
+ * Removing a blob from a repository removes the row; the object goes with garbage collection once
+ * no repository holds it (`sweepUnheld`). Why membership changes take the blob's lock: the sweep
+ * deletes an object under that lock after seeing no holder, so a row added under it either comes
+ * first (the sweep sees a holder) or finds the object gone and fails the request (the client
+ * retries) instead of acknowledging a blob that no longer exists.
  */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import type { StorageDriver } from '../storage/driver.js';
+import type { FileInfo, StorageDriver } from '../storage/driver.js';
 import { isNotFound } from '../storage/errors.js';
 import type { RegistryIndex } from '../meta/registry-index.js';
+import type { Coordination } from '../coordination/coordination.js';
+import type { RecentBlobTimes } from '../meta/pull-times.js';
+import { SUPPORTED_ALGORITHMS, tryParseDigest } from '../oci/digest.js';
 import type { RegistryEvents } from './events.js';
-import { layout } from './layout.js';
+import { BLOBS_DIR } from './layout.js';
+import { blobLockKey, type StoreLayout } from './store-layout.js';
 
 export interface BlobInfo {
   digest: string;
   size: number;
 }
 
+/** A stored blob file as garbage collection and scrub see it. */
+export interface BlobFile {
+  digest: Digest;
+  size: number;
+  /** When the file was last written (informational; GC's grace period also asks `recentBlobs`). */
+  modTime: Date;
+}
+
 export interface BlobStoreOptions {
   dedupe: boolean;
+  layout: StoreLayout;
+  /** Blob locks of the content-addressed layout (across processes). */
+  coordination: Coordination;
+  /** Whether `redirectUrl` hands out the driver's presigned URLs (`storage.redirectBlobURL`). */
+  redirect?: boolean;
+  /**
+   * Content-addressed layout: when each repository last stored a blob, written before its
+   * membership row so that garbage collection (maybe on another replica) never takes a row that
+   * was just added for an old object (a mount, a re-push of a layer the store already has).
+   */
+  recentBlobs?: RecentBlobTimes | undefined;
 }
 
 export class BlobStore {
+  private readonly layout: StoreLayout;
+  private readonly shared: boolean;
+
   constructor(
     private readonly driver: StorageDriver,
     private readonly index: RegistryIndex,
     private readonly options: BlobStoreOptions,
     private readonly events: RegistryEvents,
-  ) {}
+  ) {
+    this.layout = options.layout;
+    this.shared = options.layout.kind === 'content-addressed';
+  }
+
+  /** Where the repository's blob lives in storage (the upload service writes monolithic blobs there). */
+  path(repo: string, digest: Digest): string {
+    return this.layout.blob(repo, digest);
+  }
 
   /**
    * Whether the repository holds the blob, and its size, asked of storage every time. There is no
@@ -37,8 +81,15 @@ export class BlobStore {
    * On the filesystem the stat is a few microseconds.
    */
   async stat(repo: string, digest: Digest): Promise<BlobInfo | undefined> {
+    if (this.shared) {
+      // The row is enough: a row is added only while its object exists and an object is deleted
+      // only while no row names it, both under the blob's lock (see the header), so no HEAD of
+      // the object is needed. A read of a vanished object still answers BLOB_UNKNOWN.
+      const size = await this.index.blobSize(repo, digest.value);
+      return size === undefined ? undefined : { digest: digest.value, size };
+    }
     try {
-      const info = await this.driver.stat(layout.blob(repo, digest));
+      const info = await this.driver.stat(this.layout.blob(repo, digest));
       if (info.isDirectory) return undefined;
       return { digest: digest.value, size: info.size };
     } catch (err) {
@@ -63,7 +114,7 @@ export class BlobStore {
     destination: Writable,
     options: { range?: { offset: number; length: number }; onOpen: () => void },
   ): Promise<void> {
-    const path = layout.blob(repo, digest);
+    const path = this.layout.blob(repo, digest);
     const { range, onOpen } = options;
     try {
       if (this.driver.copyTo) {
@@ -79,20 +130,67 @@ export class BlobStore {
     }
   }
 
-  async read(repo: string, digest: Digest): Promise<Buffer> {
+  /** A stream of the whole blob (scrub re-hashes through it); BLOB_UNKNOWN when it is gone. */
+  async open(repo: string, digest: Digest): Promise<Readable> {
     try {
-      return await this.driver.getContent(layout.blob(repo, digest));
+      return await this.driver.reader(this.layout.blob(repo, digest));
     } catch (err) {
       if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
       throw err;
     }
   }
 
+  async read(repo: string, digest: Digest): Promise<Buffer> {
+    try {
+      return await this.driver.getContent(this.layout.blob(repo, digest));
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} unknown to ${repo}`);
+      throw err;
+    }
+  }
+
+  /**
+   * A URL the client may fetch the blob from directly (`storage.redirectBlobURL`), or undefined
+   * when the driver has none. The caller checked that the repository holds the blob.
+   */
+  async redirectUrl(repo: string, digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {
+    if (!this.options.redirect) return undefined;
+    return this.driver.presignedUrl?.(this.layout.blob(repo, digest), { method });
+  }
+
   /** Stores small content (a manifest) whose digest the caller has verified. */
   async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<void> {
+    if (this.shared) {
+      // Written again even when the object exists: the same bytes, and a fresh write time keeps a
+      // concurrent sweep from taking an orphan that is about to be held again.
+      await this.driver.putContent(this.layout.blob(repo, digest), data);
+      await this.hold(repo, digest, data.length);
+      return;
+    }
     if (await this.stat(repo, digest)) return;
-    await this.driver.putContent(layout.blob(repo, digest), data);
+    await this.driver.putContent(this.layout.blob(repo, digest), data);
     await this.index.addBlob(repo, digest.value, data.length);
+  }
+
+  /**
+   * Content-addressed layout: records that `repo` holds the blob, under the blob's lock, after
+   * checking that the object is (still) there — a sweep may have taken it since it was written.
+   */
+  private async hold(repo: string, digest: Digest, size: number): Promise<void> {
+    await this.options.coordination.withLock(blobLockKey(digest.value), async () => {
+      const info = await this.driver.stat(this.layout.blob(repo, digest)).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      if (!info || info.isDirectory) {
+        throw new RegistryError(
+          'BLOB_UPLOAD_INVALID',
+          `blob ${digest.value} was collected while it was being stored; upload it again`,
+        );
+      }
+      await this.options.recentBlobs?.record(repo, digest.value, Date.now());
+      await this.index.addBlob(repo, digest.value, size);
+    });
   }
 
   /**
@@ -100,6 +198,11 @@ export class BlobStore {
    * dedupe on, a copy another repository already holds replaces it by a link, sharing the bytes.
    */
   async recordStored(repo: string, digest: Digest, size: number): Promise<void> {
+    if (this.shared) {
+      await this.hold(repo, digest, size);
+      this.events.emit('blob-stored', { repo, digest: digest.value, size });
+      return;
+    }
     if (this.options.dedupe) await this.linkFromHolder(repo, digest);
     await this.index.addBlob(repo, digest.value, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size });
@@ -110,7 +213,14 @@ export class BlobStore {
    * first; both hold identical bytes, so whichever rename lands last is equally correct.
    */
   async place(repo: string, digest: Digest, uploadPath: string, size: number): Promise<void> {
-    const target = layout.blob(repo, digest);
+    const target = this.layout.blob(repo, digest);
+    if (this.shared) {
+      // Moved even over an existing object (identical bytes): the fresh write time protects it
+      // from a sweep until the membership row is there.
+      await this.driver.move(uploadPath, target);
+      await this.recordStored(repo, digest, size);
+      return;
+    }
     if (await this.stat(repo, digest)) {
       await this.driver.delete(uploadPath);
       // Still an upload that finished: observers (garbage collection) must see the blob as fresh.
@@ -135,8 +245,19 @@ export class BlobStore {
       this.events.emit('blob-stored', { repo: to, digest: digest.value, size: existing.size });
       return existing;
     }
+    if (this.shared) {
+      // A mount is a row: the object is the store's, shared by every repository holding it.
+      try {
+        await this.hold(to, digest, source.size);
+      } catch (err) {
+        if (err instanceof RegistryError) return undefined;
+        throw err;
+      }
+      this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
+      return source;
+    }
     const linked = await this.driver
-      .link(layout.blob(from, digest), layout.blob(to, digest))
+      .link(this.layout.blob(from, digest), this.layout.blob(to, digest))
       .catch((err: unknown) => {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -162,17 +283,112 @@ export class BlobStore {
     this.events.emit('blob-deleted', { repo, digest: digest.value });
   }
 
-  /** Removes the blob file without checks (manifest deletion, GC). */
+  /**
+   * Removes the blob from the repository without checks (manifest deletion, GC): its file, or in
+   * the content-addressed layout its membership row (the object waits for `sweepUnheld`).
+   */
   async remove(repo: string, digest: Digest): Promise<void> {
-    await this.driver.delete(layout.blob(repo, digest));
+    if (!this.shared) await this.driver.delete(this.layout.blob(repo, digest));
     await this.index.removeBlob(repo, digest.value);
+  }
+
+  /** Whether blobs are shared objects with membership rows (the content-addressed layout). */
+  get contentAddressed(): boolean {
+    return this.shared;
+  }
+
+  /**
+   * The blob files a repository holds, for garbage collection and scrub: its `blobs/` folder, or
+   * in the content-addressed layout its membership rows (each object stat'ed; a row whose object
+   * is missing is left out). Stray files (not a digest) are handed to `onStray`.
+   */
+  async files(repo: string, onStray?: (path: string, info: FileInfo) => Promise<void>): Promise<BlobFile[]> {
+    const found: BlobFile[] = [];
+    const statOf = async (path: string): Promise<FileInfo | undefined> =>
+      this.driver.stat(path).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+    if (this.shared) {
+      await forEachLimited(await this.index.repositoryBlobs(repo), async (row) => {
+        const digest = tryParseDigest(row.digest);
+        if (!digest) return;
+        const info = await statOf(this.layout.blob(repo, digest));
+        if (info && !info.isDirectory) found.push({ digest, size: info.size, modTime: info.modTime });
+      });
+      return found;
+    }
+    for (const algorithm of SUPPORTED_ALGORITHMS) {
+      const dir = `${repo}/${BLOBS_DIR}/${algorithm}`;
+      await forEachLimited(await this.driver.list(dir), async (name) => {
+        const info = await statOf(`${dir}/${name}`);
+        if (!info || info.isDirectory) return;
+        const digest = tryParseDigest(`${algorithm}:${name}`);
+        if (digest) found.push({ digest, size: info.size, modTime: info.modTime });
+        else await onStray?.(`${dir}/${name}`, info);
+      });
+    }
+    return found;
+  }
+
+  /** One blob file of the repository, or undefined when it holds none (see `files`). */
+  async file(repo: string, digest: Digest): Promise<BlobFile | undefined> {
+    if (this.shared && (await this.index.blobSize(repo, digest.value)) === undefined) return undefined;
+    try {
+      const info = await this.driver.stat(this.layout.blob(repo, digest));
+      return info.isDirectory ? undefined : { digest, size: info.size, modTime: info.modTime };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes a stray file `files` reported (a temporary file left by a crash). */
+  async removeStray(path: string): Promise<void> {
+    await this.driver.delete(path);
+  }
+
+  /**
+   * Content-addressed layout, garbage collection: deletes every stored object that no repository
+   * holds and that was written before `cutoff`, each under its blob lock with the holders asked
+   * again there (see the header). Walks the store's `blobs/` page by page. With `dryRun` nothing is
+   * deleted. Returns what was (or would be) freed.
+   */
+  async sweepUnheld(
+    cutoff: number,
+    options: { dryRun?: boolean; shouldStop?: () => boolean } = {},
+  ): Promise<{ digest: string; size: number }[]> {
+    if (!this.shared) return [];
+    const freed: { digest: string; size: number }[] = [];
+    for (const algorithm of SUPPORTED_ALGORITHMS) {
+      const dir = `${BLOBS_DIR}/${algorithm}`;
+      let after: string | undefined;
+      do {
+        if (options.shouldStop?.()) return freed;
+        const page = await this.driver.listPage(dir, after === undefined ? {} : { after });
+        after = page.next;
+        await forEachLimited(page.names, async (name) => {
+          const digest = tryParseDigest(`${algorithm}:${name}`);
+          if (!digest || (await this.index.blobHolders(digest.value)).length > 0) return;
+          await this.options.coordination.withLock(blobLockKey(digest.value), async () => {
+            if ((await this.index.blobHolders(digest.value)).length > 0) return;
+            const info = await this.driver.stat(`${dir}/${name}`).catch(() => undefined);
+            if (!info || info.isDirectory || info.modTime.getTime() > cutoff) return;
+            if (!options.dryRun) await this.driver.delete(`${dir}/${name}`);
+            freed.push({ digest: digest.value, size: info.size });
+          });
+        });
+      } while (after !== undefined);
+    }
+    return freed;
   }
 
   private async linkFromHolder(repo: string, digest: Digest): Promise<boolean> {
     for (const holder of await this.index.blobHolders(digest.value)) {
       if (holder === repo) continue;
       try {
-        if (await this.driver.link(layout.blob(holder, digest), layout.blob(repo, digest))) return true;
+        if (await this.driver.link(this.layout.blob(holder, digest), this.layout.blob(repo, digest)))
+          return true;
         return false;
       } catch (err) {
         // The holder lost the blob since it was indexed: drop the stale row and try the next one.
@@ -187,13 +403,25 @@ export class BlobStore {
   }
 
   private async copy(from: string, to: string, digest: Digest): Promise<void> {
-    const writer = await this.driver.writer(layout.blob(to, digest));
+    const writer = await this.driver.writer(this.layout.blob(to, digest));
     try {
-      await pipeline(await this.driver.reader(layout.blob(from, digest)), writer.stream);
+      await pipeline(await this.driver.reader(this.layout.blob(from, digest)), writer.stream);
       await writer.commit();
     } catch (err) {
       await writer.cancel();
       throw err;
     }
   }
+}
+
+/** Storage operations a listing keeps in flight at once (stat, delete). */
+const IO_CONCURRENCY = 16;
+
+/** Runs `fn` over `items`, at most IO_CONCURRENCY at a time. */
+export async function forEachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, lane));
 }

@@ -1,9 +1,11 @@
 /**
- * Manifests and tags: resolve, read, push and delete, keeping the repository's index.json (the
- * truth) and the metadata index in step. Every index.json change happens under the repository's
- * lock (the Coordination port's, so it holds across processes), so concurrent pushes to one tag
- * serialise and the last one wins whole.
+ * Manifests and tags: resolve, read, push and delete. In the per-repository layout the
+ * repository's index.json is the truth and the metadata index follows it; in the content-addressed
+ * layout (object stores, `store-layout.ts`) the metadata store is the truth and there is no
+ * index.json. Every change happens under the repository's lock (the Coordination port's, so it
+ * holds across processes), so concurrent pushes to one tag serialise and the last one wins whole.
  */
+import { randomUUID } from 'node:crypto';
 import { digestOf, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseManifest, referrerDescriptor, type ParsedManifest } from '../oci/manifest.js';
@@ -16,7 +18,8 @@ import type { RegistryEvents } from './events.js';
 import { repositoryLockKey, type Coordination } from '../coordination/coordination.js';
 import { LruMap } from './lru.js';
 import { isNotFound } from '../storage/errors.js';
-import { layout } from './layout.js';
+import { layout, TAG_ANNOTATION } from './layout.js';
+import type { StoreLayout } from './store-layout.js';
 import {
   emptyIndex,
   keepUntagged,
@@ -83,7 +86,13 @@ export class ManifestService {
     private readonly blobs: BlobStore,
     private readonly events: RegistryEvents,
     private readonly coordination: Coordination,
+    private readonly storeLayout: StoreLayout,
   ) {}
+
+  /** The content-addressed layout keeps no index.json: the metadata store is the truth. */
+  private get indexInStore(): boolean {
+    return this.storeLayout.kind === 'content-addressed';
+  }
 
   repositoryExists(repo: string): Promise<boolean> {
     return this.index.repositoryExists(repo);
@@ -159,6 +168,15 @@ export class ManifestService {
       // Checked under the repository lock, which garbage collection also takes before deleting
       // anything: a blob cannot vanish between this check and the index update.
       if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);
+      if (this.indexInStore) {
+        await this.blobs.writeVerified(repo, digest, data);
+        await this.index.recordManifest(
+          toRecord(repo, digest.value, data.length, parsed),
+          tags,
+          storeStamp(),
+        );
+        return;
+      }
       const [, current] = await Promise.all([
         this.blobs.writeVerified(repo, digest, data),
         this.loadIndex(repo),
@@ -191,8 +209,30 @@ export class ManifestService {
    * The repository's index.json as stored; undefined when it has none. Garbage collection reads it
    * under the repository lock to decide what retention removes.
    */
-  readIndexDocument(repo: string): Promise<OciIndexDocument | undefined> {
-    return readIndex(this.driver, repo);
+  async readIndexDocument(repo: string): Promise<OciIndexDocument | undefined> {
+    if (!this.indexInStore) return readIndex(this.driver, repo);
+    // The content-addressed layout's equivalent, built from the metadata store's rows.
+    if (!(await this.index.repositoryExists(repo))) return undefined;
+    const doc = emptyIndex();
+    const manifests = await this.index.manifests(repo);
+    const byDigest = new Map(manifests.map((m) => [m.digest, m]));
+    const tagged = new Set<string>();
+    for (const t of await this.index.tags(repo)) {
+      const m = byDigest.get(t.digest);
+      if (!m) continue;
+      tagged.add(m.digest);
+      doc.manifests.push({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        annotations: { [TAG_ANNOTATION]: t.tag },
+      });
+    }
+    for (const m of manifests) {
+      if (!tagged.has(m.digest))
+        doc.manifests.push({ mediaType: m.mediaType, digest: m.digest, size: m.size });
+    }
+    return doc;
   }
 
   /**
@@ -206,7 +246,7 @@ export class ManifestService {
     removedTags: string[],
     removedDigests: string[],
   ): Promise<void> {
-    const stamp = await writeIndex(this.driver, repo, doc);
+    const stamp = this.indexInStore ? storeStamp() : await writeIndex(this.driver, repo, doc);
     for (const tag of removedTags) await this.index.removeTag(repo, tag, stamp);
     for (const digest of removedDigests) {
       await this.index.removeManifest(repo, digest, stamp);
@@ -220,6 +260,12 @@ export class ManifestService {
    * The caller holds the repository lock.
    */
   async removeEmptyRepository(repo: string): Promise<void> {
+    if (this.indexInStore) {
+      // An upload may have added a membership row since the caller looked (uploads take the blob's
+      // lock, not the repository's): a repository still holding a blob keeps its rows.
+      if ((await this.index.repositoryBlobs(repo)).length === 0) await this.index.deleteRepository(repo);
+      return;
+    }
     await this.driver.delete(layout.index(repo));
     await this.driver.delete(layout.ociLayout(repo));
     await this.index.deleteRepository(repo);
@@ -229,6 +275,10 @@ export class ManifestService {
   async delete(repo: string, ref: Reference): Promise<void> {
     const found = await this.require(repo, ref);
     await this.withRepositoryLock(repo, async () => {
+      if (this.indexInStore) {
+        await this.deleteInStore(repo, ref, found.digest);
+        return;
+      }
       const current = await this.loadIndex(repo);
       const doc = current ?? emptyIndex();
       if (ref.kind === 'tag') {
@@ -237,15 +287,7 @@ export class ManifestService {
         await this.index.removeTag(repo, ref.tag, stamp);
         return;
       }
-      const parents: string[] = [];
-      for (const p of await this.index.referencedBy(repo, found.digest))
-        if (await this.index.manifest(repo, p)) parents.push(p);
-      if (parents.length > 0) {
-        throw new RegistryError(
-          'REFERENCED',
-          `manifest ${found.digest} is referenced by index ${parents[0]}`,
-        );
-      }
+      await this.refuseReferenced(repo, found.digest);
       removeDigest(doc, found.digest);
       const stamp = await this.saveIndex(repo, doc, current !== undefined);
       await this.index.removeManifest(repo, found.digest, stamp);
@@ -257,6 +299,26 @@ export class ManifestService {
       digest: found.digest,
       ...(ref.kind === 'tag' ? { tag: ref.tag } : {}),
     });
+  }
+
+  /** `delete` in the content-addressed layout: rows only; the objects wait for garbage collection. */
+  private async deleteInStore(repo: string, ref: Reference, digest: string): Promise<void> {
+    if (ref.kind === 'tag') {
+      await this.index.removeTag(repo, ref.tag, storeStamp());
+      return;
+    }
+    await this.refuseReferenced(repo, digest);
+    await this.index.removeManifest(repo, digest, storeStamp());
+    this.bytes.delete(`${repo}@${digest}`);
+    await this.blobs.remove(repo, parseDigest(digest));
+  }
+
+  private async refuseReferenced(repo: string, digest: string): Promise<void> {
+    for (const p of await this.index.referencedBy(repo, digest)) {
+      if (await this.index.manifest(repo, p)) {
+        throw new RegistryError('REFERENCED', `manifest ${digest} is referenced by index ${p}`);
+      }
+    }
   }
 
   async referrers(repo: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
@@ -318,6 +380,14 @@ export class ManifestService {
       );
     }
   }
+}
+
+/**
+ * The content-addressed layout's repository stamp: no file to fingerprint, so every change gets a
+ * fresh value, which is what readers of stamps (the UI's summaries) compare.
+ */
+function storeStamp(): string {
+  return `store:${Date.now()}:${randomUUID().slice(0, 8)}`;
 }
 
 /** The metadata row for a manifest: referrers need its artifactType and annotations. */

@@ -5,7 +5,7 @@
  */
 import { isValidRepositoryName } from '../oci/names.js';
 import type { StorageDriver } from '../storage/driver.js';
-import { META_DIR, RESERVED_REPO_ENTRIES } from './layout.js';
+import { BLOBS_DIR, INDEX_FILE, META_DIR, RESERVED_REPO_ENTRIES, UPLOADS_DIR } from './layout.js';
 
 export async function findRepositoryFolders(
   driver: StorageDriver,
@@ -25,4 +25,16 @@ export async function findRepositoryFolders(
     found.push(...(await findRepositoryFolders(driver, accept, child)));
   }
   return found;
+}
+
+/**
+ * Every folder of a per-repository store that may hold something to collect or check:
+ * repositories (with an index.json), and folders with blobs or upload sessions but no index.json
+ * yet (a push that never sent its manifest).
+ */
+export function findStoreRepositories(driver: StorageDriver): Promise<string[]> {
+  return findRepositoryFolders(
+    driver,
+    (entries) => entries.includes(INDEX_FILE) || entries.includes(BLOBS_DIR) || entries.includes(UPLOADS_DIR),
+  );
 }

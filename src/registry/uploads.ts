@@ -27,10 +27,11 @@ import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.j
 import { RegistryError } from '../oci/errors.js';
 import { resumableHasher } from '../oci/resumable-hash.js';
 import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
-import type { PartInfo, StorageDriver } from '../storage/driver.js';
+import type { FileInfo, PartInfo, StorageDriver } from '../storage/driver.js';
 import { isNotFound, isStorageFull } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 import { layout } from './layout.js';
+import { perRepositoryLayout, type StoreLayout } from './store-layout.js';
 import { KeyedLock } from './locks.js';
 import { LruMap } from './lru.js';
 
@@ -50,6 +51,8 @@ export interface UploadServiceOptions {
    * on a local disk; bench/hashing.ts and docs/benchmarks.md ("Hashing uploads") have the figures.
    */
   persistHashState?: boolean;
+  /** Where upload files live (default: the per-repository layout's `.uploads/`). */
+  layout?: StoreLayout;
 }
 
 interface LocalHash {
@@ -120,6 +123,7 @@ export class UploadService {
    */
   private readonly localHashes = new LruMap<string, LocalHash>(10_000);
   private readonly persistHashState: boolean;
+  private readonly layout: StoreLayout;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -128,6 +132,7 @@ export class UploadService {
     options: UploadServiceOptions = {},
   ) {
     this.persistHashState = options.persistHashState ?? false;
+    this.layout = options.layout ?? perRepositoryLayout;
   }
 
   /** Opens a session: one record, no storage until the first byte. */
@@ -223,6 +228,7 @@ export class UploadService {
       });
       if (expired !== 'no-session') return expired;
     }
+    if (this.layout.kind === 'content-addressed') return undefined;
     const path = `${layout.uploadsDir(repo)}/${name}`;
     const info = await this.driver.stat(path).catch((err: unknown) => {
       if (isNotFound(err)) return undefined;
@@ -231,6 +237,33 @@ export class UploadService {
     if (!info || info.modTime.getTime() > idleSince) return undefined;
     await this.driver.delete(path);
     return info.size;
+  }
+
+  /**
+   * Aborts the storage backend's own multipart uploads older than `cutoff` that nobody completed
+   * (an object store's writer in a process that died); returns how many. Garbage collection.
+   */
+  async abortStaleWrites(cutoff: number): Promise<number> {
+    return (await this.driver.abortStaleMultipartUploads?.(new Date(cutoff))) ?? 0;
+  }
+
+  /**
+   * Names in the repository's uploads folder (sessions' parts, stray files), for garbage
+   * collection to hand to `expire`. The content-addressed layout has no such folder: its sessions
+   * are found by their records (`expireIdle`).
+   */
+  async names(repo: string): Promise<string[]> {
+    if (this.layout.kind === 'content-addressed') return [];
+    return this.driver.list(layout.uploadsDir(repo));
+  }
+
+  /** A name of `names` as stored (size, time), or undefined when gone. */
+  async fileInfo(repo: string, name: string): Promise<FileInfo | undefined> {
+    if (this.layout.kind === 'content-addressed' || name.includes('/')) return undefined;
+    return this.driver.stat(`${layout.uploadsDir(repo)}/${name}`).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
   }
 
   /** Discards every session untouched since `idleSince`, files or not; returns how many. */
@@ -257,7 +290,8 @@ export class UploadService {
     body: Readable,
     contentLength?: number,
   ): Promise<BlobInfo> {
-    const target = layout.blob(repo, digest);
+    // Straight to the blob's final place: nothing is visible there before the commit.
+    const target = this.blobs.path(repo, digest);
     const writer = await this.driver.writer(target).catch((err: unknown) => {
       body.resume();
       throw writeFailure(err);
@@ -406,9 +440,10 @@ export class UploadService {
     let part: PartInfo;
     let hashing: ChunkHasher;
     try {
+      const uploadPath = this.layout.upload(current.repository, current.id);
       const storage = current.storage ?? {
-        path: layout.upload(current.repository, current.id),
-        uploadId: await this.driver.startParts(layout.upload(current.repository, current.id)),
+        path: uploadPath,
+        uploadId: await this.driver.startParts(uploadPath),
       };
       if (!current.storage) {
         const withStorage = await this.sessions.update(current.id, current.version, { storage });

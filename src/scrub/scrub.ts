@@ -12,10 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { createHasher, SUPPORTED_ALGORITHMS, tryParseDigest, type Digest } from '../oci/digest.js';
-import { layout } from '../registry/layout.js';
-import { readIndex } from '../registry/oci-index.js';
-import { findRepositories } from '../registry/reconcile.js';
+import { createHasher, tryParseDigest, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import type { Registry } from '../registry/registry.js';
 import { isNotFound } from '../storage/errors.js';
 import { manifestLinks, type ManifestLinks } from '../gc/links.js';
@@ -64,20 +62,25 @@ export interface ScrubOptions {
   onRepository?: (result: RepositoryScrub) => void;
 }
 
+/** Gone since it was listed: storage's not-found, or the registry's BLOB_UNKNOWN. */
+function isGone(err: unknown): boolean {
+  return isNotFound(err) || (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN');
+}
+
 async function hashFile(
   registry: Registry,
-  path: string,
+  repo: string,
   digest: Digest,
 ): Promise<{ actual: string; size: number } | undefined> {
   const hasher = createHasher(digest.algorithm);
   let size = 0;
   try {
-    for await (const chunk of await registry.driver.reader(path)) {
+    for await (const chunk of await registry.blobs.open(repo, digest)) {
       hasher.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }
   } catch (err) {
-    if (isNotFound(err)) return undefined; // removed since it was listed (GC, a delete)
+    if (isGone(err)) return undefined; // removed since it was listed (GC, a delete)
     throw err;
   }
   return { actual: `${digest.algorithm}:${hasher.digest('hex')}`, size };
@@ -86,24 +89,20 @@ async function hashFile(
 /** Re-hashes every blob file of a repository; returns the digests present and what is corrupt. */
 async function hashBlobs(registry: Registry, repo: string, result: RepositoryScrub): Promise<Set<string>> {
   const present = new Set<string>();
-  for (const algorithm of SUPPORTED_ALGORITHMS) {
-    const dir = `${layout.blobsDir(repo)}/${algorithm}`;
-    for (const name of await registry.driver.list(dir)) {
-      const digest = tryParseDigest(`${algorithm}:${name}`);
-      if (!digest) continue;
-      const hashed = await hashFile(registry, `${dir}/${name}`, digest);
-      if (!hashed) continue;
-      present.add(digest.value);
-      result.checked++;
-      result.bytes += hashed.size;
-      if (hashed.actual !== digest.value) {
-        result.problems.push({
-          repo,
-          kind: 'corrupt',
-          digest: digest.value,
-          detail: `content hashes to ${hashed.actual}`,
-        });
-      }
+  const files = (await registry.blobs.files(repo)).sort((a, b) => (a.digest.value < b.digest.value ? -1 : 1));
+  for (const { digest } of files) {
+    const hashed = await hashFile(registry, repo, digest);
+    if (!hashed) continue;
+    present.add(digest.value);
+    result.checked++;
+    result.bytes += hashed.size;
+    if (hashed.actual !== digest.value) {
+      result.problems.push({
+        repo,
+        kind: 'corrupt',
+        digest: digest.value,
+        detail: `content hashes to ${hashed.actual}`,
+      });
     }
   }
   return present;
@@ -125,7 +124,7 @@ async function checkReferences(
   let notCached = 0;
   let doc;
   try {
-    doc = await readIndex(registry.driver, repo);
+    doc = await registry.manifests.readIndexDocument(repo);
   } catch (err) {
     return {
       problems: [
@@ -139,13 +138,7 @@ async function checkReferences(
     };
   }
   const exists = async (digest: Digest): Promise<boolean> =>
-    registry.driver.stat(layout.blob(repo, digest)).then(
-      (info) => !info.isDirectory,
-      (err: unknown) => {
-        if (isNotFound(err)) return false;
-        throw err;
-      },
-    );
+    (await registry.blobs.stat(repo, digest)) !== undefined;
   const queue: { digest: string; by: string }[] = (doc?.manifests ?? []).map((d) => ({
     digest: d.digest,
     by: 'index.json',
@@ -168,11 +161,11 @@ async function checkReferences(
     }
     let links: ManifestLinks;
     try {
-      links = manifestLinks(await registry.driver.getContent(layout.blob(repo, digest)));
+      links = manifestLinks(await registry.blobs.read(repo, digest));
     } catch (err) {
       // A pull-through cache may hold an index without the platforms nobody pulled yet.
-      if (isNotFound(err) && onDemand && by !== 'index.json') notCached++;
-      else if (isNotFound(err))
+      if (isGone(err) && onDemand && by !== 'index.json') notCached++;
+      else if (isGone(err))
         problems.push({
           repo,
           kind: 'missing',
@@ -232,7 +225,7 @@ export async function scrubRepository(repo: string, options: ScrubOptions): Prom
 /** Scrubs every repository (or the ones asked for) in turn. */
 export async function scrubStore(options: ScrubOptions): Promise<ScrubReport> {
   const started = performance.now();
-  const repos = options.repositories ?? (await findRepositories(options.registry.driver));
+  const repos = options.repositories ?? (await options.registry.repositories({ withManifests: true }));
   const report: ScrubReport = {
     repositories: [],
     checked: 0,

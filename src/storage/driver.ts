@@ -167,6 +167,16 @@ export interface StorageDriver {
    * Throws PathNotFoundError when `source` is missing.
    */
   link(source: string, destination: string): Promise<boolean>;
+  /**
+   * Optional (object stores): a time-limited URL a client can GET (or HEAD) the file from directly,
+   * for redirecting blob downloads (`storage.redirectBlobURL`).
+   */
+  presignedUrl?(path: string, options?: { method?: 'GET' | 'HEAD'; expiresIn?: number }): Promise<string>;
+  /**
+   * Optional (object stores): aborts the backend's multipart uploads started before `cutoff` that
+   * were never completed (a process died mid-write); returns how many. Garbage collection calls it.
+   */
+  abortStaleMultipartUploads?(cutoff: Date): Promise<number>;
 }
 
 /** Joins driver-relative path parts. */

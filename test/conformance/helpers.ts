@@ -5,7 +5,10 @@
  *
  * The suite runs against Berth. With `CONFORMANCE_TARGET=distribution` it runs against CNCF
  * Distribution instead, to check that a failing test fails because of the registry and not because
- * of the test (Distribution 2.8 predates the referrers API, so those tests fail there).
+ * of the test (Distribution 2.8 predates the referrers API, so those tests fail there). With
+ * `CONFORMANCE_TARGET=replicas` it runs against three Berth replicas on S3 (Ceph RGW) and
+ * PostgreSQL behind a round-robin proxy that sends every request to the next replica
+ * (test/e2e/replicas-conformance.test.ts runs it so).
  *
  * Requests go through `node:http`, not `fetch`: `fetch` resolves `..` and `%2e%2e` in paths before
  * sending them, joins repeated headers and cannot show what a HEAD or a 206 really carried.
@@ -18,18 +21,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { readFile } from 'node:fs/promises';
 import { startBerth } from '../support/server.js';
+import { removeStore, startCluster, type ClusterStore } from '../support/replicas.js';
+import { postgresService, s3Service } from '../support/services.js';
 
 // --- the registry under test ---------------------------------------------------------------------
 
-export type TargetKind = 'berth' | 'distribution';
+export type TargetKind = 'berth' | 'distribution' | 'replicas';
 
-/** Which registry the suite runs against: Berth unless `CONFORMANCE_TARGET=distribution`. */
+/** Which registry the suite runs against: Berth unless `CONFORMANCE_TARGET` says otherwise. */
 export const TARGET: TargetKind =
-  process.env.CONFORMANCE_TARGET === 'distribution' ? 'distribution' : 'berth';
+  process.env.CONFORMANCE_TARGET === 'distribution'
+    ? 'distribution'
+    : process.env.CONFORMANCE_TARGET === 'replicas'
+      ? 'replicas'
+      : 'berth';
 
 /** Skip reason for tests that need Berth's own configuration (auth, rate limits). */
-export const BERTH_ONLY = TARGET === 'berth' ? false : 'needs a Berth configuration';
+export const BERTH_ONLY = TARGET === 'distribution' ? 'needs a Berth configuration' : false;
 
 export interface Target {
   kind: TargetKind;
@@ -60,6 +70,7 @@ export interface TargetOptions {
 /** Starts the registry under test on 127.0.0.1 with a temporary storage root. */
 export async function startTarget(options: TargetOptions = {}): Promise<Target> {
   if (TARGET === 'distribution') return startDistributionOn(options);
+  if (TARGET === 'replicas') return startReplicasOn(options);
   const server = await startBerth({
     ...(options.config === undefined ? {} : { config: options.config }),
     ...(options.root === undefined ? {} : { root: options.root }),
@@ -74,6 +85,47 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
     output: () => server.output(),
     stop: () => server.stop(),
     kill: () => server.kill(),
+  };
+}
+
+/**
+ * Three replicas on a fresh S3 bucket and PostgreSQL schema behind the round-robin proxy. `root`
+ * is a local folder naming the store (store.json), so that a restart on it reuses bucket and schema.
+ */
+async function startReplicasOn(options: TargetOptions): Promise<Target> {
+  const s3 = s3Service();
+  const postgres = postgresService();
+  if (s3.service === undefined || postgres.service === undefined)
+    throw new Error(`replicas target: ${s3.skip ?? postgres.skip}`);
+  const createdRoot = options.root === undefined;
+  const root = options.root ?? (await mkdtemp(path.join(tmpdir(), 'conformance-replicas-')));
+  const store = createdRoot
+    ? undefined
+    : (JSON.parse(await readFile(path.join(root, 'store.json'), 'utf8')) as ClusterStore);
+  const cluster = await startCluster(s3.service, postgres.service, {
+    ...(store ? { store } : {}),
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  if (createdRoot) await writeFile(path.join(root, 'store.json'), JSON.stringify(cluster.store));
+  const finish = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
+    if (signal === 'SIGKILL') {
+      for (const r of cluster.replicas) await r.kill();
+      await cluster.stop({ keepStore: true });
+      return;
+    }
+    const keep = options.keepRoot || !createdRoot;
+    await cluster.stop({ keepStore: keep });
+    if (!keep) await rm(root, { recursive: true, force: true });
+  };
+  return {
+    kind: 'replicas',
+    url: cluster.url,
+    port: Number(new URL(cluster.url).port),
+    root,
+    output: () => cluster.replicas.map((r) => r.output()).join('\n'),
+    stop: () => finish('SIGTERM'),
+    kill: () => finish('SIGKILL'),
   };
 }
 
@@ -161,6 +213,9 @@ export function digestOf(bytes: Buffer | string, algorithm: 'sha256' | 'sha512' 
 
 /** Removes a storage root kept with `keepRoot`, and the config file Berth's launcher wrote beside it. */
 export async function removeRoot(root: string): Promise<void> {
+  // A replicas target's root names its bucket and schema: remove them too.
+  const store = await readFile(path.join(root, 'store.json'), 'utf8').catch(() => undefined);
+  if (store !== undefined) await removeStore(JSON.parse(store) as ClusterStore);
   await rm(root, { recursive: true, force: true });
   await rm(`${root}.config.json`, { force: true });
 }

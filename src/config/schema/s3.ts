@@ -1,8 +1,8 @@
 /**
  * `storage.storageDriver` with `name: "s3"`: zot's (Distribution's) S3 driver parameters, lower-cased
  * as zot reads them. Parameters Distribution has and Berth does not use (`encrypt`, `keyid`,
- * `storageclass`, `v4auth`, `multipartcopy*`, ...) are accepted, so a zot config loads unchanged;
- * the whole `storageDriver` block is warned about as not implemented until serving uses it.
+ * `storageclass`, `v4auth`, `multipartcopy*`, ...) are accepted, so a zot config loads unchanged.
+ * Serving from S3 needs the PostgreSQL metadata store (refused otherwise: app.ts configRefusals).
  */
 import { z } from 'zod';
 

@@ -27,6 +27,14 @@ export async function getBlob(
     sendEmpty(ctx, 416, { ...headers, 'Content-Range': `bytes */${info.size}` });
     return;
   }
+  if (ctx.req.method === 'GET') {
+    // storage.redirectBlobURL: the object store serves the bytes (and the Range) itself.
+    const location = await deps.registry.blobs.redirectUrl(name, digest, 'GET');
+    if (location !== undefined) {
+      sendEmpty(ctx, 307, { Location: location, 'Docker-Content-Digest': info.digest });
+      return;
+    }
+  }
   if (ctx.req.method === 'HEAD') {
     ctx.res.writeHead(200, { ...headers, 'Content-Length': info.size });
     ctx.res.end();

@@ -193,6 +193,22 @@ export class PostgresRegistryIndex implements RegistryIndex {
     return column<string>(this.pool, 'SELECT repo FROM blobs WHERE digest = $1 ORDER BY repo', [digest]);
   }
 
+  async blobSize(repo: string, digest: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ size: string }>(
+      'SELECT size FROM blobs WHERE digest = $1 AND repo = $2',
+      [digest, repo],
+    );
+    return rows[0] === undefined ? undefined : Number(rows[0].size);
+  }
+
+  async repositoryBlobs(repo: string): Promise<{ digest: string; size: number }[]> {
+    const { rows } = await this.pool.query<{ digest: string; size: string }>(
+      'SELECT digest, size FROM blobs WHERE repo = $1 ORDER BY digest',
+      [repo],
+    );
+    return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+  }
+
   async repositorySizes(): Promise<{ repo: string; bytes: number }[]> {
     const { rows } = await this.pool.query<{ repo: string; bytes: number }>(
       'SELECT repo, SUM(size)::bigint AS bytes FROM blobs GROUP BY repo',

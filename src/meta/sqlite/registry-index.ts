@@ -86,6 +86,8 @@ export class SqliteRegistryIndex implements RegistryIndex {
       removeBlob: db.prepare('DELETE FROM blobs WHERE digest = ? AND repo = ?'),
       blobHolders: db.prepare('SELECT repo FROM blobs WHERE digest = ? ORDER BY repo').pluck(),
       repositorySizes: db.prepare('SELECT repo, SUM(size) AS bytes FROM blobs GROUP BY repo'),
+      blobSize: db.prepare('SELECT size FROM blobs WHERE digest = ? AND repo = ?').pluck(),
+      repositoryBlobs: db.prepare('SELECT digest, size FROM blobs WHERE repo = ? ORDER BY digest'),
       deleteRepoManifests: db.prepare('DELETE FROM manifests WHERE repo = ?'),
       deleteRepoTags: db.prepare('DELETE FROM tags WHERE repo = ?'),
       deleteRepoRefs: db.prepare('DELETE FROM manifest_refs WHERE repo = ?'),
@@ -149,6 +151,14 @@ export class SqliteRegistryIndex implements RegistryIndex {
 
   async blobHolders(digest: string): Promise<string[]> {
     return this.s.blobHolders.all(digest) as string[];
+  }
+
+  async blobSize(repo: string, digest: string): Promise<number | undefined> {
+    return this.s.blobSize.get(digest, repo) as number | undefined;
+  }
+
+  async repositoryBlobs(repo: string): Promise<{ digest: string; size: number }[]> {
+    return this.s.repositoryBlobs.all(repo) as { digest: string; size: number }[];
   }
 
   /** Bytes of the blobs each repository holds (a blob hard-linked into two repositories counts in both). */

@@ -12,7 +12,6 @@ import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { CveScanStore, SeverityCounts, StoredScan } from '../../meta/cve-scans.js';
 import { parseDigest } from '../../oci/digest.js';
 import { MediaType } from '../../oci/media-types.js';
-import { layout } from '../../registry/layout.js';
 import type { Registry } from '../../registry/registry.js';
 import { UnsupportedLayerError } from './inventory/image-files.js';
 import { scanInventory, type Inventory, type LayerSource } from './inventory/index.js';
@@ -388,13 +387,13 @@ export class VulnerabilityScanner implements VulnerabilityService {
   }
 
   /**
-   * A blob as a stream, from the registry's storage driver. (Not `BlobStore.send`: it may reuse a
+   * A blob as a stream, from the registry's blob store (whatever the layout). (Not `BlobStore.send`: it may reuse a
    * chunk's memory once its write has called back, which is right for sockets, not for a stream
    * read in the same process.)
    */
   private blobStream(repo: string, digest: string): Readable {
     const out = new PassThrough();
-    this.options.registry.driver.reader(layout.blob(repo, parseDigest(digest))).then(
+    this.options.registry.blobs.open(repo, parseDigest(digest)).then(
       (source) => {
         source.on('error', (err) => out.destroy(err));
         out.on('close', () => source.destroy());
