@@ -9,14 +9,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ConfigError } from './config/index.js';
-import { openMetadataStore } from './meta/open.js';
-import { metadataLocation } from './config/metadata-location.js';
+import { openRegistry } from './open-registry.js';
 import type { MetadataStore } from './meta/store.js';
 import type { Coordination } from './coordination/coordination.js';
 import { JobRunner } from './coordination/jobs.js';
 import { metricsFor } from './metrics/berth-metrics.js';
-import { FilesystemDriver } from './storage/fs/driver.js';
-import { Registry } from './registry/registry.js';
+import type { Registry } from './registry/registry.js';
 import { META_DIR } from './registry/layout.js';
 import { createHttpServer, type PlainRoute } from './http/server.js';
 import { BerthAccessGuard, createAccessGuard, openAccess, type AccessGuard } from './http/access.js';
@@ -101,18 +99,11 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config, log: Logger, options: BuildOptions = {}): Promise<App> {
   const root = config.storage.rootDirectory;
-  const driver = new FilesystemDriver(root);
-  const { meta, coordination } = await openMetadataStore(
-    metadataLocation(config, log, options.sqlitePragmas),
-  );
-  const registry = new Registry({
-    driver,
-    index: meta.registryIndex,
-    uploadSessions: meta.uploadSessions,
-    coordination,
-    dedupe: config.storage.dedupe,
+  const { meta, coordination, registry } = await openRegistry(
+    config,
     log,
-  });
+    options.sqlitePragmas ? { sqlitePragmas: options.sqlitePragmas } : {},
+  );
   const metrics = metricsFor(registry);
   const jobs = new JobRunner({
     log: log.child({ module: 'jobs' }),

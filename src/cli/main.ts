@@ -14,6 +14,7 @@ import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
 import { keysCommand } from './keys.js';
 import { doctorCommand } from './doctor.js';
+import { migrateCommand } from './migrate.js';
 import { humanDestination, wantsHumanLogs } from './human-log.js';
 import { watchConfigFile } from '../config/reload.js';
 import { rotateTokenKeyCommand } from './rotate-token-key.js';
@@ -167,6 +168,7 @@ program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
 program.addCommand(keysCommand());
 program.addCommand(doctorCommand());
+program.addCommand(migrateCommand());
 program.addCommand(rotateTokenKeyCommand());
 
 await program.parseAsync(process.argv);

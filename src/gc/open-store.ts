@@ -5,11 +5,9 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { metadataLocation } from '../config/metadata-location.js';
-import { openMetadataStore } from '../meta/open.js';
 import type { MetadataStore } from '../meta/store.js';
-import { Registry } from '../registry/registry.js';
-import { FilesystemDriver } from '../storage/fs/driver.js';
+import { openRegistry } from '../open-registry.js';
+import type { Registry } from '../registry/registry.js';
 
 export interface OpenStore {
   registry: Registry;
@@ -20,20 +18,12 @@ export interface OpenStore {
 export async function openStore(config: Config, log: Logger): Promise<OpenStore> {
   const root = config.storage.rootDirectory;
   if (!existsSync(root)) throw new Error(`storage.rootDirectory ${root} does not exist`);
-  const { meta, coordination } = await openMetadataStore(metadataLocation(config, log));
+  const opened = await openRegistry(config, log);
   try {
-    const registry = new Registry({
-      driver: new FilesystemDriver(root),
-      index: meta.registryIndex,
-      uploadSessions: meta.uploadSessions,
-      coordination,
-      dedupe: config.storage.dedupe,
-      log,
-    });
-    await registry.reconcile();
-    return { registry, meta, close: () => meta.close() };
+    await opened.registry.reconcile();
+    return { registry: opened.registry, meta: opened.meta, close: () => opened.close() };
   } catch (err) {
-    await meta.close();
+    await opened.close();
     throw err;
   }
 }
