@@ -12,7 +12,10 @@ import type { Coordination } from './coordination/coordination.js';
 import { openMetadataStore, type MetadataLocation } from './meta/open.js';
 import type { MetadataStore } from './meta/store.js';
 import { Registry } from './registry/registry.js';
+import { s3DriverSettings } from './config/schema/s3.js';
+import type { StorageDriver } from './storage/driver.js';
 import { FilesystemDriver } from './storage/fs/driver.js';
+import { openS3Driver } from './storage/s3/index.js';
 
 export interface OpenRegistryOptions {
   /** Raw pragmas for the SQLite store (tests: a tiny `max_page_count` makes the database full). */
@@ -54,4 +57,18 @@ export async function openRegistry(
     await meta.close();
     throw err;
   }
+}
+
+/**
+ * The storage driver `storage.*` names: S3 for `storageDriver: {name: "s3"}`, else the filesystem
+ * at `rootDirectory`. `berth verify --online` probes it. Not yet what `openRegistry` serves from:
+ * serving S3 needs the registry's content-addressed layout (issue 10, s1-s3serve), which will
+ * choose the driver here and pass it on.
+ */
+export function configuredStorageDriver(config: Config): StorageDriver {
+  const remote = config.storage.storageDriver;
+  if (remote?.['name'] === 's3') return openS3Driver(s3DriverSettings(remote));
+  if (remote !== undefined)
+    throw new Error(`storage.storageDriver: ${String(remote['name'])} is not supported`);
+  return new FilesystemDriver(config.storage.rootDirectory);
 }
