@@ -108,7 +108,10 @@ export class RepositoryCopier {
       highWaterMark: 1024 * 1024,
       transform(chunk: Buffer, _enc, callback) {
         observer.bytes(chunk.length);
-        callback(null, chunk);
+        // A copy: the filesystem driver's copyTo reuses its read buffer once a write is called
+        // back, which a socket does after taking the bytes, but a Transform does while the chunk
+        // still waits in its readable queue (the upload then hashed overwritten bytes).
+        callback(null, Buffer.from(chunk));
       },
     });
     // Whichever side fails first is the cause; the other side then fails only because of it.

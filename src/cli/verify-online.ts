@@ -54,9 +54,8 @@ function s3Key(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const text = [errorCode(err), typeof code === 'string' ? code : '', (err as Error).message].join(' ');
   if (/NoSuchBucket|AccessDenied|AllAccessDisabled/.test(text)) return 'storage.storageDriver.bucket';
-  if (
-    /InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|CredentialsProviderError|credentials/i.test(text)
-  )
+  if (/SignatureDoesNotMatch/.test(text)) return 'storage.storageDriver.secretkey';
+  if (/InvalidAccessKeyId|InvalidToken|CredentialsProviderError|credentials/i.test(text))
     return 'storage.storageDriver.accesskey';
   if (
     /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|TimeoutError|socket|certificate/i.test(
