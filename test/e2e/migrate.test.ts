@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,7 +34,7 @@ import {
   type LayoutEntry,
 } from '../support/fixtures.js';
 import { dropSchemas, freshSchemaName } from '../support/postgres.js';
-import { CLI, startBerth } from '../support/server.js';
+import { CLI, PROJECT_ROOT, startBerth } from '../support/server.js';
 import { postgresService, s3Service, type S3Service } from '../support/services.js';
 
 const TIMEOUT = { timeout: 300_000 };
@@ -421,6 +421,25 @@ if (postgres.skip !== undefined) {
         const gone = await berth(['migrate', missing, from]);
         assert.equal(gone.code, 2);
         assert.match(gone.stderr, /storage.rootDirectory .* does not exist/);
+      },
+    );
+
+    it(
+      'the Kubernetes scale-out example and its migration Job carry configurations that verify',
+      TIMEOUT,
+      async () => {
+        for (const manifest of ['berth-scale-out.yaml', 'berth-migrate.yaml']) {
+          const yaml = await readFile(path.join(PROJECT_ROOT, 'deploy/kubernetes', manifest), 'utf8');
+          // Each `<name>.json: |` block of a ConfigMap, its indentation removed.
+          const blocks = [...yaml.matchAll(/^ {2}([\w-]+\.json): \|\n((?: {4}.*\n|\n)+)/gm)];
+          assert.ok(blocks.length > 0, `${manifest} embeds a configuration`);
+          for (const [, name, body] of blocks) {
+            const file = path.join(dir, `k8s-${name}`);
+            await writeFile(file, body!.replace(/^ {4}/gm, ''));
+            const result = await berth(['verify', file], { BERTH_POSTGRES_URL: url });
+            assert.equal(result.code, 0, `${manifest} ${name}: ${result.stderr}`);
+          }
+        }
       },
     );
 
