@@ -90,7 +90,9 @@ export class RepositoryCopier {
     for (const t of plan.tags) {
       try {
         const bytes = await this.source.blobs.read(repo, t.digest);
-        await this.target.manifests.put(repo, { kind: 'tag', tag: t.tag }, bytes, t.mediaType);
+        await this.target.manifests.put(repo, { kind: 'tag', tag: t.tag }, bytes, t.mediaType, [], {
+          verifyReferences: t.verifyReferences,
+        });
       } catch (err) {
         throw new MigrationStepError(repo, `setting tag ${t.tag} to ${t.digest.value}`, err);
       }

@@ -32,6 +32,8 @@ export interface TagStep {
   tag: string;
   digest: Digest;
   mediaType: string;
+  /** As for the manifest it points at (ManifestStep.verifyReferences). */
+  verifyReferences: boolean;
   /** The digest the target's tag points at now, when it points elsewhere (the source wins). */
   replaces?: string;
 }
@@ -212,6 +214,7 @@ export async function planRepository(
       tag,
       digest: parseDigest(digest),
       mediaType: node.mediaType,
+      verifyReferences: !lacksSomething(node, nodes, missing),
       ...(current ? { replaces: current.digest } : {}),
     });
   }

@@ -15,7 +15,7 @@
  * Exit codes: 0 done, 1 a step failed (the message names the repository and the item; run again
  * to resume), 2 bad configuration or refused.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,30 @@ function requireServedDriver(file: string, config: Config, opened: OpenedRegistr
   }
 }
 
+/** Scratch folders are named after their process, so that a run can tidy up after killed ones. */
+const SCRATCH_PREFIX = 'berth-migrate-scratch-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+/** Removes the scratch folders of runs that were killed (their process is gone). */
+async function removeDeadScratch(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = name.startsWith(SCRATCH_PREFIX)
+      ? Number.parseInt(name.slice(SCRATCH_PREFIX.length), 10)
+      : NaN;
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid))
+      await rm(path.join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 async function openSource(
   file: string,
   config: Config,
@@ -104,7 +128,8 @@ async function openSource(
     throw new Refusal(`${file}: storage.rootDirectory ${config.storage.rootDirectory} does not exist`);
   // A filesystem source's own database (if any: a zot directory has none) is left alone: the
   // layouts are the truth, and indexing them in a scratch database writes nothing into the source.
-  const scratch = local ? await mkdtemp(path.join(tmpdir(), 'berth-migrate-')) : undefined;
+  if (local) await removeDeadScratch();
+  const scratch = local ? await mkdtemp(path.join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`)) : undefined;
   const opened = await openRegistry(
     config,
     log,

@@ -425,6 +425,50 @@ if (postgres.skip !== undefined) {
     );
 
     it(
+      'a damaged source blob fails with exit 1 naming the repository and the blob; --keep-going copies the rest, and a blob the source lacks is reported',
+      TIMEOUT,
+      async () => {
+        const root = path.join(dir, 'damaged-source');
+        const damaged = makeImage({ layerSizes: [3000] });
+        await writeOciLayout(path.join(root, 'bad/one'), [{ content: damaged, tag: 'v1' }]);
+        const layer = damaged.layers[0]!;
+        const layerFile = path.join(root, 'bad/one/blobs/sha256', layer.digest.slice('sha256:'.length));
+        await writeFile(layerFile, Buffer.alloc(layer.size, 7));
+        // A pull-through cache's repository: the manifest is there, one layer never was.
+        const partial = makeImage({ layerSizes: [2000] });
+        await writeOciLayout(path.join(root, 'cache/partial'), [{ content: partial, tag: 'latest' }]);
+        const absent = partial.layers[0]!.digest;
+        await rm(path.join(root, 'cache/partial/blobs/sha256', absent.slice('sha256:'.length)));
+        await writeOciLayout(path.join(root, 'good/two'), [{ content: makeImage(), tag: 'v1' }]);
+        const from = await writeConfig(dir, 'from-damaged', { rootDirectory: root });
+        const to = await writeConfig(dir, 'to-damaged', { rootDirectory: path.join(dir, 'damaged-target') });
+
+        const stop = await berth(['migrate', from, to, '--json']);
+        assert.equal(stop.code, 1);
+        assert.match(
+          stop.stderr,
+          new RegExp(
+            `bad/one: copying blob ${layer.digest}: the source's copy is damaged: upload digest is sha256:[0-9a-f]{64}, not ${layer.digest}`,
+          ),
+        );
+        assert.match(stop.stderr, /run the same command again to resume/);
+        assert.equal((JSON.parse(stop.stdout) as Report).copied.manifests, 0, 'stops at the first failure');
+
+        const going = await berth(['migrate', from, to, '--json', '--keep-going']);
+        assert.equal(going.code, 1);
+        const report = JSON.parse(going.stdout) as Report;
+        assert.equal(report.copied.manifests, 2, 'cache/partial and good/two');
+        assert.deepEqual(report.missingInSource, [{ repo: 'cache/partial', digest: absent }]);
+        assert.equal(report.failures.length, 1);
+        const human = await berth(['migrate', from, to, '--keep-going']);
+        assert.match(
+          human.stdout,
+          new RegExp(`warning: cache/partial: ${absent} is referenced but not in the source`),
+        );
+      },
+    );
+
+    it(
       'the Kubernetes scale-out example and its migration Job carry configurations that verify',
       TIMEOUT,
       async () => {
