@@ -23,6 +23,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
 import { postgresSettings } from '../config/schema/postgres.js';
+import { configRefusals } from '../app.js';
 import { formatBytes } from '../gc/report.js';
 import { openRegistry, type OpenedRegistry } from '../open-registry.js';
 import { MigrationStepError, RepositoryCopier } from './migrate-copy.js';
@@ -62,9 +63,13 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function load(file: string): Promise<Config> {
+/** `target`: the store will be served, so what `berth serve` would refuse is refused here too. */
+async function load(file: string, target: boolean): Promise<Config> {
   try {
-    return (await loadConfigFile(file)).config;
+    const { config } = await loadConfigFile(file);
+    const refused = target ? configRefusals(config) : undefined;
+    if (refused) throw refused;
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) throw new Refusal(`${file}: invalid configuration: ${err.message}`);
     throw new Refusal(`${file}: ${(err as Error).message}`);
@@ -226,7 +231,7 @@ async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags)
     void cleanup().finally(() => process.exit(130));
   });
   try {
-    const [from, to] = [await load(fromFile), await load(toFile)];
+    const [from, to] = [await load(fromFile, false), await load(toFile, true)];
     if (storeIdentity(from) === storeIdentity(to))
       throw new Refusal(`${fromFile} and ${toFile} describe the same store (${storeIdentity(from)})`);
     source = await openSource(fromFile, from, log);

@@ -338,6 +338,9 @@ if (postgres.skip !== undefined) {
       const report = reportOf(await berth(['migrate', from, to, '--json']));
       assert.equal(report.copied.manifests, countAll(store).manifests);
       t.diagnostic(`fs -> s3+pg: ${report.copied.bytes} bytes in ${report.seconds.toFixed(2)} s`);
+      const again = await berth(['migrate', from, to]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /up to date: the target already holds everything of this source/);
       const server = await startBerth({
         config: { storage: targetStorage },
         root: targetStorage.rootDirectory,
