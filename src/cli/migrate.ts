@@ -258,7 +258,7 @@ async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags)
     const repos = await listRepositories(source.opened.registry);
     report.repositories = repos.length;
     const plans: RepositoryPlan[] = [];
-    const planning = new Progress('planning', { unit: 'repositories', bytesLabel: 'to copy' });
+    const planning = new Progress('planning', { unit: 'repositories', bytesLabel: 'to copy', rate: false });
     if (process.stderr.isTTY) planning.start(repos.length);
     for (const repo of repos) {
       const plan = await planRepository(source.opened.registry, target.registry, repo);

@@ -12,6 +12,8 @@ export interface ProgressOptions {
   readonly unit: string;
   /** What the bytes are: `re-hashed`, `freed`. */
   readonly bytesLabel: string;
+  /** Show the byte rate (default true; off where the bytes are counted, not moved: planning). */
+  readonly rate?: boolean;
   readonly stream?: NodeJS.WriteStream;
   readonly now?: () => number;
 }
@@ -31,7 +33,7 @@ export function formatEta(seconds: number): string {
  */
 export function progressLine(
   label: string,
-  options: { unit: string; bytesLabel: string },
+  options: { unit: string; bytesLabel: string; rate?: boolean },
   state: { done: number; total: number; bytes: number; elapsedSeconds: number; totalBytes?: number },
 ): string {
   const { done, total, bytes, elapsedSeconds, totalBytes } = state;
@@ -40,7 +42,7 @@ export function progressLine(
     `${label}  ${done}/${total} ${options.unit}`,
     `${formatBytes(bytes)}${byBytes ? ` of ${formatBytes(totalBytes)}` : ''} ${options.bytesLabel}`,
   ];
-  if (elapsedSeconds > 0) parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
+  if (elapsedSeconds > 0 && options.rate !== false) parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
   if (byBytes) {
     if (bytes > 0 && bytes < totalBytes)
       parts.push(`ETA ${formatEta((elapsedSeconds / bytes) * (totalBytes - bytes))}`);
@@ -109,7 +111,8 @@ export class Progress {
       elapsedSeconds: (now - this.#started) / 1000,
       ...(this.#totalBytes === undefined ? {} : { totalBytes: this.#totalBytes }),
     });
-    const width = this.#stream.columns ?? 100;
+    // A terminal of unknown size (0 columns: `script`, some CI runners) gets the usual width.
+    const width = this.#stream.columns || 100;
     this.#stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`);
   }
 }
