@@ -15,13 +15,13 @@
  * Exit codes: 0 done, 1 a step failed (the message names the repository and the item; run again
  * to resume), 2 bad configuration or refused.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
+import { ConfigError, loadConfigFile, parseConfig, type Config } from '../config/index.js';
 import { postgresSettings } from '../config/schema/postgres.js';
 import { configRefusals } from '../app.js';
 import { formatBytes } from '../gc/report.js';
@@ -63,13 +63,32 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-/** `target`: the store will be served, so what `berth serve` would refuse is refused here too. */
+/**
+ * The target's configuration is loaded whole: the store will be served, so what `berth serve`
+ * would refuse is refused here. Of the source's only `storage` counts: a zot configuration copied
+ * from its machine may name side files (htpasswd, OIDC secrets) that are not where migrate runs.
+ */
 async function load(file: string, target: boolean): Promise<Config> {
   try {
-    const { config } = await loadConfigFile(file);
-    const refused = target ? configRefusals(config) : undefined;
-    if (refused) throw refused;
-    return config;
+    if (target) {
+      const { config } = await loadConfigFile(file);
+      const refused = configRefusals(config);
+      if (refused) throw refused;
+      return config;
+    }
+    const absolute = path.resolve(file);
+    let raw: unknown;
+    try {
+      raw = JSON.parse((await readFile(absolute, 'utf8')).replace(/^\uFEFF/, ''));
+    } catch {
+      // Unreadable or not JSON: the full loader says which, in its words.
+      return (await loadConfigFile(file)).config;
+    }
+    const keys = typeof raw === 'object' && raw !== null ? Object.entries(raw) : [];
+    // Keys are case-insensitive in zot's format.
+    const pick = (name: string): unknown => keys.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+    const storageOnly = { distSpecVersion: pick('distSpecVersion') ?? '1.1.0', storage: pick('storage') };
+    return parseConfig(storageOnly, { baseDir: path.dirname(absolute) }).config;
   } catch (err) {
     if (err instanceof ConfigError) throw new Refusal(`${file}: invalid configuration: ${err.message}`);
     throw new Refusal(`${file}: ${(err as Error).message}`);

@@ -413,7 +413,7 @@ if (postgres.skip !== undefined) {
     );
 
     it(
-      'refuses a store copied onto itself and a source that does not exist, with exit code 2',
+      'refuses a store copied onto itself and a source that does not exist, with exit code 2; reads only the storage of the source configuration',
       TIMEOUT,
       async () => {
         const from = await writeConfig(dir, 'self', { rootDirectory: sourceRoot });
@@ -424,6 +424,40 @@ if (postgres.skip !== undefined) {
         const gone = await berth(['migrate', missing, from]);
         assert.equal(gone.code, 2);
         assert.match(gone.stderr, /storage.rootDirectory .* does not exist/);
+
+        // Of the source's configuration only `storage` counts: a zot file copied from its machine
+        // names side files that are not here.
+        const zotFile = path.join(dir, 'zot-config.json');
+        await writeFile(
+          zotFile,
+          JSON.stringify({
+            distSpecVersion: '1.1.1',
+            Storage: { rootDirectory: sourceRoot, gc: true, gcDelay: '1h' },
+            http: {
+              address: '0.0.0.0',
+              port: '5000',
+              auth: {
+                openid: {
+                  providers: {
+                    oidc: {
+                      credentialsFile: '/nonexistent/oidc-credentials.json',
+                      issuer: 'https://idp.example.test/application/o/registry/',
+                      scopes: ['openid', 'email', 'profile'],
+                    },
+                  },
+                },
+              },
+            },
+            extensions: { search: { enable: true } },
+          }),
+        );
+        const target = await writeConfig(dir, 'zot-target', { rootDirectory: path.join(dir, 'zot-target') });
+        const dry = await berth(['migrate', zotFile, target, '--dry-run']);
+        assert.equal(dry.code, 0, dry.stderr);
+        assert.match(dry.stdout, /: 5 repositories$/m);
+        const whole = await berth(['migrate', target, zotFile, '--dry-run']);
+        assert.equal(whole.code, 2, 'the target is loaded whole, side files included');
+        assert.match(whole.stderr, /credentialsFile: cannot read \/nonexistent\/oidc-credentials\.json/);
       },
     );
 
