@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
-import { parseConfig } from '../../src/config/index.js';
-import { openRegistry } from '../../src/open-registry.js';
+import { parseConfig, type Config } from '../../src/config/index.js';
+import { configuredStorageDriver, openRegistry } from '../../src/open-registry.js';
 import { createS3Client } from '../../src/storage/s3/client.js';
 import { run, type RunResult } from '../support/clients.js';
 import {
@@ -241,6 +241,18 @@ function s3Storage(
   };
 }
 
+/** Why the S3 cases skip on a branch where the registry does not serve S3 yet (s1-s3serve adds it). */
+const S3_NOT_SERVED =
+  'serving from S3 is not implemented on this branch: openRegistry (src/open-registry.ts) still builds the filesystem driver for storage.storageDriver s3';
+
+/** Whether this build serves the configuration's S3 store (the registry opener builds the S3 driver). */
+async function servesS3(config: Config): Promise<boolean> {
+  const opened = await openRegistry(config, pino({ level: 'silent' }));
+  const served = opened.registry.driver.name;
+  await opened.close();
+  return served === 's3';
+}
+
 if (postgres.skip !== undefined) {
   describe('berth migrate and verify --online', { skip: postgres.skip }, () => undefined);
 } else {
@@ -321,18 +333,11 @@ if (postgres.skip !== undefined) {
         storageDriver: s3Storage(service, bucket),
         ...pgCache(),
       };
-      const opened = await openRegistry(
-        parseConfig({ distSpecVersion: '1.1.0', storage: targetStorage }, { baseDir: dir }).config,
-        pino({ level: 'silent' }),
-      );
-      const served = opened.registry.driver.name;
-      await opened.close();
-      if (served !== 's3') {
-        // Enabled by the merge of s1-s3serve (the registry serving storage.storageDriver s3).
-        return t.skip(
-          'serving from S3 is not implemented on this branch: openRegistry (src/open-registry.ts) still builds the filesystem driver for storage.storageDriver s3',
-        );
-      }
+      const config = parseConfig(
+        { distSpecVersion: '1.1.0', storage: targetStorage },
+        { baseDir: dir },
+      ).config;
+      if (!(await servesS3(config))) return t.skip(S3_NOT_SERVED);
       const from = await writeConfig(dir, 'from-s3', { rootDirectory: sourceRoot });
       const to = await writeConfig(dir, 'to-s3-pg', targetStorage);
       const report = reportOf(await berth(['migrate', from, to, '--json']));
@@ -353,62 +358,106 @@ if (postgres.skip !== undefined) {
       }
     });
 
+    /** Four repositories of three 6 MiB layers, laid out once for both targets. */
+    let bigSource: Promise<{ root: string; store: Store }> | undefined;
+    const makeBigSource = async (): Promise<{ root: string; store: Store }> => {
+      const root = path.join(dir, 'big-source');
+      const store = new Store();
+      for (let r = 0; r < 4; r++) {
+        const image = makeImage({
+          layers: [0, 1, 2].map((i) =>
+            makeLayer({ size: 6 * 1024 * 1024, seed: `big-${r}-${i}-${process.pid}` }),
+          ),
+        });
+        await writeOciLayout(path.join(root, `big/r${r}`), [{ content: image, tag: 'v1' }]);
+        store.add(`big/r${r}`, image, ['v1']);
+      }
+      return { root, store };
+    };
+
+    /**
+     * Kills a migration with SIGKILL as soon as one blob is whole in the target (`landed` looks),
+     * runs it again, and checks that the second run kept the first one's blobs, copied the rest,
+     * and that a server of the target serves everything.
+     */
+    async function killAndResume(
+      t: TestContext,
+      name: string,
+      targetStorage: Record<string, unknown> & { rootDirectory: string },
+      landed: () => Promise<boolean>,
+    ): Promise<void> {
+      const source = await (bigSource ??= makeBigSource());
+      const from = await writeConfig(dir, `from-${name}`, { rootDirectory: source.root });
+      const to = await writeConfig(dir, `to-${name}`, targetStorage);
+      const child = spawn(process.execPath, [CLI, 'migrate', from, to, '--jobs', '1'], { stdio: 'ignore' });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
+      for (let i = 0; i < 6000 && child.exitCode === null && !(await landed()); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL', 'the first run was still copying when it was killed');
+
+      const resumed = await berth(['migrate', from, to, '--json']);
+      const report = reportOf(resumed);
+      assert.ok(report.alreadyPresent.blobs >= 1, `the first run's blobs were kept: ${resumed.stdout}`);
+      assert.ok(report.copied.blobs >= 1, 'the second run copied the rest');
+      assert.equal(report.alreadyPresent.blobs + report.copied.blobs + report.copied.mounted, 4 * 4);
+      t.diagnostic(
+        `${name} resumed: ${report.copied.bytes} bytes in ${report.seconds.toFixed(2)} s (${(report.copied.bytes / 1048576 / report.seconds).toFixed(1)} MiB/s)`,
+      );
+      const human = await berth(['migrate', from, to]);
+      assert.match(human.stdout, /up to date/);
+
+      const server = await startBerth({
+        config: { storage: targetStorage },
+        root: targetStorage.rootDirectory,
+        cleanup: false,
+      });
+      try {
+        await assertServes(server.url, source.store);
+      } finally {
+        await server.stop();
+      }
+    }
+
+    /** Whole blobs only (64 hex digits), not a driver's temporary files beside them. */
+    const hasBlob = (names: string[]): boolean => names.some((n) => /^[0-9a-f]{64}$/.test(n));
+
     it(
-      'a migration killed with SIGKILL mid-run resumes: the second run copies only what is missing',
+      'a migration into filesystem + PostgreSQL killed with SIGKILL mid-run resumes: the second run copies only what is missing',
       TIMEOUT,
       async (t) => {
-        const root = path.join(dir, 'big-source');
-        const big = new Store();
-        for (let r = 0; r < 4; r++) {
-          const image = makeImage({
-            layers: [0, 1, 2].map((i) =>
-              makeLayer({ size: 6 * 1024 * 1024, seed: `big-${r}-${i}-${process.pid}` }),
-            ),
-          });
-          await writeOciLayout(path.join(root, `big/r${r}`), [{ content: image, tag: 'v1' }]);
-          big.add(`big/r${r}`, image, ['v1']);
-        }
-        const from = await writeConfig(dir, 'from-big', { rootDirectory: root });
         const targetRoot = path.join(dir, 'big-target');
-        const targetStorage = { rootDirectory: targetRoot, ...pgCache() };
-        const to = await writeConfig(dir, 'to-big', targetStorage);
-
-        const child = spawn(process.execPath, [CLI, 'migrate', from, to, '--jobs', '1'], { stdio: 'ignore' });
-        const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-          child.once('exit', (_code, signal) => resolve(signal)),
+        const blobs = path.join(targetRoot, 'big/r0/blobs/sha256');
+        await killAndResume(t, 'fs-pg', { rootDirectory: targetRoot, ...pgCache() }, async () =>
+          existsSync(blobs) ? hasBlob(await readdir(blobs)) : false,
         );
-        // Killed as soon as the first blob is whole in the target: the rest is still to come.
-        const firstBlob = path.join(targetRoot, 'big/r0/blobs/sha256');
-        for (let i = 0; i < 6000 && child.exitCode === null; i++) {
-          // Whole blobs only (64 hex digits), not the driver's temporary files beside them.
-          if (existsSync(firstBlob) && (await readdir(firstBlob)).some((n) => /^[0-9a-f]{64}$/.test(n)))
-            break;
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        child.kill('SIGKILL');
-        assert.equal(await exited, 'SIGKILL', 'the first run was still copying when it was killed');
+      },
+    );
 
-        const resumed = await berth(['migrate', from, to, '--json']);
-        const report = reportOf(resumed);
-        assert.ok(report.alreadyPresent.blobs >= 1, `the first run's blobs were kept: ${resumed.stdout}`);
-        assert.ok(report.copied.blobs >= 1, 'the second run copied the rest');
-        assert.equal(report.alreadyPresent.blobs + report.copied.blobs + report.copied.mounted, 4 * 4);
-        t.diagnostic(
-          `resumed: ${report.copied.bytes} bytes in ${report.seconds.toFixed(2)} s (${(report.copied.bytes / 1048576 / report.seconds).toFixed(1)} MiB/s)`,
+    it(
+      'a migration into S3 + PostgreSQL killed with SIGKILL mid-run resumes: the second run copies only what is missing',
+      TIMEOUT,
+      async (t) => {
+        if (s3.skip !== undefined) return t.skip(s3.skip);
+        const bucket = `berth-migrate-kill-${process.pid}`;
+        await makeBucket(s3.service, bucket);
+        const targetStorage = {
+          rootDirectory: path.join(dir, 'big-s3-state'),
+          storageDriver: s3Storage(s3.service, bucket),
+          ...pgCache(),
+        };
+        const config = parseConfig(
+          { distSpecVersion: '1.1.0', storage: targetStorage },
+          { baseDir: dir },
+        ).config;
+        if (!(await servesS3(config))) return t.skip(S3_NOT_SERVED);
+        // The content-addressed layout: every blob once under blobs/ (an unfinished one is invisible).
+        const driver = configuredStorageDriver(config);
+        await killAndResume(t, 's3-pg', targetStorage, async () =>
+          hasBlob(await driver.list('blobs/sha256')),
         );
-        const human = await berth(['migrate', from, to]);
-        assert.match(human.stdout, /up to date/);
-
-        const server = await startBerth({
-          config: { storage: targetStorage },
-          root: targetRoot,
-          cleanup: false,
-        });
-        try {
-          await assertServes(server.url, big);
-        } finally {
-          await server.stop();
-        }
       },
     );
 
