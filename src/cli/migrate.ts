@@ -205,7 +205,7 @@ export function formatReport(r: MigrationReport): string {
   const c = r.copied;
   const verb = r.dryRun ? 'to copy' : 'copied';
   const lines = [
-    `${r.dryRun ? 'dry run: ' : ''}${r.from} -> ${r.to}: ${plural(r.repositories, 'repository').replace('repositorys', 'repositories')}`,
+    `${r.dryRun ? 'dry run: ' : ''}${r.from} -> ${r.to}: ${r.repositories} ${r.repositories === 1 ? 'repository' : 'repositories'}`,
     `  blobs      ${c.blobs} ${verb} (${formatBytes(c.bytes)})${c.mounted ? `, ${c.mounted} mounted from another repository` : ''}, ${p.blobs} already in the target`,
     `  manifests  ${c.manifests} ${verb}, ${p.manifests} already in the target`,
     `  tags       ${c.tags} ${r.dryRun ? 'to set' : 'set'}, ${p.tags} already in the target`,
