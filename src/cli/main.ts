@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `berth` command: `serve [CONFIG]`, `verify CONFIG`. Tools depend on these names, their
+ * The `berth` command: `serve [CONFIG]`, `verify CONFIG [--online]`, `migrate FROM TO` and the one-off
+ * commands. Tools depend on these names, their
  * arguments and exit codes: keep them stable.
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { gcCommand } from './gc.js';
 import { scrubCommand } from './scrub.js';
 import { keysCommand } from './keys.js';
 import { doctorCommand } from './doctor.js';
+import { migrateCommand } from './migrate.js';
+import { verifyCommand } from './verify.js';
 import { humanDestination, wantsHumanLogs } from './human-log.js';
 import { watchConfigFile } from '../config/reload.js';
 import { rotateTokenKeyCommand } from './rotate-token-key.js';
@@ -131,22 +134,6 @@ async function serve(file: string | undefined): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-async function verify(file: string): Promise<void> {
-  try {
-    const { config, warnings } = await loadConfigFile(file);
-    const refused = configRefusals(config);
-    if (refused) throw refused;
-    for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
-    process.stdout.write(`${file}: configuration is valid\n`);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${file}: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
 const program = new Command('berth')
   .description('Berth: an OCI container registry, a drop-in replacement for zot')
   .version(pkg.version, '-v, --version');
@@ -157,16 +144,13 @@ program
   .argument('[config]', 'zot-format JSON configuration file')
   .action(serve);
 
-program
-  .command('verify')
-  .description('check a configuration file; exits non-zero naming the bad key')
-  .argument('<config>', 'zot-format JSON configuration file')
-  .action(verify);
+program.addCommand(verifyCommand());
 
 program.addCommand(gcCommand());
 program.addCommand(scrubCommand());
 program.addCommand(keysCommand());
 program.addCommand(doctorCommand());
+program.addCommand(migrateCommand());
 program.addCommand(rotateTokenKeyCommand());
 
 await program.parseAsync(process.argv);

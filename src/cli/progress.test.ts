@@ -21,6 +21,15 @@ describe('progress line', () => {
     assert.equal(line, 'scrub  10/40 repositories  100.0 MiB re-hashed  5.0 MiB/s  ETA 1:00');
   });
 
+  it('with a byte total, shows it and takes the ETA from the bytes', () => {
+    const line = progressLine(
+      'migrate',
+      { unit: 'items', bytesLabel: 'copied' },
+      { done: 1, total: 100, bytes: 30 * 1024 * 1024, elapsedSeconds: 10, totalBytes: 90 * 1024 * 1024 },
+    );
+    assert.equal(line, 'migrate  1/100 items  30.0 MiB of 90.0 MiB copied  3.0 MiB/s  ETA 0:20');
+  });
+
   it('formats ETAs past an hour', () => {
     assert.equal(formatEta(3725), '1:02:05');
     assert.equal(formatEta(59.6), '1:00');

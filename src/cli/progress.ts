@@ -1,7 +1,8 @@
 /**
- * A progress line for long one-off commands (`berth gc`, `berth scrub`, later `berth migrate`):
+ * A progress line for long one-off commands (`berth gc`, `berth scrub`, `berth migrate`):
  * `gc  12/340 repositories  1.2 GiB  45.0 MiB/s  ETA 0:42`, redrawn in place at most ten times a
- * second on a terminal. Not a terminal (a script, a pipe, a cron job): nothing at all, so output
+ * second on a terminal. With a byte total (migrate), the bytes read `1.2 GiB of 3.0 GiB` and the
+ * ETA follows the bytes, which dominate the time, rather than the items. Not a terminal (a script, a pipe, a cron job): nothing at all, so output
  * stays exactly the report.
  */
 import { formatBytes } from '../gc/report.js';
@@ -11,6 +12,8 @@ export interface ProgressOptions {
   readonly unit: string;
   /** What the bytes are: `re-hashed`, `freed`. */
   readonly bytesLabel: string;
+  /** Show the byte rate (default true; off where the bytes are counted, not moved: planning). */
+  readonly rate?: boolean;
   readonly stream?: NodeJS.WriteStream;
   readonly now?: () => number;
 }
@@ -24,16 +27,28 @@ export function formatEta(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
 }
 
-/** The progress line's text: items, bytes, byte rate, and an ETA from the items' pace. */
+/**
+ * The progress line's text: items, bytes, byte rate, and an ETA from the pace of the bytes when
+ * their total is known, else of the items.
+ */
 export function progressLine(
   label: string,
-  options: { unit: string; bytesLabel: string },
-  state: { done: number; total: number; bytes: number; elapsedSeconds: number },
+  options: { unit: string; bytesLabel: string; rate?: boolean },
+  state: { done: number; total: number; bytes: number; elapsedSeconds: number; totalBytes?: number },
 ): string {
-  const { done, total, bytes, elapsedSeconds } = state;
-  const parts = [`${label}  ${done}/${total} ${options.unit}`, `${formatBytes(bytes)} ${options.bytesLabel}`];
-  if (elapsedSeconds > 0) parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
-  if (done > 0 && done < total) parts.push(`ETA ${formatEta((elapsedSeconds / done) * (total - done))}`);
+  const { done, total, bytes, elapsedSeconds, totalBytes } = state;
+  const byBytes = totalBytes !== undefined && totalBytes > 0;
+  const parts = [
+    `${label}  ${done}/${total} ${options.unit}`,
+    `${formatBytes(bytes)}${byBytes ? ` of ${formatBytes(totalBytes)}` : ''} ${options.bytesLabel}`,
+  ];
+  if (elapsedSeconds > 0 && options.rate !== false) parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
+  if (byBytes) {
+    if (bytes > 0 && bytes < totalBytes)
+      parts.push(`ETA ${formatEta((elapsedSeconds / bytes) * (totalBytes - bytes))}`);
+  } else if (done > 0 && done < total) {
+    parts.push(`ETA ${formatEta((elapsedSeconds / done) * (total - done))}`);
+  }
   return parts.join('  ');
 }
 
@@ -48,6 +63,7 @@ export class Progress {
   #total = 0;
   #done = 0;
   #bytes = 0;
+  #totalBytes: number | undefined;
 
   constructor(label: string, options: ProgressOptions) {
     this.#label = label;
@@ -58,12 +74,20 @@ export class Progress {
     this.#active = this.#stream.isTTY === true;
   }
 
-  start(total: number): void {
+  /** `totalBytes`: the bytes the whole run will count, when known up front (the ETA then follows them). */
+  start(total: number, totalBytes?: number): void {
     this.#total = total;
+    this.#totalBytes = totalBytes;
     this.#draw(true);
   }
 
-  /** One more item done, with its bytes. */
+  /** Bytes done within an item still in progress (a large blob being copied). */
+  advance(bytes: number): void {
+    this.#bytes += bytes;
+    this.#draw(false);
+  }
+
+  /** One more item done, with its bytes (not already counted by `advance`). */
   tick(bytes: number): void {
     this.#done++;
     this.#bytes += bytes;
@@ -85,8 +109,10 @@ export class Progress {
       total: this.#total,
       bytes: this.#bytes,
       elapsedSeconds: (now - this.#started) / 1000,
+      ...(this.#totalBytes === undefined ? {} : { totalBytes: this.#totalBytes }),
     });
-    const width = this.#stream.columns ?? 100;
+    // A terminal of unknown size (0 columns: `script`, some CI runners) gets the usual width.
+    const width = this.#stream.columns || 100;
     this.#stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`);
   }
 }
