@@ -292,7 +292,10 @@ async function main(): Promise<void> {
     const marks = [warmupSeconds, (warmupSeconds + seconds) / 2, seconds].map(at);
     console.log('         t s   RSS MiB  heap MiB    db MiB');
     for (const m of marks)
-      if (m) console.log(`    ${m[0].toFixed(0).padStart(8)} ${mib(m[1]).padStart(9)} ${mib(m[2]).padStart(9)} ${mib(m[3]).padStart(9)}`);
+      if (m)
+        console.log(
+          `    ${m[0].toFixed(0).padStart(8)} ${mib(m[1]).padStart(9)} ${mib(m[2]).padStart(9)} ${mib(m[3]).padStart(9)}`,
+        );
     const [w, h, e] = marks;
     if (w && h && e) {
       const pct = (a: number, b: number): string => `${(((b - a) / a) * 100).toFixed(1)}%`;

@@ -168,7 +168,10 @@ describe('Authenticator', () => {
     clock = new Date(clock.getTime() + 60_000);
     assert.ok((await auth.checkBasic('carol', 'carol-pw', '198.51.100.9')).ok, 'drained after the window');
     for (let i = 0; i < 10; i++)
-      assert.ok((await auth.checkBasic('carol', 'carol-pw', '198.51.100.9')).ok, 'right passwords do not count');
+      assert.ok(
+        (await auth.checkBasic('carol', 'carol-pw', '198.51.100.9')).ok,
+        'right passwords do not count',
+      );
   });
 
   it('counts concurrent wrong passwords before checking them: a burst cannot slip past the limit', async () => {

@@ -18,7 +18,10 @@ describe('rate limiting (buckets in a real SQLite store)', () => {
     let t = 1_000_000;
     const a = createRateLimiter({ rate: 2 }, meta.throttles, () => t)!;
     const b = createRateLimiter({ rate: 2 }, meta.throttles, () => t)!;
-    assert.deepEqual([await allowed(a, 'GET'), await allowed(b, 'GET'), await allowed(a, 'GET')], [true, true, false]);
+    assert.deepEqual(
+      [await allowed(a, 'GET'), await allowed(b, 'GET'), await allowed(a, 'GET')],
+      [true, true, false],
+    );
     assert.equal(await allowed(b, 'HEAD'), false, 'the other process sees the same bucket');
     t += 501;
     assert.deepEqual([await allowed(b, 'GET'), await allowed(a, 'GET')], [true, false]);
@@ -28,7 +31,12 @@ describe('rate limiting (buckets in a real SQLite store)', () => {
     const t = 2_000_000;
     const allow = createRateLimiter({ methods: [{ method: 'put', rate: 1 }] }, meta.throttles, () => t)!;
     assert.deepEqual(
-      [await allowed(allow, 'PUT'), await allowed(allow, 'PUT'), await allowed(allow, 'GET'), await allowed(allow, 'GET')],
+      [
+        await allowed(allow, 'PUT'),
+        await allowed(allow, 'PUT'),
+        await allowed(allow, 'GET'),
+        await allowed(allow, 'GET'),
+      ],
       [true, false, true, true],
     );
   });

@@ -64,7 +64,9 @@ describe('the token signing secret at rest', () => {
       });
       assert.equal(token.status, 200);
       const { token: jwt } = (await token.json()) as { token: string };
-      const catalog = await fetch(`${server.url}/v2/_catalog`, { headers: { Authorization: `Bearer ${jwt}` } });
+      const catalog = await fetch(`${server.url}/v2/_catalog`, {
+        headers: { Authorization: `Bearer ${jwt}` },
+      });
       assert.equal(catalog.status, 200);
     } finally {
       await server.stop();

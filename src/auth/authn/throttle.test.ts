@@ -66,7 +66,12 @@ describe('SharedThrottle (over a real SQLite store)', () => {
 
   it('remembers at most maxCachedRefusals refusals', async () => {
     const c = clock();
-    const throttle = new SharedThrottle(store(), { name: 't', maxAttempts: 1, maxCachedRefusals: 3, now: c.now });
+    const throttle = new SharedThrottle(store(), {
+      name: 't',
+      maxAttempts: 1,
+      maxCachedRefusals: 3,
+      now: c.now,
+    });
     for (let i = 0; i < 10; i++) {
       await throttle.attempt(`k${i}`);
       assert.ok((await throttle.attempt(`k${i}`)) > 0);

@@ -48,7 +48,9 @@ export class SharedThrottle {
     const windowMs = options.windowMs ?? 60_000;
     this.#maxCached = options.maxCachedRefusals ?? 10_000;
     if (!(maxAttempts >= 1) || !(windowMs > 0) || !(this.#maxCached >= 1) || options.name === '') {
-      throw new RangeError('throttle needs a name, maxAttempts >= 1, windowMs > 0 and maxCachedRefusals >= 1');
+      throw new RangeError(
+        'throttle needs a name, maxAttempts >= 1, windowMs > 0 and maxCachedRefusals >= 1',
+      );
     }
     this.#buckets = buckets;
     this.#prefix = `${options.name}:`;

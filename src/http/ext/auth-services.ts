@@ -177,7 +177,11 @@ export async function configuredAuth(
     ...(meta.userOrigins ? { origins: meta.userOrigins } : {}),
     // Shared by every replica (the metadata store). A whole office behind one NAT shares an
     // address: allow it more guesses than one user name.
-    addressThrottle: new SharedThrottle(meta.throttles, { name: 'pw-addr', maxAttempts: 30, windowMs: 60_000 }),
+    addressThrottle: new SharedThrottle(meta.throttles, {
+      name: 'pw-addr',
+      maxAttempts: 30,
+      windowMs: 60_000,
+    }),
     userThrottle: new SharedThrottle(meta.throttles, { name: 'pw-user', maxAttempts: 10, windowMs: 60_000 }),
     keyGroups: stores.keyGroups,
     now: stores.now,

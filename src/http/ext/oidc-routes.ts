@@ -32,7 +32,11 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
   const { services } = guard;
   /** Sign-in starts per client address: a burst of 30, then one every 2 s, counted across replicas. */
-  const starts = new SharedThrottle(services.throttles, { name: 'oidc-start', maxAttempts: 30, windowMs: 60_000 });
+  const starts = new SharedThrottle(services.throttles, {
+    name: 'oidc-start',
+    maxAttempts: 30,
+    windowMs: 60_000,
+  });
   const { settings } = services;
 
   const redirectUri = (ctx: RequestContext, provider: string): string =>

@@ -60,6 +60,8 @@ export class PostgresThrottleBuckets implements ThrottleBuckets {
   }
 
   async purgeEmpty(nowMs: number): Promise<number> {
-    return (await this.pool.query('DELETE FROM throttle_buckets WHERE empty_at <= $1', [nowMs])).rowCount ?? 0;
+    return (
+      (await this.pool.query('DELETE FROM throttle_buckets WHERE empty_at <= $1', [nowMs])).rowCount ?? 0
+    );
   }
 }
