@@ -5,15 +5,21 @@
  * than the expected one, or a failed connection), p99 latency per route, and the server's RSS
  * growth from the end of warm-up to the end (goal < 10%).
  *
+ * To tell a leak from warm-up it also samples the server's V8 heap (`/metrics`, prom-client's
+ * `nodejs_heap_size_used_bytes` after the same requests) and the metadata database's size, and
+ * prints RSS and heap at warm-up, half-time and the end: a leak keeps growing in the second half,
+ * warm-up (SQLite's page cache filling as the database grows, allocator arenas) levels off.
+ *
  *   node dist/bench/soak.js [--minutes 10] [--seconds N] [--clients 32]
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 
+import { META_DB_FILE } from '../src/registry/layout.js';
 import { startBerth } from '../test/support/server.js';
 
 function flag(name: string): number | undefined {
@@ -101,7 +107,7 @@ async function main(): Promise<void> {
           },
         },
       },
-      extensions: { ui: { enable: true } },
+      extensions: { ui: { enable: true }, metrics: { enable: true, prometheus: { path: '/metrics' } } },
     },
   });
   const base = server.url;
@@ -225,13 +231,32 @@ async function main(): Promise<void> {
     const end = started + seconds * 1000;
     let rssAfterWarmup: number | undefined;
     let rssMax = 0;
-    const rssSamples: Array<[number, number]> = [];
+    /** [seconds, RSS KiB, heap used KiB, database KiB] every 5 s. */
+    const samples: Array<[number, number, number, number]> = [];
+    const heapKiB = async (): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 1024;
+    };
+    const dbKiB = (): number => {
+      let total = 0;
+      for (const suffix of ['', '-wal'])
+        total += (() => {
+          try {
+            return statSync(path.join(server.root, `${META_DB_FILE}${suffix}`)).size;
+          } catch {
+            return 0;
+          }
+        })();
+      return total / 1024;
+    };
     const sampler = setInterval(() => {
       const rss = rssKiB(pid);
       rssMax = Math.max(rssMax, rss);
       const t = (Date.now() - started) / 1000;
-      rssSamples.push([t, rss]);
       if (rssAfterWarmup === undefined && t >= warmupSeconds) rssAfterWarmup = rss;
+      heapKiB()
+        .then((heap) => samples.push([t, rss, heap, dbKiB()]))
+        .catch(() => undefined);
     }, 5_000);
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -259,6 +284,31 @@ async function main(): Promise<void> {
     console.log(`requests ${requests}, errors ${errors} (goal 0)`);
     console.log(
       `RSS after ${warmupSeconds} s warm-up ${((rssAfterWarmup ?? NaN) / 1024).toFixed(1)} MiB, at end ${(rssEnd / 1024).toFixed(1)} MiB, max ${(rssMax / 1024).toFixed(1)} MiB: growth ${growth.toFixed(1)}% (goal < 10%)`,
+    );
+    // RSS and heap at warm-up, half-time and the end: a leak grows in both halves alike.
+    const at = (t: number): [number, number, number, number] | undefined =>
+      samples.find(([st]) => st >= t) ?? samples.at(-1);
+    const mib = (kib: number): string => (kib / 1024).toFixed(1);
+    const marks = [warmupSeconds, (warmupSeconds + seconds) / 2, seconds].map(at);
+    console.log('         t s   RSS MiB  heap MiB    db MiB');
+    for (const m of marks)
+      if (m)
+        console.log(
+          `    ${m[0].toFixed(0).padStart(8)} ${mib(m[1]).padStart(9)} ${mib(m[2]).padStart(9)} ${mib(m[3]).padStart(9)}`,
+        );
+    const [w, h, e] = marks;
+    if (w && h && e) {
+      const pct = (a: number, b: number): string => `${(((b - a) / a) * 100).toFixed(1)}%`;
+      console.log(
+        `first half: RSS ${pct(w[1], h[1])}, heap ${pct(w[2], h[2])}; second half: RSS ${pct(h[1], e[1])}, heap ${pct(h[2], e[2])}`,
+      );
+    }
+    console.log('every minute (t s, RSS MiB, heap MiB, db MiB):');
+    console.log(
+      samples
+        .filter((_, i) => i % 12 === 11)
+        .map(([t, r, hp, d]) => `${t.toFixed(0)}:${mib(r)}/${mib(hp)}/${mib(d)}`)
+        .join(' '),
     );
     const alive = server.proc.exitCode === null;
     console.log(`server ${alive ? 'alive' : `exited with ${server.proc.exitCode}`}`);

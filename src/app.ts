@@ -176,6 +176,7 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     v2,
     routes,
     rateLimit: config.http.ratelimit,
+    throttles: meta.throttles,
     trustedProxies: config.http.trustedProxies,
     onRequestEnd: (record) => {
       for (const e of extensions) e.onRequestEnd?.(record);

@@ -9,7 +9,7 @@ import { openSqliteStore } from '../meta/sqlite/store.js';
 import type { MetadataStore } from '../meta/store.js';
 import { Authenticator } from './authenticator.js';
 import { HtpasswdFile } from './authn/htpasswd.js';
-import { FailureThrottle } from './authn/throttle.js';
+import { SharedThrottle } from './authn/throttle.js';
 import type { ApiKeyStore, SessionStore, UserStore } from './store/index.js';
 import { RegistryTokens } from './tokens/registry-tokens.js';
 
@@ -31,8 +31,16 @@ describe('Authenticator', () => {
       users,
       sessions,
       tokens,
-      addressThrottle: new FailureThrottle({ maxFailures: 30, now: () => clock.getTime() }),
-      userThrottle: new FailureThrottle({ maxFailures: 3, now: () => clock.getTime() }),
+      addressThrottle: new SharedThrottle(meta.throttles, {
+        name: 'pw-addr',
+        maxAttempts: 30,
+        now: () => clock.getTime(),
+      }),
+      userThrottle: new SharedThrottle(meta.throttles, {
+        name: 'pw-user',
+        maxAttempts: 3,
+        now: () => clock.getTime(),
+      }),
       now: () => clock,
     });
 
@@ -159,6 +167,34 @@ describe('Authenticator', () => {
     assert.ok((await auth.checkBasic('carol', key, '198.51.100.9')).ok, 'the key is not throttled');
     clock = new Date(clock.getTime() + 60_000);
     assert.ok((await auth.checkBasic('carol', 'carol-pw', '198.51.100.9')).ok, 'drained after the window');
+    for (let i = 0; i < 10; i++)
+      assert.ok(
+        (await auth.checkBasic('carol', 'carol-pw', '198.51.100.9')).ok,
+        'right passwords do not count',
+      );
+  });
+
+  it('counts concurrent wrong passwords before checking them: a burst cannot slip past the limit', async () => {
+    await writeFile(path.join(dir, 'htpasswd-dave'), `dave:${await bcrypt.hash('dave-pw', 4)}\n`);
+    const fresh = await HtpasswdFile.open(path.join(dir, 'htpasswd-dave'));
+    try {
+      const burst = new Authenticator({
+        htpasswd: fresh,
+        users,
+        sessions,
+        tokens,
+        addressThrottle: new SharedThrottle(meta.throttles, { name: 'burst-addr', maxAttempts: 100 }),
+        userThrottle: new SharedThrottle(meta.throttles, { name: 'burst-user', maxAttempts: 3 }),
+      });
+      const verdicts = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => burst.checkBasic('dave', `guess-${i}`, '203.0.113.5')),
+      );
+      const checked = verdicts.filter((v) => !v.ok && v.reason === 'invalid').length;
+      assert.equal(checked, 3, 'only three guesses reached bcrypt');
+      assert.equal(verdicts.filter((v) => !v.ok && v.reason === 'throttled').length, 9);
+    } finally {
+      fresh.close();
+    }
   });
 
   it('refuses passwords without an htpasswd file, without counting them', async () => {

@@ -4,7 +4,8 @@
  * No HTTP here; `http/access.ts` reads the request and maps the verdicts to statuses.
  *
  * Throttling (see docs/security.md): only password guesses are throttled, per client address and
- * per user name, and checked before bcrypt runs. API keys and tokens are 128 and 256 bits of
+ * per user name, in buckets every replica shares; each guess is counted before bcrypt runs and
+ * given back if it was right. API keys and tokens are 128 and 256 bits of
  * randomness: guessing them is hopeless, so they are never throttled, and an attacker hammering a
  * user name with wrong passwords cannot lock that user's API keys out. With no htpasswd file there
  * is no password to guess, so password attempts are refused without being counted.
@@ -12,7 +13,7 @@
 import type { HtpasswdFile } from './authn/htpasswd.js';
 import type { UserOriginStore } from '../meta/user-origins.js';
 import { isApiKeyExpired, looksLikeApiKey } from './authn/api-keys.js';
-import type { FailureThrottle } from './authn/throttle.js';
+import type { SharedThrottle } from './authn/throttle.js';
 import type { Identity } from './identity.js';
 import type { ApiKeyGroups } from '../meta/api-key-groups.js';
 import type { ApiKeyStore } from './store/api-keys.js';
@@ -38,10 +39,10 @@ export interface AuthenticatorOptions {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly tokens: RegistryTokens;
-  /** Failed password attempts per client address. */
-  readonly addressThrottle: FailureThrottle;
-  /** Failed password attempts per user name. */
-  readonly userThrottle: FailureThrottle;
+  /** Password attempts per client address (shared by every replica). */
+  readonly addressThrottle: SharedThrottle;
+  /** Password attempts per user name (shared by every replica). */
+  readonly userThrottle: SharedThrottle;
   /** Groups an admin gave service-account keys (`berth keys create --groups`). */
   readonly keyGroups?: ApiKeyGroups | undefined;
   readonly now?: () => Date;
@@ -71,26 +72,25 @@ export class Authenticator {
     if (looksLikeApiKey(password)) return await this.#checkApiKey(username, password);
     const { htpasswd, addressThrottle, userThrottle } = this.#o;
     if (htpasswd === undefined) return { ok: false, reason: 'invalid', method: 'password' };
-    const addressKey = `addr:${clientAddress}`;
-    const userKey = `user:${username}`;
-    if (addressThrottle.isLimited(addressKey) || userThrottle.isLimited(userKey)) {
-      const retryAfterMs = Math.max(
-        addressThrottle.retryAfterMs(addressKey),
-        userThrottle.retryAfterMs(userKey),
-      );
-      return { ok: false, reason: 'throttled', retryAfterMs };
+    // Counted before bcrypt, atomically in the shared store: guesses sent at once, or spread over
+    // replicas, cannot all pass a check made before any of them was counted.
+    const addressWait = await addressThrottle.attempt(clientAddress);
+    if (addressWait > 0) return { ok: false, reason: 'throttled', retryAfterMs: addressWait };
+    const userWait = await userThrottle.attempt(username);
+    if (userWait > 0) {
+      await addressThrottle.refund(clientAddress);
+      return { ok: false, reason: 'throttled', retryAfterMs: userWait };
     }
     const outcome = await htpasswd.check(username, password);
     if (outcome === 'busy') {
       // The bcrypt threads are saturated (a flood of guesses): try again shortly, nothing counted.
+      await Promise.all([addressThrottle.refund(clientAddress), userThrottle.refund(username)]);
       return { ok: false, reason: 'throttled', retryAfterMs: 1_000 };
     }
-    if (outcome === 'wrong') {
-      addressThrottle.recordFailure(addressKey);
-      userThrottle.recordFailure(userKey);
-      return { ok: false, reason: 'invalid', method: 'password' };
-    }
-    userThrottle.recordSuccess(userKey);
+    if (outcome === 'wrong') return { ok: false, reason: 'invalid', method: 'password' };
+    // A right password does not count; the user's guesses are forgotten, the address's drain (so
+    // that one valid account cannot reset an address that is guessing other accounts).
+    await Promise.all([userThrottle.reset(username), addressThrottle.refund(clientAddress)]);
     await this.#o.origins?.record(username, 'htpasswd', this.#now());
     return {
       ok: true,

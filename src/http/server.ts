@@ -17,6 +17,7 @@ import { resolveClientAddress, trustedProxyList } from './ext/request-info.js';
 import { malformedRequestAnswer, sendError } from './respond.js';
 import { handleV2 } from './v2/router.js';
 import { createRateLimiter, type RateLimitConfig } from './rate-limit.js';
+import type { ThrottleBuckets } from '../meta/throttle-buckets.js';
 import type { V2Deps } from './v2/deps.js';
 
 /** A route outside /v2: returns true when it handled the request. */
@@ -53,6 +54,8 @@ export interface HttpServerOptions {
   onRequestEnd?: (record: RequestRecord) => void;
   /** zot's `http.ratelimit`. */
   rateLimit?: RateLimitConfig | undefined;
+  /** Where the rate limit's buckets live: the metadata store, shared by every replica. */
+  throttles: ThrottleBuckets;
   /** `http.trustedProxies`: peers whose forwarded headers are believed. */
   trustedProxies?: readonly string[];
   /** How long a connection may sit idle (no bytes either way) before it is closed. */
@@ -71,11 +74,11 @@ export function createHttpServer(options: HttpServerOptions): Server {
   let counter = 0;
   const prefix = Math.random().toString(36).slice(2, 8);
 
-  const rateLimited = createRateLimiter(options.rateLimit);
+  const rateLimited = createRateLimiter(options.rateLimit, options.throttles);
   const trusted = options.trustedProxies?.length ? trustedProxyList(options.trustedProxies) : undefined;
   const handle = async (ctx: RequestContext): Promise<void> => {
     try {
-      if (rateLimited && !rateLimited(ctx.req.method ?? 'GET')) {
+      if (rateLimited && (await rateLimited(ctx.req.method ?? 'GET')) > 0) {
         throw new RegistryError('TOOMANYREQUESTS', 'rate limit exceeded');
       }
       if (hasDotSegment(ctx.req.url ?? '/')) {

@@ -1,8 +1,9 @@
 /**
  * More of the MetadataStore contract (beside `contract.ts`): what two stores on one fresh database
  * must also agree on — byte-order catalog pages, tags moved and removed, blob sizes, whole
- * repositories replaced and deleted, a sign-in state taken by two callbacks at once, and the UI
- * summaries of one store following writes through the other. SQLite runs it on two handles of one
+ * repositories replaced and deleted, a sign-in state taken by two callbacks at once, the UI
+ * summaries of one store following writes through the other, and throttle buckets filled through
+ * both (the last unit of a bucket goes to exactly one of two racing stores). SQLite runs it on two handles of one
  * file (`sqlite/shared-store.test.ts`), PostgreSQL on two pools of one database
  * (`postgres/store.test.ts`).
  */
@@ -232,6 +233,45 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
         await a.uiSummaries.saveManifestInfo(d(1), info);
         assert.deepEqual(await b.uiSummaries.manifestInfo(d(1)), info);
         assert.equal(await b.uiSummaries.manifestInfo(d(2)), undefined);
+      }));
+    it('throttle buckets: units taken through either store fill one bucket; racing stores never overfill it', () =>
+      withPair(async ({ a, b }) => {
+        const rule = { capacity: 4, drainPerMs: 4 / 60_000 };
+        const t0 = 1_000_000;
+        assert.equal(await a.throttles.take('k', rule, t0), 0);
+        assert.equal(await b.throttles.take('k', rule, t0), 0);
+        assert.equal(await a.throttles.take('k', rule, t0), 0);
+        assert.equal(await b.throttles.take('k', rule, t0), 0);
+        const near = (ms: number, expected: number): boolean => Math.abs(ms - expected) <= 1;
+        const wait = await a.throttles.take('k', rule, t0);
+        assert.ok(near(wait, 15_000), `full: one unit drains in window / capacity (${wait})`);
+        const later = await b.throttles.take('k', rule, t0 + 5_000);
+        assert.ok(near(later, 10_000), `and the other store agrees (${later})`);
+        assert.equal(await b.throttles.take('other', rule, t0), 0, 'buckets are per key');
+        assert.equal(await a.throttles.take('k', rule, t0 + 15_001), 0, 'one unit drained, one taken');
+        assert.ok((await b.throttles.take('k', rule, t0 + 15_001)) > 0);
+        // An attempt that turned out not to count is given back through the other store.
+        await b.throttles.giveBack('k', rule, t0 + 15_001);
+        assert.equal(await a.throttles.take('k', rule, t0 + 15_001), 0);
+        // A clock behind the stored one drains nothing and never adds room.
+        assert.ok((await a.throttles.take('k', rule, t0)) > 0, 'an earlier clock gets no room');
+        await a.throttles.clear('k');
+        assert.equal(await b.throttles.take('k', rule, t0 + 15_001), 0, 'cleared');
+
+        // Many attempts at once through both stores: exactly `capacity` succeed.
+        const attempts = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).throttles.take('race', rule, t0)),
+        );
+        assert.equal(attempts.filter((w) => w === 0).length, 4);
+
+        // Drained buckets are purged; a bucket still holding units is kept.
+        assert.equal(await a.throttles.purgeEmpty(t0 + 10_000), 0, 'nothing has drained yet');
+        await a.throttles.take('late', rule, t0 + 120_000);
+        assert.ok((await b.throttles.purgeEmpty(t0 + 60_001 + 15_000)) >= 2, 'k, other and race drained');
+        assert.equal(await b.throttles.take('late', rule, t0 + 120_000), 0, 'late kept its unit');
+        assert.equal(await a.throttles.take('late', rule, t0 + 120_000), 0);
+        assert.equal(await a.throttles.take('late', rule, t0 + 120_000), 0);
+        assert.ok((await a.throttles.take('late', rule, t0 + 120_000)) > 0, 'late holds 4');
       }));
   });
 }

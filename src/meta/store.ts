@@ -14,6 +14,7 @@
  * | recentBlobs     | last store time per blob and repository (GC's grace)           |
  * | uiSummaries     | the web UI's per-repository summaries and manifest facts      |
  * | uploadSessions  | blob upload sessions: offset, parts, hash state, version       |
+ * | throttles       | leaky buckets: password throttles, sign-in starts, rate limits |
  *
  * Token signing keys are deliberately not here (`auth/tokens/signing-keys.ts`). The Coordination
  * port (`coordination/`) is separate: it is about the moment, not the record, but its SQLite
@@ -34,6 +35,7 @@ import type { DownloadCounts } from './download-counts.js';
 import type { ImageFactsStore } from './image-facts.js';
 import type { CveScanStore } from './cve-scans.js';
 import type { UserOriginStore } from './user-origins.js';
+import type { ThrottleBuckets } from './throttle-buckets.js';
 
 export interface MetadataStore {
   readonly registryIndex: RegistryIndex;
@@ -45,6 +47,8 @@ export interface MetadataStore {
   readonly recentBlobs: RecentBlobTimes;
   readonly uiSummaries: UiSummaries;
   readonly uploadSessions: UploadSessions;
+  /** Throttle and rate-limit counters every replica shares (`throttle-buckets.ts`). */
+  readonly throttles: ThrottleBuckets;
   /**
    * The extensions' own records. The SQLite store has them all; the PostgreSQL store does not yet
    * (an extension that needs one refuses to start on a store without it, naming the setting).

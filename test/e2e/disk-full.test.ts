@@ -1,8 +1,11 @@
 /**
- * A full disk on the write path (issue 11, item 2): the storage root on a 16 MiB tmpfs, filled
- * with pushes and a filler file. Pushes then get 507 with the OCI error envelope (status 507, code UNKNOWN: the spec names no code for it),
- * the error is logged, no partial blob is visible, `/readyz` says the storage is full, pulls keep
- * being served by the same process; once space is freed, pushes work again without a restart.
+ * A full disk (issue 11, items 1 and 2): the storage root on a 16 MiB tmpfs, filled with pushes
+ * and a filler file. Pushes then get 507 with the OCI error envelope (status 507, code UNKNOWN: the
+ * spec names no code for it), the error is logged, no partial blob is visible, `/readyz` says the
+ * storage is full; pulls keep being served for a minute by the same process while its background
+ * jobs (garbage collection every second, the pull-ledger flush) fail on the full disk, are counted
+ * in `berth_background_job_failures_total` and retried, and the process stays up; once space is
+ * freed, pushes work again without a restart.
  * Needs root to mount the tmpfs (CI runs as root); skipped with the reason otherwise.
  */
 import assert from 'node:assert/strict';
@@ -89,12 +92,16 @@ describe('a full disk on the write path', () => {
       return;
     }
     mountPoint = dir;
-    // Garbage collection off: its pull-ledger timer dies on SQLITE_FULL (issue 11 item 1, a
-    // separate fix for background jobs); this test is about the write path (item 2).
+    // Garbage collection on, sweeping every second, so that its jobs run while the disk is full
+    // (its pull-ledger timer once killed the process on SQLITE_FULL); a long gcDelay, so that it
+    // frees nothing by itself. Metrics on, to read the failure counter.
     server = await startBerth({
       root: path.join(dir, 'data'),
       cleanup: false,
-      config: { storage: { gc: false } },
+      config: {
+        storage: { gc: true, gcDelay: '1h', gcInterval: '1s' },
+        extensions: { metrics: { enable: true, prometheus: { path: '/metrics' } } },
+      },
     });
   });
 
@@ -115,7 +122,7 @@ describe('a full disk on the write path', () => {
         return;
       }
       try {
-        await scenario();
+        t.diagnostic(await scenario());
       } catch (err) {
         // The server's side of a failure (its log) says which request went wrong.
         const message = err instanceof Error ? err.message : String(err);
@@ -124,7 +131,8 @@ describe('a full disk on the write path', () => {
     },
   );
 
-  async function scenario(): Promise<void> {
+  /** Returns what the minute of pulls saw (a diagnostic line). */
+  async function scenario(): Promise<string> {
     const root = path.join(mountPoint!, 'data');
     // Pushed while there is room: these must stay pullable throughout.
     const kept: { repo: string; image: Image }[] = [];
@@ -168,6 +176,18 @@ describe('a full disk on the write path', () => {
       }
     };
 
+    /** `berth_background_job_failures_total`, by job and summed. */
+    const jobFailures = async (): Promise<{ total: number; byJob: Record<string, number> }> => {
+      const res = await fetch(`${server.url}/metrics`);
+      assert.equal(res.status, 200);
+      const byJob: Record<string, number> = {};
+      for (const m of (await res.text()).matchAll(
+        /^berth_background_job_failures_total\{job="([^"]+)"\} (\d+)/gm,
+      ))
+        byJob[m[1]!] = Number(m[2]);
+      return { total: Object.values(byJob).reduce((a, b) => a + b, 0), byJob };
+    };
+
     // Every way of pushing a blob is refused with 507 and the envelope.
     const repo = uniqueRepo('full/refused');
     const blob = randomBlob(2 * MiB);
@@ -207,8 +227,23 @@ describe('a full disk on the write path', () => {
     const ready = await fetch(`${server.url}/readyz`);
     assert.equal(ready.status, 500);
     assert.match(await ready.text(), /storage full/);
-    // Pulls keep being served, and the process stays up.
-    for (let i = 0; i < 20; i++) await pull();
+    // Pulls keep being served for a minute, while the background jobs fail and are retried, and
+    // the process stays up.
+    const failuresBefore = await jobFailures();
+    const until = Date.now() + 60_000;
+    let pulls = 0;
+    while (Date.now() < until) {
+      await pull();
+      pulls++;
+      assert.equal(server.proc.exitCode, null, `the process died after ${pulls} pulls`);
+    }
+    const failuresAfter = await jobFailures();
+    const seen = `${pulls} pull rounds in 60 s; job failures ${JSON.stringify(failuresBefore.byJob)} -> ${JSON.stringify(failuresAfter.byJob)}`;
+    assert.ok(
+      failuresAfter.total > failuresBefore.total,
+      `background job failures were counted: ${JSON.stringify(failuresAfter.byJob)}`,
+    );
+    assert.match(server.output(), /"level":50[^\n]*job failed; retrying later/);
     assert.equal(server.proc.exitCode, null);
     assertFull(refused);
 
@@ -226,5 +261,6 @@ describe('a full disk on the write path', () => {
       headers: { accept: ACCEPT_ALL_MANIFESTS },
     });
     assert.equal(digestOf(m.body), after.manifest.digest);
+    return seen;
   }
 });

@@ -19,4 +19,4 @@ export {
   type RejectedEntry,
   type ReloadOutcome,
 } from './htpasswd.js';
-export { FailureThrottle, type ThrottleOptions } from './throttle.js';
+export { SharedThrottle, type ThrottleOptions } from './throttle.js';

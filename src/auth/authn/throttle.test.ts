@@ -1,100 +1,90 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FailureThrottle } from './throttle.js';
+import { openSqliteStore } from '../../meta/sqlite/store.js';
+import { SharedThrottle } from './throttle.js';
 
 function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
   return { now: () => t, advance: (ms) => void (t += ms) };
 }
 
-describe('FailureThrottle', () => {
-  it('lets maxFailures failures through, then limits the key', () => {
-    const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 3, windowMs: 60_000, now: c.now });
-    for (let i = 0; i < 2; i++) throttle.recordFailure('10.0.0.1');
-    assert.equal(throttle.isLimited('10.0.0.1'), false);
-    throttle.recordFailure('10.0.0.1');
-    assert.equal(throttle.isLimited('10.0.0.1'), true);
-    assert.equal(throttle.isLimited('10.0.0.2'), false);
+describe('SharedThrottle (over a real SQLite store)', () => {
+  const opened: { meta: { close(): Promise<void> } }[] = [];
+  after(async () => {
+    for (const o of opened) await o.meta.close();
   });
+  const store = () => {
+    const o = openSqliteStore(':memory:');
+    opened.push(o);
+    return o.meta.throttles;
+  };
 
-  it('drains at maxFailures per window, allowing one more attempt per window/maxFailures', () => {
+  it('lets maxAttempts attempts through, then limits the key until one has drained', async () => {
     const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 3, windowMs: 60_000, now: c.now });
-    for (let i = 0; i < 3; i++) throttle.recordFailure('k');
-    assert.equal(throttle.isLimited('k'), true);
-    const wait = throttle.retryAfterMs('k');
-    assert.ok(wait >= 20_000 && wait <= 20_001, String(wait));
-    c.advance(19_999);
-    assert.equal(throttle.isLimited('k'), true);
+    const throttle = new SharedThrottle(store(), { name: 't', maxAttempts: 3, windowMs: 60_000, now: c.now });
+    for (let i = 0; i < 3; i++) assert.equal(await throttle.attempt('10.0.0.1'), 0);
+    const wait = await throttle.attempt('10.0.0.1');
+    assert.ok(wait > 19_000 && wait <= 20_001, `one attempt per 20 s (${wait})`);
+    assert.equal(await throttle.attempt('10.0.0.2'), 0, 'other keys are not affected');
+    c.advance(wait - 1);
+    assert.ok((await throttle.attempt('10.0.0.1')) > 0);
     c.advance(2);
-    assert.equal(throttle.isLimited('k'), false);
-    assert.equal(throttle.retryAfterMs('k'), 0);
-    throttle.recordFailure('k');
-    assert.equal(throttle.isLimited('k'), true);
+    assert.equal(await throttle.attempt('10.0.0.1'), 0);
+    assert.ok((await throttle.attempt('10.0.0.1')) > 0);
   });
 
-  it('reports how long until a limited key may try again', () => {
+  it('a refunded attempt does not count; a reset forgets the key and its cached refusal', async () => {
     const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 2, windowMs: 10_000, now: c.now });
-    for (let i = 0; i < 4; i++) throttle.recordFailure('k');
-    // Level 4, limit 2, drain 0.2 per second: room for one more failure once the level is 1, after 15 s.
-    const wait = throttle.retryAfterMs('k');
-    assert.ok(wait >= 15_000 && wait <= 15_001, String(wait));
-    c.advance(wait - 2);
-    assert.equal(throttle.isLimited('k'), true);
-    c.advance(2);
-    assert.equal(throttle.isLimited('k'), false);
+    const throttle = new SharedThrottle(store(), { name: 't', maxAttempts: 2, now: c.now });
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await throttle.attempt('alice'), 0);
+      await throttle.refund('alice');
+    }
+    await throttle.attempt('alice');
+    await throttle.attempt('alice');
+    assert.ok((await throttle.attempt('alice')) > 0);
+    assert.equal(throttle.cachedRefusals, 1);
+    await throttle.reset('alice');
+    assert.equal(throttle.cachedRefusals, 0);
+    assert.equal(await throttle.attempt('alice'), 0);
   });
 
-  it('forgets a key entirely after a full window without failures', () => {
+  it('two processes (two throttles on one store) count into one bucket; names keep throttles apart', async () => {
     const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 5, windowMs: 1_000, now: c.now });
-    for (let i = 0; i < 5; i++) throttle.recordFailure('k');
-    c.advance(1_001);
-    assert.equal(throttle.isLimited('k'), false);
-    assert.equal(throttle.size, 0);
+    const shared = store();
+    const a = new SharedThrottle(shared, { name: 'pw', maxAttempts: 4, now: c.now });
+    const b = new SharedThrottle(shared, { name: 'pw', maxAttempts: 4, now: c.now });
+    const other = new SharedThrottle(shared, { name: 'oidc', maxAttempts: 4, now: c.now });
+    assert.equal(await a.attempt('k'), 0);
+    assert.equal(await b.attempt('k'), 0);
+    assert.equal(await a.attempt('k'), 0);
+    assert.equal(await b.attempt('k'), 0);
+    assert.ok((await a.attempt('k')) > 0);
+    assert.ok((await b.attempt('k')) > 0);
+    assert.equal(await other.attempt('k'), 0);
   });
 
-  it('clears a key on success', () => {
+  it('remembers at most maxCachedRefusals refusals', async () => {
     const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 2, now: c.now });
-    throttle.recordFailure('alice');
-    throttle.recordFailure('alice');
-    assert.equal(throttle.isLimited('alice'), true);
-    throttle.recordSuccess('alice');
-    assert.equal(throttle.isLimited('alice'), false);
-    assert.equal(throttle.size, 0);
+    const throttle = new SharedThrottle(store(), {
+      name: 't',
+      maxAttempts: 1,
+      maxCachedRefusals: 3,
+      now: c.now,
+    });
+    for (let i = 0; i < 10; i++) {
+      await throttle.attempt(`k${i}`);
+      assert.ok((await throttle.attempt(`k${i}`)) > 0);
+    }
+    assert.equal(throttle.cachedRefusals, 3);
+    assert.ok((await throttle.attempt('k0')) > 0, 'a forgotten refusal is asked of the store again');
   });
 
-  it('tracks at most maxKeys keys, forgetting the least recently failed', () => {
-    const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 1, windowMs: 60_000, maxKeys: 3, now: c.now });
-    for (const key of ['a', 'b', 'c']) throttle.recordFailure(key);
-    throttle.recordFailure('a'); // a is now the most recent
-    throttle.recordFailure('d'); // evicts b
-    assert.equal(throttle.size, 3);
-    assert.equal(throttle.isLimited('b'), false);
-    assert.equal(throttle.isLimited('a'), true);
-    assert.equal(throttle.isLimited('c'), true);
-    assert.equal(throttle.isLimited('d'), true);
-    for (let i = 0; i < 1000; i++) throttle.recordFailure(`flood-${i}`);
-    assert.equal(throttle.size, 3);
-  });
-
-  it('copes with a clock that steps backwards', () => {
-    const c = clock();
-    const throttle = new FailureThrottle({ maxFailures: 2, now: c.now });
-    throttle.recordFailure('k');
-    throttle.recordFailure('k');
-    c.advance(-5_000);
-    assert.equal(throttle.isLimited('k'), true);
-  });
-
-  it('refuses nonsensical settings', () => {
-    assert.throws(() => new FailureThrottle({ maxFailures: 0 }), RangeError);
-    assert.throws(() => new FailureThrottle({ windowMs: 0 }), RangeError);
-    assert.throws(() => new FailureThrottle({ maxKeys: 0 }), RangeError);
-    assert.throws(() => new FailureThrottle({ maxFailures: Number.NaN }), RangeError);
+  it('rejects nonsensical options', () => {
+    const s = store();
+    assert.throws(() => new SharedThrottle(s, { name: 't', maxAttempts: 0 }), RangeError);
+    assert.throws(() => new SharedThrottle(s, { name: 't', windowMs: 0 }), RangeError);
+    assert.throws(() => new SharedThrottle(s, { name: '' }), RangeError);
+    assert.throws(() => new SharedThrottle(s, { name: 't', maxAttempts: Number.NaN }), RangeError);
   });
 });

@@ -1,97 +1,110 @@
 /**
- * Failed-authentication throttling: a leaky bucket per key (a client address, a user name). Each
- * failure adds one to the key's level; the level drains continuously at `maxFailures` per `windowMs`;
- * a key is limited while one more failure would take its level above `maxFailures`. So a burst of
- * `maxFailures` failures is let through and then locks the key; it may try again once one failure's
- * worth has drained (`windowMs / maxFailures`), and so on: a brute-force attack is held to
- * `maxFailures` guesses per window.
+ * Throttling on leaky buckets that every replica shares (`meta/throttle-buckets.ts`): the
+ * password-guessing throttles (per client address, per user name), the OIDC sign-in start
+ * throttle, and `http.ratelimit`. Each attempt takes one unit from its key's bucket *before* the
+ * work it guards (a bcrypt check, a sign-in record); the bucket drains continuously at
+ * `maxAttempts` per `windowMs`. So a burst of `maxAttempts` is let through and then the key is
+ * limited; it may try again once one unit has drained (`windowMs / maxAttempts`): a brute-force
+ * attack is held to `maxAttempts` guesses per window, however many replicas it spreads them over
+ * and however many it sends at once (the take is atomic in the store, so concurrent guesses cannot
+ * all slip past a check made before any of them was counted). An attempt that turns out not to
+ * count (a right password, a check that never ran) is given back.
  *
- * Memory is bounded: at most `maxKeys` keys are tracked; beyond that the least recently failed key is
- * forgotten. Keys that have drained empty are dropped as they are met.
+ * The only state in this process is a cache of refusals: once the store said a key is limited for
+ * N ms, this process refuses it for those N ms without asking again. That can only make a refusal
+ * last slightly longer (if another replica reset the key meanwhile), never let an attempt through
+ * the store did not count; and a flood of refused attempts costs no database round trip.
  */
+import { createHash } from 'node:crypto';
+import type { BucketRule, ThrottleBuckets } from '../../meta/throttle-buckets.js';
+
+/** Keys are client text (user names): long ones are stored as their hash, so a row stays small. */
+const MAX_STORED_KEY = 128;
 
 export interface ThrottleOptions {
-  /** Failures a key may accumulate before it is limited. Default 10. */
-  readonly maxFailures?: number;
+  /** Names the throttle's keys in the shared store (`pw-addr`, `pw-user`, `oidc-start`, …). */
+  readonly name: string;
+  /** Attempts a key may make in a burst. Default 10. */
+  readonly maxAttempts?: number;
   /** Time in which a full bucket drains back to empty, in milliseconds. Default 60 000. */
   readonly windowMs?: number;
-  /** Most keys tracked at once. Default 10 000. */
-  readonly maxKeys?: number;
+  /** Most refusals remembered in this process. Default 10 000. */
+  readonly maxCachedRefusals?: number;
   /** Clock in milliseconds; tests inject their own. Default `Date.now`. */
   readonly now?: () => number;
 }
 
-interface Bucket {
-  level: number;
-  at: number;
-}
-
-export class FailureThrottle {
-  readonly #maxFailures: number;
-  readonly #drainPerMs: number;
-  readonly #maxKeys: number;
+export class SharedThrottle {
+  readonly #buckets: ThrottleBuckets;
+  readonly #prefix: string;
+  readonly #rule: BucketRule;
+  readonly #maxCached: number;
   readonly #now: () => number;
-  /** Insertion order is recency order: a key is re-inserted at every failure. */
-  readonly #buckets = new Map<string, Bucket>();
+  /** Key → until when the store said it is limited. Insertion order is age order. */
+  readonly #refusedUntil = new Map<string, number>();
 
-  constructor(options: ThrottleOptions = {}) {
-    this.#maxFailures = options.maxFailures ?? 10;
+  constructor(buckets: ThrottleBuckets, options: ThrottleOptions) {
+    const maxAttempts = options.maxAttempts ?? 10;
     const windowMs = options.windowMs ?? 60_000;
-    this.#maxKeys = options.maxKeys ?? 10_000;
+    this.#maxCached = options.maxCachedRefusals ?? 10_000;
+    if (!(maxAttempts >= 1) || !(windowMs > 0) || !(this.#maxCached >= 1) || options.name === '') {
+      throw new RangeError(
+        'throttle needs a name, maxAttempts >= 1, windowMs > 0 and maxCachedRefusals >= 1',
+      );
+    }
+    this.#buckets = buckets;
+    this.#prefix = `${options.name}:`;
+    this.#rule = { capacity: maxAttempts, drainPerMs: maxAttempts / windowMs };
     this.#now = options.now ?? Date.now;
-    if (!(this.#maxFailures >= 1) || !(windowMs > 0) || !(this.#maxKeys >= 1)) {
-      throw new RangeError('throttle needs maxFailures >= 1, windowMs > 0 and maxKeys >= 1');
-    }
-    this.#drainPerMs = this.#maxFailures / windowMs;
-  }
-
-  /** Whether `key` has failed too often lately: refuse its attempt without checking credentials. */
-  isLimited(key: string): boolean {
-    return this.#levelNow(key) > this.#maxFailures - 1;
   }
 
   /**
-   * Milliseconds until `key` may try again (0 when it is not limited), for a `Retry-After` header.
+   * Counts one attempt by `key`. Returns 0 when it may go ahead (and was counted), otherwise the
+   * milliseconds until it may try again (for `Retry-After`; nothing was counted).
    */
-  retryAfterMs(key: string): number {
-    const excess = this.#levelNow(key) - (this.#maxFailures - 1);
-    return excess <= 0 ? 0 : Math.ceil(excess / this.#drainPerMs);
+  async attempt(key: string): Promise<number> {
+    const now = this.#now();
+    const until = this.#refusedUntil.get(key);
+    if (until !== undefined) {
+      if (until > now) return until - now;
+      this.#refusedUntil.delete(key);
+    }
+    const wait = await this.#buckets.take(this.#stored(key), this.#rule, now);
+    if (wait > 0) {
+      this.#refusedUntil.set(key, now + wait);
+      while (this.#refusedUntil.size > this.#maxCached) {
+        const oldest = this.#refusedUntil.keys().next();
+        if (oldest.done === true) break;
+        this.#refusedUntil.delete(oldest.value);
+      }
+    }
+    return wait;
   }
 
-  recordFailure(key: string): void {
-    const level = this.#levelNow(key) + 1;
-    this.#buckets.delete(key);
-    this.#buckets.set(key, { level, at: this.#now() });
-    while (this.#buckets.size > this.#maxKeys) {
-      const oldest = this.#buckets.keys().next();
-      if (oldest.done === true) break;
-      this.#buckets.delete(oldest.value);
-    }
+  /** Gives an attempt back: it turned out not to count (a right password, a check that never ran). */
+  async refund(key: string): Promise<void> {
+    await this.#buckets.giveBack(this.#stored(key), this.#rule, this.#now());
   }
 
   /**
-   * Forgets `key`'s failures. Call it for the user name that just authenticated; for a client address
-   * prefer letting failures drain, so that one valid account cannot reset an address that is guessing
+   * Forgets `key`'s attempts. Call it for the user name that just authenticated; for a client
+   * address prefer `refund`, so that one valid account cannot reset an address that is guessing
    * other accounts' passwords.
    */
-  recordSuccess(key: string): void {
-    this.#buckets.delete(key);
+  async reset(key: string): Promise<void> {
+    this.#refusedUntil.delete(key);
+    await this.#buckets.clear(this.#stored(key));
   }
 
-  /** Number of keys currently tracked (for metrics and tests). */
-  get size(): number {
-    return this.#buckets.size;
+  #stored(key: string): string {
+    const stored = this.#prefix + key;
+    return stored.length <= MAX_STORED_KEY
+      ? stored
+      : `${this.#prefix}sha256:${createHash('sha256').update(key).digest('hex')}`;
   }
 
-  #levelNow(key: string): number {
-    const bucket = this.#buckets.get(key);
-    if (bucket === undefined) return 0;
-    const elapsed = Math.max(0, this.#now() - bucket.at);
-    const level = bucket.level - elapsed * this.#drainPerMs;
-    if (level <= 0) {
-      this.#buckets.delete(key);
-      return 0;
-    }
-    return level;
+  /** Refusals remembered in this process (tests). */
+  get cachedRefusals(): number {
+    return this.#refusedUntil.size;
   }
 }

@@ -111,4 +111,29 @@ describe('registry tokens', () => {
       .sign(key.secret);
     assert.equal(await tokens.verify(unknownMethod, now), undefined);
   });
+  it('refuses validly signed tokens that live longer than Berth issues, or carry no exp or iat', async () => {
+    const iat = Math.floor(now.getTime() / 1000);
+    const sign = (claims: { iat?: number; exp?: number }): Promise<string> => {
+      let jwt = new SignJWT({ access: [], amr: 'htpasswd' })
+        .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+        .setIssuer('berth')
+        .setAudience('registry.example.test')
+        .setSubject('alice');
+      if (claims.iat !== undefined) jwt = jwt.setIssuedAt(claims.iat);
+      if (claims.exp !== undefined) jwt = jwt.setExpirationTime(claims.exp);
+      return jwt.sign(key.secret);
+    };
+    const TEN_YEARS = 10 * 365 * 24 * 3600;
+    // The control: exactly the lifetime Berth issues (ttlSeconds 300) is accepted.
+    assert.ok(await tokens.verify(await sign({ iat, exp: iat + 300 }), now), 'as issued');
+    assert.equal(await tokens.verify(await sign({ iat, exp: iat + 301 }), now), undefined, 'exp - iat > ttl');
+    assert.equal(await tokens.verify(await sign({ iat, exp: iat + TEN_YEARS }), now), undefined, 'ten years');
+    assert.equal(
+      await tokens.verify(await sign({ iat: iat + TEN_YEARS - 300, exp: iat + TEN_YEARS }), now),
+      undefined,
+      'exp - now > ttl, whatever iat claims',
+    );
+    assert.equal(await tokens.verify(await sign({ iat }), now), undefined, 'no exp');
+    assert.equal(await tokens.verify(await sign({ exp: iat + 300 }), now), undefined, 'no iat');
+  });
 });

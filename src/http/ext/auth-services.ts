@@ -8,7 +8,8 @@ import { auditLogFor, type AuditLog } from '../../audit/audit-log.js';
 import { Authenticator } from '../../auth/authenticator.js';
 import { authenticationConfigured } from '../../auth/authentication-configured.js';
 import { HtpasswdFile } from '../../auth/authn/htpasswd.js';
-import { FailureThrottle } from '../../auth/authn/throttle.js';
+import type { ThrottleBuckets } from '../../meta/throttle-buckets.js';
+import { SharedThrottle } from '../../auth/authn/throttle.js';
 import { DEFAULT_MTLS, type MtlsSettings } from '../../auth/authn/mtls.js';
 import { compilePolicy, type Policy } from '../../auth/authz/policy.js';
 import { OidcRelyingParty } from '../../auth/oidc/relying-party.js';
@@ -57,6 +58,8 @@ export interface AuthServices {
   readonly sessions: SessionStore;
   readonly signIns: LoginStateStore;
   readonly tokens: RegistryTokens;
+  /** Throttle buckets every replica shares (sign-in starts; the password throttles are inside the authenticator). */
+  readonly throttles: ThrottleBuckets;
   /** Groups admins gave service-account keys. */
   /** Service-account key groups; undefined on a metadata store without them (PostgreSQL, for now). */
   readonly keyGroups: ApiKeyGroups | undefined;
@@ -172,9 +175,14 @@ export async function configuredAuth(
     sessions: stores.sessions,
     tokens: stores.tokens,
     ...(meta.userOrigins ? { origins: meta.userOrigins } : {}),
-    // A whole office behind one NAT shares an address: allow it more failures than one user name.
-    addressThrottle: new FailureThrottle({ maxFailures: 30, windowMs: 60_000 }),
-    userThrottle: new FailureThrottle({ maxFailures: 10, windowMs: 60_000 }),
+    // Shared by every replica (the metadata store). A whole office behind one NAT shares an
+    // address: allow it more guesses than one user name.
+    addressThrottle: new SharedThrottle(meta.throttles, {
+      name: 'pw-addr',
+      maxAttempts: 30,
+      windowMs: 60_000,
+    }),
+    userThrottle: new SharedThrottle(meta.throttles, { name: 'pw-user', maxAttempts: 10, windowMs: 60_000 }),
     keyGroups: stores.keyGroups,
     now: stores.now,
   });
@@ -210,6 +218,9 @@ export async function configuredAuth(
   return { settings, policy, htpasswd, apiKeys, authenticator, providers, mtls: mtlsSettings(config) };
 }
 
+/** How often drained throttle buckets are deleted. */
+const THROTTLE_PURGE_MS = 60 * 1000;
+
 /** How often expired sessions are deleted. */
 const SESSION_PURGE_MS = 10 * 60 * 1000;
 
@@ -231,6 +242,13 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     elected: true,
     run: async () => void (await sessions.purgeExpired(now())),
   });
+  // Throttle buckets that have drained empty: one process deletes them for all.
+  ctx.jobs.add({
+    name: 'throttle-purge',
+    intervalMs: THROTTLE_PURGE_MS,
+    elected: true,
+    run: async () => void (await meta.throttles.purgeEmpty(Date.now())),
+  });
   const keyGroups = meta.apiKeyGroups;
   const configured = await configuredAuth(ctx, config, { users, sessions, tokens, keyGroups, now });
 
@@ -240,6 +258,7 @@ export async function openAuthServices(ctx: Omit<AppContext, 'access'>): Promise
     sessions,
     signIns: meta.signIns,
     tokens,
+    throttles: meta.throttles,
     keyGroups,
     audit: auditLogFor(ctx),
     log: log.child({ component: 'auth' }),
@@ -259,7 +278,7 @@ export interface PreparedReload {
  * Builds what a reloaded configuration decides (policy, htpasswd, API keys, OIDC providers, mTLS
  * settings, cookies and realm) next to the running services, to be swapped in by `commit` in one
  * step: a request sees the old set or the new set, never a mix. Sessions, users and the token
- * signing key carry over. Failed-password throttles start afresh.
+ * signing key carry over, and so do the password throttles (their buckets are in the metadata store).
  */
 export async function prepareAuthReload(
   services: AuthServices,

@@ -9,7 +9,7 @@
  * the cookie and the query, and may use it once.
  */
 import { constantTimeEqual } from '../../auth/authn/constant-time.js';
-import { FailureThrottle } from '../../auth/authn/throttle.js';
+import { SharedThrottle } from '../../auth/authn/throttle.js';
 import { safeCallbackUrl } from '../../auth/oidc/callback-url.js';
 import { SignInError } from '../../auth/oidc/relying-party.js';
 import { RegistryError } from '../../oci/errors.js';
@@ -31,8 +31,12 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
   const { services } = guard;
-  /** Sign-in starts per client address: a burst of 30, then one every 2 s. */
-  const starts = new FailureThrottle({ maxFailures: 30, windowMs: 60_000 });
+  /** Sign-in starts per client address: a burst of 30, then one every 2 s, counted across replicas. */
+  const starts = new SharedThrottle(services.throttles, {
+    name: 'oidc-start',
+    maxAttempts: 30,
+    windowMs: 60_000,
+  });
   const { settings } = services;
 
   const redirectUri = (ctx: RequestContext, provider: string): string =>
@@ -81,18 +85,16 @@ export function oidcRoutes(guard: BerthAccessGuard): PlainRoute {
     // The route is anonymous and each call stores a sign-in state: a flood from one address is
     // held to a trickle, so it can neither fill the store nor crowd out sign-ins in progress.
     const address = clientAddress(ctx);
-    if (starts.isLimited(address)) {
+    const wait = await starts.attempt(address);
+    if (wait > 0) {
       sendSignInProblem(
         ctx,
         'TOOMANYREQUESTS',
         'Too many sign-ins started from this address; try again in a minute.',
-        {
-          'Retry-After': String(Math.ceil(starts.retryAfterMs(address) / 1000)),
-        },
+        { 'Retry-After': String(Math.ceil(wait / 1000)) },
       );
       return;
     }
-    starts.recordFailure(address);
     const callback = safeCallbackUrl(requested, settings.callbackOrigins);
     let pending;
     try {

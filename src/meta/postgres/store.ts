@@ -21,6 +21,7 @@ import { GC_MIGRATIONS, PostgresPullTimes, PostgresRecentBlobs } from './pull-ti
 import { PostgresRegistryIndex, REGISTRY_INDEX_MIGRATIONS } from './registry-index.js';
 import { PostgresUiSummaries, UI_MIGRATIONS } from './ui-summaries.js';
 import { PostgresUploadSessions, UPLOAD_SESSION_MIGRATIONS } from './upload-sessions.js';
+import { PostgresThrottleBuckets, THROTTLE_MIGRATIONS } from './throttle-buckets.js';
 
 /** Every module's schema, in the order they are created (the UI's tables read the index's). */
 export const POSTGRES_MIGRATIONS: Migrations[] = [
@@ -31,6 +32,7 @@ export const POSTGRES_MIGRATIONS: Migrations[] = [
   UI_MIGRATIONS,
   COORDINATION_MIGRATIONS,
   UPLOAD_SESSION_MIGRATIONS,
+  THROTTLE_MIGRATIONS,
 ];
 
 export interface PostgresStoreOptions {
@@ -85,6 +87,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     recentBlobs: new PostgresRecentBlobs(pool),
     uiSummaries: new PostgresUiSummaries(pool, changes, options.ui),
     uploadSessions: new PostgresUploadSessions(pool),
+    throttles: new PostgresThrottleBuckets(pool),
     ping: async () => {
       if (closed) throw new Error('metadata store is closed');
       await pool.query('SELECT 1');

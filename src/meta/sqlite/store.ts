@@ -16,6 +16,7 @@ import { SqlitePullTimes, SqliteRecentBlobs } from './pull-times.js';
 import { SqliteUiSummaries } from './ui-summaries.js';
 import { SqliteCoordination } from './coordination.js';
 import { SqliteUploadSessions } from './upload-sessions.js';
+import { SqliteThrottleBuckets } from './throttle-buckets.js';
 import { ApiKeyGroups, migrateApiKeyGroups } from '../api-key-groups.js';
 import { UserPrefsStore } from '../user-prefs.js';
 import { DownloadCounts } from '../download-counts.js';
@@ -50,6 +51,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       recentBlobs: new SqliteRecentBlobs(db),
       uiSummaries: new SqliteUiSummaries(db, options.ui),
       uploadSessions: new SqliteUploadSessions(db),
+      throttles: new SqliteThrottleBuckets(db),
       apiKeyGroups: new ApiKeyGroups(db),
       userOrigins: new UserOriginStore(db),
       userPrefs: new UserPrefsStore(db),
