@@ -59,7 +59,7 @@ Compares Berth with CNCF Distribution (docker-registry) in the same run.
   --large-mib N             large blob size in MiB                      (default 100)
   --large-ops N             large pushes / pulls per level, >= level    (default 8)
   --catalog-repos N         repositories created for the catalog walk   (default 1000)
-  --catalog-walks N         walks per level, >= level                   (default 10)
+  --catalog-walks N         walks per level, >= level                   (default 50)
   --catalog-page N          page size of the paginated walk             (default 100)
   --same-repo               push all images of a run into one repository
   --no-probe                skip measuring sha256 / fsync / loopback limits
@@ -152,7 +152,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     largeBytes: int('large-mib', quick ? 8 : 100) * MiB,
     largeOps: int('large-ops', quick ? 2 : 8),
     catalogRepos: int('catalog-repos', quick ? 200 : 1000),
-    catalogWalks: int('catalog-walks', quick ? 3 : 10),
+    catalogWalks: int('catalog-walks', quick ? 3 : 50),
     catalogPageSize: int('catalog-page', 100),
     sameRepo: bool('same-repo'),
     probe: !bool('no-probe') && !quick,

@@ -11,6 +11,8 @@ export interface RawReply {
   /** The raw header block, lower-cased, for the few checks the scenarios make. */
   head: string;
   bytes: number;
+  /** The body, when the request asked to keep it. */
+  body?: Buffer;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -29,6 +31,7 @@ export function encodeRequest(
 
 interface Pending {
   isHead: boolean;
+  keepBody: boolean;
   resolve: (reply: RawReply) => void;
   reject: (err: Error) => void;
 }
@@ -43,18 +46,20 @@ export class RawConnection {
   /** Body bytes still expected; -1 while reading headers; -2 for a chunked body. */
   private remaining = -1;
   private bodyBytes = 0;
+  private bodyParts: Buffer[] = [];
 
   constructor(
     private readonly host: string,
     private readonly port: number,
   ) {}
 
-  request(encoded: Buffer, isHead: boolean): Promise<RawReply> {
+  request(encoded: Buffer, isHead: boolean, keepBody = false): Promise<RawReply> {
     if (this.pending !== undefined) return Promise.reject(new Error('RawConnection: one request at a time'));
     return new Promise<RawReply>((resolve, reject) => {
-      this.pending = { isHead, resolve, reject };
+      this.pending = { isHead, keepBody, resolve, reject };
       this.remaining = -1;
       this.bodyBytes = 0;
+      this.bodyParts = [];
       this.buffer = Buffer.alloc(0);
       this.ensureSocket().write(encoded);
     });
@@ -108,6 +113,7 @@ export class RawConnection {
       return;
     }
     this.bodyBytes += data.length;
+    if (this.pending.keepBody && data.length > 0) this.bodyParts.push(data);
     this.remaining -= data.length;
     if (this.remaining <= 0) this.finish();
   }
@@ -117,6 +123,7 @@ export class RawConnection {
     this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
     let offset = 0;
     let bytes = 0;
+    const parts: Buffer[] = [];
     for (;;) {
       const eol = this.buffer.indexOf('\r\n', offset);
       if (eol < 0) return;
@@ -128,10 +135,12 @@ export class RawConnection {
       if (size === 0) {
         if (this.buffer.indexOf(CRLFCRLF, eol - 2) < 0) return;
         this.bodyBytes = bytes;
+        if (this.pending?.keepBody === true) this.bodyParts = parts;
         this.finish();
         return;
       }
       if (eol + 2 + size + 2 > this.buffer.length) return;
+      parts.push(this.buffer.subarray(eol + 2, eol + 2 + size));
       bytes += size;
       offset = eol + 2 + size + 2;
     }
@@ -148,7 +157,9 @@ export class RawConnection {
       p.reject(err);
     } else {
       if (/\r\nconnection:\s*close/.test(this.head)) this.close();
-      p.resolve({ status: this.status, head: this.head, bytes: this.bodyBytes });
+      const reply: RawReply = { status: this.status, head: this.head, bytes: this.bodyBytes };
+      if (p.keepBody) reply.body = Buffer.concat(this.bodyParts);
+      p.resolve(reply);
     }
   }
 }

@@ -6,7 +6,10 @@ import type { Identity } from '../auth/identity.js';
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** The request target, parsed (made on first use). */
   readonly url: URL;
+  /** `url.pathname`, known without parsing for plain paths (the hot routes read only this). */
+  readonly path: string;
   readonly id: string;
   readonly log: Logger;
   /** Who is calling; anonymous until authentication ran. */

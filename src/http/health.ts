@@ -30,7 +30,7 @@ function answer(ctx: RequestContext, ok: boolean, reason = NOT_READY): void {
 
 export function healthRoutes(checks: HealthChecks): PlainRoute {
   return async (ctx) => {
-    const path = ctx.url.pathname;
+    const path = ctx.path;
     if (path !== '/livez' && path !== '/readyz' && path !== '/startupz') return false;
     ctx.route = path.slice(1);
     if (path === '/livez') answer(ctx, true);

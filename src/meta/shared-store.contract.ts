@@ -120,6 +120,46 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
         assert.deepEqual(await a.registryIndex.catalog('', 10), ['r'], 'r still holds a manifest');
       }));
 
+    it('catalog pages and tags read again and again follow every write, through either store', () =>
+      withPair(async ({ a, b }) => {
+        // Each read is repeated before and after every write: an answer kept from an earlier read
+        // (SQLite keeps hot ones while the database is unchanged) must never outlive a change.
+        const page = async (): Promise<string[]> => {
+          const first = await a.registryIndex.catalog('', 2);
+          assert.deepEqual(await a.registryIndex.catalog('', 2), first);
+          return first;
+        };
+        const tag = async (repo: string, name: string): Promise<string | undefined> => {
+          const first = (await a.registryIndex.resolveTag(repo, name))?.digest;
+          assert.equal((await a.registryIndex.resolveTag(repo, name))?.digest, first);
+          return first;
+        };
+        assert.deepEqual(await page(), []);
+        assert.equal(await tag('r1', 'v1'), undefined);
+        await b.registryIndex.recordManifest(manifest('r1', d(1)), ['v1'], 's1');
+        assert.deepEqual(await page(), ['r1'], 'a repository pushed through the other store');
+        assert.equal(await tag('r1', 'v1'), d(1), 'a tag pushed through the other store');
+        await a.registryIndex.recordManifest(manifest('r0', d(2)), ['v1'], 's2');
+        assert.deepEqual(await page(), ['r0', 'r1'], 'a repository pushed through this store');
+        await b.registryIndex.recordManifest(manifest('r1', d(3)), ['v1'], 's3');
+        assert.equal(await tag('r1', 'v1'), d(3), 'a tag moved through the other store');
+        await a.registryIndex.removeTag('r1', 'v1', 's4');
+        assert.equal(await tag('r1', 'v1'), undefined, 'a tag removed through this store');
+        await b.registryIndex.deleteRepository('r0');
+        assert.deepEqual(await page(), ['r1'], 'a repository deleted through the other store');
+        const record = await a.registryIndex.resolveTag('r0', 'v1');
+        assert.equal(record, undefined);
+        await b.registryIndex.recordManifest(manifest('r2', d(4), { annotations: { k: 'v' } }), ['t'], 's5');
+        const copy = await a.registryIndex.resolveTag('r2', 't');
+        assert.ok(copy);
+        copy.digest = 'changed by one caller';
+        assert.equal(
+          (await a.registryIndex.resolveTag('r2', 't'))?.digest,
+          d(4),
+          'callers get their own copy',
+        );
+      }));
+
     it('blob membership, sizes, replacing and deleting a repository', () =>
       withPair(async ({ a, b }) => {
         await a.registryIndex.addBlob('x', d(7), 100);

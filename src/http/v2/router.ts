@@ -32,8 +32,8 @@ async function ping(ctx: RequestContext): Promise<void> {
 
 export async function handleV2(ctx: RequestContext, deps: V2Deps): Promise<void> {
   for (const [k, v] of Object.entries(API_VERSION_HEADER)) ctx.res.setHeader(k, v);
-  const path = parseV2Path(ctx.url.pathname);
-  if (!path) throw new RegistryError('NOT_FOUND', `no such endpoint: ${ctx.url.pathname.slice(0, 200)}`);
+  const path = parseV2Path(ctx.path);
+  if (!path) throw new RegistryError('NOT_FOUND', `no such endpoint: ${ctx.path.slice(0, 200)}`);
   ctx.route = path.kind;
   if ('name' in path) ctx.repo = path.name;
   const authorization = authorizeRoute(ctx, deps.access, path);

@@ -5,6 +5,7 @@
  */
 import { migrateModule, type Db } from '../database.js';
 import type { ManifestRecord, RegistryIndex, TagRecord } from '../registry-index.js';
+import { ReadCache } from './read-cache.js';
 
 interface ManifestRow {
   repo: string;
@@ -31,6 +32,13 @@ function toRecord(row: ManifestRow, references: string[] = []): ManifestRecord {
   };
 }
 
+/** A record shared by cached answers: its nested values must not change under other callers. */
+function frozen(record: ManifestRecord): Readonly<ManifestRecord> {
+  Object.freeze(record.references);
+  if (record.annotations) Object.freeze(record.annotations);
+  return Object.freeze(record);
+}
+
 export const REGISTRY_INDEX_MIGRATIONS = [
   `CREATE TABLE manifest_refs (
      repo TEXT NOT NULL,
@@ -43,9 +51,16 @@ export const REGISTRY_INDEX_MIGRATIONS = [
 
 export class SqliteRegistryIndex implements RegistryIndex {
   private readonly s;
+  /** Catalog pages and tag resolutions, kept while the database has not changed (`read-cache.ts`). */
+  private readonly reads;
+  private readonly catalogPages;
+  private readonly tagRecords;
 
   constructor(private readonly db: Db) {
     migrateModule(db, 'registry-index', REGISTRY_INDEX_MIGRATIONS);
+    this.reads = new ReadCache(db);
+    this.catalogPages = this.reads.map<readonly string[]>();
+    this.tagRecords = this.reads.map<Readonly<ManifestRecord> | undefined>();
     this.s = {
       repoExists: db.prepare('SELECT 1 FROM repositories WHERE name = ?').pluck(),
       repoStamp: db.prepare('SELECT index_stamp FROM repositories WHERE name = ?').pluck(),
@@ -111,12 +126,18 @@ export class SqliteRegistryIndex implements RegistryIndex {
 
   /** Repositories holding at least one manifest, in byte order, after `after`. */
   async catalog(after: string, limit: number): Promise<string[]> {
-    return this.s.catalog.all(after, limit) as string[];
+    const page = this.reads.get(this.catalogPages, `${limit} ${after}`, () =>
+      Object.freeze(this.s.catalog.all(after, limit) as string[]),
+    );
+    return page.slice();
   }
 
   async resolveTag(repo: string, tag: string): Promise<ManifestRecord | undefined> {
-    const row = this.s.tag.get(repo, tag) as ManifestRow | undefined;
-    return row && toRecord(row);
+    const record = this.reads.get(this.tagRecords, `${repo.length}:${repo}${tag}`, () => {
+      const row = this.s.tag.get(repo, tag) as ManifestRow | undefined;
+      return row && frozen(toRecord(row));
+    });
+    return record && { ...record };
   }
 
   async tags(repo: string): Promise<TagRecord[]> {
