@@ -105,6 +105,8 @@ async function main(): Promise<void> {
           repositories: {
             '**': { anonymousPolicy: ['read'], policies: [{ users: ['ci'], actions: ['read', 'create'] }] },
           },
+          // The soak reads the server's heap from /metrics without credentials.
+          metrics: { users: [''] },
         },
       },
       extensions: { ui: { enable: true }, metrics: { enable: true, prometheus: { path: '/metrics' } } },
@@ -235,7 +237,9 @@ async function main(): Promise<void> {
     const samples: Array<[number, number, number, number]> = [];
     const heapKiB = async (): Promise<number> => {
       const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 1024;
+      const heap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 1024;
+      if (Number.isNaN(heap)) throw new Error(`no heap size in /metrics: ${text.slice(0, 200)}`);
+      return heap;
     };
     const dbKiB = (): number => {
       let total = 0;
@@ -256,7 +260,7 @@ async function main(): Promise<void> {
       if (rssAfterWarmup === undefined && t >= warmupSeconds) rssAfterWarmup = rss;
       heapKiB()
         .then((heap) => samples.push([t, rss, heap, dbKiB()]))
-        .catch(() => undefined);
+        .catch((err: unknown) => console.error(`heap sample: ${(err as Error).message}`));
     }, 5_000);
     await Promise.all(
       Array.from({ length: clients }, async () => {
