@@ -14,6 +14,12 @@ const API_KEY = /^zak_/i;
 const JWT = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$/;
 /** Token alphabets (hex, base64, base64url) with nothing a human name would carry (`.`, `@`, space). */
 const TOKEN_ALPHABET = /^[A-Za-z0-9+/=_-]+$/;
+/**
+ * Hex of 20 characters or more: its alphabet caps the entropy at 4 bits/char, and a random sample
+ * often measures below the threshold below, so hex is recognised by its alphabet alone (no human
+ * name is 20 characters of digits and the letters a–f).
+ */
+const LONG_HEX = /^[0-9a-f]{20,}$/i;
 
 /** Shannon entropy in bits per character. */
 function entropy(value: string): number {
@@ -30,6 +36,7 @@ function entropy(value: string): number {
 /** Whether `name` looks like a key or token rather than a user name. */
 export function looksLikeCredential(name: string): boolean {
   if (API_KEY.test(name) || JWT.test(name) || name.startsWith('eyJ')) return true;
+  if (LONG_HEX.test(name) && /\d/.test(name) && /[a-f]/i.test(name)) return true;
   // 20 random base64 characters carry ~120 bits; real user names rarely exceed 3.5 bits/char.
   return (
     name.length >= 20 &&
