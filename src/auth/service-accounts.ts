@@ -5,7 +5,7 @@
  * No HTTP here: `cli/keys.ts` and `http/ext/admin-key-routes.ts` drive it.
  */
 import type { AuditLog } from '../audit/audit-log.js';
-import { ApiKeyGroups, type KeySummary } from '../meta/api-key-groups.js';
+import type { ApiKeyGroups, KeySummary } from '../meta/api-key-groups.js';
 import type { ApiKeyRecord, ApiKeyStore } from './store/api-keys.js';
 
 /** Keys expiring sooner than this are flagged (warning log line, UI mark). */

@@ -1,7 +1,8 @@
 /**
  * `berth keys create|list|revoke CONFIG`: service-account API keys without a browser. Works on the
- * configuration's metadata database directly, while the server runs or not (SQLite serialises the
- * writes; the server sees a new key on its next lookup).
+ * configuration's metadata store directly (SQLite beside the data, or PostgreSQL under
+ * `storage.remoteCache`), while the server runs or not: every replica sees a new key at its next
+ * lookup, since keys are looked up in the store on each use.
  *
  *   berth keys create CONFIG --user zot-ci --groups artifact-workloads --expires 90d --label ci
  *   berth keys list CONFIG [--user NAME] [--json]
@@ -39,10 +40,6 @@ async function open(
   const log = pino({ level: 'warn' }, pino.destination(2));
   // The store `serve` uses (SQLite beside the data, or PostgreSQL under storage.remoteCache).
   const { meta } = await openMetadataStore(metadataLocation(config, log));
-  if (meta.apiKeyGroups === undefined) {
-    await meta.close();
-    fail('this metadata store (PostgreSQL) keeps no service-account keys yet; use the SQLite store');
-  }
   const audit = new AuditLog(config.log.audit, log);
   return { config, db: meta, keys: new ServiceAccountKeys(meta.apiKeys, meta.apiKeyGroups, audit) };
 }

@@ -1,26 +1,11 @@
 /**
- * Download counts and last-pull times of manifests and repositories, for the search extension's
- * `DownloadCount`, `LastPullTimestamp` and `DOWNLOADS` sort. Pulls arrive on the hot read path, so
- * callers batch them (`record` takes many at once, one transaction); the counts live in the shared
- * database so every replica adds to the same numbers.
- *
- * Async methods over a synchronous driver, so that moving to the metadata-store port is mechanical.
+ * The DownloadCounts port: download counts and last-pull times of manifests and repositories, for
+ * the search extension's `DownloadCount`, `LastPullTimestamp` and `DOWNLOADS` sort. Pulls arrive
+ * on the hot read path, so callers batch them (`record` takes many at once); the counts live in the
+ * metadata store so every replica adds to the same numbers, and an addition is atomic: replicas
+ * recording at once never lose one another's pulls.
+ * SQLite: `sqlite/download-counts.ts`; PostgreSQL: `postgres/download-counts.ts`.
  */
-import { migrateModule, type Db } from './database.js';
-
-export const DOWNLOAD_COUNT_MIGRATIONS = [
-  `CREATE TABLE search_manifest_downloads (
-     repo TEXT NOT NULL,
-     digest TEXT NOT NULL,
-     count INTEGER NOT NULL,
-     last_pull_at INTEGER NOT NULL,
-     PRIMARY KEY (repo, digest)
-   ) WITHOUT ROWID;
-   CREATE TABLE search_repo_downloads (
-     repo TEXT PRIMARY KEY,
-     count INTEGER NOT NULL
-   ) WITHOUT ROWID;`,
-];
 
 export interface Pull {
   repo: string;
@@ -34,51 +19,11 @@ export interface ManifestDownloads {
   lastPullAt: number;
 }
 
-export class DownloadCounts {
-  private readonly s;
-
-  constructor(private readonly db: Db) {
-    migrateModule(db, 'search-download-counts', DOWNLOAD_COUNT_MIGRATIONS);
-    this.s = {
-      addManifest: db.prepare(
-        `INSERT INTO search_manifest_downloads (repo, digest, count, last_pull_at) VALUES (@repo, @digest, @count, @lastPullAt)
-         ON CONFLICT (repo, digest) DO UPDATE SET count = count + excluded.count,
-           last_pull_at = MAX(last_pull_at, excluded.last_pull_at)`,
-      ),
-      addRepo: db.prepare(
-        `INSERT INTO search_repo_downloads (repo, count) VALUES (@repo, @count)
-         ON CONFLICT (repo) DO UPDATE SET count = count + excluded.count`,
-      ),
-      manifest: db.prepare(
-        'SELECT count, last_pull_at AS lastPullAt FROM search_manifest_downloads WHERE repo = ? AND digest = ?',
-      ),
-      repo: db.prepare('SELECT count FROM search_repo_downloads WHERE repo = ?').pluck(),
-      repos: db.prepare('SELECT repo, count FROM search_repo_downloads'),
-    };
-  }
-
-  /** Adds pulls (already summed per manifest) in one transaction. */
-  async record(pulls: readonly Pull[]): Promise<void> {
-    if (pulls.length === 0) return;
-    this.db.transaction(() => {
-      for (const pull of pulls) {
-        this.s.addManifest.run(pull);
-        this.s.addRepo.run({ repo: pull.repo, count: pull.count });
-      }
-    })();
-  }
-
-  async ofManifest(repo: string, digest: string): Promise<ManifestDownloads | undefined> {
-    return this.s.manifest.get(repo, digest) as ManifestDownloads | undefined;
-  }
-
-  async ofRepository(repo: string): Promise<number> {
-    return (this.s.repo.get(repo) as number | undefined) ?? 0;
-  }
-
+export interface DownloadCounts {
+  /** Adds pulls (a manifest may appear more than once) in one transaction. */
+  record(pulls: readonly Pull[]): Promise<void>;
+  ofManifest(repo: string, digest: string): Promise<ManifestDownloads | undefined>;
+  ofRepository(repo: string): Promise<number>;
   /** Downloads per repository, for repositories pulled at least once. */
-  async perRepository(): Promise<Map<string, number>> {
-    const rows = this.s.repos.all() as { repo: string; count: number }[];
-    return new Map(rows.map((r) => [r.repo, r.count]));
-  }
+  perRepository(): Promise<Map<string, number>>;
 }

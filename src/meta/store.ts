@@ -1,7 +1,7 @@
 /**
  * The MetadataStore: every record Berth keeps between requests that every process must see, as a
  * bundle of small async ports named by what they hold. Modules receive the ports they need, never
- * a database handle; all SQL lives in `meta/` (`sqlite/` today, PostgreSQL next).
+ * a database handle; all SQL lives in `meta/` (`sqlite/` and `postgres/`, each port implemented by both).
  *
  * | port            | holds                                                          |
  * |-----------------|----------------------------------------------------------------|
@@ -15,6 +15,12 @@
  * | uiSummaries     | the web UI's per-repository summaries and manifest facts      |
  * | uploadSessions  | blob upload sessions: offset, parts, hash state, version       |
  * | throttles       | leaky buckets: password throttles, sign-in starts, rate limits |
+ * | apiKeyGroups    | groups an admin gave service-account keys                      |
+ * | userOrigins     | how each user last signed in (htpasswd or an OIDC provider)    |
+ * | userPrefs       | search: stars and bookmarks per user and repository            |
+ * | downloadCounts  | search: downloads and last pull per manifest and repository    |
+ * | imageFacts      | search: facts derived once per manifest digest                 |
+ * | cveScans        | vulnerability scanning: inventories and scans per digest       |
  *
  * Token signing keys are deliberately not here (`auth/tokens/signing-keys.ts`). The Coordination
  * port (`coordination/`) is separate: it is about the moment, not the record, but its SQLite
@@ -49,18 +55,18 @@ export interface MetadataStore {
   readonly uploadSessions: UploadSessions;
   /** Throttle and rate-limit counters every replica shares (`throttle-buckets.ts`). */
   readonly throttles: ThrottleBuckets;
-  /**
-   * The extensions' own records. The SQLite store has them all; the PostgreSQL store does not yet
-   * (an extension that needs one refuses to start on a store without it, naming the setting).
-   */
-  readonly apiKeyGroups?: ApiKeyGroups;
+  /** Service-account keys' groups (`berth keys`, the admin routes). */
+  readonly apiKeyGroups: ApiKeyGroups;
   /** How each user last signed in (htpasswd or OIDC): offboarding of password users' keys. */
-  readonly userOrigins?: UserOriginStore;
-  readonly userPrefs?: UserPrefsStore;
-  readonly downloadCounts?: DownloadCounts;
+  readonly userOrigins: UserOriginStore;
+  /** The search extension's stars and bookmarks. */
+  readonly userPrefs: UserPrefsStore;
+  /** The search extension's download counts. */
+  readonly downloadCounts: DownloadCounts;
   /** JSON documents keyed by digest; the search extension fixes their type. */
-  readonly imageFacts?: ImageFactsStore<unknown>;
-  readonly cveScans?: CveScanStore<unknown, unknown>;
+  readonly imageFacts: ImageFactsStore<unknown>;
+  /** Vulnerability scanning's records; the scanner fixes their types. */
+  readonly cveScans: CveScanStore<unknown, unknown>;
   /** Resolves when the store answers a trivial query (readiness); rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

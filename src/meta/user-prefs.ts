@@ -1,25 +1,12 @@
 /**
- * Per-user repository preferences of the search extension (zot's `userprefs`): stars and
- * bookmarks. One row per (user, repository) with either flag set; a star count is a count of rows.
- * Kept in the shared database (not in memory) so every replica answers the same.
+ * The UserPrefs port: per-user repository preferences of the search extension (zot's
+ * `userprefs`), stars and bookmarks. One row per (user, repository) with either flag set; a star
+ * count is a count of rows. In the metadata store (not in memory) so every replica answers the same.
  *
  * Rows outlive their repository on purpose: a repository deleted and pushed again keeps its stars,
  * as in zot (whose user records are not touched by deletes). Readers filter by what exists.
- *
- * Async methods over a synchronous driver, so that moving to the metadata-store port is mechanical.
+ * SQLite: `sqlite/user-prefs.ts`; PostgreSQL: `postgres/user-prefs.ts`.
  */
-import { migrateModule, type Db } from './database.js';
-
-export const USER_PREFS_MIGRATIONS = [
-  `CREATE TABLE search_user_prefs (
-     username TEXT NOT NULL,
-     repo TEXT NOT NULL,
-     starred INTEGER NOT NULL DEFAULT 0,
-     bookmarked INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (username, repo)
-   ) WITHOUT ROWID;
-   CREATE INDEX search_user_prefs_starred ON search_user_prefs (repo) WHERE starred = 1;`,
-];
 
 export type Preference = 'starred' | 'bookmarked';
 
@@ -28,68 +15,15 @@ export interface UserPrefs {
   bookmarked: Set<string>;
 }
 
-export class UserPrefsStore {
-  private readonly s;
-
-  constructor(private readonly db: Db) {
-    migrateModule(db, 'search-user-prefs', USER_PREFS_MIGRATIONS);
-    this.s = {
-      ofUser: db.prepare('SELECT repo, starred, bookmarked FROM search_user_prefs WHERE username = ?'),
-      flag: {
-        starred: db.prepare('SELECT starred FROM search_user_prefs WHERE username = ? AND repo = ?').pluck(),
-        bookmarked: db
-          .prepare('SELECT bookmarked FROM search_user_prefs WHERE username = ? AND repo = ?')
-          .pluck(),
-      },
-      set: {
-        starred: db.prepare(
-          `INSERT INTO search_user_prefs (username, repo, starred) VALUES (?, ?, ?)
-           ON CONFLICT (username, repo) DO UPDATE SET starred = excluded.starred`,
-        ),
-        bookmarked: db.prepare(
-          `INSERT INTO search_user_prefs (username, repo, bookmarked) VALUES (?, ?, ?)
-           ON CONFLICT (username, repo) DO UPDATE SET bookmarked = excluded.bookmarked`,
-        ),
-      },
-      prune: db.prepare(
-        'DELETE FROM search_user_prefs WHERE username = ? AND repo = ? AND starred = 0 AND bookmarked = 0',
-      ),
-      starCounts: db.prepare(
-        'SELECT repo, COUNT(*) AS n FROM search_user_prefs WHERE starred = 1 GROUP BY repo',
-      ),
-      starCount: db.prepare('SELECT COUNT(*) FROM search_user_prefs WHERE repo = ? AND starred = 1').pluck(),
-    };
-  }
-
-  /** Flips one flag of `username` on `repo` in one transaction; resolves with the new value. */
-  async toggle(username: string, repo: string, preference: Preference): Promise<boolean> {
-    return this.db.transaction(() => {
-      const now = (this.s.flag[preference].get(username, repo) as number | undefined) !== 1;
-      this.s.set[preference].run(username, repo, now ? 1 : 0);
-      if (!now) this.s.prune.run(username, repo);
-      return now;
-    })();
-  }
-
-  /** The repositories `username` starred and bookmarked (empty sets for the anonymous caller). */
-  async of(username: string): Promise<UserPrefs> {
-    const prefs: UserPrefs = { starred: new Set(), bookmarked: new Set() };
-    if (username === '') return prefs;
-    const rows = this.s.ofUser.all(username) as { repo: string; starred: number; bookmarked: number }[];
-    for (const row of rows) {
-      if (row.starred === 1) prefs.starred.add(row.repo);
-      if (row.bookmarked === 1) prefs.bookmarked.add(row.repo);
-    }
-    return prefs;
-  }
-
+export interface UserPrefsStore {
+  /**
+   * Flips one flag of `username` on `repo` atomically (two replicas flipping at once flip twice);
+   * resolves with the new value.
+   */
+  toggle(username: string, repo: string, preference: Preference): Promise<boolean>;
+  /** The repositories `username` starred and bookmarked (empty sets for the anonymous caller ''). */
+  of(username: string): Promise<UserPrefs>;
   /** Stars per repository, for repositories with at least one. */
-  async starCounts(): Promise<Map<string, number>> {
-    const rows = this.s.starCounts.all() as { repo: string; n: number }[];
-    return new Map(rows.map((r) => [r.repo, r.n]));
-  }
-
-  async starCount(repo: string): Promise<number> {
-    return this.s.starCount.get(repo) as number;
-  }
+  starCounts(): Promise<Map<string, number>>;
+  starCount(repo: string): Promise<number>;
 }

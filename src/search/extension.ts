@@ -3,8 +3,10 @@
  * bookmarks (`/v2/_zot/ext/userprefs`) and `/v2/_oci/ext/discover`. Registered only when enabled.
  *
  * It reads through the registry services and the UI's repository summaries and content reader
- * (shared with the UI extension when both are on), and keeps three tables of its own in the
- * database (`src/meta/user-prefs.ts`, `download-counts.ts`, `image-facts.ts`). Vulnerability
+ * (shared with the UI extension when both are on), and keeps three records of its own in the
+ * metadata store, SQLite or PostgreSQL (`src/meta/user-prefs.ts`, `download-counts.ts`,
+ * `image-facts.ts`): nothing another replica may change is kept in memory (facts, the one cache,
+ * are per digest and never change). Vulnerability
  * answers come from a `VulnerabilityService` when one is given; without one the CVE queries answer
  * "cve search is disabled", as zot's do with its scanner off.
  */
@@ -41,11 +43,6 @@ export function searchExtension(options: SearchExtensionOptions = {}): Extension
     if (!ctx.config.extensions?.search?.enable) return undefined;
     const { registry, meta, log } = ctx;
     const { userPrefs, downloadCounts, imageFacts } = meta;
-    if (!userPrefs || !downloadCounts || !imageFacts) {
-      throw new Error(
-        'extensions.search needs a metadata store with its tables (SQLite today, not yet PostgreSQL)',
-      );
-    }
     const queries = meta.uiSummaries;
     const content = new ContentReader(registry, queries);
     const scanner = await options.vulnerabilities?.(ctx);

@@ -5,7 +5,7 @@
  * gets facts from its index row alone, not stored, so a later read can do better.
  */
 import type { ManifestRecord } from '../meta/registry-index.js';
-import { ImageFactsStore } from '../meta/image-facts.js';
+import type { ImageFactsStore } from '../meta/image-facts.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { LruMap } from '../registry/lru.js';
 import type { ContentReader } from '../ui/content.js';

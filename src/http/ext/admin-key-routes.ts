@@ -92,8 +92,6 @@ export function adminKeyRoutes(guard: BerthAccessGuard): PlainRoute {
       );
     if (!services.policy.isAdmin(identity))
       throw new RegistryError('DENIED', 'only admins manage other users’ keys');
-    if (services.keyGroups === undefined)
-      throw new RegistryError('NOT_FOUND', 'service-account keys need the SQLite metadata store (for now)');
     const keys = new ServiceAccountKeys(store, services.keyGroups, services.audit, () => services.now());
     const now = services.now();
     switch (ctx.req.method) {

@@ -34,9 +34,7 @@ export const authExtension: ExtensionFactory = (ctx) => {
   if (guard !== undefined) {
     const { services } = guard;
     const list = async (): Promise<KeySummary[] | undefined> =>
-      services.apiKeys === undefined || services.keyGroups === undefined
-        ? undefined
-        : services.keyGroups.list();
+      services.apiKeys === undefined ? undefined : services.keyGroups.list();
     registerKeyExpiryMetric(metricsFor(ctx.registry).registry, list);
     warnings = new KeyExpiryWarnings(list, services.log, () => services.now());
   }

@@ -61,8 +61,7 @@ export interface AuthServices {
   /** Throttle buckets every replica shares (sign-in starts; the password throttles are inside the authenticator). */
   readonly throttles: ThrottleBuckets;
   /** Groups admins gave service-account keys. */
-  /** Service-account key groups; undefined on a metadata store without them (PostgreSQL, for now). */
-  readonly keyGroups: ApiKeyGroups | undefined;
+  readonly keyGroups: ApiKeyGroups;
   authenticator: Authenticator;
   /** OpenID providers by their key under `openid.providers`. */
   providers: ReadonlyMap<string, OidcRelyingParty>;
@@ -150,7 +149,7 @@ export async function configuredAuth(
     users: UserStore;
     sessions: SessionStore;
     tokens: RegistryTokens;
-    keyGroups: ApiKeyGroups | undefined;
+    keyGroups: ApiKeyGroups;
     now: () => Date;
   },
   reuseHtpasswd?: HtpasswdFile,
@@ -174,7 +173,7 @@ export async function configuredAuth(
     users: stores.users,
     sessions: stores.sessions,
     tokens: stores.tokens,
-    ...(meta.userOrigins ? { origins: meta.userOrigins } : {}),
+    origins: meta.userOrigins,
     // Shared by every replica (the metadata store). A whole office behind one NAT shares an
     // address: allow it more guesses than one user name.
     addressThrottle: new SharedThrottle(meta.throttles, {

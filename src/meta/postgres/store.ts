@@ -22,6 +22,12 @@ import { PostgresRegistryIndex, REGISTRY_INDEX_MIGRATIONS } from './registry-ind
 import { PostgresUiSummaries, UI_MIGRATIONS } from './ui-summaries.js';
 import { PostgresUploadSessions, UPLOAD_SESSION_MIGRATIONS } from './upload-sessions.js';
 import { PostgresThrottleBuckets, THROTTLE_MIGRATIONS } from './throttle-buckets.js';
+import { KEY_GRANT_MIGRATIONS, PostgresApiKeyGroups } from './api-key-groups.js';
+import { PostgresUserOrigins, USER_ORIGIN_MIGRATIONS } from './user-origins.js';
+import { PostgresUserPrefs, USER_PREFS_MIGRATIONS } from './user-prefs.js';
+import { DOWNLOAD_COUNT_MIGRATIONS, PostgresDownloadCounts } from './download-counts.js';
+import { IMAGE_FACTS_MIGRATIONS, PostgresImageFacts } from './image-facts.js';
+import { CVE_SCAN_MIGRATIONS, PostgresCveScans } from './cve-scans.js';
 
 /** Every module's schema, in the order they are created (the UI's tables read the index's). */
 export const POSTGRES_MIGRATIONS: Migrations[] = [
@@ -33,6 +39,12 @@ export const POSTGRES_MIGRATIONS: Migrations[] = [
   COORDINATION_MIGRATIONS,
   UPLOAD_SESSION_MIGRATIONS,
   THROTTLE_MIGRATIONS,
+  KEY_GRANT_MIGRATIONS,
+  USER_ORIGIN_MIGRATIONS,
+  USER_PREFS_MIGRATIONS,
+  DOWNLOAD_COUNT_MIGRATIONS,
+  IMAGE_FACTS_MIGRATIONS,
+  CVE_SCAN_MIGRATIONS,
 ];
 
 export interface PostgresStoreOptions {
@@ -88,6 +100,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     uiSummaries: new PostgresUiSummaries(pool, changes, options.ui),
     uploadSessions: new PostgresUploadSessions(pool),
     throttles: new PostgresThrottleBuckets(pool),
+    apiKeyGroups: new PostgresApiKeyGroups(pool),
+    userOrigins: new PostgresUserOrigins(pool),
+    userPrefs: new PostgresUserPrefs(pool),
+    downloadCounts: new PostgresDownloadCounts(pool),
+    imageFacts: new PostgresImageFacts(pool),
+    cveScans: new PostgresCveScans(pool),
     ping: async () => {
       if (closed) throw new Error('metadata store is closed');
       await pool.query('SELECT 1');

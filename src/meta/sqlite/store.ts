@@ -17,12 +17,12 @@ import { SqliteUiSummaries } from './ui-summaries.js';
 import { SqliteCoordination } from './coordination.js';
 import { SqliteUploadSessions } from './upload-sessions.js';
 import { SqliteThrottleBuckets } from './throttle-buckets.js';
-import { ApiKeyGroups, migrateApiKeyGroups } from '../api-key-groups.js';
-import { UserPrefsStore } from '../user-prefs.js';
-import { DownloadCounts } from '../download-counts.js';
-import { ImageFactsStore } from '../image-facts.js';
-import { CveScanStore } from '../cve-scans.js';
-import { UserOriginStore } from '../user-origins.js';
+import { SqliteApiKeyGroups } from './api-key-groups.js';
+import { SqliteUserOrigins } from './user-origins.js';
+import { SqliteUserPrefs } from './user-prefs.js';
+import { SqliteDownloadCounts } from './download-counts.js';
+import { SqliteImageFacts } from './image-facts.js';
+import { SqliteCveScans } from './cve-scans.js';
 import type { QueryOptions } from '../ui-summaries.js';
 
 export interface SqliteStoreOptions {
@@ -37,7 +37,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   try {
     const registryIndex = new SqliteRegistryIndex(db);
     migrateAuthTables(db);
-    migrateApiKeyGroups(db);
     const coordination = new SqliteCoordination(db);
     let closed = false;
     const ping = db.prepare('SELECT 1');
@@ -52,12 +51,12 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       uiSummaries: new SqliteUiSummaries(db, options.ui),
       uploadSessions: new SqliteUploadSessions(db),
       throttles: new SqliteThrottleBuckets(db),
-      apiKeyGroups: new ApiKeyGroups(db),
-      userOrigins: new UserOriginStore(db),
-      userPrefs: new UserPrefsStore(db),
-      downloadCounts: new DownloadCounts(db),
-      imageFacts: new ImageFactsStore(db),
-      cveScans: new CveScanStore(db),
+      apiKeyGroups: new SqliteApiKeyGroups(db),
+      userOrigins: new SqliteUserOrigins(db),
+      userPrefs: new SqliteUserPrefs(db),
+      downloadCounts: new SqliteDownloadCounts(db),
+      imageFacts: new SqliteImageFacts(db),
+      cveScans: new SqliteCveScans(db),
       ping: async () => {
         if (closed || !db.open) throw new Error('metadata store is closed');
         ping.get();

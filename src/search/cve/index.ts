@@ -24,10 +24,7 @@ export function scanningConfigured(ctx: Pick<AppContext, 'config'>): boolean {
 
 /** The stored scans, for readers that do not scan (the web UI). */
 export function scanStore(ctx: Pick<AppContext, 'meta'>): CveScanStore<Inventory, Vulnerability> {
-  const store = ctx.meta.cveScans;
-  if (!store)
-    throw new Error('extensions.search.cve needs a metadata store with scan records (SQLite today)');
-  return store as CveScanStore<Inventory, Vulnerability>;
+  return ctx.meta.cveScans as CveScanStore<Inventory, Vulnerability>;
 }
 
 export const cveScanner: VulnerabilityProvider = (ctx) => {

@@ -1,0 +1,82 @@
+/**
+ * The ApiKeyGroups port on PostgreSQL (module `auth-key-grants`): one grant row per service-account
+ * key beside `auth_api_keys` (`auth.ts`), as on SQLite. No foreign key, as on SQLite: a grant
+ * whose key its owner deleted is never read (listings join from the keys).
+ */
+import type { ApiKeyGroups, KeySummary } from '../api-key-groups.js';
+import { transaction, type Migrations, type Pool } from './database.js';
+
+export const KEY_GRANT_MIGRATIONS: Migrations = {
+  module: 'auth-key-grants',
+  steps: [
+    `CREATE TABLE auth_api_key_grants (
+       key_id TEXT PRIMARY KEY,
+       groups TEXT NOT NULL DEFAULT '[]',
+       -- Who created the key for its owner: an admin's user name, or "cli" for berth keys.
+       created_by TEXT NOT NULL
+     );`,
+  ],
+};
+
+interface SummaryRow {
+  id: string;
+  owner: string;
+  label: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  groups: string | null;
+  created_by: string | null;
+}
+
+export class PostgresApiKeyGroups implements ApiKeyGroups {
+  constructor(private readonly pool: Pool) {}
+
+  async grant(keyId: string, groups: readonly string[], createdBy: string): Promise<void> {
+    await this.pool.query('INSERT INTO auth_api_key_grants (key_id, groups, created_by) VALUES ($1, $2, $3)', [
+      keyId,
+      JSON.stringify([...new Set(groups)]),
+      createdBy,
+    ]);
+  }
+
+  async groupsOf(keyId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ groups: string }>(
+      'SELECT groups FROM auth_api_key_grants WHERE key_id = $1',
+      [keyId],
+    );
+    return rows[0] === undefined ? [] : (JSON.parse(rows[0].groups) as string[]);
+  }
+
+  async revoke(keyId: string): Promise<{ owner: string; label: string } | undefined> {
+    return transaction(this.pool, async (db) => {
+      const { rows } = await db.query<{ owner: string; label: string }>(
+        'DELETE FROM auth_api_keys WHERE id = $1 RETURNING owner, label',
+        [keyId],
+      );
+      if (rows[0] === undefined) return undefined;
+      await db.query('DELETE FROM auth_api_key_grants WHERE key_id = $1', [keyId]);
+      return { owner: rows[0].owner, label: rows[0].label };
+    });
+  }
+
+  async list(owner?: string): Promise<KeySummary[]> {
+    const { rows } = await this.pool.query<SummaryRow>(
+      `SELECT k.id, k.owner, k.label, k.created_at, k.expires_at, k.last_used_at, g.groups, g.created_by
+       FROM auth_api_keys k LEFT JOIN auth_api_key_grants g ON g.key_id = k.id
+       WHERE $1::text IS NULL OR k.owner = $1
+       ORDER BY k.created_at, k.id COLLATE "C"`,
+      [owner ?? null],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      owner: row.owner,
+      label: row.label,
+      createdAt: new Date(row.created_at),
+      expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+      lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at),
+      groups: row.groups === null ? [] : (JSON.parse(row.groups) as string[]),
+      createdBy: row.created_by ?? undefined,
+    }));
+  }
+}

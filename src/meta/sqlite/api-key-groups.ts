@@ -1,0 +1,86 @@
+/**
+ * The ApiKeyGroups port on SQLite: table `auth_api_key_grants` beside `auth_api_keys` (module
+ * `auth-key-grants`; names kept as released, so existing data directories open unchanged).
+ */
+import { migrateModule, type Db } from '../database.js';
+import type { ApiKeyGroups, KeySummary } from '../api-key-groups.js';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE auth_api_key_grants (
+    key_id TEXT PRIMARY KEY,
+    groups TEXT NOT NULL DEFAULT '[]',
+    -- Who created the key for its owner: an admin's user name, or "cli" for \`berth keys\`.
+    created_by TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+interface SummaryRow {
+  id: string;
+  owner: string;
+  label: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  groups: string | null;
+  created_by: string | null;
+}
+
+/** Needs the auth tables (`migrateAuthTables`) first. */
+export class SqliteApiKeyGroups implements ApiKeyGroups {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    migrateModule(db, 'auth-key-grants', MIGRATIONS);
+    this.#db = db;
+  }
+
+  async grant(keyId: string, groups: readonly string[], createdBy: string): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO auth_api_key_grants (key_id, groups, created_by) VALUES (?, ?, ?)')
+      .run(keyId, JSON.stringify([...new Set(groups)]), createdBy);
+    return Promise.resolve();
+  }
+
+  async groupsOf(keyId: string): Promise<string[]> {
+    const row = this.#db.prepare('SELECT groups FROM auth_api_key_grants WHERE key_id = ?').get(keyId) as
+      { groups: string } | undefined;
+    return Promise.resolve(row === undefined ? [] : (JSON.parse(row.groups) as string[]));
+  }
+
+  async revoke(keyId: string): Promise<{ owner: string; label: string } | undefined> {
+    const tx = this.#db.transaction(() => {
+      const row = this.#db.prepare('SELECT owner, label FROM auth_api_keys WHERE id = ?').get(keyId) as
+        { owner: string; label: string } | undefined;
+      if (row === undefined) return undefined;
+      this.#db.prepare('DELETE FROM auth_api_keys WHERE id = ?').run(keyId);
+      this.#db.prepare('DELETE FROM auth_api_key_grants WHERE key_id = ?').run(keyId);
+      return row;
+    });
+    return Promise.resolve(tx.immediate());
+  }
+
+  async list(owner?: string): Promise<KeySummary[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT k.id, k.owner, k.label, k.created_at, k.expires_at, k.last_used_at, g.groups, g.created_by
+         FROM auth_api_keys k LEFT JOIN auth_api_key_grants g ON g.key_id = k.id
+         WHERE ? IS NULL OR k.owner = ?
+         ORDER BY k.created_at, k.id`,
+      )
+      .all(owner ?? null, owner ?? null) as SummaryRow[];
+    return Promise.resolve(
+      rows.map((row) => ({
+        id: row.id,
+        owner: row.owner,
+        label: row.label,
+        createdAt: new Date(row.created_at),
+        expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+        lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at),
+        groups: row.groups === null ? [] : (JSON.parse(row.groups) as string[]),
+        createdBy: row.created_by ?? undefined,
+      })),
+    );
+  }
+}
