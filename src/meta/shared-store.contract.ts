@@ -3,7 +3,8 @@
  * must also agree on — byte-order catalog pages, tags moved and removed, blob sizes, whole
  * repositories replaced and deleted, a sign-in state taken by two callbacks at once, the UI
  * summaries of one store following writes through the other, and throttle buckets filled through
- * both (the last unit of a bucket goes to exactly one of two racing stores). SQLite runs it on two handles of one
+ * both (the last unit of a bucket goes to exactly one of two racing stores), and the extensions'
+ * records (`extension-records.contract.ts`). SQLite runs it on two handles of one
  * file (`sqlite/shared-store.test.ts`), PostgreSQL on two pools of one database
  * (`postgres/store.test.ts`).
  */
@@ -11,6 +12,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ManifestRecord } from './registry-index.js';
 import type { MetadataStorePair } from './contract.js';
+import { extensionRecordCases } from './extension-records.contract.js';
 
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 
@@ -313,5 +315,7 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
         assert.equal(await a.throttles.take('late', rule, t0 + 120_000), 0);
         assert.ok((await a.throttles.take('late', rule, t0 + 120_000)) > 0, 'late holds 4');
       }));
+
+    extensionRecordCases(withPair);
   });
 }

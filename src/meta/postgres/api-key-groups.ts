@@ -33,11 +33,10 @@ export class PostgresApiKeyGroups implements ApiKeyGroups {
   constructor(private readonly pool: Pool) {}
 
   async grant(keyId: string, groups: readonly string[], createdBy: string): Promise<void> {
-    await this.pool.query('INSERT INTO auth_api_key_grants (key_id, groups, created_by) VALUES ($1, $2, $3)', [
-      keyId,
-      JSON.stringify([...new Set(groups)]),
-      createdBy,
-    ]);
+    await this.pool.query(
+      'INSERT INTO auth_api_key_grants (key_id, groups, created_by) VALUES ($1, $2, $3)',
+      [keyId, JSON.stringify([...new Set(groups)]), createdBy],
+    );
   }
 
   async groupsOf(keyId: string): Promise<string[]> {

@@ -43,7 +43,9 @@ export class PostgresDownloadCounts implements DownloadCounts {
       } else manifests.set(key, { ...pull });
       repos.set(pull.repo, (repos.get(pull.repo) ?? 0) + pull.count);
     }
-    const m = [...manifests.values()].sort((a, b) => byteOrder(a.repo, b.repo) || byteOrder(a.digest, b.digest));
+    const m = [...manifests.values()].sort(
+      (a, b) => byteOrder(a.repo, b.repo) || byteOrder(a.digest, b.digest),
+    );
     const r = [...repos.entries()].sort(([a], [b]) => byteOrder(a, b));
     await transaction(this.pool, async (db) => {
       await db.query(
