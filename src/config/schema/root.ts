@@ -162,14 +162,8 @@ export const configSchema = z
     const remote =
       config.storage.storageDriver !== undefined ||
       Object.values(config.storage.subPaths).some((store) => store.storageDriver !== undefined);
-    const search = config.extensions?.search;
-    if (remote && search?.enable === true && search.cve !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['extensions', 'search', 'cve'],
-        message: 'CVE scanning cannot be used with remote storage (storageDriver)',
-      });
-    }
+    // zot refuses CVE scanning with remote storage; Berth scans through the storage driver and keeps
+    // scans in the metadata store every replica shares (docs/zot-compatibility.md), so it does not.
     const sync = config.extensions?.sync;
     if (remote && sync?.enable === true && sync.downloadDir === undefined) {
       ctx.addIssue({
