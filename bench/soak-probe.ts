@@ -14,12 +14,15 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 
 const file = process.env.SOAK_PROBE_FILE;
 const snapshotDir = process.env.SOAK_PROBE_SNAPSHOT_DIR;
 const intervalMs = Number(process.env.SOAK_PROBE_INTERVAL_MS ?? 5_000);
 
-if (file !== undefined) {
+// NODE_OPTIONS reaches the server's worker threads (bcrypt) too: only the main thread reports, or
+// their own isolate's heap figures would mix into the series.
+if (file !== undefined && isMainThread) {
   const line = (record: Record<string, unknown>): void => appendFileSync(file, `${JSON.stringify(record)}\n`);
   const sample = (): void => {
     const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
