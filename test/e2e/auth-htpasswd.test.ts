@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import { makeImage, pushContent } from '../support/fixtures.js';
 import { UI_HEADER } from '../support/oidc.js';
 import { startBerth, type RunningServer } from '../support/server.js';
+import { htpasswdText } from '../support/htpasswd.js';
 
 const PASSWORDS: Record<string, string> = {
   carol: 'carol-secret',
@@ -27,13 +27,6 @@ function basic(user: string, password: string): Record<string, string> {
   return { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
 
-async function htpasswd(users: Record<string, string>): Promise<string> {
-  const lines = await Promise.all(
-    Object.entries(users).map(async ([user, password]) => `${user}:${await bcrypt.hash(password, 5)}`),
-  );
-  return `${lines.join('\n')}\n`;
-}
-
 describe('htpasswd, config groups, admin policy, throttling', () => {
   let berth: RunningServer;
   let work: string;
@@ -42,7 +35,7 @@ describe('htpasswd, config groups, admin policy, throttling', () => {
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'e2e-auth-htpasswd-'));
     file = path.join(work, 'htpasswd');
-    await writeFile(file, await htpasswd(PASSWORDS));
+    await writeFile(file, await htpasswdText(PASSWORDS));
     berth = await startBerth({
       config: {
         storage: {},
@@ -290,7 +283,7 @@ describe('htpasswd, config groups, admin policy, throttling', () => {
       200,
     );
     const { dave: _removed, ...rest } = PASSWORDS;
-    await writeFile(file, await htpasswd({ ...rest, frank: 'frank-secret' }));
+    await writeFile(file, await htpasswdText({ ...rest, frank: 'frank-secret' }));
     let frank = 401;
     for (let attempt = 0; attempt < 40 && frank !== 200; attempt++) {
       await sleep(250);

@@ -10,13 +10,13 @@
  * its token's scope (podman logs in with a token that names no scope, then lists the catalog).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import { blobOf, makeImage, pushContent, uploadBlob } from '../support/fixtures.js';
 import { startBerth, type RunningServer } from '../support/server.js';
+import { writeHtpasswd } from '../support/htpasswd.js';
 
 const PASSWORDS: Record<string, string> = {
   root: 'root-secret',
@@ -119,10 +119,7 @@ describe('registry tokens that lack a scope (go-containerregistry token flow)', 
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'e2e-token-scope-'));
     const file = path.join(work, 'htpasswd');
-    const lines = await Promise.all(
-      Object.entries(PASSWORDS).map(async ([user, password]) => `${user}:${await bcrypt.hash(password, 5)}`),
-    );
-    await writeFile(file, `${lines.join('\n')}\n`);
+    await writeHtpasswd(file, PASSWORDS);
     berth = await startBerth({
       config: {
         storage: {},

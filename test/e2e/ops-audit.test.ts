@@ -8,10 +8,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import { requireCommand, run, runOk } from '../support/clients.js';
 import { makeImage, writeOciLayout } from '../support/fixtures.js';
 import { startBerth, type RunningServer } from '../support/server.js';
+import { writeHtpasswd } from '../support/htpasswd.js';
 
 const PASSWORDS = { ci: 'ci-secret', admin: 'admin-secret', reader: 'reader-secret' };
 
@@ -47,10 +47,7 @@ describe('audit log (real server, skopeo, homelab access rules)', () => {
     policy = path.join(work, 'policy.json');
     await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
     const htpasswd = path.join(work, 'htpasswd');
-    const lines = await Promise.all(
-      Object.entries(PASSWORDS).map(async ([u, p]) => `${u}:${await bcrypt.hash(p, 5)}`),
-    );
-    await writeFile(htpasswd, `${lines.join('\n')}\n`);
+    await writeHtpasswd(htpasswd, PASSWORDS);
     server = await startBerth({
       config: {
         log: { level: 'info', audit: auditFile },

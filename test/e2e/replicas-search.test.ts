@@ -8,12 +8,11 @@
  * Engines from test/support/services.ts (CI=true: a missing engine fails).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import { run, type RunResult } from '../support/clients.js';
 import { getManifest, makeImage, makeLayer, pushContent } from '../support/fixtures.js';
 import { advisory, osvArchive, startOsvServer, type OsvServer } from '../support/osv.js';
@@ -21,6 +20,7 @@ import { apkInstalled, osRelease } from '../support/package-images.js';
 import { startCluster, type Cluster } from '../support/replicas.js';
 import { CLI, type RunningServer } from '../support/server.js';
 import { postgresService, s3Service } from '../support/services.js';
+import { writeHtpasswd } from '../support/htpasswd.js';
 
 const TIMEOUT = { timeout: 180_000 };
 const s3 = s3Service();
@@ -96,10 +96,7 @@ if (skip !== undefined) {
         ]),
       });
       const htpasswd = path.join(work, 'htpasswd');
-      const lines = await Promise.all(
-        Object.entries(PASSWORDS).map(async ([user, pw]) => `${user}:${await bcrypt.hash(pw, 5)}`),
-      );
-      await writeFile(htpasswd, `${lines.join('\n')}\n`);
+      await writeHtpasswd(htpasswd, PASSWORDS);
       cluster = await startCluster(s3.service!, postgres.service!, {
         replicas: 2,
         env: { BERTH_TOKEN_SECRET: 'replicas-search-token-secret-0123456789abcdef' },

@@ -6,16 +6,16 @@
  * admin: the vulnerable image in `private/**` shows for the admin only.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import { makeImage, makeLayer, pushContent, type Image } from '../support/fixtures.js';
 import { advisory, osvArchive, startOsvServer, type OsvServer } from '../support/osv.js';
 import { apkInstalled, osRelease } from '../support/package-images.js';
 import { startBerth, type RunningServer } from '../support/server.js';
+import { writeHtpasswd } from '../support/htpasswd.js';
 
 const PASSWORDS = { alice: 'alice-password', bob: 'bob-password' };
 type Caller = 'anonymous' | 'bob' | 'alice';
@@ -90,10 +90,7 @@ describe('search extension: vulnerabilities (GraphQL)', () => {
       ]),
     });
     const htpasswd = path.join(work, 'htpasswd');
-    const lines = await Promise.all(
-      Object.entries(PASSWORDS).map(async ([user, password]) => `${user}:${await bcrypt.hash(password, 5)}`),
-    );
-    await writeFile(htpasswd, `${lines.join('\n')}\n`);
+    await writeHtpasswd(htpasswd, PASSWORDS);
     server = await startBerth({
       config: {
         http: {

@@ -7,12 +7,11 @@
  * two.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import {
   getManifest,
   makeArtifact,
@@ -25,6 +24,7 @@ import {
   type ImageIndex,
 } from '../support/fixtures.js';
 import { startBerth, type RunningServer } from '../support/server.js';
+import { writeHtpasswd } from '../support/htpasswd.js';
 
 const PASSWORDS = { alice: 'alice-password', bob: 'bob-password' };
 type Caller = 'anonymous' | 'bob' | 'alice';
@@ -134,10 +134,7 @@ describe('search extension (GraphQL)', () => {
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'e2e-search-'));
     const htpasswd = path.join(work, 'htpasswd');
-    const lines = await Promise.all(
-      Object.entries(PASSWORDS).map(async ([user, password]) => `${user}:${await bcrypt.hash(password, 5)}`),
-    );
-    await writeFile(htpasswd, `${lines.join('\n')}\n`);
+    await writeHtpasswd(htpasswd, PASSWORDS);
     server = await startBerth({
       config: {
         http: {
