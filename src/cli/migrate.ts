@@ -27,8 +27,7 @@ import { ConfigError, loadConfigFile, parseConfig, type Config } from '../config
 import { postgresSettings } from '../config/schema/postgres.js';
 import { configRefusals } from '../app.js';
 import { metadataLocation } from '../config/metadata-location.js';
-import { openMetadataStore } from '../meta/open.js';
-import { snapshotSqliteDatabase } from '../meta/sqlite/snapshot.js';
+import { openSqliteSnapshot } from '../meta/open.js';
 import type { MetadataStore } from '../meta/store.js';
 import { formatBytes } from '../gc/report.js';
 import { openRegistry, type OpenedRegistry } from '../open-registry.js';
@@ -180,8 +179,8 @@ async function openSource(
 
 /**
  * The source's account records. A filesystem source's own SQLite database is read from a snapshot
- * in the scratch folder (`meta/sqlite/snapshot.ts`: nothing is written beside the original, and
- * this build's migrations run on the copy); a zot data directory has none. A source on PostgreSQL
+ * in the scratch folder (`openSqliteSnapshot`: nothing is written beside the original, and this
+ * build's migrations run on the copy); a zot data directory has none. A source on PostgreSQL
  * is read where it is, through the store already open.
  */
 async function openSourceAccounts(
@@ -192,13 +191,12 @@ async function openSourceAccounts(
   if (source.scratch === undefined) return { meta: source.opened.meta, close: async () => undefined };
   const location = metadataLocation(config, log);
   if (location.kind !== 'sqlite') return { meta: source.opened.meta, close: async () => undefined };
-  const copy = path.join(source.scratch, 'source-accounts.db');
-  if (!(await snapshotSqliteDatabase(location.file, copy)))
+  const snapshot = await openSqliteSnapshot(location, path.join(source.scratch, 'source-accounts.db'));
+  if (snapshot === undefined)
     return {
       skipped: `the source has no Berth metadata database (${location.file}; a zot data directory keeps its users and keys elsewhere)`,
     };
-  const { meta } = await openMetadataStore({ kind: 'sqlite', file: copy });
-  return { meta, close: () => meta.close() };
+  return { meta: snapshot.meta, close: () => snapshot.meta.close() };
 }
 
 async function openTarget(file: string, config: Config, log: Logger): Promise<OpenedRegistry> {

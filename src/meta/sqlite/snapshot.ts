@@ -6,7 +6,8 @@
  *
  * A database with a `-wal` file beside it is open (a server still serving) or was not closed
  * cleanly: a read-only handle then sees the committed state, WAL included, and `VACUUM INTO`
- * writes that state to the copy in one read transaction. Without one, everything committed is
+ * writes that state to the copy in one read transaction (on a read-only mount too: SQLite reads a
+ * `-shm` it may not write). Without one, everything committed is
  * in the main file, and a plain file copy is the snapshot.
  */
 import Database from 'better-sqlite3';
