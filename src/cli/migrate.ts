@@ -7,9 +7,11 @@
  * Both stores are opened with the server's own code (`open-registry.ts`) and copied through their
  * registry services only, so that the target ends up in exactly the layout its `berth serve` reads,
  * whatever that layout is. Per repository: blobs (verified by the upload service as they stream),
- * manifests children first, then tags. Resumable: each run plans only what the target lacks, so a
- * run after an interruption copies the rest and says how much was already there. The source is
- * only read: a filesystem source is indexed in a scratch database outside its folder.
+ * manifests children first, then tags. Then the accounts (`migrate-accounts.ts`: API keys, users,
+ * stars...) from the source's metadata store, through the target's ports. Resumable: each run
+ * plans only what the target lacks, so a run after an interruption copies the rest and says how
+ * much was already there. The source is only read: a filesystem source is indexed in a scratch
+ * database outside its folder, and its own database is read from a snapshot copied there.
  *
  * Progress on a terminal (items, bytes, rate, ETA); nothing but the report in a script.
  * Exit codes: 0 done, 1 a step failed (the message names the repository and the item; run again
@@ -24,8 +26,12 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigFile, parseConfig, type Config } from '../config/index.js';
 import { postgresSettings } from '../config/schema/postgres.js';
 import { configRefusals } from '../app.js';
+import { metadataLocation } from '../config/metadata-location.js';
+import { openSqliteSnapshot } from '../meta/open.js';
+import type { MetadataStore } from '../meta/store.js';
 import { formatBytes } from '../gc/report.js';
 import { openRegistry, type OpenedRegistry } from '../open-registry.js';
+import { accountLines, copyAccounts, emptyAccountsReport, type AccountsReport } from './migrate-accounts.js';
 import { MigrationStepError, RepositoryCopier } from './migrate-copy.js';
 import {
   listRepositories,
@@ -53,6 +59,7 @@ export interface MigrationReport {
   missingInSource: { repo: string; digest: string }[];
   retagged: { repo: string; tag: string; from: string; to: string }[];
   failures: { repo: string; message: string }[];
+  accounts: AccountsReport;
   seconds: number;
 }
 
@@ -170,6 +177,28 @@ async function openSource(
   }
 }
 
+/**
+ * The source's account records. A filesystem source's own SQLite database is read from a snapshot
+ * in the scratch folder (`openSqliteSnapshot`: nothing is written beside the original, and this
+ * build's migrations run on the copy); a zot data directory has none. A source on PostgreSQL
+ * is read where it is, through the store already open.
+ */
+async function openSourceAccounts(
+  config: Config,
+  source: { opened: OpenedRegistry; scratch?: string },
+  log: Logger,
+): Promise<{ meta: MetadataStore; close: () => Promise<void> } | { skipped: string }> {
+  if (source.scratch === undefined) return { meta: source.opened.meta, close: async () => undefined };
+  const location = metadataLocation(config, log);
+  if (location.kind !== 'sqlite') return { meta: source.opened.meta, close: async () => undefined };
+  const snapshot = await openSqliteSnapshot(location, path.join(source.scratch, 'source-accounts.db'));
+  if (snapshot === undefined)
+    return {
+      skipped: `the source has no Berth metadata database (${location.file}; a zot data directory keeps its users and keys elsewhere)`,
+    };
+  return { meta: snapshot.meta, close: () => snapshot.meta.close() };
+}
+
 async function openTarget(file: string, config: Config, log: Logger): Promise<OpenedRegistry> {
   const opened = await openRegistry(config, log);
   try {
@@ -210,11 +239,15 @@ export function formatReport(r: MigrationReport): string {
     `  manifests  ${c.manifests} ${verb}, ${p.manifests} already in the target`,
     `  tags       ${c.tags} ${r.dryRun ? 'to set' : 'set'}, ${p.tags} already in the target`,
   ];
+  const accounts = accountLines(r.accounts, r.dryRun);
+  lines.push(...accounts.lines);
+  const accountsCopied = Object.values(r.accounts.copied).reduce((a, b) => a + b, 0);
   if (!r.dryRun && r.seconds > 0)
     lines.push(
       `  ${formatBytes(c.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(c.bytes / r.seconds)}/s)`,
     );
-  const nothingLeft = c.blobs + c.mounted + c.manifests + c.tags === 0 && r.failures.length === 0;
+  const nothingLeft =
+    c.blobs + c.mounted + c.manifests + c.tags + accountsCopied === 0 && r.failures.length === 0;
   if (nothingLeft && p.blobs + p.manifests + p.tags > 0)
     lines.push('up to date: the target already holds everything of this source');
   else if (p.blobs + p.manifests + p.tags > 0)
@@ -229,8 +262,38 @@ export function formatReport(r: MigrationReport): string {
     lines.push(
       `warning: ${m.repo}: ${m.digest} is referenced but not in the source; the target is left without it, as the source is`,
     );
+  lines.push(...accounts.notes);
   for (const f of r.failures) lines.push(`failed: ${f.message}`);
   return lines.join('\n');
+}
+
+/** Copies the accounts (or counts them, on a dry run); a failure is reported as one of the run's. */
+async function migrateAccounts(
+  config: Config,
+  source: { opened: OpenedRegistry; scratch?: string },
+  target: MetadataStore,
+  dryRun: boolean,
+  log: Logger,
+): Promise<AccountsReport> {
+  const opened = await openSourceAccounts(config, source, log);
+  if ('skipped' in opened) return emptyAccountsReport(opened.skipped);
+  const progress = new Progress('accounts', { unit: 'records' });
+  try {
+    return await copyAccounts(opened.meta, target, {
+      dryRun,
+      observer: {
+        start: (total) => progress.start(total),
+        done: (count) => {
+          for (let i = 0; i < count; i++) progress.tick(0);
+        },
+      },
+    });
+  } catch (err) {
+    throw new Error(`copying the accounts: ${(err as Error).message}`, { cause: err });
+  } finally {
+    progress.finish();
+    await opened.close();
+  }
 }
 
 async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags): Promise<void> {
@@ -239,6 +302,7 @@ async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags)
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
   let source: { opened: OpenedRegistry; scratch?: string } | undefined;
   let target: OpenedRegistry | undefined;
+  let from: Config;
   const cleanup = async (): Promise<void> => {
     await source?.opened.close().catch(() => undefined);
     await target?.close().catch(() => undefined);
@@ -250,7 +314,8 @@ async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags)
     void cleanup().finally(() => process.exit(130));
   });
   try {
-    const [from, to] = [await load(fromFile, false), await load(toFile, true)];
+    from = await load(fromFile, false);
+    const to = await load(toFile, true);
     if (storeIdentity(from) === storeIdentity(to))
       throw new Refusal(`${fromFile} and ${toFile} describe the same store (${storeIdentity(from)})`);
     source = await openSource(fromFile, from, log);
@@ -271,6 +336,7 @@ async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags)
     missingInSource: [],
     retagged: [],
     failures: [],
+    accounts: emptyAccountsReport(),
     seconds: 0,
   };
   try {
@@ -351,6 +417,10 @@ async function runMigrate(fromFile: string, toFile: string, flags: MigrateFlags)
       }
       progress.finish();
     }
+    // After the images: a key that works in the target should find the repositories there.
+    if (report.failures.length > 0 && !flags.keepGoing)
+      report.accounts = emptyAccountsReport('not copied: a repository failed (run again to resume)');
+    else report.accounts = await migrateAccounts(from, source, target.meta, dryRun, log);
   } catch (err) {
     report.failures.push({ repo: '', message: (err as Error).message });
   } finally {

@@ -30,6 +30,15 @@ describe('progress line', () => {
     assert.equal(line, 'migrate  1/100 items  30.0 MiB of 90.0 MiB copied  3.0 MiB/s  ETA 0:20');
   });
 
+  it('without a bytes label, counts items only (records copied one by one)', () => {
+    const line = progressLine(
+      'accounts',
+      { unit: 'records' },
+      { done: 300, total: 1200, bytes: 0, elapsedSeconds: 2 },
+    );
+    assert.equal(line, 'accounts  300/1200 records  ETA 0:06');
+  });
+
   it('formats ETAs past an hour', () => {
     assert.equal(formatEta(3725), '1:02:05');
     assert.equal(formatEta(59.6), '1:00');

@@ -10,8 +10,8 @@ import { formatBytes } from '../gc/report.js';
 export interface ProgressOptions {
   /** What is counted: `repositories`. */
   readonly unit: string;
-  /** What the bytes are: `re-hashed`, `freed`. */
-  readonly bytesLabel: string;
+  /** What the bytes are: `re-hashed`, `freed`; undefined where only items are counted (records). */
+  readonly bytesLabel?: string;
   /** Show the byte rate (default true; off where the bytes are counted, not moved: planning). */
   readonly rate?: boolean;
   readonly stream?: NodeJS.WriteStream;
@@ -33,16 +33,19 @@ export function formatEta(seconds: number): string {
  */
 export function progressLine(
   label: string,
-  options: { unit: string; bytesLabel: string; rate?: boolean },
+  options: { unit: string; bytesLabel?: string; rate?: boolean },
   state: { done: number; total: number; bytes: number; elapsedSeconds: number; totalBytes?: number },
 ): string {
   const { done, total, bytes, elapsedSeconds, totalBytes } = state;
-  const byBytes = totalBytes !== undefined && totalBytes > 0;
-  const parts = [
-    `${label}  ${done}/${total} ${options.unit}`,
-    `${formatBytes(bytes)}${byBytes ? ` of ${formatBytes(totalBytes)}` : ''} ${options.bytesLabel}`,
-  ];
-  if (elapsedSeconds > 0 && options.rate !== false) parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
+  const counted = options.bytesLabel !== undefined;
+  const byBytes = counted && totalBytes !== undefined && totalBytes > 0;
+  const parts = [`${label}  ${done}/${total} ${options.unit}`];
+  if (counted)
+    parts.push(
+      `${formatBytes(bytes)}${byBytes ? ` of ${formatBytes(totalBytes)}` : ''} ${options.bytesLabel}`,
+    );
+  if (counted && elapsedSeconds > 0 && options.rate !== false)
+    parts.push(`${formatBytes(bytes / elapsedSeconds)}/s`);
   if (byBytes) {
     if (bytes > 0 && bytes < totalBytes)
       parts.push(`ETA ${formatEta((elapsedSeconds / bytes) * (totalBytes - bytes))}`);

@@ -20,6 +20,13 @@ export interface KeySummary {
   readonly createdBy: string | undefined;
 }
 
+/** A service-account key's grant as stored: `berth migrate` carries it beside the key. */
+export interface KeyGrant {
+  readonly keyId: string;
+  readonly groups: readonly string[];
+  readonly createdBy: string;
+}
+
 export interface ApiKeyGroups {
   /** Records the groups of a key just created for its owner by `createdBy` (duplicates dropped). */
   grant(keyId: string, groups: readonly string[], createdBy: string): Promise<void>;
@@ -29,4 +36,11 @@ export interface ApiKeyGroups {
   revoke(keyId: string): Promise<{ owner: string; label: string } | undefined>;
   /** Every key (of `owner`, when given), oldest first. */
   list(owner?: string): Promise<KeySummary[]>;
+  /** Every grant, by key id: `berth migrate`. */
+  exportAll(): Promise<KeyGrant[]>;
+  /**
+   * Writes exported grants by key id, idempotently (missing or different: written as given).
+   * Resolves with how many were written.
+   */
+  restore(grants: readonly KeyGrant[]): Promise<number>;
 }

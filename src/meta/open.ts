@@ -5,6 +5,7 @@
  * PostgreSQL) and never name an implementation.
  */
 import { openPostgresStore } from './postgres/store.js';
+import { snapshotSqliteDatabase } from './sqlite/snapshot.js';
 import { openSqliteStore } from './sqlite/store.js';
 import type { OpenedStore } from './store.js';
 
@@ -31,4 +32,17 @@ export async function openMetadataStore(location: MetadataLocation): Promise<Ope
     ...(location.onError ? { onError: location.onError } : {}),
   });
   return { meta, coordination };
+}
+
+/**
+ * A SQLite store as it is now, opened from a copy at `into` (`sqlite/snapshot.ts`), so that
+ * reading it writes nothing beside the original (`berth migrate` reads a source's accounts this
+ * way); undefined when there is no database at the location.
+ */
+export async function openSqliteSnapshot(
+  location: Extract<MetadataLocation, { kind: 'sqlite' }>,
+  into: string,
+): Promise<OpenedStore | undefined> {
+  if (!(await snapshotSqliteDatabase(location.file, into))) return undefined;
+  return openSqliteStore(into);
 }

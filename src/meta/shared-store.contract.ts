@@ -4,7 +4,8 @@
  * repositories replaced and deleted, a sign-in state taken by two callbacks at once, the UI
  * summaries of one store following writes through the other, and throttle buckets filled through
  * both (the last unit of a bucket goes to exactly one of two racing stores), and the extensions'
- * records (`extension-records.contract.ts`). SQLite runs it on two handles of one
+ * records (`extension-records.contract.ts`), and the account records' export and restore
+ * (`account-records.contract.ts`). SQLite runs it on two handles of one
  * file (`sqlite/shared-store.test.ts`), PostgreSQL on two pools of one database
  * (`postgres/store.test.ts`).
  */
@@ -12,6 +13,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ManifestRecord } from './registry-index.js';
 import type { MetadataStorePair } from './contract.js';
+import { accountRecordCases } from './account-records.contract.js';
 import { extensionRecordCases } from './extension-records.contract.js';
 
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -317,5 +319,6 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
       }));
 
     extensionRecordCases(withPair);
+    accountRecordCases(withPair);
   });
 }

@@ -22,6 +22,10 @@
  * | imageFacts      | search: facts derived once per manifest digest                 |
  * | cveScans        | vulnerability scanning: inventories and scans per digest       |
  *
+ * The account records (apiKeys, apiKeyGroups, users, userOrigins, userPrefs, downloadCounts) also
+ * have `exportAll()` and an idempotent `restore(rows)`: `berth migrate` carries them to another
+ * store (`cli/migrate-accounts.ts`; contract in `account-records.contract.ts`).
+ *
  * Token signing keys are deliberately not here (`auth/tokens/signing-keys.ts`). The Coordination
  * port (`coordination/`) is separate: it is about the moment, not the record, but its SQLite
  * implementation shares the database, so `openSqliteStore` returns both.

@@ -8,6 +8,13 @@
 
 export type UserOrigin = 'htpasswd' | `oidc:${string}`;
 
+/** A user's origin as stored: `berth migrate` carries it. */
+export interface UserOriginRecord {
+  readonly username: string;
+  readonly origin: UserOrigin;
+  readonly recordedAt: Date;
+}
+
 export interface UserOriginStore {
   /**
    * Records how `username` just signed in. Called on every password-authenticated request, so an
@@ -17,4 +24,11 @@ export interface UserOriginStore {
   record(username: string, origin: UserOrigin, at: Date): Promise<void>;
   /** The origin of `username`'s last sign-in; undefined when none was recorded. */
   originOf(username: string): Promise<UserOrigin | undefined>;
+  /** Every user's origin: `berth migrate`. */
+  exportAll(): Promise<UserOriginRecord[]>;
+  /**
+   * Writes exported origins idempotently: a user missing here, or recorded here earlier, takes
+   * the given origin; a later record here is kept. Resolves with how many were written.
+   */
+  restore(origins: readonly UserOriginRecord[]): Promise<number>;
 }

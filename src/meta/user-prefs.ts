@@ -15,6 +15,14 @@ export interface UserPrefs {
   bookmarked: Set<string>;
 }
 
+/** One user's flags on one repository, as stored (at least one set): `berth migrate`. */
+export interface UserPrefRow {
+  readonly username: string;
+  readonly repo: string;
+  readonly starred: boolean;
+  readonly bookmarked: boolean;
+}
+
 export interface UserPrefsStore {
   /**
    * Flips one flag of `username` on `repo` atomically (two replicas flipping at once flip twice);
@@ -26,4 +34,11 @@ export interface UserPrefsStore {
   /** Stars per repository, for repositories with at least one. */
   starCounts(): Promise<Map<string, number>>;
   starCount(repo: string): Promise<number>;
+  /** Every row (user, repository, flags): `berth migrate`. */
+  exportAll(): Promise<UserPrefRow[]>;
+  /**
+   * Writes exported rows idempotently: the flags of each (user, repository) become the given
+   * ones (the source of a migration wins, as for tags). Resolves with how many rows were written.
+   */
+  restore(rows: readonly UserPrefRow[]): Promise<number>;
 }

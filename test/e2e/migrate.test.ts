@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
 import { parseConfig, type Config } from '../../src/config/index.js';
 import { parseDigest } from '../../src/oci/digest.js';
 import { openRegistry } from '../../src/open-registry.js';
 import { createS3Client } from '../../src/storage/s3/client.js';
-import { run, type RunResult } from '../support/clients.js';
+import { requireCommand, run, type RunResult } from '../support/clients.js';
 import {
   ACCEPT_ALL_MANIFESTS,
   descriptorOf,
@@ -34,6 +35,7 @@ import {
   type Content,
   type LayoutEntry,
 } from '../support/fixtures.js';
+import { UI_HEADER } from '../support/oidc.js';
 import { dropSchemas, freshSchemaName } from '../support/postgres.js';
 import { CLI, PROJECT_ROOT, startBerth } from '../support/server.js';
 import { postgresService, s3Service, type S3Service } from '../support/services.js';
@@ -189,7 +191,19 @@ async function assertServes(url: string, store: Store): Promise<void> {
   }
 }
 
+type AccountCounts = Record<
+  'users' | 'userOrigins' | 'apiKeys' | 'keyGroups' | 'userPrefs' | 'downloadCounts',
+  number
+>;
+
 interface Report {
+  accounts: {
+    skipped?: string;
+    inSource: AccountCounts;
+    copied: AccountCounts;
+    alreadyPresent: AccountCounts;
+    onlyInTarget: { id: string }[];
+  };
   repositories: number;
   copied: { blobs: number; mounted: number; manifests: number; tags: number; bytes: number };
   alreadyPresent: { blobs: number; manifests: number; tags: number; bytes: number };
@@ -254,6 +268,213 @@ async function servesS3(config: Config): Promise<boolean> {
   return served === 's3';
 }
 
+const basic = (user: string, password: string): Record<string, string> => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
+
+/**
+ * A Berth with accounts, as a team has one: htpasswd users, API keys (a service account's key made
+ * with `berth keys create` and a group, a user's own key made over HTTP), a browser session, a
+ * star. Its `http` section is the target's too, as the migration path says.
+ */
+interface AccountsSource {
+  root: string;
+  http: Record<string, unknown>;
+  extensions: Record<string, unknown>;
+  ciKey: string;
+  aliceKey: string;
+  aliceSession: string;
+}
+
+async function populateAccountsSource(dir: string): Promise<AccountsSource> {
+  const root = path.join(dir, 'accounts-source');
+  const htpasswd = path.join(dir, 'accounts-htpasswd');
+  await writeFile(htpasswd, `alice:${bcrypt.hashSync('alice-secret', 4)}\n`);
+  const rw = ['read', 'create', 'update'];
+  const http = {
+    address: '127.0.0.1',
+    port: '0',
+    auth: { htpasswd: { path: htpasswd }, apikey: true },
+    accessControl: {
+      repositories: {
+        'ci/**': {
+          policies: [
+            { groups: ['artifact-workloads'], actions: rw },
+            { users: ['alice'], actions: rw },
+          ],
+        },
+      },
+    },
+  };
+  const extensions = { search: { enable: true } };
+  const configFile = path.join(dir, 'accounts-source.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({ distSpecVersion: '1.1.0', storage: { rootDirectory: root }, http, extensions }),
+  );
+  const created = await berth([
+    'keys',
+    'create',
+    configFile,
+    '--user',
+    'zot-ci',
+    '--groups',
+    'artifact-workloads',
+    '--expires',
+    '90d',
+    '--label',
+    'ci',
+  ]);
+  assert.equal(created.code, 0, created.stderr);
+  const ciKey = created.stdout.trim();
+
+  const server = await startBerth({ root, config: { http, extensions }, cleanup: false });
+  try {
+    const image = makeImage({ layerSizes: [4096] });
+    await pushContent(server.url, 'ci/app', image, 'v1', { headers: basic('zot-ci', ciKey) });
+    // alice signs the web UI in (a session, and her user record), makes a key, stars ci/app.
+    const signIn = await fetch(`${server.url}/v2/`, {
+      headers: { ...UI_HEADER, ...basic('alice', 'alice-secret') },
+    });
+    assert.equal(signIn.status, 200);
+    const aliceSession = signIn.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('session='))!
+      .split(';')[0]!;
+    const key = await fetch(`${server.url}/zot/auth/apikey`, {
+      method: 'POST',
+      headers: { ...basic('alice', 'alice-secret'), 'Content-Type': 'application/json' },
+      body: '{"label":"laptop"}',
+    });
+    assert.equal(key.status, 201);
+    const aliceKey = ((await key.json()) as { apiKey: string }).apiKey;
+    const star = await fetch(`${server.url}/v2/_zot/ext/userprefs?action=toggleStar&repo=ci/app`, {
+      method: 'PUT',
+      headers: basic('alice', aliceKey),
+    });
+    assert.equal(star.status, 200);
+    assert.equal(
+      (await fetch(`${server.url}/zot/auth/apikey`, { headers: { ...UI_HEADER, Cookie: aliceSession } }))
+        .status,
+      200,
+    );
+    return { root, http, extensions, ciKey, aliceKey, aliceSession };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Migrates the accounts source into `targetStorage`, twice, and proves on a server of the target
+ * that the accounts came along: the service account's key pulls and pushes with skopeo (its
+ * group came too), alice's key finds her star, a wrong key and the source's browser session are
+ * refused, and the token signing key stayed behind.
+ */
+async function migrateAccounts(
+  dir: string,
+  name: string,
+  source: AccountsSource,
+  targetStorage: Record<string, unknown> & { rootDirectory: string },
+): Promise<void> {
+  const from = await writeConfig(dir, `from-${name}`, { rootDirectory: source.root });
+  const to = path.join(dir, `to-${name}.json`);
+  await writeFile(
+    to,
+    JSON.stringify({
+      distSpecVersion: '1.1.0',
+      storage: targetStorage,
+      http: source.http,
+      extensions: source.extensions,
+    }),
+  );
+  const before = await snapshot(source.root);
+  const report = reportOf(await berth(['migrate', from, to, '--json']));
+  assert.deepEqual(report.failures, []);
+  const { copied } = report.accounts;
+  assert.equal(copied.apiKeys, 2, JSON.stringify(report.accounts));
+  assert.equal(copied.keyGroups, 1, "the service account key's groups");
+  assert.equal(copied.userPrefs, 1, "alice's star");
+  assert.equal(copied.users, 1, "alice's sign-in");
+  assert.ok(copied.userOrigins >= 1, 'alice signs in with a password');
+  assert.deepEqual(report.accounts.onlyInTarget, []);
+  assert.deepEqual(
+    await snapshot(source.root),
+    before,
+    'the source folder, its database included, is only read',
+  );
+  assert.ok(
+    !existsSync(path.join(targetStorage.rootDirectory, '_berth', 'token-signing-keys.json')),
+    'the token signing key is not copied',
+  );
+
+  const again = await berth(['migrate', from, to, '--json']);
+  const second = reportOf(again).accounts;
+  assert.deepEqual(Object.values(second.copied), [0, 0, 0, 0, 0, 0], 'a second run writes no account again');
+  assert.deepEqual(second.alreadyPresent, second.inSource);
+  const human = await berth(['migrate', from, to]);
+  assert.match(human.stdout, /^ {4}API keys +0 copied, 2 already in the target$/m);
+  assert.match(human.stdout, /up to date/);
+
+  const server = await startBerth({
+    root: targetStorage.rootDirectory,
+    config: { storage: targetStorage, http: source.http, extensions: source.extensions },
+    cleanup: false,
+  });
+  try {
+    const work = await mkdtemp(path.join(dir, `skopeo-${name}-`));
+    const policy = path.join(work, 'policy.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    const skopeo = (args: string[]): Promise<RunResult> =>
+      run(requireCommand('skopeo'), ['--policy', policy, ...args], {
+        env: { HOME: work, REGISTRY_AUTH_FILE: path.join(work, 'auth.json') },
+        timeoutMs: 120_000,
+      });
+    const creds = `zot-ci:${source.ciKey}`;
+    const pulled = await skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      '--src-creds',
+      creds,
+      `docker://${server.host}/ci/app:v1`,
+      `oci:${path.join(work, 'pulled')}:v1`,
+    ]);
+    assert.equal(pulled.code, 0, `the same key pulls from the target: ${pulled.stderr}`);
+    const layout = await writeOciLayout(path.join(work, 'new'), [
+      { content: makeImage({ layerSizes: [2048] }), tag: 'v1' },
+    ]);
+    const pushed = await skopeo([
+      'copy',
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      creds,
+      `oci:${layout}:v1`,
+      `docker://${server.host}/ci/pushed:v1`,
+    ]);
+    assert.equal(pushed.code, 0, `the same key, with its group, pushes to the target: ${pushed.stderr}`);
+    const wrong = await fetch(`${server.url}/v2/ci/app/manifests/v1`, {
+      headers: basic('zot-ci', `${source.ciKey}x`),
+    });
+    assert.equal(wrong.status, 401);
+
+    const starred = await fetch(
+      `${server.url}/v2/_zot/ext/search?query=${encodeURIComponent('{StarredRepos{Results{Name StarCount IsStarred}}}')}`,
+      { headers: basic('alice', source.aliceKey) },
+    );
+    assert.equal(starred.status, 200);
+    assert.deepEqual(
+      ((await starred.json()) as { data: { StarredRepos: { Results: unknown[] } } }).data.StarredRepos
+        .Results,
+      [{ Name: 'ci/app', StarCount: 1, IsStarred: true }],
+    );
+    const session = await fetch(`${server.url}/zot/auth/apikey`, {
+      headers: { ...UI_HEADER, Cookie: source.aliceSession },
+    });
+    assert.equal(session.status, 401, 'browser sessions are not copied: people sign in again');
+  } finally {
+    await server.stop();
+  }
+}
+
 if (postgres.skip !== undefined) {
   describe('berth migrate and verify --online', { skip: postgres.skip }, () => undefined);
 } else {
@@ -304,6 +525,7 @@ if (postgres.skip !== undefined) {
         );
         assert.deepEqual(report.failures, []);
         assert.deepEqual(report.missingInSource, []);
+        assert.equal(report.accounts.skipped, undefined, "Berth's own database is read");
         t.diagnostic(`fs -> fs+pg: ${report.copied.bytes} bytes in ${report.seconds.toFixed(2)} s`);
         assert.deepEqual(await snapshot(sourceRoot), before, 'the source folder is only read');
 
@@ -323,6 +545,39 @@ if (postgres.skip !== undefined) {
         }
       },
     );
+
+    /** Made once, for both targets. */
+    let accountsSource: Promise<AccountsSource> | undefined;
+
+    it(
+      'carries the accounts into filesystem + PostgreSQL: the same API key pulls and pushes on the target, stars come along, sessions and the signing key stay behind',
+      TIMEOUT,
+      async () => {
+        const source = await (accountsSource ??= populateAccountsSource(dir));
+        await migrateAccounts(dir, 'accounts-fs-pg', source, {
+          rootDirectory: path.join(dir, 'accounts-fs-pg'),
+          ...pgCache(),
+        });
+      },
+    );
+
+    it('carries the accounts into S3 + PostgreSQL', TIMEOUT, async (t) => {
+      if (s3.skip !== undefined) return t.skip(s3.skip);
+      const bucket = `berth-migrate-accounts-${process.pid}`;
+      await makeBucket(s3.service, bucket);
+      const targetStorage = {
+        rootDirectory: path.join(dir, 'accounts-s3-state'),
+        storageDriver: s3Storage(s3.service, bucket),
+        ...pgCache(),
+      };
+      const config = parseConfig(
+        { distSpecVersion: '1.1.0', storage: targetStorage },
+        { baseDir: dir },
+      ).config;
+      if (!(await servesS3(config))) return t.skip(S3_NOT_SERVED);
+      const source = await (accountsSource ??= populateAccountsSource(dir));
+      await migrateAccounts(dir, 'accounts-s3-pg', source, targetStorage);
+    });
 
     it('copies into S3 + PostgreSQL; a server of the target serves every digest', TIMEOUT, async (t) => {
       if (s3.skip !== undefined) return t.skip(s3.skip);
@@ -550,6 +805,11 @@ if (postgres.skip !== undefined) {
         assert.equal(report.copied.manifests, 2, 'cache/partial and good/two');
         assert.deepEqual(report.missingInSource, [{ repo: 'cache/partial', digest: absent }]);
         assert.equal(report.failures.length, 1);
+        assert.match(
+          report.accounts.skipped ?? '',
+          /^the source has no Berth metadata database \(.*; a zot data directory keeps its users and keys elsewhere\)$/,
+          'laid out without Berth: no accounts, said so',
+        );
         const human = await berth(['migrate', from, to, '--keep-going']);
         assert.match(
           human.stdout,

@@ -28,6 +28,14 @@ export interface NewApiKey {
   readonly now: Date;
 }
 
+/**
+ * A key as stored, its hash included: what `berth migrate` carries from one store to another, so
+ * that a key keeps working there. The hash is what the store holds anyway, never the key.
+ */
+export interface StoredApiKey extends ApiKeyRecord {
+  readonly hash: string;
+}
+
 export interface ApiKeyStore {
   /** Stores a new key and returns it with the secret, which exists only in this return value. */
   create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }>;
@@ -38,4 +46,12 @@ export interface ApiKeyStore {
   /** Deletes one of `owner`'s keys; false when `owner` has no key with that id. */
   revoke(owner: string, id: string): Promise<boolean>;
   recordUse(id: string, at: Date): Promise<void>;
+  /** Every key as stored (hashes, never keys), oldest first: `berth migrate`. */
+  exportAll(): Promise<StoredApiKey[]>;
+  /**
+   * Writes exported keys by id, idempotently (a resumed migration writes them again): a key
+   * missing or different is written as given, except that the later last use of the two is
+   * kept. Resolves with how many keys were written (the rest were there already, the same).
+   */
+  restore(keys: readonly StoredApiKey[]): Promise<number>;
 }

@@ -3,8 +3,8 @@
  * MetadataStore (`meta/store.ts`); their SQL lives in `meta/sqlite/auth-*.ts`. The token signing
  * keys are not records: `auth/tokens/signing-keys.ts`.
  */
-export type { UserStore } from './users.js';
-export type { ApiKeyStore, ApiKeyRecord, NewApiKey } from './api-keys.js';
+export type { UserStore, UserRecord } from './users.js';
+export type { ApiKeyStore, ApiKeyRecord, NewApiKey, StoredApiKey } from './api-keys.js';
 export type { SessionStore, SessionRecord } from './sessions.js';
 export type { LoginStateStore, LoginState } from './login-states.js';
 export { randomSecret, sha256Hex } from './hash.js';

@@ -3,7 +3,7 @@
  * key beside `auth_api_keys` (`auth.ts`), as on SQLite. No foreign key, as on SQLite: a grant
  * whose key its owner deleted is never read (listings join from the keys).
  */
-import type { ApiKeyGroups, KeySummary } from '../api-key-groups.js';
+import type { ApiKeyGroups, KeyGrant, KeySummary } from '../api-key-groups.js';
 import { transaction, type Migrations, type Pool } from './database.js';
 
 export const KEY_GRANT_MIGRATIONS: Migrations = {
@@ -77,5 +77,32 @@ export class PostgresApiKeyGroups implements ApiKeyGroups {
       groups: row.groups === null ? [] : (JSON.parse(row.groups) as string[]),
       createdBy: row.created_by ?? undefined,
     }));
+  }
+
+  async exportAll(): Promise<KeyGrant[]> {
+    const { rows } = await this.pool.query<{ key_id: string; groups: string; created_by: string }>(
+      'SELECT key_id, groups, created_by FROM auth_api_key_grants ORDER BY key_id COLLATE "C"',
+    );
+    return rows.map((row) => ({
+      keyId: row.key_id,
+      groups: JSON.parse(row.groups) as string[],
+      createdBy: row.created_by,
+    }));
+  }
+
+  async restore(grants: readonly KeyGrant[]): Promise<number> {
+    if (grants.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO auth_api_key_grants AS g (key_id, groups, created_by)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+       ON CONFLICT (key_id) DO UPDATE SET groups = excluded.groups, created_by = excluded.created_by
+       WHERE (g.groups, g.created_by) IS DISTINCT FROM (excluded.groups, excluded.created_by)`,
+      [
+        grants.map((g) => g.keyId),
+        grants.map((g) => JSON.stringify([...new Set(g.groups)])),
+        grants.map((g) => g.createdBy),
+      ],
+    );
+    return rowCount ?? 0;
   }
 }

@@ -4,12 +4,12 @@
  * secrets are stored only as SHA-256 hashes (API keys, session ids, sign-in states).
  */
 import { generateApiKey, hashApiKey } from '../../auth/authn/api-keys.js';
-import type { ApiKeyRecord, ApiKeyStore, NewApiKey } from '../../auth/store/api-keys.js';
+import type { ApiKeyRecord, ApiKeyStore, NewApiKey, StoredApiKey } from '../../auth/store/api-keys.js';
 import { randomSecret, sha256Hex } from '../../auth/store/hash.js';
 import type { LoginState, LoginStateStore } from '../../auth/store/login-states.js';
 import type { SessionRecord, SessionStore } from '../../auth/store/sessions.js';
-import type { UserStore } from '../../auth/store/users.js';
-import type { Migrations, Pool } from './database.js';
+import type { UserRecord, UserStore } from '../../auth/store/users.js';
+import { transaction, type Migrations, type Pool } from './database.js';
 
 export const AUTH_MIGRATIONS: Migrations = {
   module: 'auth',
@@ -135,6 +135,42 @@ export class PostgresApiKeys implements ApiKeyStore {
   async recordUse(id: string, at: Date): Promise<void> {
     await this.pool.query('UPDATE auth_api_keys SET last_used_at = $2 WHERE id = $1', [id, at.getTime()]);
   }
+
+  async exportAll(): Promise<StoredApiKey[]> {
+    const { rows } = await this.pool.query<ApiKeyRow & { hash: string }>(
+      `SELECT ${KEY_COLUMNS}, hash FROM auth_api_keys ORDER BY created_at, id COLLATE "C"`,
+    );
+    return rows.map((row) => ({ ...toApiKey(row), hash: row.hash }));
+  }
+
+  /** One statement for the whole batch; GREATEST ignores a NULL, so the later last use is kept. */
+  async restore(keys: readonly StoredApiKey[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO auth_api_keys AS k (id, hash, owner, label, scopes, creator_ua, created_at, expires_at, last_used_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                            $7::bigint[], $8::bigint[], $9::bigint[])
+       ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, owner = excluded.owner, label = excluded.label,
+         scopes = excluded.scopes, creator_ua = excluded.creator_ua, created_at = excluded.created_at,
+         expires_at = excluded.expires_at, last_used_at = GREATEST(k.last_used_at, excluded.last_used_at)
+       WHERE (k.hash, k.owner, k.label, k.scopes, k.creator_ua, k.created_at, k.expires_at)
+             IS DISTINCT FROM (excluded.hash, excluded.owner, excluded.label, excluded.scopes,
+                               excluded.creator_ua, excluded.created_at, excluded.expires_at)
+          OR excluded.last_used_at > COALESCE(k.last_used_at, -1)`,
+      [
+        keys.map((k) => k.id),
+        keys.map((k) => k.hash),
+        keys.map((k) => k.owner),
+        keys.map((k) => k.label),
+        keys.map((k) => (k.scopes === null ? null : JSON.stringify(k.scopes))),
+        keys.map((k) => k.creatorUa),
+        keys.map((k) => k.createdAt.getTime()),
+        keys.map((k) => k.expiresAt?.getTime() ?? null),
+        keys.map((k) => k.lastUsedAt?.getTime() ?? null),
+      ],
+    );
+    return rowCount ?? 0;
+  }
 }
 
 export class PostgresSessions implements SessionStore {
@@ -205,10 +241,42 @@ export class PostgresUsers implements UserStore {
       'SELECT groups FROM auth_users WHERE username = $1',
       [username],
     );
-    if (rows[0] === undefined) return undefined;
-    const parsed: unknown = JSON.parse(rows[0].groups);
-    return Array.isArray(parsed) ? parsed.filter((g): g is string => typeof g === 'string') : [];
+    return rows[0] === undefined ? undefined : parseGroups(rows[0].groups);
   }
+
+  async exportAll(): Promise<UserRecord[]> {
+    const { rows } = await this.pool.query<{ username: string; groups: string; signed_in_at: number }>(
+      'SELECT username, groups, signed_in_at FROM auth_users ORDER BY username COLLATE "C"',
+    );
+    return rows.map((row) => ({
+      username: row.username,
+      groups: parseGroups(row.groups),
+      signedInAt: new Date(row.signed_in_at),
+    }));
+  }
+
+  async restore(users: readonly UserRecord[]): Promise<number> {
+    if (users.length === 0) return 0;
+    return transaction(this.pool, async (db) => {
+      const { rowCount } = await db.query(
+        `INSERT INTO auth_users AS u (username, groups, signed_in_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+         ON CONFLICT (username) DO UPDATE SET groups = excluded.groups, signed_in_at = excluded.signed_in_at
+         WHERE excluded.signed_in_at > u.signed_in_at`,
+        [
+          users.map((u) => u.username),
+          users.map((u) => JSON.stringify([...u.groups])),
+          users.map((u) => u.signedInAt.getTime()),
+        ],
+      );
+      return rowCount ?? 0;
+    });
+  }
+}
+
+function parseGroups(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((g): g is string => typeof g === 'string') : [];
 }
 
 /** At most this many sign-ins may be pending at once; the oldest are dropped beyond it. */

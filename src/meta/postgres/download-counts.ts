@@ -5,7 +5,7 @@
  * a row twice) and locked in key order, manifests before repositories, so two batches touching the
  * same rows queue instead of deadlocking.
  */
-import type { DownloadCounts, ManifestDownloads, Pull } from '../download-counts.js';
+import type { DownloadCountRows, DownloadCounts, ManifestDownloads, Pull } from '../download-counts.js';
 import { transaction, type Migrations, type Pool } from './database.js';
 
 export const DOWNLOAD_COUNT_MIGRATIONS: Migrations = {
@@ -86,5 +86,50 @@ export class PostgresDownloadCounts implements DownloadCounts {
       'SELECT repo, count FROM search_repo_downloads',
     );
     return new Map(rows.map((r) => [r.repo, r.count]));
+  }
+
+  async exportAll(): Promise<DownloadCountRows> {
+    const manifests = await this.pool.query<Pull>(
+      `SELECT repo, digest, count, last_pull_at AS "lastPullAt" FROM search_manifest_downloads ORDER BY repo, digest`,
+    );
+    const repositories = await this.pool.query<{ repo: string; count: number }>(
+      'SELECT repo, count FROM search_repo_downloads ORDER BY repo',
+    );
+    return { manifests: manifests.rows, repositories: repositories.rows };
+  }
+
+  async restore(rows: DownloadCountRows): Promise<number> {
+    const { manifests: m, repositories: r } = rows;
+    return transaction(this.pool, async (db) => {
+      let written = 0;
+      if (m.length > 0)
+        written +=
+          (
+            await db.query(
+              `INSERT INTO search_manifest_downloads AS d (repo, digest, count, last_pull_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+               ON CONFLICT (repo, digest) DO UPDATE SET count = GREATEST(d.count, excluded.count),
+                 last_pull_at = GREATEST(d.last_pull_at, excluded.last_pull_at)
+               WHERE excluded.count > d.count OR excluded.last_pull_at > d.last_pull_at`,
+              [
+                m.map((p) => p.repo),
+                m.map((p) => p.digest),
+                m.map((p) => p.count),
+                m.map((p) => p.lastPullAt),
+              ],
+            )
+          ).rowCount ?? 0;
+      if (r.length > 0)
+        written +=
+          (
+            await db.query(
+              `INSERT INTO search_repo_downloads AS d (repo, count)
+               SELECT * FROM unnest($1::text[], $2::bigint[])
+               ON CONFLICT (repo) DO UPDATE SET count = excluded.count WHERE excluded.count > d.count`,
+              [r.map((x) => x.repo), r.map((x) => x.count)],
+            )
+          ).rowCount ?? 0;
+      return written;
+    });
   }
 }

@@ -4,7 +4,7 @@
  * on the row and flip twice, never both read the old value. A row with neither flag is deleted
  * afterwards, by a statement that checks both flags again (a flip in between keeps the row).
  */
-import type { Preference, UserPrefs, UserPrefsStore } from '../user-prefs.js';
+import type { Preference, UserPrefRow, UserPrefs, UserPrefsStore } from '../user-prefs.js';
 import type { Migrations, Pool } from './database.js';
 
 export const USER_PREFS_MIGRATIONS: Migrations = {
@@ -72,5 +72,31 @@ export class PostgresUserPrefs implements UserPrefsStore {
       [repo],
     );
     return rows[0]!.n;
+  }
+
+  async exportAll(): Promise<UserPrefRow[]> {
+    const { rows } = await this.pool.query<UserPrefRow>(
+      'SELECT username, repo, starred, bookmarked FROM search_user_prefs ORDER BY username COLLATE "C", repo',
+    );
+    return rows.map((row) => ({ ...row }));
+  }
+
+  async restore(rows: readonly UserPrefRow[]): Promise<number> {
+    // A row with neither flag is never kept (toggle deletes it): nothing to write.
+    const kept = rows.filter((r) => r.starred || r.bookmarked);
+    if (kept.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO search_user_prefs AS p (username, repo, starred, bookmarked)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[])
+       ON CONFLICT (username, repo) DO UPDATE SET starred = excluded.starred, bookmarked = excluded.bookmarked
+       WHERE (p.starred, p.bookmarked) IS DISTINCT FROM (excluded.starred, excluded.bookmarked)`,
+      [
+        kept.map((r) => r.username),
+        kept.map((r) => r.repo),
+        kept.map((r) => r.starred),
+        kept.map((r) => r.bookmarked),
+      ],
+    );
+    return rowCount ?? 0;
   }
 }

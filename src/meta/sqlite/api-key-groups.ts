@@ -3,7 +3,7 @@
  * `auth-key-grants`; names kept as released, so existing data directories open unchanged).
  */
 import { migrateModule, type Db } from '../database.js';
-import type { ApiKeyGroups, KeySummary } from '../api-key-groups.js';
+import type { ApiKeyGroups, KeyGrant, KeySummary } from '../api-key-groups.js';
 
 const MIGRATIONS: string[] = [
   `
@@ -82,5 +82,33 @@ export class SqliteApiKeyGroups implements ApiKeyGroups {
         createdBy: row.created_by ?? undefined,
       })),
     );
+  }
+
+  async exportAll(): Promise<KeyGrant[]> {
+    const rows = this.#db
+      .prepare('SELECT key_id, groups, created_by FROM auth_api_key_grants ORDER BY key_id')
+      .all() as { key_id: string; groups: string; created_by: string }[];
+    return Promise.resolve(
+      rows.map((row) => ({
+        keyId: row.key_id,
+        groups: JSON.parse(row.groups) as string[],
+        createdBy: row.created_by,
+      })),
+    );
+  }
+
+  async restore(grants: readonly KeyGrant[]): Promise<number> {
+    const upsert = this.#db.prepare(
+      `INSERT INTO auth_api_key_grants (key_id, groups, created_by) VALUES (?, ?, ?)
+       ON CONFLICT (key_id) DO UPDATE SET groups = excluded.groups, created_by = excluded.created_by
+       WHERE groups IS NOT excluded.groups OR created_by IS NOT excluded.created_by`,
+    );
+    const tx = this.#db.transaction(() => {
+      let written = 0;
+      for (const g of grants)
+        written += upsert.run(g.keyId, JSON.stringify([...new Set(g.groups)]), g.createdBy).changes;
+      return written;
+    });
+    return Promise.resolve(tx.immediate());
   }
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../database.js';
 import { generateApiKey, hashApiKey } from '../../auth/authn/api-keys.js';
-import type { ApiKeyRecord, ApiKeyStore, NewApiKey } from '../../auth/store/api-keys.js';
+import type { ApiKeyRecord, ApiKeyStore, NewApiKey, StoredApiKey } from '../../auth/store/api-keys.js';
 
 interface Row {
   id: string;
@@ -36,8 +36,12 @@ export class SqliteApiKeys implements ApiKeyStore {
   readonly #byOwner;
   readonly #delete;
   readonly #touch;
+  readonly #all;
+  readonly #restore;
+  readonly #db: Db;
 
   constructor(db: Db) {
+    this.#db = db;
     this.#insert = db.prepare(
       `INSERT INTO auth_api_keys (id, hash, owner, label, scopes, creator_ua, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -49,6 +53,20 @@ export class SqliteApiKeys implements ApiKeyStore {
     );
     this.#delete = db.prepare('DELETE FROM auth_api_keys WHERE owner = ? AND id = ?');
     this.#touch = db.prepare('UPDATE auth_api_keys SET last_used_at = ? WHERE id = ?');
+    this.#all = db.prepare(`SELECT ${COLUMNS}, hash FROM auth_api_keys ORDER BY created_at, id`);
+    // MAX(a, b) is NULL when either is: COALESCE then takes the one that is set.
+    this.#restore = db.prepare(
+      `INSERT INTO auth_api_keys (id, hash, owner, label, scopes, creator_ua, created_at, expires_at, last_used_at)
+       VALUES (@id, @hash, @owner, @label, @scopes, @creator_ua, @created_at, @expires_at, @last_used_at)
+       ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, owner = excluded.owner, label = excluded.label,
+         scopes = excluded.scopes, creator_ua = excluded.creator_ua, created_at = excluded.created_at,
+         expires_at = excluded.expires_at,
+         last_used_at = COALESCE(MAX(last_used_at, excluded.last_used_at), last_used_at, excluded.last_used_at)
+       WHERE hash IS NOT excluded.hash OR owner IS NOT excluded.owner OR label IS NOT excluded.label
+         OR scopes IS NOT excluded.scopes OR creator_ua IS NOT excluded.creator_ua
+         OR created_at IS NOT excluded.created_at OR expires_at IS NOT excluded.expires_at
+         OR excluded.last_used_at > COALESCE(last_used_at, -1)`,
+    );
   }
 
   /** Stores a new key and returns it with the secret, which exists only in this return value. */
@@ -91,5 +109,33 @@ export class SqliteApiKeys implements ApiKeyStore {
 
   async recordUse(id: string, at: Date): Promise<void> {
     this.#touch.run(at.getTime(), id);
+  }
+
+  async exportAll(): Promise<StoredApiKey[]> {
+    return (this.#all.all() as (Row & { hash: string })[]).map((row) => ({
+      ...toRecord(row),
+      hash: row.hash,
+    }));
+  }
+
+  async restore(keys: readonly StoredApiKey[]): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        let written = 0;
+        for (const key of keys)
+          written += this.#restore.run({
+            id: key.id,
+            hash: key.hash,
+            owner: key.owner,
+            label: key.label,
+            scopes: key.scopes === null ? null : JSON.stringify(key.scopes),
+            creator_ua: key.creatorUa,
+            created_at: key.createdAt.getTime(),
+            expires_at: key.expiresAt?.getTime() ?? null,
+            last_used_at: key.lastUsedAt?.getTime() ?? null,
+          }).changes;
+        return written;
+      })
+      .immediate();
   }
 }

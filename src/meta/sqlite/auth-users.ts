@@ -1,5 +1,5 @@
 import type { Db } from '../database.js';
-import type { UserStore } from '../../auth/store/users.js';
+import type { UserRecord, UserStore } from '../../auth/store/users.js';
 
 /**
  * Users as of their last interactive sign-in. zot keeps the same record: an API key carries the
@@ -9,13 +9,23 @@ import type { UserStore } from '../../auth/store/users.js';
 export class SqliteUsers implements UserStore {
   readonly #upsert;
   readonly #groups;
+  readonly #all;
+  readonly #restore;
+  readonly #db: Db;
 
   constructor(db: Db) {
+    this.#db = db;
     this.#upsert = db.prepare(
       `INSERT INTO auth_users (username, groups, signed_in_at) VALUES (?, ?, ?)
        ON CONFLICT (username) DO UPDATE SET groups = excluded.groups, signed_in_at = excluded.signed_in_at`,
     );
     this.#groups = db.prepare('SELECT groups FROM auth_users WHERE username = ?');
+    this.#all = db.prepare('SELECT username, groups, signed_in_at FROM auth_users ORDER BY username');
+    this.#restore = db.prepare(
+      `INSERT INTO auth_users (username, groups, signed_in_at) VALUES (?, ?, ?)
+       ON CONFLICT (username) DO UPDATE SET groups = excluded.groups, signed_in_at = excluded.signed_in_at
+       WHERE excluded.signed_in_at > auth_users.signed_in_at`,
+    );
   }
 
   /** Records an interactive sign-in and the groups the identity provider asserted. */
@@ -26,8 +36,35 @@ export class SqliteUsers implements UserStore {
   /** The groups of `username`'s last interactive sign-in; undefined when they never signed in. */
   async groupsOf(username: string): Promise<string[] | undefined> {
     const row = this.#groups.get(username) as { groups: string } | undefined;
-    if (row === undefined) return undefined;
-    const parsed: unknown = JSON.parse(row.groups);
-    return Array.isArray(parsed) ? parsed.filter((g): g is string => typeof g === 'string') : [];
+    return row === undefined ? undefined : parseGroups(row.groups);
   }
+
+  async exportAll(): Promise<UserRecord[]> {
+    const rows = this.#all.all() as { username: string; groups: string; signed_in_at: number }[];
+    return rows.map((row) => ({
+      username: row.username,
+      groups: parseGroups(row.groups),
+      signedInAt: new Date(row.signed_in_at),
+    }));
+  }
+
+  async restore(users: readonly UserRecord[]): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        let written = 0;
+        for (const u of users)
+          written += this.#restore.run(
+            u.username,
+            JSON.stringify([...u.groups]),
+            u.signedInAt.getTime(),
+          ).changes;
+        return written;
+      })
+      .immediate();
+  }
+}
+
+function parseGroups(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((g): g is string => typeof g === 'string') : [];
 }

@@ -4,7 +4,7 @@
  * IMMEDIATE transaction, so processes adding at once never lose a pull.
  */
 import { migrateModule, type Db } from '../database.js';
-import type { DownloadCounts, ManifestDownloads, Pull } from '../download-counts.js';
+import type { DownloadCountRows, DownloadCounts, ManifestDownloads, Pull } from '../download-counts.js';
 
 const DOWNLOAD_COUNT_MIGRATIONS = [
   `CREATE TABLE search_manifest_downloads (
@@ -40,6 +40,20 @@ export class SqliteDownloadCounts implements DownloadCounts {
       ),
       repo: db.prepare('SELECT count FROM search_repo_downloads WHERE repo = ?').pluck(),
       repos: db.prepare('SELECT repo, count FROM search_repo_downloads'),
+      allManifests: db.prepare(
+        'SELECT repo, digest, count, last_pull_at AS lastPullAt FROM search_manifest_downloads ORDER BY repo, digest',
+      ),
+      allRepos: db.prepare('SELECT repo, count FROM search_repo_downloads ORDER BY repo'),
+      restoreManifest: db.prepare(
+        `INSERT INTO search_manifest_downloads (repo, digest, count, last_pull_at) VALUES (@repo, @digest, @count, @lastPullAt)
+         ON CONFLICT (repo, digest) DO UPDATE SET count = MAX(count, excluded.count),
+           last_pull_at = MAX(last_pull_at, excluded.last_pull_at)
+         WHERE excluded.count > count OR excluded.last_pull_at > last_pull_at`,
+      ),
+      restoreRepo: db.prepare(
+        `INSERT INTO search_repo_downloads (repo, count) VALUES (@repo, @count)
+         ON CONFLICT (repo) DO UPDATE SET count = excluded.count WHERE excluded.count > count`,
+      ),
     };
   }
 
@@ -66,5 +80,23 @@ export class SqliteDownloadCounts implements DownloadCounts {
   async perRepository(): Promise<Map<string, number>> {
     const rows = this.s.repos.all() as { repo: string; count: number }[];
     return new Map(rows.map((r) => [r.repo, r.count]));
+  }
+
+  async exportAll(): Promise<DownloadCountRows> {
+    return {
+      manifests: this.s.allManifests.all() as Pull[],
+      repositories: this.s.allRepos.all() as { repo: string; count: number }[],
+    };
+  }
+
+  async restore(rows: DownloadCountRows): Promise<number> {
+    return this.db
+      .transaction(() => {
+        let written = 0;
+        for (const m of rows.manifests) written += this.s.restoreManifest.run(m).changes;
+        for (const r of rows.repositories) written += this.s.restoreRepo.run(r).changes;
+        return written;
+      })
+      .immediate();
   }
 }

@@ -4,7 +4,7 @@
  * processes toggling at once serialise instead of both reading the old value.
  */
 import { migrateModule, type Db } from '../database.js';
-import type { Preference, UserPrefs, UserPrefsStore } from '../user-prefs.js';
+import type { Preference, UserPrefRow, UserPrefs, UserPrefsStore } from '../user-prefs.js';
 
 const USER_PREFS_MIGRATIONS = [
   `CREATE TABLE search_user_prefs (
@@ -47,6 +47,14 @@ export class SqliteUserPrefs implements UserPrefsStore {
         'SELECT repo, COUNT(*) AS n FROM search_user_prefs WHERE starred = 1 GROUP BY repo',
       ),
       starCount: db.prepare('SELECT COUNT(*) FROM search_user_prefs WHERE repo = ? AND starred = 1').pluck(),
+      all: db.prepare(
+        'SELECT username, repo, starred, bookmarked FROM search_user_prefs ORDER BY username, repo',
+      ),
+      restore: db.prepare(
+        `INSERT INTO search_user_prefs (username, repo, starred, bookmarked) VALUES (?, ?, ?, ?)
+         ON CONFLICT (username, repo) DO UPDATE SET starred = excluded.starred, bookmarked = excluded.bookmarked
+         WHERE starred <> excluded.starred OR bookmarked <> excluded.bookmarked`,
+      ),
     };
   }
 
@@ -79,5 +87,34 @@ export class SqliteUserPrefs implements UserPrefsStore {
 
   async starCount(repo: string): Promise<number> {
     return this.s.starCount.get(repo) as number;
+  }
+
+  async exportAll(): Promise<UserPrefRow[]> {
+    const rows = this.s.all.all() as {
+      username: string;
+      repo: string;
+      starred: number;
+      bookmarked: number;
+    }[];
+    return rows.map((row) => ({
+      username: row.username,
+      repo: row.repo,
+      starred: row.starred === 1,
+      bookmarked: row.bookmarked === 1,
+    }));
+  }
+
+  async restore(rows: readonly UserPrefRow[]): Promise<number> {
+    return this.db
+      .transaction(() => {
+        let written = 0;
+        for (const r of rows) {
+          // A row with neither flag is never kept (toggle prunes it): nothing to write.
+          if (!r.starred && !r.bookmarked) continue;
+          written += this.s.restore.run(r.username, r.repo, r.starred ? 1 : 0, r.bookmarked ? 1 : 0).changes;
+        }
+        return written;
+      })
+      .immediate();
   }
 }
