@@ -4,6 +4,7 @@
  * whose key its owner deleted is never read (listings join from the keys).
  */
 import type { ApiKeyGroups, KeyGrant, KeySummary } from '../api-key-groups.js';
+import { keyGrantOf, keySummaryOf, type KeyGrantRow, type KeySummaryRow } from '../api-key-group-rows.js';
 import { transaction, type Migrations, type Pool } from './database.js';
 
 export const KEY_GRANT_MIGRATIONS: Migrations = {
@@ -17,17 +18,6 @@ export const KEY_GRANT_MIGRATIONS: Migrations = {
      );`,
   ],
 };
-
-interface SummaryRow {
-  id: string;
-  owner: string;
-  label: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  groups: string | null;
-  created_by: string | null;
-}
 
 export class PostgresApiKeyGroups implements ApiKeyGroups {
   constructor(private readonly pool: Pool) {}
@@ -60,34 +50,21 @@ export class PostgresApiKeyGroups implements ApiKeyGroups {
   }
 
   async list(owner?: string): Promise<KeySummary[]> {
-    const { rows } = await this.pool.query<SummaryRow>(
+    const { rows } = await this.pool.query<KeySummaryRow>(
       `SELECT k.id, k.owner, k.label, k.created_at, k.expires_at, k.last_used_at, g.groups, g.created_by
        FROM auth_api_keys k LEFT JOIN auth_api_key_grants g ON g.key_id = k.id
        WHERE $1::text IS NULL OR k.owner = $1
        ORDER BY k.created_at, k.id COLLATE "C"`,
       [owner ?? null],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      owner: row.owner,
-      label: row.label,
-      createdAt: new Date(row.created_at),
-      expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
-      lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at),
-      groups: row.groups === null ? [] : (JSON.parse(row.groups) as string[]),
-      createdBy: row.created_by ?? undefined,
-    }));
+    return rows.map(keySummaryOf);
   }
 
   async exportAll(): Promise<KeyGrant[]> {
-    const { rows } = await this.pool.query<{ key_id: string; groups: string; created_by: string }>(
+    const { rows } = await this.pool.query<KeyGrantRow>(
       'SELECT key_id, groups, created_by FROM auth_api_key_grants ORDER BY key_id COLLATE "C"',
     );
-    return rows.map((row) => ({
-      keyId: row.key_id,
-      groups: JSON.parse(row.groups) as string[],
-      createdBy: row.created_by,
-    }));
+    return rows.map(keyGrantOf);
   }
 
   async restore(grants: readonly KeyGrant[]): Promise<number> {

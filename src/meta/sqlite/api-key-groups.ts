@@ -4,6 +4,7 @@
  */
 import { migrateModule, type Db } from '../database.js';
 import type { ApiKeyGroups, KeyGrant, KeySummary } from '../api-key-groups.js';
+import { keyGrantOf, keySummaryOf, type KeyGrantRow, type KeySummaryRow } from '../api-key-group-rows.js';
 
 const MIGRATIONS: string[] = [
   `
@@ -15,17 +16,6 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   `,
 ];
-
-interface SummaryRow {
-  id: string;
-  owner: string;
-  label: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  groups: string | null;
-  created_by: string | null;
-}
 
 /** Needs the auth tables (`migrateAuthTables`) first. */
 export class SqliteApiKeyGroups implements ApiKeyGroups {
@@ -69,32 +59,15 @@ export class SqliteApiKeyGroups implements ApiKeyGroups {
          WHERE ? IS NULL OR k.owner = ?
          ORDER BY k.created_at, k.id`,
       )
-      .all(owner ?? null, owner ?? null) as SummaryRow[];
-    return Promise.resolve(
-      rows.map((row) => ({
-        id: row.id,
-        owner: row.owner,
-        label: row.label,
-        createdAt: new Date(row.created_at),
-        expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
-        lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at),
-        groups: row.groups === null ? [] : (JSON.parse(row.groups) as string[]),
-        createdBy: row.created_by ?? undefined,
-      })),
-    );
+      .all(owner ?? null, owner ?? null) as KeySummaryRow[];
+    return Promise.resolve(rows.map(keySummaryOf));
   }
 
   async exportAll(): Promise<KeyGrant[]> {
     const rows = this.#db
       .prepare('SELECT key_id, groups, created_by FROM auth_api_key_grants ORDER BY key_id')
-      .all() as { key_id: string; groups: string; created_by: string }[];
-    return Promise.resolve(
-      rows.map((row) => ({
-        keyId: row.key_id,
-        groups: JSON.parse(row.groups) as string[],
-        createdBy: row.created_by,
-      })),
-    );
+      .all() as KeyGrantRow[];
+    return Promise.resolve(rows.map(keyGrantOf));
   }
 
   async restore(grants: readonly KeyGrant[]): Promise<number> {
