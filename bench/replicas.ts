@@ -5,6 +5,10 @@
  * every setup once, so the machine's load drifts over all of them alike). A benchmark, never a test.
  *
  *   node dist/bench/replicas.js [--size-mib 100] [--rounds 3] [--gets 200] [--json FILE]
+ *                               [--baseline DIR]
+ *
+ * `--baseline DIR` adds one more setup, a replica of another build (DIR is a checkout with its
+ * `dist/` built, e.g. a worktree of main): before/after figures of a change from the same run.
  *
  * Per setup and round: a push of a `--size-mib` layer as one request (POST, then a PUT with the
  * whole body), a push the way Docker sends it (POST, one PATCH with the whole body, a closing PUT),
@@ -34,6 +38,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     gets: { type: 'string', default: '200' },
     json: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const size = Number(values['size-mib']) * MiB;
@@ -311,6 +316,19 @@ async function main(): Promise<void> {
     { name: 'S3 + PostgreSQL, 1 replica behind the proxy', url: one.url, stop: () => one.stop() },
     { name: 'S3 + PostgreSQL, 3 replicas (round-robin proxy)', url: three.url, stop: () => three.stop() },
   ];
+  if (values.baseline !== undefined) {
+    const cli = path.resolve(values.baseline, 'dist/src/cli/main.js');
+    const baseline: Cluster = await startCluster(s3.service, postgres.service, {
+      replicas: 1,
+      config: { storage: { gc: false } },
+      cli,
+    });
+    setups.push({
+      name: `S3 + PostgreSQL, 1 replica, baseline build (${values.baseline})`,
+      url: baseline.replicas[0]!.url,
+      stop: () => baseline.stop(),
+    });
+  }
   const distribution = await startDistributionOnS3(s3.service, postgres.service);
   if (distribution) setups.push(distribution);
   else process.stderr.write('docker-registry unavailable: Distribution on S3 left out\n');
