@@ -23,6 +23,8 @@ import { finished, type Writable } from 'node:stream';
 
 /** Bytes per socket read; RGW rarely has more than ~100 KiB queued at once on loopback. */
 const BUFFER_SIZE = 256 * 1024;
+/** How long a finished GET waits for the store to close the connection before closing it itself. */
+const LINGER_MS = 5_000;
 /** A response head longer than this is not one this reader wants. */
 const MAX_HEAD = 64 * 1024;
 
@@ -91,7 +93,10 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
       if (settled) return;
       settled = true;
       stopWatching();
-      socket.destroy();
+      // After a whole body the store closes the connection (Connection: close): waiting for that
+      // leaves the TIME_WAIT on its side instead of spending one of this host's ports per pull.
+      if ('ok' in outcome && outcome.ok) socket.setTimeout(LINGER_MS);
+      else socket.destroy();
       if ('err' in outcome) reject(outcome.err);
       else resolve(outcome.ok);
     };
@@ -99,7 +104,8 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
     const fail = (err: Error): void => settle(head !== undefined ? { ok: false } : { err });
 
     const onRead = (nread: number, buf: Buffer): boolean => {
-      if (settled) return false;
+      // Read on to the store's close (see `settle`); nothing more is expected.
+      if (settled) return true;
       let chunk = buf.subarray(0, nread);
       let pooled = true;
       if (head !== undefined) {
@@ -124,7 +130,7 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
         request.onOpen?.();
         if (remaining === 0) {
           settle({ ok: true });
-          return false;
+          return true;
         }
       }
       if (chunk.length === 0) return true;
@@ -134,7 +140,7 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
       }
       remaining -= chunk.length;
       // The whole body is in: the connection has nothing more to say (and the store closes it).
-      if (remaining === 0) socket.setTimeout(0);
+      if (remaining === 0) socket.setTimeout(LINGER_MS);
       pending++;
       const more = destination.write(chunk, (err) => {
         pending--;
@@ -142,7 +148,7 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
         if (err) settle({ err });
         else if (remaining === 0 && pending === 0) settle({ ok: true });
       });
-      if (remaining === 0) return false;
+      if (remaining === 0) return true;
       if (!more) {
         destination.once('drain', () => {
           if (!settled) socket.resume();
@@ -159,7 +165,10 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
     });
     socket.setNoDelay(true);
     socket.setTimeout(request.connectTimeoutMs);
-    socket.on('timeout', () => fail(new Error(`S3 read of ${url.pathname} timed out`)));
+    socket.on('timeout', () => {
+      if (settled) socket.destroy();
+      else fail(new Error(`S3 read of ${url.pathname} timed out`));
+    });
     socket.on('error', (err) => fail(err));
     socket.on('close', () => {
       // After the last body byte the close is expected; the pending writes settle the call.
