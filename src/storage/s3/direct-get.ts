@@ -159,7 +159,7 @@ export function directGet(request: DirectGetRequest): Promise<boolean> {
     };
 
     const socket: Socket = connect({
-      host: url.hostname,
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 literal comes bracketed
       port: Number(url.port || 80),
       onread: { buffer: () => spare.pop() ?? Buffer.allocUnsafeSlow(BUFFER_SIZE), callback: onRead },
     });
