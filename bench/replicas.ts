@@ -2,18 +2,26 @@
  * Berth on S3 (Ceph RGW) + PostgreSQL, one replica and three behind the round-robin proxy, beside
  * the filesystem default (one process, SQLite) and CNCF Distribution on the same Ceph (its s3
  * driver; skipped when `docker-registry` is missing), in one run with interleaved rounds (each round runs
- * every setup once, so the machine's load drifts over all of them alike). A benchmark, never a test.
+ * every setup once, starting one setup further on than the last, so the machine's load drifts
+ * over all of them alike). A benchmark, never a test.
  *
- *   node dist/bench/replicas.js [--size-mib 100] [--rounds 3] [--gets 200] [--json FILE]
+ *   node dist/bench/replicas.js [--size-mib 100] [--rounds 3] [--gets 200] [--manifests 10]
+ *                               [--json FILE] [--baseline DIR]
+ *
+ * `--baseline DIR` adds one more setup, a replica of another build (DIR is a checkout with its
+ * `dist/` built, e.g. a worktree of main): before/after figures of a change from the same run.
  *
  * Per setup and round: a push of a `--size-mib` layer as one request (POST, then a PUT with the
  * whole body), a push the way Docker sends it (POST, one PATCH with the whole body, a closing PUT),
- * a manifest push referencing both, a pull of the layer, and `--gets` manifest GETs by tag one at a
- * time on a keep-alive connection (p50/p99). Layers are generated on the fly from a random 1 MiB
+ * `--manifests` pushes of manifests referencing both (each a new digest; median), a pull of the
+ * layer (with the CPU seconds the server processes spent on it, from /proc: unlike MiB/s, hardly
+ * moved by the machine's load), and `--gets` manifest GETs by tag one at a time on a keep-alive
+ * connection (p50/p99). Layers are generated on the fly from a random 1 MiB
  * block per push (never held whole; digests computed in a first pass). Engines from
  * BERTH_TEST_S3_* / BERTH_TEST_POSTGRES_URL, or started here (test/support/services.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -33,16 +41,21 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '100' },
     rounds: { type: 'string', default: '3' },
     gets: { type: 'string', default: '200' },
+    manifests: { type: 'string', default: '10' },
     json: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const size = Number(values['size-mib']) * MiB;
 const rounds = Number(values.rounds);
 const gets = Number(values.gets);
+const manifestPuts = Number(values.manifests);
 
 interface Setup {
   name: string;
   url: string;
+  /** The server processes, whose CPU time a pull costs (read from /proc). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -52,6 +65,8 @@ interface Sample {
   pushOneRequestMiBs: number;
   pushPatchPutMiBs: number;
   pullMiBs: number;
+  /** CPU seconds the server processes spent during the pull (robust to the machine's load). */
+  pullCpuSeconds: number | undefined;
   manifestPutMs: number;
   manifestGetP50Ms: number;
   manifestGetP99Ms: number;
@@ -169,31 +184,37 @@ async function pushManifest(base: string, repo: string, layers: string[]): Promi
     config,
   );
   await expect('config PUT', configPut, 201);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: configDigest,
-        size: config.length,
-      },
-      layers: layers.map((digest) => ({
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        digest,
-        size,
-      })),
-    }),
-  );
-  const started = performance.now();
-  const put = await request(
-    `${base}/v2/${repo}/manifests/latest`,
-    'PUT',
-    { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-    manifest,
-  );
-  await expect('manifest', put, 201);
-  return performance.now() - started;
+  // `--manifests` pushes, each a new digest (an annotation differs), the last one tagged `latest`.
+  const times: number[] = [];
+  for (let i = manifestPuts - 1; i >= 0; i--) {
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: configDigest,
+          size: config.length,
+        },
+        layers: layers.map((digest) => ({
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest,
+          size,
+        })),
+        annotations: { 'org.example.bench.push': String(i) },
+      }),
+    );
+    const started = performance.now();
+    const put = await request(
+      `${base}/v2/${repo}/manifests/${i === 0 ? 'latest' : `m${i}`}`,
+      'PUT',
+      { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      manifest,
+    );
+    await expect('manifest', put, 201);
+    times.push(performance.now() - started);
+  }
+  return median(times);
 }
 
 async function pull(base: string, repo: string, digest: string): Promise<number> {
@@ -215,6 +236,25 @@ async function manifestGets(base: string, repo: string): Promise<{ p50: number; 
   }
   times.sort((a, b) => a - b);
   return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
+}
+
+const pidsOf = (servers: RunningServer[]): number[] =>
+  servers.flatMap((r) => (r.proc.pid === undefined ? [] : [r.proc.pid]));
+
+/** User + system CPU seconds of the processes so far (Linux /proc), undefined elsewhere. */
+function cpuSeconds(pids: number[]): number | undefined {
+  if (pids.length === 0) return undefined;
+  try {
+    let ticks = 0;
+    for (const pid of pids) {
+      // Fields after the command name: state is the 1st, utime the 12th, stime the 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks / 100; // USER_HZ
+  } catch {
+    return undefined;
+  }
 }
 
 const median = (xs: number[]): number => {
@@ -283,6 +323,7 @@ async function startDistributionOnS3(s3: S3Service, postgresUrl: string): Promis
   return {
     name: 'Distribution 2.8 on the same Ceph (s3 driver)',
     url,
+    pids: child.pid === undefined ? [] : [child.pid],
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -306,23 +347,57 @@ async function main(): Promise<void> {
     config: { storage: { gc: false } },
   });
   const setups: Setup[] = [
-    { name: 'filesystem + SQLite, 1 process', url: fs.url, stop: () => fs.stop() },
-    { name: 'S3 + PostgreSQL, 1 replica', url: one.replicas[0]!.url, stop: async () => undefined },
-    { name: 'S3 + PostgreSQL, 1 replica behind the proxy', url: one.url, stop: () => one.stop() },
-    { name: 'S3 + PostgreSQL, 3 replicas (round-robin proxy)', url: three.url, stop: () => three.stop() },
+    { name: 'filesystem + SQLite, 1 process', url: fs.url, pids: pidsOf([fs]), stop: () => fs.stop() },
+    {
+      name: 'S3 + PostgreSQL, 1 replica',
+      url: one.replicas[0]!.url,
+      pids: pidsOf(one.replicas),
+      stop: async () => undefined,
+    },
+    {
+      name: 'S3 + PostgreSQL, 1 replica behind the proxy',
+      url: one.url,
+      pids: pidsOf(one.replicas),
+      stop: () => one.stop(),
+    },
+    {
+      name: 'S3 + PostgreSQL, 3 replicas (round-robin proxy)',
+      url: three.url,
+      pids: pidsOf(three.replicas),
+      stop: () => three.stop(),
+    },
   ];
+  if (values.baseline !== undefined) {
+    const cli = path.resolve(values.baseline, 'dist/src/cli/main.js');
+    const baseline: Cluster = await startCluster(s3.service, postgres.service, {
+      replicas: 1,
+      config: { storage: { gc: false } },
+      cli,
+    });
+    setups.push({
+      name: `S3 + PostgreSQL, 1 replica, baseline build (${values.baseline})`,
+      url: baseline.replicas[0]!.url,
+      pids: pidsOf(baseline.replicas),
+      stop: () => baseline.stop(),
+    });
+  }
   const distribution = await startDistributionOnS3(s3.service, postgres.service);
   if (distribution) setups.push(distribution);
   else process.stderr.write('docker-registry unavailable: Distribution on S3 left out\n');
   const samples: Sample[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const setup of setups) {
+      // Each round starts one setup further on: a setup's position in the round (right after the
+      // filesystem's 200 MiB of writes, say) weighs on every setup alike.
+      const order = setups.map((_, i) => setups[(i + round - 1) % setups.length]!);
+      for (const setup of order) {
         const repo = `bench/r${round}`;
         const a = await pushOneRequest(setup.url, repo);
         const b = await pushPatchPut(setup.url, repo);
         const manifestPutMs = await pushManifest(setup.url, repo, [a.digest, b.digest]);
+        const cpuBefore = cpuSeconds(setup.pids);
         const pullSeconds = await pull(setup.url, repo, a.digest);
+        const cpuAfter = cpuSeconds(setup.pids);
         const m = await manifestGets(setup.url, repo);
         const sample: Sample = {
           setup: setup.name,
@@ -330,6 +405,8 @@ async function main(): Promise<void> {
           pushOneRequestMiBs: size / MiB / a.seconds,
           pushPatchPutMiBs: size / MiB / b.seconds,
           pullMiBs: size / MiB / pullSeconds,
+          pullCpuSeconds:
+            cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
           manifestPutMs,
           manifestGetP50Ms: m.p50,
           manifestGetP99Ms: m.p99,
@@ -343,18 +420,22 @@ async function main(): Promise<void> {
     agent.destroy();
   }
   const f = (n: number): string => n.toFixed(n >= 10 ? 0 : 1);
+  const cpu = (own: Sample[]): string => {
+    const known = own.flatMap((s) => (s.pullCpuSeconds === undefined ? [] : [s.pullCpuSeconds]));
+    return known.length === 0 ? '-' : median(known).toFixed(2);
+  };
   const lines = [
-    `| setup | push, one request (MiB/s) | push, PATCH + PUT (MiB/s) | pull (MiB/s) | manifest PUT (ms) | manifest GET p50 / p99 (ms) |`,
-    `| --- | --- | --- | --- | --- | --- |`,
+    `| setup | push, one request (MiB/s) | push, PATCH + PUT (MiB/s) | pull (MiB/s) | server CPU per pull (s) | manifest PUT (ms) | manifest GET p50 / p99 (ms) |`,
+    `| --- | --- | --- | --- | --- | --- | --- |`,
   ];
   for (const setup of setups) {
     const own = samples.filter((s) => s.setup === setup.name);
     lines.push(
-      `| ${setup.name} | ${f(median(own.map((s) => s.pushOneRequestMiBs)))} | ${f(median(own.map((s) => s.pushPatchPutMiBs)))} | ${f(median(own.map((s) => s.pullMiBs)))} | ${f(median(own.map((s) => s.manifestPutMs)))} | ${median(own.map((s) => s.manifestGetP50Ms)).toFixed(2)} / ${median(own.map((s) => s.manifestGetP99Ms)).toFixed(1)} |`,
+      `| ${setup.name} | ${f(median(own.map((s) => s.pushOneRequestMiBs)))} | ${f(median(own.map((s) => s.pushPatchPutMiBs)))} | ${f(median(own.map((s) => s.pullMiBs)))} | ${cpu(own)} | ${f(median(own.map((s) => s.manifestPutMs)))} | ${median(own.map((s) => s.manifestGetP50Ms)).toFixed(2)} / ${median(own.map((s) => s.manifestGetP99Ms)).toFixed(1)} |`,
     );
   }
   process.stdout.write(
-    `${size / MiB} MiB layers, ${rounds} interleaved rounds, medians; ${gets} manifest GETs per round\n\n${lines.join('\n')}\n`,
+    `${size / MiB} MiB layers, ${rounds} interleaved rounds, medians; ${gets} manifest GETs and ${manifestPuts} manifest PUTs (median) per round; server CPU from /proc\n\n${lines.join('\n')}\n`,
   );
   if (values.json) await writeFile(values.json, JSON.stringify(samples, null, 2));
 }

@@ -161,10 +161,16 @@ export class BlobStore {
   /** Stores small content (a manifest) whose digest the caller has verified. */
   async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<void> {
     if (this.shared) {
-      // Written again even when the object exists: the same bytes, and a fresh write time keeps a
-      // concurrent sweep from taking an orphan that is about to be held again.
-      await this.driver.putContent(this.layout.blob(repo, digest), data);
-      await this.hold(repo, digest, data.length);
+      // Written again even when the object exists (the same bytes), and under the blob's lock,
+      // which the sweep holds from its look at the holders to its delete: no sweep can delete the
+      // object between this write and the membership row, so unlike `hold` (an upload's object
+      // is written long before) there is no HEAD to make afterwards. One store round trip fewer
+      // per manifest push; the lock is held for one small PutObject.
+      await this.options.coordination.withLock(blobLockKey(digest.value), async () => {
+        await this.driver.putContent(this.layout.blob(repo, digest), data);
+        await this.options.recentBlobs?.record(repo, digest.value, Date.now());
+        await this.index.addBlob(repo, digest.value, data.length);
+      });
       return;
     }
     if (await this.stat(repo, digest)) return;

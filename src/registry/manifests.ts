@@ -13,7 +13,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { isValidTag } from '../oci/names.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { ManifestRecord, RegistryIndex } from '../meta/registry-index.js';
-import type { BlobStore } from './blobs.js';
+import { forEachLimited, type BlobStore } from './blobs.js';
 import type { RegistryEvents } from './events.js';
 import { repositoryLockKey, type Coordination } from '../coordination/coordination.js';
 import { LruMap } from './lru.js';
@@ -362,14 +362,21 @@ export class ManifestService {
   }
 
   private async checkReferences(repo: string, parsed: ParsedManifest): Promise<void> {
-    const missing: string[] = [];
-    for (const blob of parsed.blobs) {
-      const digest = tryParseDigest(blob.digest);
-      if (!digest || !(await this.blobs.stat(repo, digest))) missing.push(blob.digest);
-    }
-    for (const child of parsed.manifests) {
-      if (!(await this.index.manifest(repo, child.digest))) missing.push(child.digest);
-    }
+    // Asked a few at a time: on PostgreSQL each answer is a round trip, and an image has a dozen blobs.
+    const references = [
+      ...parsed.blobs.map((blob) => ({ digest: blob.digest, kind: 'blob' as const })),
+      ...parsed.manifests.map((child) => ({ digest: child.digest, kind: 'manifest' as const })),
+    ];
+    const found = new Set<string>();
+    await forEachLimited(references, async ({ digest, kind }) => {
+      const parsedDigest = tryParseDigest(digest);
+      const present =
+        kind === 'blob'
+          ? parsedDigest !== undefined && (await this.blobs.stat(repo, parsedDigest)) !== undefined
+          : (await this.index.manifest(repo, digest)) !== undefined;
+      if (present) found.add(`${kind} ${digest}`);
+    });
+    const missing = references.filter((r) => !found.has(`${r.kind} ${r.digest}`)).map((r) => r.digest);
     if (missing.length > 0) {
       throw new RegistryError(
         'MANIFEST_BLOB_UNKNOWN',

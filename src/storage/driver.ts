@@ -116,7 +116,10 @@ export interface StorageDriver {
    * Optional fast path for serving: writes the file (or a range of it) into `destination` and
    * resolves when the last byte was handed over. Drivers implement it when they can do better
    * than `reader()` piped into the destination; callers fall back to that otherwise. Throws
-   * PathNotFoundError before writing anything when the file is missing.
+   * PathNotFoundError before writing anything when the file is missing. A driver may refill a
+   * chunk's memory once the destination has called that chunk's write back (both drivers reuse
+   * their read buffers so): a destination that keeps chunks past that (a Transform queuing them)
+   * must copy them.
    */
   copyTo?(path: string, destination: Writable, options?: CopyOptions): Promise<void>;
   /** A writer for a whole new file (see FileWriter: visible only at commit, atomically). */

@@ -54,6 +54,8 @@ export interface ClusterOptions {
   port?: number;
   /** Environment of every replica (e.g. a shared BERTH_TOKEN_SECRET). */
   env?: NodeJS.ProcessEnv;
+  /** Another build's `dist/src/cli/main.js` for every replica (see StartOptions). */
+  cli?: string;
 }
 
 function s3Client(s3: S3Service): S3Client {
@@ -152,7 +154,13 @@ export async function startCluster(
   const startReplica = async (): Promise<RunningServer> => {
     const root = await mkdtemp(path.join(tmpdir(), 'berth-replica-'));
     roots.push(root);
-    return startBerth({ config, root, cleanup: false, ...(options.env ? { env: options.env } : {}) });
+    return startBerth({
+      config,
+      root,
+      cleanup: false,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.cli ? { cli: options.cli } : {}),
+    });
   };
   const started = await Promise.allSettled(
     Array.from({ length: options.replicas ?? 3 }, () => startReplica()),

@@ -36,6 +36,8 @@ export interface StartOptions {
   /** Reuse a port (for restarts). */
   port?: number;
   env?: NodeJS.ProcessEnv;
+  /** Another build's `dist/src/cli/main.js` (a benchmark's baseline); this checkout's by default. */
+  cli?: string;
   /** Remove the root folder on stop (default: only when this call created it). */
   cleanup?: boolean;
 }
@@ -57,7 +59,7 @@ export async function startBerth(options: StartOptions = {}): Promise<RunningSer
   const configPath = path.join(root, `..`, `${path.basename(root)}.config.json`);
   await writeFile(configPath, JSON.stringify(config, null, 2));
 
-  const proc = spawn(process.execPath, [CLI, 'serve', configPath], {
+  const proc = spawn(process.execPath, [options.cli ?? CLI, 'serve', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

@@ -27,6 +27,11 @@ export function endpointUrl(endpoint: string, secure: boolean): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `${secure ? 'https' : 'http'}://${endpoint}`;
 }
 
+/** A store that stops answering must fail the request, not hang it (Ceph blocks writes on a full OSD). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** Socket silence tolerated on an open request. */
+export const IDLE_TIMEOUT_MS = 120_000;
+
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   const config: S3ClientConfig = {
     region: options.region,
@@ -42,10 +47,8 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     config.credentials = { accessKeyId: options.accessKey, secretAccessKey: options.secretKey };
   }
   config.requestHandler = {
-    // A store that stops answering (Ceph blocks writes on a full OSD rather than failing them)
-    // must fail the request, not hang it: 10 s to connect, 2 minutes of socket silence at most.
-    connectionTimeout: 10_000,
-    requestTimeout: 120_000,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    requestTimeout: IDLE_TIMEOUT_MS,
     ...(options.skipVerify
       ? { httpsAgent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: false }) }
       : {}),

@@ -30,6 +30,8 @@
  *   (cheap) while UploadPartCopy copies it: a one-part upload completes fast, a many-part one costs
  *   about another upload (bench/s3-driver.ts).
  * - `presignedUrl` signs a GET (or HEAD) for redirecting downloads to the store.
+ * - `copyTo` (blob pulls) reads a plain-http endpoint over a socket with reused buffers
+ *   (direct-get.ts), falling back to `reader` for anything but a plain body.
  * - `move` and `link` are server-side copies (UploadPartCopy in 5 GiB ranges above 5 GiB); `move`
  *   then deletes the source: not atomic across the two keys, but the destination appears whole.
  *
@@ -42,7 +44,7 @@
  * GET (an HTTP date), milliseconds in listings (modTime is informational only anyway).
  */
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   CompleteMultipartUploadCommand,
@@ -63,6 +65,7 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   listAllPages,
+  type CopyOptions,
   type FileInfo,
   type FileWriter,
   type ListOptions,
@@ -80,9 +83,17 @@ import {
   PathNotFoundError,
   StorageFullError,
 } from '../errors.js';
-import { isConditionalConflict, isMissingKey, isPreconditionFailed, isQuotaExceeded } from './client.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  isConditionalConflict,
+  isMissingKey,
+  isPreconditionFailed,
+  isQuotaExceeded,
+} from './client.js';
 import { partBytes, planAssembly } from './assembly.js';
 import { presignUrl } from './presign.js';
+import { directGet } from './direct-get.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
 
 /** Largest object CopyObject (and one UploadPartCopy) takes. */
@@ -188,6 +199,33 @@ export class S3Driver implements StorageDriver {
       if ((err as { name?: string }).name === 'InvalidRange') return Readable.from([]);
       throw this.readError(p, err);
     }
+  }
+
+  /**
+   * Serving fast path (blob pulls): on a plain-http endpoint the bytes come over a socket that
+   * reads into reused buffers (direct-get.ts says why); otherwise, and whenever the store's
+   * answer is not a plain body (a missing key, a range past the end), through `reader`. Like the
+   * filesystem driver's, it may refill a chunk's memory once the destination called its write back.
+   */
+  async copyTo(p: string, destination: Writable, options: CopyOptions = {}): Promise<void> {
+    const { offset = 0, length, onOpen } = options;
+    if (length !== 0) {
+      const url = new URL(await this.presignedUrl(p));
+      if (url.protocol === 'http:') {
+        const done = await directGet({
+          url,
+          range: offset > 0 || length !== undefined ? { offset, length } : undefined,
+          destination,
+          onOpen,
+          connectTimeoutMs: CONNECT_TIMEOUT_MS,
+          idleTimeoutMs: IDLE_TIMEOUT_MS,
+        });
+        if (done) return;
+      }
+    }
+    const source = await this.reader(p, options);
+    onOpen?.();
+    await pipeline(source, destination, { end: false });
   }
 
   async writer(p: string, options: WriteOptions = {}): Promise<FileWriter> {
