@@ -366,7 +366,10 @@ export class UploadService {
       throw writeFailure(err);
     }
     if (received !== contentLength) {
-      throw new RegistryError('SIZE_INVALID', `received ${received} bytes, Content-Length said ${contentLength}`);
+      throw new RegistryError(
+        'SIZE_INVALID',
+        `received ${received} bytes, Content-Length said ${contentLength}`,
+      );
     }
     const actual = hasher.digest('hex');
     if (actual !== digest.hex) {

@@ -111,7 +111,7 @@ export class FilesystemDriver implements StorageDriver {
       // write of small content into the page cache and the close take microseconds, less than a
       // thread-pool round trip each; on a busy machine every round trip also waits for a thread
       // and for the event loop to come back (issue 14: 1 KiB pushes).
-      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+      for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
       if (this.durable) await fsyncFd(fd);
       closeSync(fd);
       fd = undefined;
