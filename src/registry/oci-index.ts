@@ -47,13 +47,15 @@ export async function readIndex(driver: StorageDriver, repo: string): Promise<Oc
 /**
  * Writes index.json (creating the layout's oci-layout file first) and returns its new stamp.
  * `layoutExists`: the caller just read an index.json, so the layout's oci-layout file is there
- * (both are created together and removed together) and need not be checked again.
+ * (both are created together and removed together) and need not be checked again. `after`: what
+ * must be stored before the new index.json may appear (the manifest it lists); it is written
+ * meanwhile (see the storage driver's `PutOptions.after`).
  */
 export async function writeIndex(
   driver: StorageDriver,
   repo: string,
   doc: OciIndexDocument,
-  options: { layoutExists?: boolean } = {},
+  options: { layoutExists?: boolean; after?: Promise<unknown> } = {},
 ): Promise<string> {
   if (!options.layoutExists) {
     try {
@@ -63,7 +65,8 @@ export async function writeIndex(
       await driver.putContent(layout.ociLayout(repo), OCI_LAYOUT_CONTENT);
     }
   }
-  await driver.putContent(layout.index(repo), Buffer.from(JSON.stringify(doc)));
+  const data = Buffer.from(JSON.stringify(doc));
+  await driver.putContent(layout.index(repo), data, options.after ? { after: options.after } : {});
   const info = await driver.stat(layout.index(repo));
   return stampOf(info.size, info.modTime);
 }

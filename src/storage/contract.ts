@@ -133,6 +133,25 @@ export function describeDriverContract(
       assert.deepEqual(await d.list('same'), ['path', 'small']);
     });
 
+    it('putContent with `after`: visible only once `after` resolves; nothing when it rejects', async () => {
+      const d = await fresh();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const writing = d.putContent('after/f', Buffer.from('new'), { after: gate });
+      // Give the write every chance to land early: it must still wait for the gate.
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      await assert.rejects(d.getContent('after/f'), PathNotFoundError);
+      release();
+      await writing;
+      assert.equal((await d.getContent('after/f')).toString(), 'new');
+      const refused = d.putContent('after/f', Buffer.from('newer'), {
+        after: Promise.reject(new Error('the other write failed')),
+      });
+      await assert.rejects(refused, /the other write failed/);
+      assert.equal((await d.getContent('after/f')).toString(), 'new');
+      assert.deepEqual(await d.list('after'), ['f']);
+    });
+
     it('create-if-absent: exactly one of several concurrent creators wins', async () => {
       const d = await fresh();
       await d.putContent('c/x', Buffer.from('one'), { ifAbsent: true });

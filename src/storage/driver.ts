@@ -56,6 +56,13 @@ export interface WriteOptions {
 export interface PutOptions {
   /** Create only: throws AlreadyExistsError when something already exists at the path. */
   ifAbsent?: boolean;
+  /**
+   * Waited for before the content becomes visible: a file that must not appear before another
+   * one (an index.json before the manifest it lists) is written and made durable meanwhile, so
+   * the two writes overlap instead of following each other. When it rejects, nothing becomes
+   * visible and putContent rejects with its reason.
+   */
+  after?: Promise<unknown>;
 }
 
 /**

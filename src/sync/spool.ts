@@ -28,9 +28,10 @@ const READ_CHUNK = 1024 * 1024;
 /** While a download runs, readers wait until this much is new (or it ends) before reading. */
 const MIN_READ = 256 * 1024;
 /**
- * The newest bytes written stay in memory, this many at most, so readers that keep up (the
- * usual case: one client pulling as fast as the upstream sends) get the received buffers
- * themselves rather than reading them back from the file: no second copy, no read buffers.
+ * The newest bytes received stay in memory, this many at most (plus those still being written),
+ * so readers that keep up (the usual case: one client pulling as fast as the upstream sends) get
+ * the received buffers themselves, as soon as they are hashed and without waiting for the file
+ * write, rather than reading them back from the file: no second copy, no read buffers.
  */
 const RECENT_BYTES = 4 * 1024 * 1024;
 
@@ -59,13 +60,19 @@ type State = 'filling' | 'done' | 'failed';
 export class BlobSpool {
   /** Bytes written to the file so far. */
   written = 0;
+  /**
+   * Bytes received and hashed so far: `written` plus those on their way to the file. Readers may
+   * have them from memory before the write lands, so the client gets bytes while the cache write
+   * happens rather than after it.
+   */
+  private received = 0;
   private state: State = 'filling';
   private error: Error | undefined;
   private waiters: (() => void)[] = [];
   /** The spool's own reference (until `release`) plus one per open reader. */
   private refs = 1;
   private readonly hasher: Hash;
-  /** The last buffers written, in order, ending at `written`, and where the first one starts. */
+  /** The last buffers received, in order, ending at `received`, and where the first one starts. */
   private recent: Buffer[] = [];
   private recentStart = 0;
   /** Set once `keep` has handed the file to the blob store: it is no longer ours to remove. */
@@ -143,22 +150,31 @@ export class BlobSpool {
   }
 
   private async append(buffers: Buffer[]): Promise<void> {
-    for (const buffer of buffers) this.hasher.update(buffer);
+    for (const buffer of buffers) {
+      this.hasher.update(buffer);
+      this.received += buffer.length;
+    }
+    this.recent.push(...buffers);
+    this.wake();
     let pending = buffers;
     while (pending.length > 0) {
       const { bytesWritten } = await this.handle.writev(pending, this.written);
       this.written += bytesWritten;
       pending = dropBytes(pending, bytesWritten);
     }
-    this.remember(buffers);
-    this.wake();
+    this.forget();
   }
 
-  private remember(buffers: Buffer[]): void {
-    this.recent.push(...buffers);
-    let held = this.written - this.recentStart;
+  /**
+   * Drops the oldest buffers beyond RECENT_BYTES, but only those already in the file: a reader
+   * that falls behind the memory reads the file, which must hold everything before `recentStart`.
+   */
+  private forget(): void {
+    let held = this.received - this.recentStart;
     while (this.recent.length > 0 && held > RECENT_BYTES) {
-      const oldest = this.recent.shift() as Buffer;
+      const oldest = this.recent[0]!;
+      if (this.recentStart + oldest.length > this.written) break;
+      this.recent.shift();
       this.recentStart += oldest.length;
       held -= oldest.length;
     }
@@ -198,8 +214,8 @@ export class BlobSpool {
     const handle = this.handle;
     let position = 0;
     for (;;) {
-      // The last byte waits for the digest check.
-      const available = this.state === 'done' ? this.written : Math.max(0, this.written - 1);
+      // The last byte waits for the digest check (done: every received byte is also written).
+      const available = this.state === 'done' ? this.received : Math.max(0, this.received - 1);
       // While the download runs, wait for a worthwhile amount rather than chase every write.
       const worthReading = this.state !== 'filling' || available - position >= MIN_READ || position === 0;
       if (position < available && worthReading) {
@@ -211,7 +227,8 @@ export class BlobSpool {
           }
           continue;
         }
-        const length = Math.min(READ_CHUNK, available - position);
+        // Not in memory any more, so before `recentStart`, which is never past `written`.
+        const length = Math.min(READ_CHUNK, Math.min(available, this.written) - position);
         const buffer = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buffer, 0, length, position);
         if (bytesRead === 0) throw new Error(`spool ${this.file} is shorter than expected`);

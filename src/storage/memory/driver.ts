@@ -74,7 +74,12 @@ export class MemoryDriver implements StorageDriver {
   }
 
   async putContent(p: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
-    this.store(checkPath(p), Buffer.from(data), options.ifAbsent === true);
+    // Handled from the start: a rejection before the await below must not count as unhandled.
+    options.after?.catch(() => undefined);
+    const path = checkPath(p);
+    const copy = Buffer.from(data);
+    await options.after;
+    this.store(path, copy, options.ifAbsent === true);
   }
 
   async reader(p: string, options: ReadOptions = {}): Promise<Readable> {

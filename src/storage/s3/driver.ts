@@ -157,6 +157,8 @@ export class S3Driver implements StorageDriver {
 
   async putContent(p: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     const key = this.key(p);
+    // An object is visible from its PUT on: nothing to overlap with the caller's other write.
+    await options.after;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(
