@@ -26,6 +26,7 @@ import {
 } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { FolderSync } from './folder-sync.js';
 import { finished, Readable, type Writable } from 'node:stream';
 import {
   listAllPages,
@@ -79,10 +80,18 @@ export class FilesystemDriver implements StorageDriver {
   readonly root: string;
   /** Whether to fsync files before they become visible (`storage.commit` can only make it stricter). */
   private readonly durable: boolean;
+  /** Folder fsyncs after renames and links (folder-sync.ts); none when not durable. */
+  private readonly folders: FolderSync | undefined;
 
   constructor(root: string, options: { durable?: boolean } = {}) {
     this.root = path.resolve(root);
     this.durable = options.durable ?? true;
+    this.folders = this.durable ? new FolderSync() : undefined;
+  }
+
+  /** Makes the names in `file`'s folder durable (a no-op when not durable). */
+  private async syncFolderOf(file: string): Promise<void> {
+    await this.folders?.sync(path.dirname(file));
   }
 
   /** Resolves a driver path to an absolute path inside the root, refusing traversal. */
@@ -109,7 +118,7 @@ export class FilesystemDriver implements StorageDriver {
     const tmp = tempName(target);
     let fd: number | undefined;
     try {
-      fd = await withFolder(tmp, () => openFd(tmp));
+      fd = await withFolder(tmp, () => openFd(tmp), this.folders);
       // Only the open (a new inode: slow on some disks) and the fsync go to the thread pool. The
       // write of small content into the page cache, the close and the rename take microseconds,
       // less than a thread-pool round trip each; on a busy machine every round trip also waits
@@ -121,7 +130,10 @@ export class FilesystemDriver implements StorageDriver {
       await options.after;
       // A rename within one cached folder is as cheap as the write: synchronous too.
       if (options.ifAbsent === true) await this.publish(tmp, target, p, true);
-      else renameSync(tmp, target);
+      else {
+        renameSync(tmp, target);
+        await this.syncFolderOf(target);
+      }
     } catch (err) {
       if (fd !== undefined) closeQuietly(fd);
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -211,7 +223,7 @@ export class FilesystemDriver implements StorageDriver {
     const tmp = tempName(target);
     let fd: number;
     try {
-      fd = await withFolder(tmp, () => openFd(tmp));
+      fd = await withFolder(tmp, () => openFd(tmp), this.folders);
     } catch (err) {
       throw translate(err, p);
     }
@@ -374,7 +386,8 @@ export class FilesystemDriver implements StorageDriver {
     const from = this.fullPath(source);
     const to = this.fullPath(destination);
     try {
-      await renameCreating(from, to);
+      await renameCreating(from, to, this.folders);
+      await this.syncFolderOf(to);
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw new PathNotFoundError(source, { cause: err });
       throw translate(err, destination);
@@ -391,7 +404,7 @@ export class FilesystemDriver implements StorageDriver {
     // Link under a temporary name, then rename: the destination appears whole or not at all.
     const tmp = tempName(to);
     try {
-      await linkCreating(from, tmp);
+      await linkCreating(from, tmp, this.folders);
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw new PathNotFoundError(source, { cause: err });
       if (isCode(err, 'EXDEV', 'EPERM', 'EMLINK')) return false;
@@ -403,6 +416,7 @@ export class FilesystemDriver implements StorageDriver {
       const now = new Date();
       await utimes(tmp, now, now);
       await rename(tmp, to);
+      await this.syncFolderOf(to);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw translate(err, destination);
@@ -414,6 +428,7 @@ export class FilesystemDriver implements StorageDriver {
   private async publish(tmp: string, target: string, p: string, ifAbsent: boolean): Promise<void> {
     if (!ifAbsent) {
       await rename(tmp, target);
+      await this.syncFolderOf(target);
       return;
     }
     try {
@@ -426,6 +441,7 @@ export class FilesystemDriver implements StorageDriver {
       throw err;
     }
     await unlink(tmp);
+    await this.syncFolderOf(target);
   }
 
   private partsDir(p: string, uploadId: string): string {
@@ -472,14 +488,24 @@ function checkPartNumber(p: string, number: number): void {
  * every write costs a syscall per path component on the hot path, and the folder is almost
  * always there already.
  */
-async function withFolder<T>(file: string, op: () => Promise<T>): Promise<T> {
+async function withFolder<T>(
+  file: string,
+  op: () => Promise<T>,
+  folders: FolderSync | undefined,
+): Promise<T> {
   try {
     return await op();
   } catch (err) {
     if (!isCode(err, 'ENOENT')) throw err;
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeFolder(path.dirname(file), folders);
     return op();
   }
+}
+
+/** `mkdir -p`, with the new folders' own names made durable. */
+async function makeFolder(folder: string, folders: FolderSync | undefined): Promise<void> {
+  const first = await mkdir(folder, { recursive: true });
+  await folders?.created(first, folder);
 }
 
 /** Opens a new file (`wx`) as a plain descriptor, which a write stream then owns and closes. */
@@ -499,25 +525,25 @@ function closeQuietly(fd: number): void {
   }
 }
 
-async function renameCreating(from: string, to: string): Promise<void> {
+async function renameCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
   try {
     await rename(from, to);
   } catch (err) {
     // ENOENT names either side: only a missing destination folder is worth a retry.
     if (!isCode(err, 'ENOENT')) throw err;
     await stat(from);
-    await mkdir(path.dirname(to), { recursive: true });
+    await makeFolder(path.dirname(to), folders);
     await rename(from, to);
   }
 }
 
-async function linkCreating(from: string, to: string): Promise<void> {
+async function linkCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
   try {
     await link(from, to);
   } catch (err) {
     if (!isCode(err, 'ENOENT')) throw err;
     await stat(from);
-    await mkdir(path.dirname(to), { recursive: true });
+    await makeFolder(path.dirname(to), folders);
     await link(from, to);
   }
 }
