@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
+import Database from 'better-sqlite3';
 
 import { META_DB_FILE } from '../src/registry/layout.js';
 import { startBerth } from '../test/support/server.js';
@@ -134,8 +135,9 @@ interface MemorySample {
   arrayBuffers: number;
   rssAnon: number;
   rssFile: number;
-  /** Metadata database with its WAL, and the whole storage root, in bytes. */
+  /** Metadata database with its WAL, the WAL alone, and the whole storage root, in bytes. */
   db: number;
+  wal: number;
   store: number;
 }
 
@@ -172,6 +174,30 @@ function readProbe(file: string): ProbeLine[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as ProbeLine);
+}
+
+/** Rows and bytes per table and index of the metadata database (SQLite's dbstat), largest first. */
+function databaseBreakdown(file: string): string {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const pages = db
+      .prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC LIMIT 12')
+      .all() as Array<{ name: string; bytes: number }>;
+    const tables = new Set(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
+    );
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    const lines = pages.map(({ name, bytes }) => {
+      const rows = tables.has(name)
+        ? String(db.prepare(`SELECT COUNT(*) FROM "${name}"`).pluck().get())
+        : '(index)';
+      return `  ${name.padEnd(32)} ${rows.padStart(9)} rows ${(bytes / 1048576).toFixed(2).padStart(7)} MiB`;
+    });
+    lines.push(`  free pages: ${free}`);
+    return lines.join('\n');
+  } finally {
+    db.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -349,11 +375,12 @@ async function main(): Promise<void> {
     const half = started + (seconds * 1000) / 2;
 
     /** Database and store sizes every 5 s, joined with the probe's memory samples at the end. */
-    const sizes: Array<{ at: number; db: number; store: number }> = [];
+    const sizes: Array<{ at: number; db: number; wal: number; store: number }> = [];
     const sizer = setInterval(() => {
       sizes.push({
         at: Date.now(),
         db: fileSize(dbFile) + fileSize(`${dbFile}-wal`),
+        wal: fileSize(`${dbFile}-wal`),
         store: treeSize(server.root),
       });
     }, 5_000);
@@ -428,6 +455,7 @@ async function main(): Promise<void> {
           rssAnon: l.rssAnon!,
           rssFile: l.rssFile!,
           db: size?.db ?? NaN,
+          wal: size?.wal ?? NaN,
           store: size?.store ?? NaN,
         };
       });
@@ -442,10 +470,10 @@ async function main(): Promise<void> {
     ];
     const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
     const columns = (s: MemorySample): string =>
-      [s.rss, s.rssAnon, s.rssFile, s.heapUsed, s.heapTotal, s.external, s.arrayBuffers, s.db, s.store]
+      [s.rss, s.rssAnon, s.rssFile, s.heapUsed, s.heapTotal, s.external, s.arrayBuffers, s.db, s.wal, s.store]
         .map((v) => mib(v).padStart(8))
         .join(' ');
-    const header = `${'t s'.padStart(14)}      RSS  RSSanon  RSSfile heapUsed heapTotl external arrayBuf       db    store   (MiB)`;
+    const header = `${'t s'.padStart(14)}      RSS  RSSanon  RSSfile heapUsed heapTotl external arrayBuf       db      wal    store   (MiB)`;
     console.log(header);
     for (const [name, m] of marks)
       if (m) console.log(`${name.padEnd(8)}${m.t.toFixed(0).padStart(6)} ${columns(m)}`);
@@ -463,6 +491,8 @@ async function main(): Promise<void> {
     console.log(header);
     for (const s of samples.filter((_, i) => i % 6 === 5))
       console.log(`${''.padEnd(8)}${s.t.toFixed(0).padStart(6)} ${columns(s)}`);
+    console.log('metadata database at the end, largest tables and indexes (read-only look from the bench):');
+    console.log(databaseBreakdown(dbFile));
     const alive = server.proc.exitCode === null;
     console.log(`server ${alive ? 'alive' : `exited with ${server.proc.exitCode}`}`);
 

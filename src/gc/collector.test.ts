@@ -104,6 +104,23 @@ describe('garbage collection', () => {
     assert.deepEqual(await indexDigests(t.root, 'app'), [kept.manifest.digest]);
   });
 
+  it('forgets the pull time of a manifest deleted through the API, though the pull was written after the delete', async () => {
+    const { t, gc } = await start();
+    const gone = makeImage();
+    const kept = makeImage();
+    await pushContent(t.url, 'pulled', gone, 'old');
+    await pushContent(t.url, 'pulled', kept, 'new');
+    // Both pulls wait in the pull ledger's buffer; the delete comes before they are written.
+    assert.equal((await getManifest(t.url, 'pulled', 'old')).status, 200);
+    assert.equal((await getManifest(t.url, 'pulled', 'new')).status, 200);
+    const del = await fetch(`${t.url}/v2/pulled/manifests/${gone.manifest.digest}`, { method: 'DELETE' });
+    assert.equal(del.status, 202);
+    // The sweep flushes the ledger first (writing the deleted manifest's pull), then purges it.
+    const report = await gc.sweepNow();
+    assert.equal(report.orphanRows, 1);
+    assert.deepEqual([...(await t.app.meta.pullTimes.lastPulls('pulled')).keys()], [kept.manifest.digest]);
+  });
+
   it('collects the image a tag moved away from, and never a tagged image', async () => {
     const { t, clock, gc } = await start();
     const first = makeImage();
