@@ -121,6 +121,34 @@ describe('garbage collection', () => {
     assert.deepEqual([...(await t.app.meta.pullTimes.lastPulls('pulled')).keys()], [kept.manifest.digest]);
   });
 
+  it('forgets recent-blob records once older than both gcDelay and the retention delay, and keeps younger ones', async () => {
+    const { t, clock, gc } = await start({ retention: { delay: '3h' } });
+    const recent = t.app.meta.recentBlobs;
+    const at = (hoursAgo: number): number => clock.now() - hoursAgo * HOUR;
+    await recent.record('r', `sha256:${'a'.repeat(64)}`, at(3.5));
+    await recent.record('r', `sha256:${'b'.repeat(64)}`, at(2.5));
+    await recent.record('r', `sha256:${'c'.repeat(64)}`, at(0.5));
+    await gc.sweepNow();
+    assert.equal(await recent.storedAt('r', `sha256:${'a'.repeat(64)}`), undefined, 'older than 3h');
+    assert.notEqual(
+      await recent.storedAt('r', `sha256:${'b'.repeat(64)}`),
+      undefined,
+      'within the retention delay',
+    );
+    assert.notEqual(await recent.storedAt('r', `sha256:${'c'.repeat(64)}`), undefined);
+    // gcDelay alone (1h): a record of 1.5 hours can spare nothing any more.
+    running = undefined;
+    await t.close();
+    const plain = await start();
+    await plain.t.app.meta.recentBlobs.record(
+      'r',
+      `sha256:${'d'.repeat(64)}`,
+      plain.clock.now() - 1.5 * HOUR,
+    );
+    await plain.gc.sweepNow();
+    assert.equal(await plain.t.app.meta.recentBlobs.storedAt('r', `sha256:${'d'.repeat(64)}`), undefined);
+  });
+
   it('collects the image a tag moved away from, and never a tagged image', async () => {
     const { t, clock, gc } = await start();
     const first = makeImage();
