@@ -15,6 +15,9 @@
  * its heap, SQLite's page cache and the allocator's arenas filling). The server's own memory is
  * read from inside it by `bench/soak-probe.ts` (preloaded into that process only): RSS, heap used,
  * heap total, external and array buffers, every 5 s, beside the database's and the store's size.
+ * Beside the two single samples it prints the medians of the minute before half time and of the
+ * last minute (one sample catches V8's heap anywhere in its collection cycle), and at the end the
+ * database's largest tables (rows, bytes).
  * With `--snapshots DIR` it takes a V8 heap snapshot at half time (after the half-time sample, so
  * the snapshot's own memory counts against the second half, never for it) and one at the end, and
  * compares them by constructor (`bench/soak-heap-compare.ts`).
@@ -485,6 +488,26 @@ async function main(): Promise<void> {
       );
       console.log(
         `second half: RSS anon ${pct(h.rssAnon, e.rssAnon)}, RSS file ${pct(h.rssFile, e.rssFile)}, heap used ${pct(h.heapUsed, e.heapUsed)}, heap total ${pct(h.heapTotal, e.heapTotal)}, external ${pct(h.external, e.external)}, array buffers ${pct(h.arrayBuffers, e.arrayBuffers)}, db ${pct(h.db, e.db)}, store ${pct(h.store, e.store)}`,
+      );
+    }
+    // One sample at each mark catches V8's heap wherever its collection cycle happens to be (heap
+    // total swings by 50 MiB within seconds): the medians of a minute of samples (every 5 s) on
+    // either side say the same with less noise. RSS minus V8's heap total is the native side
+    // (SQLite's page cache, malloc arenas, buffers).
+    const inWindow = (to: number): MemorySample[] =>
+      samples.filter((s) => s.t * 1000 + started > to - 60_000 && s.t * 1000 + started <= to);
+    const median = (values: number[]): number => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+    };
+    const [before, last] = [inWindow(mid), inWindow(end)];
+    if (before.length > 0 && last.length > 0) {
+      const change = (f: (m: MemorySample) => number): string => {
+        const [a, b] = [median(before.map(f)), median(last.map(f))];
+        return `${mib(a)} → ${mib(b)} MiB (${(((b - a) / a) * 100).toFixed(1)}%)`;
+      };
+      console.log(
+        `medians, the minute before half time → the last minute (${before.length} and ${last.length} samples): RSS ${change((m) => m.rss)}; RSS − heap total ${change((m) => m.rss - m.heapTotal)}; heap used ${change((m) => m.heapUsed)}; db ${change((m) => m.db)}`,
       );
     }
     console.log('every 30 s:');
