@@ -15,6 +15,9 @@
  * its heap, SQLite's page cache and the allocator's arenas filling). The server's own memory is
  * read from inside it by `bench/soak-probe.ts` (preloaded into that process only): RSS, heap used,
  * heap total, external and array buffers, every 5 s, beside the database's and the store's size.
+ * Beside the two single samples it prints the medians of the minute before half time and of the
+ * last minute (one sample catches V8's heap anywhere in its collection cycle), and at the end the
+ * database's largest tables (rows, bytes).
  * With `--snapshots DIR` it takes a V8 heap snapshot at half time (after the half-time sample, so
  * the snapshot's own memory counts against the second half, never for it) and one at the end, and
  * compares them by constructor (`bench/soak-heap-compare.ts`).
@@ -29,6 +32,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
+import Database from 'better-sqlite3';
 
 import { META_DB_FILE } from '../src/registry/layout.js';
 import { startBerth } from '../test/support/server.js';
@@ -134,8 +138,9 @@ interface MemorySample {
   arrayBuffers: number;
   rssAnon: number;
   rssFile: number;
-  /** Metadata database with its WAL, and the whole storage root, in bytes. */
+  /** Metadata database with its WAL, the WAL alone, and the whole storage root, in bytes. */
   db: number;
+  wal: number;
   store: number;
 }
 
@@ -172,6 +177,30 @@ function readProbe(file: string): ProbeLine[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as ProbeLine);
+}
+
+/** Rows and bytes per table and index of the metadata database (SQLite's dbstat), largest first. */
+function databaseBreakdown(file: string): string {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const pages = db
+      .prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC LIMIT 12')
+      .all() as Array<{ name: string; bytes: number }>;
+    const tables = new Set(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
+    );
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    const lines = pages.map(({ name, bytes }) => {
+      const rows = tables.has(name)
+        ? String(db.prepare(`SELECT COUNT(*) FROM "${name}"`).pluck().get())
+        : '(index)';
+      return `  ${name.padEnd(32)} ${rows.padStart(9)} rows ${(bytes / 1048576).toFixed(2).padStart(7)} MiB`;
+    });
+    lines.push(`  free pages: ${free}`);
+    return lines.join('\n');
+  } finally {
+    db.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -349,11 +378,12 @@ async function main(): Promise<void> {
     const half = started + (seconds * 1000) / 2;
 
     /** Database and store sizes every 5 s, joined with the probe's memory samples at the end. */
-    const sizes: Array<{ at: number; db: number; store: number }> = [];
+    const sizes: Array<{ at: number; db: number; wal: number; store: number }> = [];
     const sizer = setInterval(() => {
       sizes.push({
         at: Date.now(),
         db: fileSize(dbFile) + fileSize(`${dbFile}-wal`),
+        wal: fileSize(`${dbFile}-wal`),
         store: treeSize(server.root),
       });
     }, 5_000);
@@ -428,6 +458,7 @@ async function main(): Promise<void> {
           rssAnon: l.rssAnon!,
           rssFile: l.rssFile!,
           db: size?.db ?? NaN,
+          wal: size?.wal ?? NaN,
           store: size?.store ?? NaN,
         };
       });
@@ -442,10 +473,10 @@ async function main(): Promise<void> {
     ];
     const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
     const columns = (s: MemorySample): string =>
-      [s.rss, s.rssAnon, s.rssFile, s.heapUsed, s.heapTotal, s.external, s.arrayBuffers, s.db, s.store]
+      [s.rss, s.rssAnon, s.rssFile, s.heapUsed, s.heapTotal, s.external, s.arrayBuffers, s.db, s.wal, s.store]
         .map((v) => mib(v).padStart(8))
         .join(' ');
-    const header = `${'t s'.padStart(14)}      RSS  RSSanon  RSSfile heapUsed heapTotl external arrayBuf       db    store   (MiB)`;
+    const header = `${'t s'.padStart(14)}      RSS  RSSanon  RSSfile heapUsed heapTotl external arrayBuf       db      wal    store   (MiB)`;
     console.log(header);
     for (const [name, m] of marks)
       if (m) console.log(`${name.padEnd(8)}${m.t.toFixed(0).padStart(6)} ${columns(m)}`);
@@ -459,10 +490,32 @@ async function main(): Promise<void> {
         `second half: RSS anon ${pct(h.rssAnon, e.rssAnon)}, RSS file ${pct(h.rssFile, e.rssFile)}, heap used ${pct(h.heapUsed, e.heapUsed)}, heap total ${pct(h.heapTotal, e.heapTotal)}, external ${pct(h.external, e.external)}, array buffers ${pct(h.arrayBuffers, e.arrayBuffers)}, db ${pct(h.db, e.db)}, store ${pct(h.store, e.store)}`,
       );
     }
+    // One sample at each mark catches V8's heap wherever its collection cycle happens to be (heap
+    // total swings by 50 MiB within seconds): the medians of a minute of samples (every 5 s) on
+    // either side say the same with less noise. RSS minus V8's heap total is the native side
+    // (SQLite's page cache, malloc arenas, buffers).
+    const inWindow = (to: number): MemorySample[] =>
+      samples.filter((s) => s.t * 1000 + started > to - 60_000 && s.t * 1000 + started <= to);
+    const median = (values: number[]): number => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+    };
+    const [before, last] = [inWindow(mid), inWindow(end)];
+    if (before.length > 0 && last.length > 0) {
+      const change = (f: (m: MemorySample) => number): string => {
+        const [a, b] = [median(before.map(f)), median(last.map(f))];
+        return `${mib(a)} → ${mib(b)} MiB (${(((b - a) / a) * 100).toFixed(1)}%)`;
+      };
+      console.log(
+        `medians, the minute before half time → the last minute (${before.length} and ${last.length} samples): RSS ${change((m) => m.rss)}; RSS − heap total ${change((m) => m.rss - m.heapTotal)}; heap used ${change((m) => m.heapUsed)}; db ${change((m) => m.db)}`,
+      );
+    }
     console.log('every 30 s:');
     console.log(header);
     for (const s of samples.filter((_, i) => i % 6 === 5))
       console.log(`${''.padEnd(8)}${s.t.toFixed(0).padStart(6)} ${columns(s)}`);
+    console.log('metadata database at the end, largest tables and indexes (read-only look from the bench):');
+    console.log(databaseBreakdown(dbFile));
     const alive = server.proc.exitCode === null;
     console.log(`server ${alive ? 'alive' : `exited with ${server.proc.exitCode}`}`);
 

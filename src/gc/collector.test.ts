@@ -104,6 +104,51 @@ describe('garbage collection', () => {
     assert.deepEqual(await indexDigests(t.root, 'app'), [kept.manifest.digest]);
   });
 
+  it('forgets the pull time of a manifest deleted through the API, though the pull was written after the delete', async () => {
+    const { t, gc } = await start();
+    const gone = makeImage();
+    const kept = makeImage();
+    await pushContent(t.url, 'pulled', gone, 'old');
+    await pushContent(t.url, 'pulled', kept, 'new');
+    // Both pulls wait in the pull ledger's buffer; the delete comes before they are written.
+    assert.equal((await getManifest(t.url, 'pulled', 'old')).status, 200);
+    assert.equal((await getManifest(t.url, 'pulled', 'new')).status, 200);
+    const del = await fetch(`${t.url}/v2/pulled/manifests/${gone.manifest.digest}`, { method: 'DELETE' });
+    assert.equal(del.status, 202);
+    // The sweep flushes the ledger first (writing the deleted manifest's pull), then purges it.
+    const report = await gc.sweepNow();
+    assert.equal(report.orphanRows, 1);
+    assert.deepEqual([...(await t.app.meta.pullTimes.lastPulls('pulled')).keys()], [kept.manifest.digest]);
+  });
+
+  it('forgets recent-blob records once older than both gcDelay and the retention delay, and keeps younger ones', async () => {
+    const { t, clock, gc } = await start({ retention: { delay: '3h' } });
+    const recent = t.app.meta.recentBlobs;
+    const at = (hoursAgo: number): number => clock.now() - hoursAgo * HOUR;
+    await recent.record('r', `sha256:${'a'.repeat(64)}`, at(3.5));
+    await recent.record('r', `sha256:${'b'.repeat(64)}`, at(2.5));
+    await recent.record('r', `sha256:${'c'.repeat(64)}`, at(0.5));
+    await gc.sweepNow();
+    assert.equal(await recent.storedAt('r', `sha256:${'a'.repeat(64)}`), undefined, 'older than 3h');
+    assert.notEqual(
+      await recent.storedAt('r', `sha256:${'b'.repeat(64)}`),
+      undefined,
+      'within the retention delay',
+    );
+    assert.notEqual(await recent.storedAt('r', `sha256:${'c'.repeat(64)}`), undefined);
+    // gcDelay alone (1h): a record of 1.5 hours can spare nothing any more.
+    running = undefined;
+    await t.close();
+    const plain = await start();
+    await plain.t.app.meta.recentBlobs.record(
+      'r',
+      `sha256:${'d'.repeat(64)}`,
+      plain.clock.now() - 1.5 * HOUR,
+    );
+    await plain.gc.sweepNow();
+    assert.equal(await plain.t.app.meta.recentBlobs.storedAt('r', `sha256:${'d'.repeat(64)}`), undefined);
+  });
+
   it('collects the image a tag moved away from, and never a tagged image', async () => {
     const { t, clock, gc } = await start();
     const first = makeImage();

@@ -60,11 +60,16 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     events.on('manifest-pushed', onPushed);
     events.on('blob-stored', onStored);
 
+    const retention = new RetentionPolicies(storage.retention, storage.gcDelay);
+    // A recent-blob record older than both delays can no longer spare anything: every later sweep's
+    // cutoffs (blobs: gcDelay; manifests: the retention delay) are past it. Kept no longer, so
+    // the table holds one delay's worth of pushes.
+    const recentBlobsKeptMs = Math.max(storage.gcDelay, retention.delayMs);
     const collector = new GarbageCollector({
       registry: ctx.registry,
       log: sinks.log,
       delayMs: storage.gcDelay,
-      retention: new RetentionPolicies(storage.retention, storage.gcDelay),
+      retention,
       now,
       pulls,
       recentBlobs: recent,
@@ -81,7 +86,7 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
         throw err;
       }
       observeSweep(last, sinks);
-      await recent.purge(now() - 2 * storage.gcDelay);
+      await recent.purge(now() - recentBlobsKeptMs);
     };
     const flusher = ctx.jobs.add({
       name: 'pull-ledger-flush',

@@ -58,6 +58,8 @@ export interface SweepReport {
   aborted: boolean;
   /** Content-addressed stores (S3): the store-wide pass after the repositories. */
   store?: StoreSweepReport;
+  /** Rows of manifests and repositories no longer indexed, deleted (`meta/manifest-dependents.ts`). */
+  orphanRows?: number;
 }
 
 /** What the store-wide pass of a content-addressed store removed (or would remove). */

@@ -161,6 +161,97 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         assert.equal(await a.recentBlobs.storedAt('r', LAYER), undefined);
       }));
 
+    it('deleting a manifest deletes the rows that live only as long as it, in every repository once none indexes it', () =>
+      withPair(async ({ a, b }) => {
+        const info = { imageSize: 1, platforms: [] };
+        for (const repo of ['team/app', 'other/app']) {
+          await a.registryIndex.recordManifest(manifest(repo, D1), ['v1'], 'stamp-1');
+          await a.registryIndex.recordManifest(manifest(repo, D2), [], 'stamp-2');
+          await a.pullTimes.record([
+            { repo, digest: D1, at: 10 },
+            { repo, digest: D2, at: 20 },
+          ]);
+          await a.downloadCounts.record([
+            { repo, digest: D1, count: 1, lastPullAt: 10 },
+            { repo, digest: D2, count: 2, lastPullAt: 20 },
+          ]);
+        }
+        for (const digest of [D1, D2]) {
+          await a.uiSummaries.saveManifestInfo(digest, info);
+          await a.imageFacts.put(digest, { digest });
+        }
+
+        await b.registryIndex.removeManifest('team/app', D1, 'stamp-3');
+        assert.deepEqual(await a.pullTimes.lastPulls('team/app'), new Map([[D2, 20]]));
+        assert.equal(await a.downloadCounts.ofManifest('team/app', D1), undefined);
+        assert.deepEqual(await a.downloadCounts.ofManifest('team/app', D2), { count: 2, lastPullAt: 20 });
+        assert.equal(
+          await a.pullTimes.lastPulls('other/app').then((m) => m.get(D1)),
+          10,
+          'other repositories keep theirs',
+        );
+        assert.deepEqual(await a.uiSummaries.manifestInfo(D1), info, 'another repository still indexes D1');
+        assert.deepEqual(await a.imageFacts.get(D1), { digest: D1 });
+
+        await b.registryIndex.removeManifest('other/app', D1, 'stamp-3');
+        assert.equal(await a.uiSummaries.manifestInfo(D1), undefined, 'no repository indexes D1 any more');
+        assert.equal(await a.imageFacts.get(D1), undefined);
+        assert.deepEqual(await a.uiSummaries.manifestInfo(D2), info);
+
+        // Reconciliation: the manifests that stay keep their rows.
+        await b.registryIndex.replaceRepository('other/app', 'stamp-4', [], [], []);
+        await b.registryIndex.replaceRepository('team/app', 'stamp-4', [manifest('team/app', D2)], [], []);
+        assert.deepEqual(await a.pullTimes.lastPulls('team/app'), new Map([[D2, 20]]));
+        assert.deepEqual(await a.pullTimes.lastPulls('other/app'), new Map());
+        assert.equal(await a.downloadCounts.ofManifest('other/app', D2), undefined);
+        assert.deepEqual(await a.uiSummaries.manifestInfo(D2), info, 'team/app still indexes D2');
+
+        await b.registryIndex.deleteRepository('team/app');
+        assert.deepEqual(await a.pullTimes.lastPulls('team/app'), new Map());
+        assert.equal(await a.downloadCounts.ofRepository('team/app'), 0);
+        assert.equal(await a.downloadCounts.ofRepository('other/app'), 3, 'its repository is still indexed');
+        assert.equal(await a.uiSummaries.manifestInfo(D2), undefined);
+        assert.equal(await a.imageFacts.get(D2), undefined);
+        assert.equal(await a.registryIndex.purgeOrphans(), 0, 'nothing left behind');
+      }));
+
+    it('purgeOrphans deletes rows written after their manifest or repository went, and only those', () =>
+      withPair(async ({ a, b }) => {
+        const info = { imageSize: 1, platforms: [] };
+        await a.registryIndex.recordManifest(manifest('team/app', D1), ['v1'], 'stamp-1');
+        // Written as if by a pull or a request that raced the deletes: rows of D2 (never indexed
+        // here), of a repository that does not exist, and of D1 (indexed: stays).
+        await a.pullTimes.record([
+          { repo: 'team/app', digest: D1, at: 10 },
+          { repo: 'team/app', digest: D2, at: 20 },
+          { repo: 'gone/app', digest: D1, at: 30 },
+        ]);
+        await a.downloadCounts.record([
+          { repo: 'team/app', digest: D2, count: 1, lastPullAt: 20 },
+          { repo: 'gone/app', digest: D1, count: 1, lastPullAt: 30 },
+        ]);
+        await a.uiSummaries.saveManifestInfo(D1, info);
+        await a.uiSummaries.saveManifestInfo(D2, info);
+        await a.imageFacts.put(D2, { digest: D2 });
+
+        // gc_pulls team/app D2 and gone/app D1, two manifest download rows, the gone/app total,
+        // D2's UI info and facts.
+        assert.equal(await b.registryIndex.purgeOrphans(), 7);
+        assert.deepEqual(await a.pullTimes.lastPulls('team/app'), new Map([[D1, 10]]));
+        assert.deepEqual(await a.pullTimes.lastPulls('gone/app'), new Map());
+        assert.equal(await a.downloadCounts.ofManifest('team/app', D2), undefined);
+        assert.equal(await a.downloadCounts.ofRepository('gone/app'), 0);
+        assert.equal(
+          await a.downloadCounts.ofRepository('team/app'),
+          1,
+          'an indexed repository keeps its total',
+        );
+        assert.deepEqual(await a.uiSummaries.manifestInfo(D1), info);
+        assert.equal(await a.uiSummaries.manifestInfo(D2), undefined);
+        assert.equal(await a.imageFacts.get(D2), undefined);
+        assert.equal(await b.registryIndex.purgeOrphans(), 0);
+      }));
+
     it('ping answers while open and fails once closed', () =>
       withPair(async ({ a }) => {
         await a.ping();

@@ -60,9 +60,15 @@ export interface RegistryIndex {
   /** Records a manifest write: the manifest row, its references and the tags now pointing at it. */
   recordManifest(record: ManifestRecord, tags: string[], stamp: string): Promise<void>;
   removeTag(repo: string, tag: string, stamp: string): Promise<void>;
-  /** Removes a manifest with its tags, references and its own blob membership. */
+  /**
+   * Removes a manifest with its tags, references, its own blob membership and, in the same
+   * transaction, the rows that live only as long as it (`manifest-dependents.ts`).
+   */
   removeManifest(repo: string, digest: string, stamp: string): Promise<void>;
-  /** Replaces everything known about a repository (reconciliation from its OCI layout). */
+  /**
+   * Replaces everything known about a repository (reconciliation from its OCI layout); the rows of
+   * manifests it no longer holds go with them, those of the others stay.
+   */
   replaceRepository(
     repo: string,
     stamp: string,
@@ -70,5 +76,11 @@ export interface RegistryIndex {
     tags: TagRecord[],
     blobs: { digest: string; size: number }[],
   ): Promise<void>;
+  /** Removes a repository's records, and the rows of its manifests (`manifest-dependents.ts`). */
   deleteRepository(repo: string): Promise<void>;
+  /**
+   * Deletes the rows of manifests and repositories no longer indexed (`manifest-dependents.ts`)
+   * that were written after they went; returns how many. Run after every GC sweep.
+   */
+  purgeOrphans(): Promise<number>;
 }

@@ -12,6 +12,36 @@
 import type { ManifestRecord, RegistryIndex, TagRecord } from '../registry-index.js';
 import { transaction, type Migrations, type Pool, type Queryable } from './database.js';
 import type { ChangeCounter } from './changes.js';
+import {
+  MANIFESTS_BY_DIGEST,
+  deleteDigestRows,
+  deleteManifestRows,
+  deleteOrphanRows,
+  deleteRepositoryOrphanRows,
+  deleteRepositoryRows,
+} from '../manifest-dependents.js';
+
+const pg = (n: number): string => `$${n}`;
+/** The statements of `manifest-dependents.ts` (every module's tables exist: all migrate at start-up). */
+const DEPENDENTS = {
+  ofManifest: deleteManifestRows(pg),
+  ofDigests: deleteDigestRows(pg, true),
+  ofRepository: deleteRepositoryRows(pg),
+  orphansOfRepository: deleteRepositoryOrphanRows(pg),
+  orphans: deleteOrphanRows(),
+};
+
+/** Runs each statement with the same parameters, in order; returns the rows deleted. */
+async function runAll(db: Queryable, statements: string[], params: unknown[] = []): Promise<number> {
+  let deleted = 0;
+  for (const sql of statements) deleted += (await db.query(sql, params)).rowCount ?? 0;
+  return deleted;
+}
+
+async function digestsOf(db: Queryable, repo: string): Promise<string[]> {
+  const { rows } = await db.query<{ digest: string }>('SELECT digest FROM manifests WHERE repo = $1', [repo]);
+  return rows.map((r) => r.digest);
+}
 
 export const REGISTRY_INDEX_MIGRATIONS: Migrations = {
   module: 'registry-index',
@@ -55,6 +85,7 @@ export const REGISTRY_INDEX_MIGRATIONS: Migrations = {
        PRIMARY KEY (repo, manifest, ref)
      );
      CREATE INDEX manifest_refs_ref ON manifest_refs (repo, ref);`,
+    MANIFESTS_BY_DIGEST,
   ],
 };
 
@@ -258,6 +289,8 @@ export class PostgresRegistryIndex implements RegistryIndex {
       await db.query('DELETE FROM manifests WHERE repo = $1 AND digest = $2', [repo, digest]);
       await db.query('DELETE FROM blobs WHERE digest = $1 AND repo = $2', [digest, repo]);
       await db.query(UPSERT_REPO, [repo, stamp, Date.now()]);
+      await runAll(db, DEPENDENTS.ofManifest, [repo, digest]);
+      await runAll(db, DEPENDENTS.ofDigests, [[digest]]);
     });
     await this.changes.advance();
   }
@@ -270,6 +303,7 @@ export class PostgresRegistryIndex implements RegistryIndex {
     blobs: { digest: string; size: number }[],
   ): Promise<void> {
     await transaction(this.pool, async (db) => {
+      const before = await digestsOf(db, repo);
       await clear(db, repo);
       await db.query(UPSERT_REPO, [repo, stamp, Date.now()]);
       await insertManifests(db, manifests);
@@ -289,16 +323,25 @@ export class PostgresRegistryIndex implements RegistryIndex {
           [repo, blobs.map((b) => b.digest), blobs.map((b) => b.size)],
         );
       }
+      await runAll(db, DEPENDENTS.orphansOfRepository, [repo]);
+      await runAll(db, DEPENDENTS.ofDigests, [before]);
     });
     await this.changes.advance();
   }
 
   async deleteRepository(repo: string): Promise<void> {
     await transaction(this.pool, async (db) => {
+      const before = await digestsOf(db, repo);
       await clear(db, repo);
       await db.query('DELETE FROM repositories WHERE name = $1', [repo]);
+      await runAll(db, DEPENDENTS.ofRepository, [repo]);
+      await runAll(db, DEPENDENTS.ofDigests, [before]);
     });
     await this.changes.advance();
+  }
+
+  async purgeOrphans(): Promise<number> {
+    return transaction(this.pool, (db) => runAll(db, DEPENDENTS.orphans));
   }
 }
 

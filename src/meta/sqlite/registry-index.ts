@@ -3,9 +3,18 @@
  * referrers and blob references. Written only by the registry services, right after the OCI layout
  * (the truth) changed; rebuilt from the layouts by `registry/reconcile.ts`.
  */
+import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../database.js';
 import type { ManifestRecord, RegistryIndex, TagRecord } from '../registry-index.js';
 import { ReadCache } from './read-cache.js';
+import {
+  MANIFESTS_BY_DIGEST,
+  deleteDigestRows,
+  deleteManifestRows,
+  deleteOrphanRows,
+  deleteRepositoryOrphanRows,
+  deleteRepositoryRows,
+} from '../manifest-dependents.js';
 
 interface ManifestRow {
   repo: string;
@@ -47,7 +56,19 @@ export const REGISTRY_INDEX_MIGRATIONS = [
      PRIMARY KEY (repo, manifest, ref)
    ) WITHOUT ROWID;
    CREATE INDEX manifest_refs_ref ON manifest_refs (repo, ref);`,
+  MANIFESTS_BY_DIGEST,
 ];
+
+type Statement = Database.Statement<unknown[]>;
+
+/** The statements of `manifest-dependents.ts` on this handle. */
+interface Dependents {
+  ofManifest: Statement[];
+  ofDigest: Statement[];
+  ofRepository: Statement[];
+  orphansOfRepository: Statement[];
+  orphans: Statement[];
+}
 
 export class SqliteRegistryIndex implements RegistryIndex {
   private readonly s;
@@ -55,6 +76,8 @@ export class SqliteRegistryIndex implements RegistryIndex {
   private readonly reads;
   private readonly catalogPages;
   private readonly tagRecords;
+  /** Prepared on first use: the dependent tables belong to modules migrated after this one. */
+  private dependentStatements: Dependents | undefined;
 
   constructor(private readonly db: Db) {
     migrateModule(db, 'registry-index', REGISTRY_INDEX_MIGRATIONS);
@@ -108,7 +131,31 @@ export class SqliteRegistryIndex implements RegistryIndex {
       deleteRepoRefs: db.prepare('DELETE FROM manifest_refs WHERE repo = ?'),
       deleteRepoBlobs: db.prepare('DELETE FROM blobs WHERE repo = ?'),
       deleteRepo: db.prepare('DELETE FROM repositories WHERE name = ?'),
+      digestsOf: db.prepare('SELECT digest FROM manifests WHERE repo = ?').pluck(),
     };
+  }
+
+  private get dependents(): Dependents {
+    // A handle on which only some modules were migrated (unit tests of one module) lacks the
+    // others' tables, and so their rows: those statements are left out.
+    const tables = new Set(
+      this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
+    );
+    const prepare = (sql: string[]): Statement[] =>
+      sql.filter((q) => tables.has(/^DELETE FROM (\w+)/.exec(q)![1]!)).map((q) => this.db.prepare(q));
+    const sqlite = (): string => '?';
+    return (this.dependentStatements ??= {
+      ofManifest: prepare(deleteManifestRows(sqlite)),
+      ofDigest: prepare(deleteDigestRows(sqlite)),
+      ofRepository: prepare(deleteRepositoryRows(sqlite)),
+      orphansOfRepository: prepare(deleteRepositoryOrphanRows(sqlite)),
+      orphans: prepare(deleteOrphanRows()),
+    });
+  }
+
+  /** Deletes the content-derived rows of digests no repository indexes any more. */
+  private forgetDigests(digests: Iterable<string>): void {
+    for (const digest of digests) for (const s of this.dependents.ofDigest) s.run(digest);
   }
 
   async repositoryExists(repo: string): Promise<boolean> {
@@ -226,6 +273,8 @@ export class SqliteRegistryIndex implements RegistryIndex {
       this.s.deleteManifest.run(repo, digest);
       this.s.removeBlob.run(digest, repo);
       this.s.upsertRepo.run(repo, stamp, Date.now());
+      for (const s of this.dependents.ofManifest) s.run(repo, digest);
+      this.forgetDigests([digest]);
     })();
   }
 
@@ -238,19 +287,29 @@ export class SqliteRegistryIndex implements RegistryIndex {
     blobs: { digest: string; size: number }[],
   ): Promise<void> {
     this.db.transaction(() => {
+      const before = this.s.digestsOf.all(repo) as string[];
       this.clear(repo);
       this.s.upsertRepo.run(repo, stamp, Date.now());
       for (const m of manifests) this.insertManifest(m);
       for (const t of tags) this.s.upsertTag.run(repo, t.tag, t.digest, t.pushedAt);
       for (const b of blobs) this.s.addBlob.run(b.digest, repo, b.size);
+      for (const s of this.dependents.orphansOfRepository) s.run(repo);
+      this.forgetDigests(before);
     })();
   }
 
   async deleteRepository(repo: string): Promise<void> {
     this.db.transaction(() => {
+      const before = this.s.digestsOf.all(repo) as string[];
       this.clear(repo);
       this.s.deleteRepo.run(repo);
+      for (const s of this.dependents.ofRepository) s.run(repo);
+      this.forgetDigests(before);
     })();
+  }
+
+  async purgeOrphans(): Promise<number> {
+    return this.db.transaction(() => this.dependents.orphans.reduce((sum, s) => sum + s.run().changes, 0))();
   }
 
   private clear(repo: string): void {
