@@ -105,6 +105,27 @@ function feed(body: Readable, destination: Writable): Promise<void> {
 }
 
 /** The error a failed body write becomes: storage full is ours (507), anything else the client's. */
+/** Refuses a body whose length or digest is not what the request said, as the spec's codes. */
+function checkBody(
+  received: number,
+  contentLength: number | undefined,
+  actualHex: string,
+  digest: Digest,
+): void {
+  if (contentLength !== undefined && received !== contentLength) {
+    throw new RegistryError(
+      'SIZE_INVALID',
+      `received ${received} bytes, Content-Length said ${contentLength}`,
+    );
+  }
+  if (actualHex !== digest.hex) {
+    const shown = `${digest.algorithm}:${actualHex}`;
+    throw new RegistryError('DIGEST_INVALID', `upload digest is ${shown}, not ${digest.value}`, {
+      detail: { expected: digest.value, actual: shown },
+    });
+  }
+}
+
 function writeFailure(err: unknown): RegistryError {
   if (err instanceof RegistryError) return err;
   if (isStorageFull(err))
@@ -315,22 +336,7 @@ export class UploadService {
         },
       });
       await Promise.all([feed(body, hashing), pipeline(hashing, writer.stream)]);
-      if (contentLength !== undefined && received !== contentLength) {
-        throw new RegistryError(
-          'SIZE_INVALID',
-          `received ${received} bytes, Content-Length said ${contentLength}`,
-        );
-      }
-      const actual = hasher.digest('hex');
-      if (actual !== digest.hex) {
-        throw new RegistryError(
-          'DIGEST_INVALID',
-          `upload digest is ${digest.algorithm}:${actual}, not ${digest.value}`,
-          {
-            detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` },
-          },
-        );
-      }
+      checkBody(received, contentLength, hasher.digest('hex'), digest);
       await writer.commit();
     } catch (err) {
       await writer.cancel().catch(() => undefined);
@@ -365,20 +371,7 @@ export class UploadService {
     } catch (err) {
       throw writeFailure(err);
     }
-    if (received !== contentLength) {
-      throw new RegistryError(
-        'SIZE_INVALID',
-        `received ${received} bytes, Content-Length said ${contentLength}`,
-      );
-    }
-    const actual = hasher.digest('hex');
-    if (actual !== digest.hex) {
-      throw new RegistryError(
-        'DIGEST_INVALID',
-        `upload digest is ${digest.algorithm}:${actual}, not ${digest.value}`,
-        { detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}` } },
-      );
-    }
+    checkBody(received, contentLength, hasher.digest('hex'), digest);
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
     try {
       await this.driver.putContent(this.blobs.path(repo, digest), data);
