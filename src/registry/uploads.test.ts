@@ -93,5 +93,19 @@ for (const persistHashState of [false, true]) {
         (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN',
       );
     });
+
+    it('a wrong sha512 digest on a session hashed as sha256 names the sha512 it got', async () => {
+      const [a] = processes(1, persistHashState);
+      const data = Buffer.from('hello');
+      const id = await a!.uploads.start('r');
+      await a!.uploads.append('r', id, Readable.from([data]));
+      const wrong = parseDigest(`sha512:${'0'.repeat(128)}`);
+      const actual = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+      await assert.rejects(a!.uploads.complete('r', id, wrong, undefined), (err: unknown) => {
+        assert.ok(err instanceof RegistryError && err.code === 'DIGEST_INVALID');
+        assert.match(err.message, new RegExp(`upload digest is ${actual}, not`));
+        return true;
+      });
+    });
   });
 }

@@ -212,7 +212,7 @@ export class UploadService {
             : await this.rehash(claimed, digest.algorithm);
         if (actual !== digest.hex) {
           await this.discard(claimed);
-          const shown = `${claimed.algorithm}:${actual}`;
+          const shown = `${digest.algorithm}:${actual}`; // actual is in the digest's algorithm, rehashed or not
           throw new RegistryError('DIGEST_INVALID', `upload digest is ${shown}, not ${digest.value}`, {
             detail: { expected: digest.value, actual: shown },
           });
