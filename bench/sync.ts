@@ -16,6 +16,13 @@
  * byte). A benchmark, never a test.
  *
  *   node dist/bench/sync.js [--mib 100] [--runs 3] [--json FILE]
+ *     [--baseline DIR] [--berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc"] [--show-output]
+ *
+ * `--baseline DIR`: another build (a directory holding `dist/`, `package.json` and a
+ * `node_modules` link, e.g. a copy of main's) whose Berth does its own first and cached pull in
+ * every run, alternating the order with this build's, so both share the machine's state.
+ * `--berth-node-args`: node flags for every Berth process (its output, e.g. `--trace-gc` lines,
+ * goes to stderr after each pull when `--show-output` is given).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -106,6 +113,9 @@ async function main(): Promise<void> {
       mib: { type: 'string', default: '100' },
       runs: { type: 'string', default: '3' },
       json: { type: 'string' },
+      baseline: { type: 'string' },
+      'berth-node-args': { type: 'string', default: '' },
+      'show-output': { type: 'boolean', default: false },
     },
   });
   const totalMiB = Number(values.mib);
@@ -119,43 +129,63 @@ async function main(): Promise<void> {
   );
   const image = makeImage({ layerSizes: sizes });
   const distribution = await startDistribution();
-  const results: Record<'direct' | 'first' | 'cached', PullResult[]> = { direct: [], first: [], cached: [] };
+  const nodeArgs = values['berth-node-args'].split(/\s+/).filter((a) => a !== '');
+  type Build = 'before' | 'after';
+  const builds: { name: Build; cli?: string }[] = [{ name: 'after' }];
+  if (values.baseline)
+    builds.push({ name: 'before', cli: path.resolve(values.baseline, 'dist/src/cli/main.js') });
+  const results: Record<'direct' | `${'first' | 'cached'}-${Build}`, PullResult[]> = {
+    direct: [],
+    'first-after': [],
+    'cached-after': [],
+    'first-before': [],
+    'cached-before': [],
+  };
+
+  /** A cold Berth of `build`: its first pull, then its cached pull. */
+  const throughBerth = async (build: { name: Build; cli?: string }): Promise<void> => {
+    const berth = await startBerth({
+      root: await mkdtemp(path.join(work, 'berth-')),
+      cleanup: true,
+      nodeArgs,
+      ...(build.cli ? { cli: build.cli } : {}),
+      config: {
+        log: { level: 'info' },
+        extensions: {
+          sync: {
+            registries: [
+              { urls: [distribution.url], onDemand: true, content: [{ prefix: '**', destination: '/up' }] },
+            ],
+          },
+        },
+      },
+    });
+    try {
+      const watch = new ProcessWatch(berth.proc.pid ?? 0);
+      watch.start();
+      const first = await pull(berth.url, 'up/bench/big', 'v1');
+      // The first pull ends when the client has every byte; storing may finish just after.
+      const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
+      for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (stored() < image.blobs.length) throw new Error(`Berth did not store the image:\n${berth.output()}`);
+      results[`first-${build.name}`].push({ ...first, cpuSeconds: watch.stop().cpuSeconds });
+      if (values['show-output']) log(`--- ${build.name}, first pull:\n${berth.output()}`);
+      watch.start();
+      const cached = await pull(berth.url, 'up/bench/big', 'v1');
+      results[`cached-${build.name}`].push({ ...cached, cpuSeconds: watch.stop().cpuSeconds });
+    } finally {
+      await berth.stop();
+    }
+  };
+
   try {
     await pushContent(distribution.url, 'bench/big', image, 'v1');
     for (let run = 1; run <= runs; run++) {
       results.direct.push(await pull(distribution.url, 'bench/big', 'v1'));
-      const berth = await startBerth({
-        root: await mkdtemp(path.join(work, 'berth-')),
-        cleanup: true,
-        config: {
-          log: { level: 'info' },
-          extensions: {
-            sync: {
-              registries: [
-                { urls: [distribution.url], onDemand: true, content: [{ prefix: '**', destination: '/up' }] },
-              ],
-            },
-          },
-        },
-      });
-      try {
-        const watch = new ProcessWatch(berth.proc.pid ?? 0);
-        watch.start();
-        const first = await pull(berth.url, 'up/bench/big', 'v1');
-        // The first pull ends when the client has every byte; storing may finish just after.
-        const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
-        for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        if (stored() < image.blobs.length)
-          throw new Error(`Berth did not store the image:\n${berth.output()}`);
-        results.first.push({ ...first, cpuSeconds: watch.stop().cpuSeconds });
-        watch.start();
-        const cached = await pull(berth.url, 'up/bench/big', 'v1');
-        results.cached.push({ ...cached, cpuSeconds: watch.stop().cpuSeconds });
-      } finally {
-        await berth.stop();
-      }
+      const order = run % 2 === 1 ? builds : [...builds].reverse();
+      for (const build of order) await throughBerth(build);
       log(`run ${run}/${runs} done`);
     }
   } finally {
@@ -164,7 +194,10 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
 
-  const rows = (['direct', 'first', 'cached'] as const).map((kind) => {
+  const kinds = values.baseline
+    ? (['direct', 'first-before', 'first-after', 'cached-before', 'cached-after'] as const)
+    : (['direct', 'first-after', 'cached-after'] as const);
+  const rows = kinds.map((kind) => {
     const list = results[kind];
     const seconds = median(list.map((r) => r.seconds));
     const bytes = list[0]?.bytes ?? 0;
@@ -172,8 +205,10 @@ async function main(): Promise<void> {
       kind,
       label: {
         direct: 'Distribution, direct',
-        first: 'Berth, first pull (cold cache)',
-        cached: 'Berth, cached pull',
+        'first-after': 'Berth, first pull (cold cache)',
+        'cached-after': 'Berth, cached pull',
+        'first-before': 'Berth baseline, first pull (cold cache)',
+        'cached-before': 'Berth baseline, cached pull',
       }[kind],
       seconds,
       mibPerSec: bytes / MiB / seconds,
