@@ -13,7 +13,10 @@
  * to the first byte of the largest layer (a cache that waited for the whole download before
  * answering would show it there), and Berth's CPU seconds for each of its pulls (all threads; the
  * first pull's figure includes storing the blobs, which may end just after the client's last
- * byte). A benchmark, never a test.
+ * byte), and Distribution's and the client's (this process's) CPU seconds during the direct and
+ * first pulls: on a 2-core machine the three share the cores, so a first pull cannot take less
+ * than about (Berth + Distribution + client CPU) / 2 however well Berth overlaps its work.
+ * A benchmark, never a test.
  *
  *   node dist/bench/sync.js [--mib 100] [--runs 3] [--json FILE]
  *     [--baseline DIR] [--berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc"] [--show-output]
@@ -44,6 +47,25 @@ interface PullResult {
   largestFirstByte: number;
   /** Berth's CPU seconds (all threads) during the pull; 0 for the direct pulls. */
   cpuSeconds?: number;
+  /** The kernel's share of that CPU time. */
+  systemShare?: number;
+  /** CPU seconds of Distribution and of this process (the client) during the pull. */
+  upstreamCpuSeconds?: number;
+  clientCpuSeconds?: number;
+}
+
+/** Runs a pull, adding Distribution's and the client's CPU seconds to its result. */
+async function withCpu(upstreamPid: number, run: () => Promise<PullResult>): Promise<PullResult> {
+  const upstream = new ProcessWatch(upstreamPid);
+  upstream.start();
+  const client = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(client);
+  return {
+    ...result,
+    upstreamCpuSeconds: upstream.stop().cpuSeconds,
+    clientCpuSeconds: (used.user + used.system) / 1e6,
+  };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -163,14 +185,19 @@ async function main(): Promise<void> {
     try {
       const watch = new ProcessWatch(berth.proc.pid ?? 0);
       watch.start();
-      const first = await pull(berth.url, 'up/bench/big', 'v1');
+      const first = await withCpu(distribution.pid ?? 0, () => pull(berth.url, 'up/bench/big', 'v1'));
       // The first pull ends when the client has every byte; storing may finish just after.
       const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
       for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       if (stored() < image.blobs.length) throw new Error(`Berth did not store the image:\n${berth.output()}`);
-      results[`first-${build.name}`].push({ ...first, cpuSeconds: watch.stop().cpuSeconds });
+      const usage = watch.stop();
+      results[`first-${build.name}`].push({
+        ...first,
+        cpuSeconds: usage.cpuSeconds,
+        systemShare: usage.systemShare,
+      });
       if (values['show-output']) log(`--- ${build.name}, first pull:\n${berth.output()}`);
       watch.start();
       const cached = await pull(berth.url, 'up/bench/big', 'v1');
@@ -183,7 +210,9 @@ async function main(): Promise<void> {
   try {
     await pushContent(distribution.url, 'bench/big', image, 'v1');
     for (let run = 1; run <= runs; run++) {
-      results.direct.push(await pull(distribution.url, 'bench/big', 'v1'));
+      results.direct.push(
+        await withCpu(distribution.pid ?? 0, () => pull(distribution.url, 'bench/big', 'v1')),
+      );
       const order = run % 2 === 1 ? builds : [...builds].reverse();
       for (const build of order) await throughBerth(build);
       log(`run ${run}/${runs} done`);
@@ -214,15 +243,18 @@ async function main(): Promise<void> {
       mibPerSec: bytes / MiB / seconds,
       largestFirstByteMs: median(list.map((r) => r.largestFirstByte)) * 1000,
       cpuSeconds: kind === 'direct' ? undefined : median(list.map((r) => r.cpuSeconds ?? 0)),
+      othersCpuSeconds: kind.startsWith('cached')
+        ? undefined
+        : median(list.map((r) => (r.upstreamCpuSeconds ?? 0) + (r.clientCpuSeconds ?? 0))),
     };
   });
   const direct = rows[0]?.seconds ?? 0;
   const lines = [
-    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | Berth CPU s |`,
-    '|---|---:|---:|---:|---:|---:|',
+    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | Berth CPU s | Distribution + client CPU s |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${(direct / r.seconds).toFixed(2)}x | ${r.largestFirstByteMs.toFixed(1)} ms | ${r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(2)} |`,
+        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${(direct / r.seconds).toFixed(2)}x | ${r.largestFirstByteMs.toFixed(1)} ms | ${r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(2)} | ${r.othersCpuSeconds === undefined ? '–' : r.othersCpuSeconds.toFixed(2)} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
