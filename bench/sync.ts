@@ -13,9 +13,19 @@
  * to the first byte of the largest layer (a cache that waited for the whole download before
  * answering would show it there), and Berth's CPU seconds for each of its pulls (all threads; the
  * first pull's figure includes storing the blobs, which may end just after the client's last
- * byte). A benchmark, never a test.
+ * byte), and Distribution's and the client's (this process's) CPU seconds during the direct and
+ * first pulls: on a 2-core machine the three share the cores, so a first pull cannot take less
+ * than about (Berth + Distribution + client CPU) / 2 however well Berth overlaps its work.
+ * A benchmark, never a test.
  *
  *   node dist/bench/sync.js [--mib 100] [--runs 3] [--json FILE]
+ *     [--baseline DIR] [--berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc"] [--show-output]
+ *
+ * `--baseline DIR`: another build (a directory holding `dist/`, `package.json` and a
+ * `node_modules` link, e.g. a copy of main's) whose Berth does its own first and cached pull in
+ * every run, alternating the order with this build's, so both share the machine's state.
+ * `--berth-node-args`: node flags for every Berth process (its output, e.g. `--trace-gc` lines,
+ * goes to stderr after each pull when `--show-output` is given).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +47,25 @@ interface PullResult {
   largestFirstByte: number;
   /** Berth's CPU seconds (all threads) during the pull; 0 for the direct pulls. */
   cpuSeconds?: number;
+  /** The kernel's share of that CPU time. */
+  systemShare?: number;
+  /** CPU seconds of Distribution and of this process (the client) during the pull. */
+  upstreamCpuSeconds?: number;
+  clientCpuSeconds?: number;
+}
+
+/** Runs a pull, adding Distribution's and the client's CPU seconds to its result. */
+async function withCpu(upstreamPid: number, run: () => Promise<PullResult>): Promise<PullResult> {
+  const upstream = new ProcessWatch(upstreamPid);
+  upstream.start();
+  const client = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(client);
+  return {
+    ...result,
+    upstreamCpuSeconds: upstream.stop().cpuSeconds,
+    clientCpuSeconds: (used.user + used.system) / 1e6,
+  };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -106,6 +135,9 @@ async function main(): Promise<void> {
       mib: { type: 'string', default: '100' },
       runs: { type: 'string', default: '3' },
       json: { type: 'string' },
+      baseline: { type: 'string' },
+      'berth-node-args': { type: 'string', default: '' },
+      'show-output': { type: 'boolean', default: false },
     },
   });
   const totalMiB = Number(values.mib);
@@ -119,43 +151,70 @@ async function main(): Promise<void> {
   );
   const image = makeImage({ layerSizes: sizes });
   const distribution = await startDistribution();
-  const results: Record<'direct' | 'first' | 'cached', PullResult[]> = { direct: [], first: [], cached: [] };
+  const nodeArgs = values['berth-node-args'].split(/\s+/).filter((a) => a !== '');
+  type Build = 'before' | 'after';
+  const builds: { name: Build; cli?: string }[] = [{ name: 'after' }];
+  if (values.baseline)
+    builds.push({ name: 'before', cli: path.resolve(values.baseline, 'dist/src/cli/main.js') });
+  const results: Record<'direct' | `${'first' | 'cached'}-${Build}`, PullResult[]> = {
+    direct: [],
+    'first-after': [],
+    'cached-after': [],
+    'first-before': [],
+    'cached-before': [],
+  };
+
+  /** A cold Berth of `build`: its first pull, then its cached pull. */
+  const throughBerth = async (build: { name: Build; cli?: string }): Promise<void> => {
+    const berth = await startBerth({
+      root: await mkdtemp(path.join(work, 'berth-')),
+      cleanup: true,
+      nodeArgs,
+      ...(build.cli ? { cli: build.cli } : {}),
+      config: {
+        log: { level: 'info' },
+        extensions: {
+          sync: {
+            registries: [
+              { urls: [distribution.url], onDemand: true, content: [{ prefix: '**', destination: '/up' }] },
+            ],
+          },
+        },
+      },
+    });
+    try {
+      const watch = new ProcessWatch(berth.proc.pid ?? 0);
+      watch.start();
+      const first = await withCpu(distribution.pid ?? 0, () => pull(berth.url, 'up/bench/big', 'v1'));
+      // The first pull ends when the client has every byte; storing may finish just after.
+      const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
+      for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (stored() < image.blobs.length) throw new Error(`Berth did not store the image:\n${berth.output()}`);
+      const usage = watch.stop();
+      results[`first-${build.name}`].push({
+        ...first,
+        cpuSeconds: usage.cpuSeconds,
+        systemShare: usage.systemShare,
+      });
+      if (values['show-output']) log(`--- ${build.name}, first pull:\n${berth.output()}`);
+      watch.start();
+      const cached = await pull(berth.url, 'up/bench/big', 'v1');
+      results[`cached-${build.name}`].push({ ...cached, cpuSeconds: watch.stop().cpuSeconds });
+    } finally {
+      await berth.stop();
+    }
+  };
+
   try {
     await pushContent(distribution.url, 'bench/big', image, 'v1');
     for (let run = 1; run <= runs; run++) {
-      results.direct.push(await pull(distribution.url, 'bench/big', 'v1'));
-      const berth = await startBerth({
-        root: await mkdtemp(path.join(work, 'berth-')),
-        cleanup: true,
-        config: {
-          log: { level: 'info' },
-          extensions: {
-            sync: {
-              registries: [
-                { urls: [distribution.url], onDemand: true, content: [{ prefix: '**', destination: '/up' }] },
-              ],
-            },
-          },
-        },
-      });
-      try {
-        const watch = new ProcessWatch(berth.proc.pid ?? 0);
-        watch.start();
-        const first = await pull(berth.url, 'up/bench/big', 'v1');
-        // The first pull ends when the client has every byte; storing may finish just after.
-        const stored = (): number => berth.output().split('"blob cached from upstream"').length - 1;
-        for (let i = 0; i < 1200 && stored() < image.blobs.length; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        if (stored() < image.blobs.length)
-          throw new Error(`Berth did not store the image:\n${berth.output()}`);
-        results.first.push({ ...first, cpuSeconds: watch.stop().cpuSeconds });
-        watch.start();
-        const cached = await pull(berth.url, 'up/bench/big', 'v1');
-        results.cached.push({ ...cached, cpuSeconds: watch.stop().cpuSeconds });
-      } finally {
-        await berth.stop();
-      }
+      results.direct.push(
+        await withCpu(distribution.pid ?? 0, () => pull(distribution.url, 'bench/big', 'v1')),
+      );
+      const order = run % 2 === 1 ? builds : [...builds].reverse();
+      for (const build of order) await throughBerth(build);
       log(`run ${run}/${runs} done`);
     }
   } finally {
@@ -164,7 +223,10 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
 
-  const rows = (['direct', 'first', 'cached'] as const).map((kind) => {
+  const kinds = values.baseline
+    ? (['direct', 'first-before', 'first-after', 'cached-before', 'cached-after'] as const)
+    : (['direct', 'first-after', 'cached-after'] as const);
+  const rows = kinds.map((kind) => {
     const list = results[kind];
     const seconds = median(list.map((r) => r.seconds));
     const bytes = list[0]?.bytes ?? 0;
@@ -172,22 +234,27 @@ async function main(): Promise<void> {
       kind,
       label: {
         direct: 'Distribution, direct',
-        first: 'Berth, first pull (cold cache)',
-        cached: 'Berth, cached pull',
+        'first-after': 'Berth, first pull (cold cache)',
+        'cached-after': 'Berth, cached pull',
+        'first-before': 'Berth baseline, first pull (cold cache)',
+        'cached-before': 'Berth baseline, cached pull',
       }[kind],
       seconds,
       mibPerSec: bytes / MiB / seconds,
       largestFirstByteMs: median(list.map((r) => r.largestFirstByte)) * 1000,
       cpuSeconds: kind === 'direct' ? undefined : median(list.map((r) => r.cpuSeconds ?? 0)),
+      othersCpuSeconds: kind.startsWith('cached')
+        ? undefined
+        : median(list.map((r) => (r.upstreamCpuSeconds ?? 0) + (r.clientCpuSeconds ?? 0))),
     };
   });
   const direct = rows[0]?.seconds ?? 0;
   const lines = [
-    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | Berth CPU s |`,
-    '|---|---:|---:|---:|---:|---:|',
+    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | Berth CPU s | Distribution + client CPU s |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${(direct / r.seconds).toFixed(2)}x | ${r.largestFirstByteMs.toFixed(1)} ms | ${r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(2)} |`,
+        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mibPerSec.toFixed(0)} | ${(direct / r.seconds).toFixed(2)}x | ${r.largestFirstByteMs.toFixed(1)} ms | ${r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(2)} | ${r.othersCpuSeconds === undefined ? '–' : r.othersCpuSeconds.toFixed(2)} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -385,6 +385,8 @@ export interface Registry {
   host: string;
   output(): string;
   stop(): Promise<void>;
+  /** The server's process id, when it runs as a process of its own (benchmarks watch its CPU). */
+  pid?: number | undefined;
 }
 
 export interface DistributionOptions {
@@ -437,6 +439,7 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
     host: `127.0.0.1:${port}`,
     output: daemon.output,
     stop: () => stopDaemon(daemon, dir),
+    pid: daemon.proc.pid,
   };
 }
 

@@ -38,6 +38,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Another build's `dist/src/cli/main.js` (a benchmark's baseline); this checkout's by default. */
   cli?: string;
+  /** Node flags for the server process, e.g. `--cpu-prof` or `--trace-gc` (benchmarks). */
+  nodeArgs?: string[];
   /** Remove the root folder on stop (default: only when this call created it). */
   cleanup?: boolean;
 }
@@ -59,10 +61,14 @@ export async function startBerth(options: StartOptions = {}): Promise<RunningSer
   const configPath = path.join(root, `..`, `${path.basename(root)}.config.json`);
   await writeFile(configPath, JSON.stringify(config, null, 2));
 
-  const proc = spawn(process.execPath, [options.cli ?? CLI, 'serve', configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
+  const proc = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.cli ?? CLI, 'serve', configPath],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    },
+  );
   let out = '';
   proc.stdout.setEncoding('utf8');
   proc.stderr.setEncoding('utf8');
