@@ -158,17 +158,8 @@ if (skip !== undefined) {
           req.write(bytes.subarray(offset, offset + chunk));
           await sleep(20);
         }
-        await sleep(1000);
-        await victim!.kill();
-        cluster.proxy.setBackends(others.map((r) => r.url));
-        // The others carry on: pushes and pulls, including of the image pushed before the crash.
-        const afterCrash = makeImage({ layerSizes: [30_000] });
-        await pushContent(cluster.url, 'crash/app', afterCrash, 'after');
-        await assertWhole(cluster.url, 'crash/app', 'before', before);
-        await assertWhole(cluster.url, 'crash/app', 'after', afterCrash);
-        const head = await fetch(`${cluster.url}/v2/crash/app/blobs/${digest}`, { method: 'HEAD' });
-        assert.equal(head.status, 404, 'the unacknowledged blob is not there');
-        // The multipart upload the victim left is aborted by a sweep once older than gcDelay.
+        // Killed only once its multipart upload exists in the store: under load the victim may
+        // not have started one yet, and then there would be nothing for a sweep to abort.
         const client = createS3Client({
           region: s3.service!.region,
           endpoint: s3.service!.endpoint,
@@ -176,13 +167,29 @@ if (skip !== undefined) {
           accessKey: s3.service!.accessKey,
           secretKey: s3.service!.secretKey,
         });
+        const openUploads = async (): Promise<number> =>
+          (
+            (await client.send(new ListMultipartUploadsCommand({ Bucket: cluster.store.bucket }))).Uploads ??
+            []
+          ).length;
         try {
+          for (let i = 0; i < 100 && (await openUploads()) === 0; i++) await sleep(100);
+          assert.ok((await openUploads()) > 0, 'the victim has a multipart upload under way');
+          await victim!.kill();
+          cluster.proxy.setBackends(others.map((r) => r.url));
+          // The others carry on: pushes and pulls, including of the image pushed before the crash.
+          const afterCrash = makeImage({ layerSizes: [30_000] });
+          await pushContent(cluster.url, 'crash/app', afterCrash, 'after');
+          await assertWhole(cluster.url, 'crash/app', 'before', before);
+          await assertWhole(cluster.url, 'crash/app', 'after', afterCrash);
+          const head = await fetch(`${cluster.url}/v2/crash/app/blobs/${digest}`, { method: 'HEAD' });
+          assert.equal(head.status, 404, 'the unacknowledged blob is not there');
+          // The multipart upload the victim left is aborted by a sweep once older than gcDelay.
           // Up to 75 s: should leadership have moved to the victim meanwhile, its lease (30 s) must
           // lapse before a survivor sweeps.
           let open = 1;
           for (let i = 0; i < 375 && open > 0; i++) {
-            const list = await client.send(new ListMultipartUploadsCommand({ Bucket: cluster.store.bucket }));
-            open = (list.Uploads ?? []).length;
+            open = await openUploads();
             if (open > 0) await sleep(200);
           }
           assert.equal(open, 0, 'no multipart upload left');
