@@ -173,7 +173,7 @@ if (skip !== undefined) {
             []
           ).length;
         try {
-          for (let i = 0; i < 100 && (await openUploads()) === 0; i++) await sleep(100);
+          for (let i = 0; i < 200 && (await openUploads()) === 0; i++) await sleep(100);
           assert.ok((await openUploads()) > 0, 'the victim has a multipart upload under way');
           await victim!.kill();
           cluster.proxy.setBackends(others.map((r) => r.url));
