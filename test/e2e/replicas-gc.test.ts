@@ -193,8 +193,11 @@ if (skip !== undefined) {
             if (open > 0) await sleep(200);
           }
           assert.equal(open, 0, 'no multipart upload left');
-          const swept = others.map((r) => r.output()).join('\n');
-          assert.match(swept, /"abortedUploads":[1-9]/, "a survivor's sweep aborted the victim's upload");
+          // The sweep that aborted it logs its totals when it finishes, which may be a little later.
+          const aborted = /"abortedUploads":[1-9]/;
+          const swept = (): string => others.map((r) => r.output()).join('\n');
+          for (let i = 0; i < 100 && !aborted.test(swept()); i++) await sleep(100);
+          assert.match(swept(), aborted, "a survivor's sweep aborted the victim's upload");
         } finally {
           client.destroy();
         }
