@@ -125,9 +125,9 @@ describe('garbage collection', () => {
     const { t, clock, gc } = await start({ retention: { delay: '3h' } });
     const recent = t.app.meta.recentBlobs;
     const at = (hoursAgo: number): number => clock.now() - hoursAgo * HOUR;
-    await recent.record('r', `sha256:${'a'.repeat(64)}`, at(3.5));
-    await recent.record('r', `sha256:${'b'.repeat(64)}`, at(2.5));
-    await recent.record('r', `sha256:${'c'.repeat(64)}`, at(0.5));
+    await recent.record([{ repo: 'r', digest: `sha256:${'a'.repeat(64)}`, at: at(3.5) }]);
+    await recent.record([{ repo: 'r', digest: `sha256:${'b'.repeat(64)}`, at: at(2.5) }]);
+    await recent.record([{ repo: 'r', digest: `sha256:${'c'.repeat(64)}`, at: at(0.5) }]);
     await gc.sweepNow();
     assert.equal(await recent.storedAt('r', `sha256:${'a'.repeat(64)}`), undefined, 'older than 3h');
     assert.notEqual(
@@ -140,11 +140,9 @@ describe('garbage collection', () => {
     running = undefined;
     await t.close();
     const plain = await start();
-    await plain.t.app.meta.recentBlobs.record(
-      'r',
-      `sha256:${'d'.repeat(64)}`,
-      plain.clock.now() - 1.5 * HOUR,
-    );
+    await plain.t.app.meta.recentBlobs.record([
+      { repo: 'r', digest: `sha256:${'d'.repeat(64)}`, at: plain.clock.now() - 1.5 * HOUR },
+    ]);
     await plain.gc.sweepNow();
     assert.equal(await plain.t.app.meta.recentBlobs.storedAt('r', `sha256:${'d'.repeat(64)}`), undefined);
   });

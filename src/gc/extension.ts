@@ -12,7 +12,7 @@ import { GarbageCollector } from './collector.js';
 import { observeRepository, observeSweep, type GcSinks } from './observe.js';
 import type { SweepReport } from './report.js';
 import { RetentionPolicies } from './retention.js';
-import { PullLedger } from './usage.js';
+import { PullLedger, RecentBlobLedger } from './usage.js';
 
 export interface GcOptions {
   /** The clock ages are measured against (ms since the epoch). */
@@ -45,12 +45,11 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     };
 
     // Recorded in the shared store, so the elected collector (maybe another process) spares them.
-    const remember = (repo: string, digest: string): void => {
-      recent.record(repo, digest, now()).catch((err: unknown) => {
-        sinks.log.error({ err, repo, digest }, 'gc: could not record a stored blob');
-        sinks.metrics?.backgroundJobFailures.inc({ job: 'gc-recent-blobs' });
-      });
-    };
+    const stores = new RecentBlobLedger(recent, (err) => {
+      sinks.log.error({ err }, 'gc: could not record stored blobs; retrying');
+      sinks.metrics?.backgroundJobFailures.inc({ job: 'gc-recent-blobs' });
+    });
+    const remember = (repo: string, digest: string): void => stores.record(repo, digest, now());
     const onPulled = ({ repo, digest }: RegistryEventMap['manifest-pulled'][0]): void =>
       pulls.record(repo, digest, now());
     const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void =>
@@ -80,6 +79,8 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     let last: SweepReport | undefined;
     const sweepOnce = async (): Promise<void> => {
       try {
+        // This process's latest stores first, so that the sweep spares them.
+        await stores.flush();
         last = await collector.sweep(() => stopping);
       } catch (err) {
         sinks.metrics?.gcSweeps.inc({ result: 'error' });
@@ -127,6 +128,7 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
         events.off('manifest-pulled', onPulled);
         events.off('manifest-pushed', onPushed);
         events.off('blob-stored', onStored);
+        await stores.close().catch((err: unknown) => sinks.log.error({ err }, 'gc: final stored-blob flush failed'));
       },
     };
   };

@@ -5,7 +5,7 @@
  * seconds (a background job), before each sweep, at shutdown. A buffer lost in a crash loses a few
  * seconds of pull times, which retention (counted in days) does not notice.
  */
-import type { PullTimes } from '../meta/pull-times.js';
+import type { PullTimes, RecentBlobTimes } from '../meta/pull-times.js';
 
 export class PullLedger {
   private pending = new Map<string, { repo: string; digest: string; at: number }>();
@@ -37,5 +37,68 @@ export class PullLedger {
 
   forget(repo: string, digests: Iterable<string>): Promise<void> {
     return this.store.forget(repo, digests);
+  }
+}
+
+/**
+ * When blobs were stored, on their way to the shared store (the RecentBlobTimes port), which the
+ * elected collector reads to spare a blob a client was just told the registry holds. A push stores
+ * two or more blobs and a manifest; one transaction each was a commit per blob on the push path
+ * (issue 14). Records are gathered for one turn of the event loop and written as one batch, after
+ * the responses of that turn: for PostgreSQL that is when the unawaited write landed before, for
+ * SQLite a fraction of a millisecond later. A failed write is put back (newer times winning) and
+ * retried after `retryMs`; `onError` logs and counts it.
+ */
+export class RecentBlobLedger {
+  private pending = new Map<string, { repo: string; digest: string; at: number }>();
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: RecentBlobTimes,
+    private readonly onError: (err: unknown) => void,
+    private readonly retryMs = 1_000,
+  ) {}
+
+  record(repo: string, digest: string, at: number): void {
+    const key = `${repo}@${digest}`;
+    if ((this.pending.get(key)?.at ?? -Infinity) < at) this.pending.set(key, { repo, digest, at });
+    this.schedule(0);
+  }
+
+  /** Writes what is buffered now (before a sweep, at shutdown); throws when the write fails. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.record(batch.values());
+    } catch (err) {
+      for (const [key, entry] of batch) {
+        if ((this.pending.get(key)?.at ?? -Infinity) < entry.at) this.pending.set(key, entry);
+      }
+      throw err;
+    }
+  }
+
+  /** Writes what is buffered and stops scheduling writes (the store is about to close). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    const run = (): void => {
+      this.scheduled = false;
+      if (this.closed) return;
+      this.flush().catch((err: unknown) => {
+        this.onError(err);
+        this.schedule(this.retryMs);
+      });
+    };
+    if (delayMs === 0) setImmediate(run);
+    else setTimeout(run, delayMs).unref();
   }
 }

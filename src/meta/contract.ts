@@ -155,7 +155,10 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         );
         await b.pullTimes.forget('r', [D2]);
         assert.deepEqual(await a.pullTimes.lastPulls('r'), new Map([[D1, 10]]));
-        await a.recentBlobs.record('r', LAYER, 100);
+        await a.recentBlobs.record([
+          { repo: 'r', digest: LAYER, at: 90 },
+          { repo: 'r', digest: LAYER, at: 100 },
+        ]);
         assert.equal(await b.recentBlobs.storedAt('r', LAYER), 100);
         await b.recentBlobs.purge(101);
         assert.equal(await a.recentBlobs.storedAt('r', LAYER), undefined);

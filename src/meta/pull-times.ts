@@ -14,8 +14,11 @@ export interface PullTimes {
 }
 
 export interface RecentBlobTimes {
-  /** A blob was stored (uploaded, mounted, linked, uploaded again) in `repo` at `at`. */
-  record(repo: string, digest: string, at: number): Promise<void>;
+  /**
+   * Blobs were stored (uploaded, mounted, linked, uploaded again), each in `repo` at `at`; one
+   * write for the batch, keeping the latest time per blob and repository.
+   */
+  record(stores: Iterable<{ repo: string; digest: string; at: number }>): Promise<void>;
   /** When the blob was last stored in `repo`, if since `since`. */
   storedAt(repo: string, digest: string): Promise<number | undefined>;
   /** Forgets records older than `before`. */

@@ -168,7 +168,7 @@ export class BlobStore {
       // per manifest push; the lock is held for one small PutObject.
       await this.options.coordination.withLock(blobLockKey(digest.value), async () => {
         await this.driver.putContent(this.layout.blob(repo, digest), data);
-        await this.options.recentBlobs?.record(repo, digest.value, Date.now());
+        await this.options.recentBlobs?.record([{ repo, digest: digest.value, at: Date.now() }]);
         await this.index.addBlob(repo, digest.value, data.length);
       });
       return;
@@ -194,7 +194,7 @@ export class BlobStore {
           `blob ${digest.value} was collected while it was being stored; upload it again`,
         );
       }
-      await this.options.recentBlobs?.record(repo, digest.value, Date.now());
+      await this.options.recentBlobs?.record([{ repo, digest: digest.value, at: Date.now() }]);
       await this.index.addBlob(repo, digest.value, size);
     });
   }

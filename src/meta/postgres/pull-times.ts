@@ -60,11 +60,21 @@ export class PostgresPullTimes implements PullTimes {
 export class PostgresRecentBlobs implements RecentBlobTimes {
   constructor(private readonly pool: Pool) {}
 
-  async record(repo: string, digest: string, at: number): Promise<void> {
+  async record(stores: Iterable<{ repo: string; digest: string; at: number }>): Promise<void> {
+    // One statement for the batch; a key twice in one INSERT ... ON CONFLICT is an error in
+    // PostgreSQL, so the batch is reduced to the latest time per key first.
+    const latest = new Map<string, { repo: string; digest: string; at: number }>();
+    for (const s of stores) {
+      const key = `${s.repo}@${s.digest}`;
+      if ((latest.get(key)?.at ?? -Infinity) < s.at) latest.set(key, s);
+    }
+    if (latest.size === 0) return;
+    const rows = [...latest.values()];
     await this.pool.query(
-      `INSERT INTO gc_recent_blobs (repo, digest, stored_at) VALUES ($1, $2, $3)
+      `INSERT INTO gc_recent_blobs (repo, digest, stored_at)
+       SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
        ON CONFLICT (repo, digest) DO UPDATE SET stored_at = GREATEST(gc_recent_blobs.stored_at, excluded.stored_at)`,
-      [repo, digest, at],
+      [rows.map((r) => r.repo), rows.map((r) => r.digest), rows.map((r) => r.at)],
     );
   }
 

@@ -55,7 +55,7 @@ export class SqlitePullTimes implements PullTimes {
 export class SqliteRecentBlobs implements RecentBlobTimes {
   private readonly s;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     migrateModule(db, 'gc', GC_MIGRATIONS);
     this.s = {
       put: db.prepare(
@@ -67,8 +67,10 @@ export class SqliteRecentBlobs implements RecentBlobTimes {
     };
   }
 
-  async record(repo: string, digest: string, at: number): Promise<void> {
-    this.s.put.run(repo, digest, at);
+  async record(stores: Iterable<{ repo: string; digest: string; at: number }>): Promise<void> {
+    this.db.transaction(() => {
+      for (const s of stores) this.s.put.run(s.repo, s.digest, s.at);
+    })();
   }
 
   async storedAt(repo: string, digest: string): Promise<number | undefined> {
