@@ -312,6 +312,9 @@ export interface BrowserResponse {
  * Keeps cookies per host (like a browser: not per port) with their paths and expiry, and follows
  * redirects one hop at a time, so tests can see every hop. No JavaScript.
  */
+/** Longest a test request may wait for its answer's headers and body. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 export class Browser {
   readonly cookies: StoredCookie[] = [];
   /** Every URL requested, in order. */
@@ -346,6 +349,8 @@ export class Browser {
       headers,
       body: init.body,
       redirect: 'manual',
+      // A server that never answers fails the test with the URL, not the file's 10-minute timeout.
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     this.#store(url, res.headers.getSetCookie());
     this.hops.push({ url, status: res.status, location: res.headers.get('location') });

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(PROJECT_ROOT, 'dist/src/cli/main.js');
 
+/** Berth's own shutdown deadline is 40 s (`cli/main.ts`); a little more before calling it stuck. */
+const STOP_DEADLINE_MS = 50_000;
+
 export interface RunningServer {
   /** `http://127.0.0.1:PORT` */
   url: string;
@@ -106,7 +109,21 @@ export async function startBerth(options: StartOptions = {}): Promise<RunningSer
   const cleanup = options.cleanup ?? createdRoot;
   const finish = async (signal: NodeJS.Signals): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    await exited;
+    // Berth exits within 40 s of SIGTERM whatever its clients do; a process that does not is
+    // stuck (a busy loop ignores the signal's handler): kill it and fail, rather than hang the file.
+    let stuck: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      stuck = setTimeout(() => resolve(true), STOP_DEADLINE_MS);
+    });
+    const hung = await Promise.race([exited.then(() => false), gaveUp]);
+    clearTimeout(stuck);
+    if (hung) {
+      proc.kill('SIGKILL');
+      await exited;
+      throw new Error(
+        `berth did not exit within ${STOP_DEADLINE_MS / 1000} s of ${signal}:\n${out.slice(-4000)}`,
+      );
+    }
     if (cleanup && signal === 'SIGTERM') {
       await rm(root, { recursive: true, force: true });
       await rm(configPath, { force: true });
