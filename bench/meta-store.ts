@@ -1,7 +1,7 @@
 /**
  * The metadata store through its port: PostgreSQL (scripts/services/postgres.sh, or
  * BERTH_TEST_POSTGRES_URL) beside the embedded SQLite default, on the same machine in the same run.
- * Seeds N repositories (one manifest and tag each, through `replaceRepository`), then times the
+ * Seeds N repositories (one manifest and tag each, through `replaceRepositories`), then times the
  * hot reads and writes one at a time: a catalog page (first, middle), tag resolution, a manifest
  * push (`recordManifest`), a lock taken and released, and the UI's change check.
  *
@@ -72,16 +72,18 @@ async function run(name: string, { meta, coordination }: OpenedStore): Promise<R
       for (let i = next++; i < repos; i = next++) {
         const repo = repoName(i);
         const m = manifest(repo, i * 4);
-        await index.replaceRepository(
-          repo,
-          `s${i}`,
-          [m],
-          [{ tag: 'latest', digest: m.digest, pushedAt: m.pushedAt }],
-          [
-            { digest: digest(i * 4 + 1), size: 1000 },
-            { digest: digest(i * 4 + 2), size: 5_000_000 },
-          ],
-        );
+        await index.replaceRepositories([
+          {
+            repo,
+            stamp: `s${i}`,
+            manifests: [m],
+            tags: [{ tag: 'latest', digest: m.digest, pushedAt: m.pushedAt }],
+            blobs: [
+              { digest: digest(i * 4 + 1), size: 1000 },
+              { digest: digest(i * 4 + 2), size: 5_000_000 },
+            ],
+          },
+        ]);
       }
     }),
   );

@@ -12,9 +12,10 @@
  *
  * - repository stores (`--repos`): N repositories of one tagged manifest each: catalog first page
  *   and full walk (`n=100`), manifest GET by tag, start-up, the UI's repository list and one
- *   repository's page.
+ *   repository's page, and the GraphQL search queries of zot's UI (`search-queries.ts`).
  * - tag stores (`--tags`): one repository with N tags (all on the template manifest): tag list
- *   (whole, and the first page of 100), manifest GET by tag, start-up.
+ *   (whole, and the first page of 100), manifest GET by tag, start-up, the UI's repository page
+ *   and the search queries that read one repository's tags.
  * - GC sweep by blob count: `dist/bench/gc.js` at `--gc-images` (three blobs per image).
  *
  * Each figure is the median of `--samples` requests on one keep-alive connection, with Berth's CPU
@@ -30,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { CLI } from '../test/support/server.js';
 import { buildStore, OCI_MANIFEST, repoName } from './layout-store.js';
 import { ProcessWatch } from './memory.js';
+import { QUERIES } from './search-queries.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -138,7 +140,7 @@ async function start(root: string): Promise<{ berth: Berth; seconds: number; rss
       storage: { rootDirectory: root, gc: false },
       http: { address: '127.0.0.1', port: '0' },
       log: { level: 'warn' },
-      extensions: { ui: { enable: true } },
+      extensions: { ui: { enable: true }, search: { enable: true } },
     }),
   );
   const started = performance.now();
@@ -169,6 +171,19 @@ async function start(root: string): Promise<{ berth: Berth; seconds: number; rss
 }
 
 const UI_HEADERS = { 'X-ZOT-API-CLIENT': 'zot-ui' };
+
+/** Asks the search extension one GraphQL query; fails on any error in the answer. */
+async function search(base: string, query: string): Promise<unknown> {
+  const res = await ok(base, `/v2/_zot/ext/search?query=${encodeURIComponent(query)}`);
+  const body = JSON.parse(res.body) as { data?: unknown; errors?: unknown };
+  if (body.errors !== undefined) throw new Error(`${query.slice(0, 80)}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/** GlobalSearch's repository count (`Page.TotalCount`). */
+function totalCount(data: unknown): number {
+  return (data as { GlobalSearch: { Page: { TotalCount: number } } }).GlobalSearch.Page.TotalCount;
+}
 
 async function measureRepoStore(
   work: string,
@@ -234,6 +249,7 @@ async function measureRepoStore(
       );
     });
     rows.push({ operation: 'UI repository page', dimension: dim, size: repos, ...uiRepo });
+    await measureRepoSearch(berth, repos, samples, rows);
     rows.push({
       operation: 'RSS after the above',
       dimension: dim,
@@ -245,6 +261,45 @@ async function measureRepoStore(
     await berth.stop();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The search extension's queries on a store of `repos` repositories (one tag each). */
+async function measureRepoSearch(berth: Berth, repos: number, samples: number, rows: Row[]): Promise<void> {
+  const dim = 'repositories';
+  // The first query after start-up pays for the summaries start-up did not compute.
+  const started = performance.now();
+  const total = totalCount(await search(berth.url, QUERIES.home('DOWNLOADS')));
+  if (total !== repos) throw new Error(`GlobalSearch counted ${total} of ${repos} repositories`);
+  rows.push({
+    operation: 'search: first query after start-up',
+    dimension: dim,
+    size: repos,
+    ms: performance.now() - started,
+  });
+  const home = await time(
+    berth,
+    samples,
+    async () => void (await search(berth.url, QUERIES.home('DOWNLOADS'))),
+  );
+  rows.push({ operation: 'search: home page, 10 most downloaded', dimension: dim, size: repos, ...home });
+  const recent = await time(
+    berth,
+    samples,
+    async () => void (await search(berth.url, QUERIES.home('UPDATE_TIME'))),
+  );
+  rows.push({ operation: 'search: home page, 10 recently updated', dimension: dim, size: repos, ...recent });
+  // What the search box sends while a name is typed: `r0`, `r00`, … `r000123`.
+  const typed = repoName(Math.floor(repos / 2)).split('/')[1]!;
+  const typing = await time(berth, samples, async (i) => {
+    await search(berth.url, QUERIES.suggestions(typed.slice(0, 2 + (i % (typed.length - 1)))));
+  });
+  rows.push({ operation: 'search: typing a repository name', dimension: dim, size: repos, ...typing });
+  const list = await time(berth, samples, async () => void (await search(berth.url, QUERIES.repoList())));
+  rows.push({ operation: 'search: RepoListWithNewestImage (15)', dimension: dim, size: repos, ...list });
+  const expanded = await time(berth, samples, async (i) => {
+    await search(berth.url, QUERIES.expanded(repoName((i * 7919) % repos)));
+  });
+  rows.push({ operation: 'search: ExpandedRepoInfo', dimension: dim, size: repos, ...expanded });
 }
 
 async function measureTagStore(
@@ -306,6 +361,18 @@ async function measureTagStore(
       );
     });
     rows.push({ operation: 'UI repository page', dimension: dim, size: tags, ...uiRepo });
+    const tagSearch = await time(
+      berth,
+      samples,
+      async () => void (await search(berth.url, QUERIES.tags(repo, 't0'))),
+    );
+    rows.push({ operation: 'search: tags of one repository (15)', dimension: dim, size: tags, ...tagSearch });
+    const expanded = await time(
+      berth,
+      Math.max(3, Math.round(samples / 5)),
+      async () => void (await search(berth.url, QUERIES.expanded(repo))),
+    );
+    rows.push({ operation: 'search: ExpandedRepoInfo (every tag)', dimension: dim, size: tags, ...expanded });
   } finally {
     await berth.stop();
     await rm(root, { recursive: true, force: true });

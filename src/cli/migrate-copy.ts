@@ -13,6 +13,7 @@ import { Transform } from 'node:stream';
 import { RegistryError } from '../oci/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { BlobStep, RepositoryPlan } from './migrate-plan.js';
+import { mapLimited } from '../util/map-limited.js';
 
 export interface CopyObserver {
   /** Bytes of a blob streamed so far (called while it flows). */
@@ -41,24 +42,6 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Runs `work` over `items`, at most `limit` at a time; the first failure stops new work and is thrown. */
-async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  if (failure) throw failure.err;
-}
-
 export class RepositoryCopier {
   constructor(
     private readonly source: Registry,
@@ -69,7 +52,7 @@ export class RepositoryCopier {
 
   async copy(plan: RepositoryPlan): Promise<void> {
     const { repo } = plan;
-    await eachLimited(plan.blobs, this.blobConcurrency, async (blob) => {
+    await mapLimited(plan.blobs, this.blobConcurrency, async (blob) => {
       try {
         this.observer.step((await this.copyBlob(repo, blob)) ? 'blob' : 'mounted');
       } catch (err) {

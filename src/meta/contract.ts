@@ -79,19 +79,35 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         assert.deepEqual(await b.registryIndex.catalog('', 10), []);
       }));
 
-    it('registry index: replaceRepository swaps everything known about one repository at once', () =>
+    it('registry index: replaceRepositories swaps everything known about each repository at once', () =>
       withPair(async ({ a, b }) => {
         await a.registryIndex.recordManifest(manifest('r', D1), ['old'], 's1');
-        await b.registryIndex.replaceRepository(
-          'r',
-          's2',
-          [manifest('r', D2)],
-          [{ tag: 'new', digest: D2, pushedAt: 5 }],
-          [{ digest: LAYER, size: 7 }],
-        );
+        await a.registryIndex.recordManifest(manifest('keep', D1), ['v1'], 'k1');
+        await b.registryIndex.replaceRepositories([
+          {
+            repo: 'r',
+            stamp: 's2',
+            manifests: [manifest('r', D2)],
+            tags: [{ tag: 'new', digest: D2, pushedAt: 5 }],
+            blobs: [{ digest: LAYER, size: 7 }],
+          },
+          { repo: 'fresh', stamp: 'f1', manifests: [manifest('fresh', D1)], tags: [], blobs: [] },
+        ]);
         assert.equal(await a.registryIndex.resolveTag('r', 'old'), undefined);
         assert.equal((await a.registryIndex.resolveTag('r', 'new'))?.digest, D2);
-        assert.deepEqual(await a.registryIndex.allStamps(), new Map([['r', 's2']]));
+        assert.equal(await a.registryIndex.blobSize('r', LAYER), 7);
+        assert.equal((await a.registryIndex.manifest('fresh', D1))?.digest, D1);
+        assert.equal((await a.registryIndex.resolveTag('keep', 'v1'))?.digest, D1, 'repositories not in the batch stay');
+        assert.deepEqual(
+          await a.registryIndex.allStamps(),
+          new Map([
+            ['r', 's2'],
+            ['keep', 'k1'],
+            ['fresh', 'f1'],
+          ]),
+        );
+        await b.registryIndex.replaceRepositories([]);
+        assert.equal((await a.registryIndex.allStamps()).size, 3);
       }));
 
     it('API keys: created on one, found by key and id on the other, revoked by their owner only', () =>
@@ -202,8 +218,10 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         assert.deepEqual(await a.uiSummaries.manifestInfo(D2), info);
 
         // Reconciliation: the manifests that stay keep their rows.
-        await b.registryIndex.replaceRepository('other/app', 'stamp-4', [], [], []);
-        await b.registryIndex.replaceRepository('team/app', 'stamp-4', [manifest('team/app', D2)], [], []);
+        await b.registryIndex.replaceRepositories([
+          { repo: 'other/app', stamp: 'stamp-4', manifests: [], tags: [], blobs: [] },
+          { repo: 'team/app', stamp: 'stamp-4', manifests: [manifest('team/app', D2)], tags: [], blobs: [] },
+        ]);
         assert.deepEqual(await a.pullTimes.lastPulls('team/app'), new Map([[D2, 20]]));
         assert.deepEqual(await a.pullTimes.lastPulls('other/app'), new Map());
         assert.equal(await a.downloadCounts.ofManifest('other/app', D2), undefined);

@@ -28,6 +28,16 @@ export interface TagRecord {
   pushedAt: number;
 }
 
+/** Everything a repository's OCI layout says, as reconciliation read it. */
+export interface RepositorySnapshot {
+  repo: string;
+  /** The stamp (size and mtime) of the index.json it was read from. */
+  stamp: string;
+  manifests: ManifestRecord[];
+  tags: TagRecord[];
+  blobs: { digest: string; size: number }[];
+}
+
 export interface RegistryIndex {
   repositoryExists(repo: string): Promise<boolean>;
   /** The stamp (size and mtime) of the repository's index.json when it was last indexed. */
@@ -66,16 +76,12 @@ export interface RegistryIndex {
    */
   removeManifest(repo: string, digest: string, stamp: string): Promise<void>;
   /**
-   * Replaces everything known about a repository (reconciliation from its OCI layout); the rows of
-   * manifests it no longer holds go with them, those of the others stay.
+   * Replaces everything known about each repository (reconciliation from its OCI layout), all in
+   * one transaction; the rows of manifests a repository no longer holds go with them, those of the
+   * others stay. Reconciliation passes repositories in batches: one commit per repository was most
+   * of a large store's start-up.
    */
-  replaceRepository(
-    repo: string,
-    stamp: string,
-    manifests: ManifestRecord[],
-    tags: TagRecord[],
-    blobs: { digest: string; size: number }[],
-  ): Promise<void>;
+  replaceRepositories(snapshots: readonly RepositorySnapshot[]): Promise<void>;
   /** Removes a repository's records, and the rows of its manifests (`manifest-dependents.ts`). */
   deleteRepository(repo: string): Promise<void>;
   /**

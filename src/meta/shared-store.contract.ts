@@ -189,16 +189,18 @@ export function describeSharedStoreContract(name: string, fresh: () => Promise<M
         await a.registryIndex.removeBlob('x', d(3));
 
         await a.registryIndex.recordManifest(manifest('x', d(1)), ['old'], 's1');
-        await b.registryIndex.replaceRepository(
-          'x',
-          'rebuilt',
-          [manifest('x', d(2), { references: [d(9)] }), manifest('x', d(3))],
-          [
-            { tag: 'a', digest: d(2), pushedAt: 10 },
-            { tag: 'b', digest: d(3), pushedAt: 20 },
-          ],
-          [{ digest: d(9), size: 9 }],
-        );
+        await b.registryIndex.replaceRepositories([
+          {
+            repo: 'x',
+            stamp: 'rebuilt',
+            manifests: [manifest('x', d(2), { references: [d(9)] }), manifest('x', d(3))],
+            tags: [
+              { tag: 'a', digest: d(2), pushedAt: 10 },
+              { tag: 'b', digest: d(3), pushedAt: 20 },
+            ],
+            blobs: [{ digest: d(9), size: 9 }],
+          },
+        ]);
         assert.deepEqual(
           (await a.registryIndex.tags('x')).map((t) => t.tag),
           ['a', 'b'],

@@ -6,25 +6,36 @@
 import { isValidRepositoryName } from '../oci/names.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { BLOBS_DIR, INDEX_FILE, META_DIR, RESERVED_REPO_ENTRIES, UPLOADS_DIR } from './layout.js';
+import { mapLimited } from '../util/map-limited.js';
+
+/** Folders listed at once: on S3 each listing is a round trip, on a disk a thread-pool call. */
+const LISTINGS_IN_FLIGHT = 16;
 
 export async function findRepositoryFolders(
   driver: StorageDriver,
   accept: (entries: string[]) => boolean,
-  dir = '',
 ): Promise<string[]> {
   const found: string[] = [];
-  for (const entry of await driver.list(dir)) {
-    if (dir === '' && entry === META_DIR) continue;
-    if (entry.startsWith('.') || entry.startsWith('_') || RESERVED_REPO_ENTRIES.has(entry)) continue;
-    const child = dir === '' ? entry : `${dir}/${entry}`;
-    if (!isValidRepositoryName(child)) continue;
+  // Breadth first, one level at a time, so that each level's folders are listed concurrently.
+  let level: { dir: string; entries: string[] }[] = [{ dir: '', entries: await driver.list('') }];
+  while (level.length > 0) {
+    const children = level.flatMap(({ dir, entries }) =>
+      entries.flatMap((entry) => {
+        if (dir === '' && entry === META_DIR) return [];
+        if (entry.startsWith('.') || entry.startsWith('_') || RESERVED_REPO_ENTRIES.has(entry)) return [];
+        const child = dir === '' ? entry : `${dir}/${entry}`;
+        return isValidRepositoryName(child) ? [child] : [];
+      }),
+    );
     // list() answers [] for files and missing folders alike: nothing below them to visit.
-    const entries = await driver.list(child);
-    if (entries.length === 0) continue;
-    if (accept(entries)) found.push(child);
-    found.push(...(await findRepositoryFolders(driver, accept, child)));
+    const listed = await mapLimited(children, LISTINGS_IN_FLIGHT, async (dir) => ({
+      dir,
+      entries: await driver.list(dir),
+    }));
+    level = listed.filter(({ entries }) => entries.length > 0);
+    for (const { dir, entries } of level) if (accept(entries)) found.push(dir);
   }
-  return found;
+  return found.sort();
 }
 
 /**

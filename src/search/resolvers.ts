@@ -120,25 +120,28 @@ async function sortImages(
   sortBy: string | undefined,
   needle = '',
 ): Promise<ImageRef[]> {
-  const key = (i: ImageRef): string => `${i.repo}:${i.tag ?? i.digest}`;
+  // Each image's `repo:tag` once, not per comparison (a repository with 100,000 tags makes
+  // millions of comparisons).
+  const keys = new Map(images.map((i) => [i, `${i.repo}:${i.tag ?? i.digest}`]));
+  const byKey = (a: ImageRef, b: ImageRef): number => byName(keys.get(a)!, keys.get(b)!);
   switch (sortBy) {
     case 'ALPHABETIC_ASC':
-      return [...images].sort((a, b) => byName(key(a), key(b)));
+      return [...images].sort(byKey);
     case 'ALPHABETIC_DSC':
-      return [...images].sort((a, b) => byName(key(b), key(a)));
+      return [...images].sort((a, b) => byKey(b, a));
     case 'RELEVANCE':
       if (needle !== '') {
         const rank = (i: ImageRef): number => (i.tag === needle ? 0 : 1);
-        return [...images].sort((a, b) => rank(a) - rank(b) || byName(key(a), key(b)));
+        return [...images].sort((a, b) => rank(a) - rank(b) || byKey(a, b));
       }
-      return [...images].sort((a, b) => b.taggedAt - a.taggedAt || byName(key(a), key(b)));
+      return [...images].sort((a, b) => b.taggedAt - a.taggedAt || byKey(a, b));
     case 'DOWNLOADS': {
       const counts = await Promise.all(images.map((i) => scope.deps.downloads.ofManifest(i.repo, i.digest)));
       const n = new Map(images.map((i, k) => [i, counts[k]?.count ?? 0]));
-      return [...images].sort((a, b) => n.get(b)! - n.get(a)! || byName(key(a), key(b)));
+      return [...images].sort((a, b) => n.get(b)! - n.get(a)! || byKey(a, b));
     }
     default:
-      return [...images].sort((a, b) => b.taggedAt - a.taggedAt || byName(key(a), key(b)));
+      return [...images].sort((a, b) => b.taggedAt - a.taggedAt || byKey(a, b));
   }
 }
 
@@ -389,7 +392,10 @@ export const rootResolvers = {
       const tagPrefix = query.slice(colon + 1).toLowerCase();
       const images =
         scope.canRead(repo) && (await scope.deps.summaries.summary(repo))
-          ? (await scope.imagesOf(repo)).filter((i) => (i.tag ?? '').toLowerCase().startsWith(tagPrefix))
+          ? // By name: the order most sorts below want, which the sort then finds already in place.
+            (await scope.imagesOf(repo, tagPrefix, 'name')).filter((i) =>
+              (i.tag ?? '').toLowerCase().startsWith(tagPrefix),
+            )
           : [];
       const sorted = await sortImages(
         scope,

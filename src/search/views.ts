@@ -18,6 +18,7 @@ import type {
   RepoSummary as UiRepoSummary,
   SortDirection,
   TagRow,
+  TagSort,
 } from '../meta/ui-summaries.js';
 import type { VisibleRepositories } from '../ui/visibility.js';
 import type { VulnerabilityService } from './cve/types.js';
@@ -220,9 +221,13 @@ export class SearchScope {
     return new ImageSummaryView(this, image);
   }
 
-  /** Image references of the tags of `repo` (cosign's signature tags left out), newest first. */
-  async imagesOf(repo: string): Promise<ImageRef[]> {
-    return (await this.deps.summaries.tags(repo, '', 'pushed'))
+  /**
+   * Image references of the tags of `repo` (cosign's signature tags left out), newest first or by
+   * name; with `contains`, only tags whose name contains it (case-insensitive), which the database
+   * narrows before any row is built.
+   */
+  async imagesOf(repo: string, contains = '', order: TagSort = 'pushed'): Promise<ImageRef[]> {
+    return (await this.deps.summaries.tags(repo, contains, order))
       .filter((t) => isImageTag(t.tag))
       .map((t) => imageRefOfTag(repo, t));
   }

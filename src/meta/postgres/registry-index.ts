@@ -9,7 +9,7 @@
  * `data_version`. Blob membership alone moves no stamp, so it advances nothing (as in SQLite, where
  * the full check it would trigger compares stamps only).
  */
-import type { ManifestRecord, RegistryIndex, TagRecord } from '../registry-index.js';
+import type { ManifestRecord, RegistryIndex, RepositorySnapshot, TagRecord } from '../registry-index.js';
 import { transaction, type Migrations, type Pool, type Queryable } from './database.js';
 import type { ChangeCounter } from './changes.js';
 import {
@@ -295,36 +295,10 @@ export class PostgresRegistryIndex implements RegistryIndex {
     await this.changes.advance();
   }
 
-  async replaceRepository(
-    repo: string,
-    stamp: string,
-    manifests: ManifestRecord[],
-    tags: TagRecord[],
-    blobs: { digest: string; size: number }[],
-  ): Promise<void> {
+  async replaceRepositories(snapshots: readonly RepositorySnapshot[]): Promise<void> {
+    if (snapshots.length === 0) return;
     await transaction(this.pool, async (db) => {
-      const before = await digestsOf(db, repo);
-      await clear(db, repo);
-      await db.query(UPSERT_REPO, [repo, stamp, Date.now()]);
-      await insertManifests(db, manifests);
-      const distinct = [...new Map(tags.map((t) => [t.tag, t])).values()];
-      if (distinct.length > 0) {
-        await db.query(
-          `INSERT INTO tags (repo, tag, digest, pushed_at)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[])
-           ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, pushed_at = excluded.pushed_at`,
-          [repo, distinct.map((t) => t.tag), distinct.map((t) => t.digest), distinct.map((t) => t.pushedAt)],
-        );
-      }
-      if (blobs.length > 0) {
-        await db.query(
-          `INSERT INTO blobs (digest, repo, size) SELECT d, $1, s FROM unnest($2::text[], $3::bigint[]) AS b(d, s)
-           ON CONFLICT DO NOTHING`,
-          [repo, blobs.map((b) => b.digest), blobs.map((b) => b.size)],
-        );
-      }
-      await runAll(db, DEPENDENTS.orphansOfRepository, [repo]);
-      await runAll(db, DEPENDENTS.ofDigests, [before]);
+      for (const snapshot of snapshots) await replaceRepository(db, snapshot);
     });
     await this.changes.advance();
   }
@@ -343,6 +317,35 @@ export class PostgresRegistryIndex implements RegistryIndex {
   async purgeOrphans(): Promise<number> {
     return transaction(this.pool, (db) => runAll(db, DEPENDENTS.orphans));
   }
+}
+
+/** One repository of `replaceRepositories`, inside its transaction. */
+async function replaceRepository(
+  db: Queryable,
+  { repo, stamp, manifests, tags, blobs }: RepositorySnapshot,
+): Promise<void> {
+  const before = await digestsOf(db, repo);
+  await clear(db, repo);
+  await db.query(UPSERT_REPO, [repo, stamp, Date.now()]);
+  await insertManifests(db, manifests);
+  const distinct = [...new Map(tags.map((t) => [t.tag, t])).values()];
+  if (distinct.length > 0) {
+    await db.query(
+      `INSERT INTO tags (repo, tag, digest, pushed_at)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[])
+       ON CONFLICT (repo, tag) DO UPDATE SET digest = excluded.digest, pushed_at = excluded.pushed_at`,
+      [repo, distinct.map((t) => t.tag), distinct.map((t) => t.digest), distinct.map((t) => t.pushedAt)],
+    );
+  }
+  if (blobs.length > 0) {
+    await db.query(
+      `INSERT INTO blobs (digest, repo, size) SELECT d, $1, s FROM unnest($2::text[], $3::bigint[]) AS b(d, s)
+       ON CONFLICT DO NOTHING`,
+      [repo, blobs.map((b) => b.digest), blobs.map((b) => b.size)],
+    );
+  }
+  await runAll(db, DEPENDENTS.orphansOfRepository, [repo]);
+  await runAll(db, DEPENDENTS.ofDigests, [before]);
 }
 
 async function clear(db: Queryable, repo: string): Promise<void> {

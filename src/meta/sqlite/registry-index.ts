@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../database.js';
-import type { ManifestRecord, RegistryIndex, TagRecord } from '../registry-index.js';
+import type { ManifestRecord, RegistryIndex, RepositorySnapshot, TagRecord } from '../registry-index.js';
 import { ReadCache } from './read-cache.js';
 import {
   MANIFESTS_BY_DIGEST,
@@ -278,23 +278,18 @@ export class SqliteRegistryIndex implements RegistryIndex {
     })();
   }
 
-  /** Replaces everything known about a repository (reconciliation from its OCI layout). */
-  async replaceRepository(
-    repo: string,
-    stamp: string,
-    manifests: ManifestRecord[],
-    tags: TagRecord[],
-    blobs: { digest: string; size: number }[],
-  ): Promise<void> {
+  async replaceRepositories(snapshots: readonly RepositorySnapshot[]): Promise<void> {
     this.db.transaction(() => {
-      const before = this.s.digestsOf.all(repo) as string[];
-      this.clear(repo);
-      this.s.upsertRepo.run(repo, stamp, Date.now());
-      for (const m of manifests) this.insertManifest(m);
-      for (const t of tags) this.s.upsertTag.run(repo, t.tag, t.digest, t.pushedAt);
-      for (const b of blobs) this.s.addBlob.run(b.digest, repo, b.size);
-      for (const s of this.dependents.orphansOfRepository) s.run(repo);
-      this.forgetDigests(before);
+      for (const { repo, stamp, manifests, tags, blobs } of snapshots) {
+        const before = this.s.digestsOf.all(repo) as string[];
+        this.clear(repo);
+        this.s.upsertRepo.run(repo, stamp, Date.now());
+        for (const m of manifests) this.insertManifest(m);
+        for (const t of tags) this.s.upsertTag.run(repo, t.tag, t.digest, t.pushedAt);
+        for (const b of blobs) this.s.addBlob.run(b.digest, repo, b.size);
+        for (const s of this.dependents.orphansOfRepository) s.run(repo);
+        this.forgetDigests(before);
+      }
     })();
   }
 
