@@ -97,7 +97,11 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         assert.equal((await a.registryIndex.resolveTag('r', 'new'))?.digest, D2);
         assert.equal(await a.registryIndex.blobSize('r', LAYER), 7);
         assert.equal((await a.registryIndex.manifest('fresh', D1))?.digest, D1);
-        assert.equal((await a.registryIndex.resolveTag('keep', 'v1'))?.digest, D1, 'repositories not in the batch stay');
+        assert.equal(
+          (await a.registryIndex.resolveTag('keep', 'v1'))?.digest,
+          D1,
+          'repositories not in the batch stay',
+        );
         assert.deepEqual(
           await a.registryIndex.allStamps(),
           new Map([

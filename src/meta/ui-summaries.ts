@@ -56,6 +56,21 @@ export interface TagRow {
 
 export type TagSort = 'pushed' | 'name';
 
+/** Where a tag filter must occur in a tag's name (case-insensitive): anywhere, or at its start. */
+export type TagMatch = 'contains' | 'prefix';
+
+/**
+ * The LIKE pattern (`ESCAPE '\'`) of a tag filter: `%`, `_` and `\` in it match themselves. Both
+ * implementations compare it with `lower(tag)`.
+ */
+export function tagLikePattern(filter: string, match: TagMatch): string {
+  const literal = filter
+    .trim()
+    .toLowerCase()
+    .replace(/[\\%_]/g, (c) => `\\${c}`);
+  return match === 'prefix' ? `${literal}%` : `%${literal}%`;
+}
+
 /** A page of rows: skip `offset`, then at most `limit`. */
 export interface TagWindow {
   offset: number;
@@ -77,13 +92,13 @@ export interface UiSummaries {
   orderedNames(sort: RepoSort, direction: SortDirection): Promise<string[]>;
   summary(name: string): Promise<RepoSummary | undefined>;
   /**
-   * Tags of a repository with their manifests' facts, whose name contains `filter`; with `window`,
-   * only those rows, chosen by the database (a page of a repository with 100,000 tags neither
-   * sorts nor builds them all in the process).
+   * Tags of a repository with their manifests' facts, whose name contains `filter` (or starts
+   * with it); with `window`, only those rows, chosen by the database (a page of a repository with
+   * 100,000 tags neither sorts nor builds them all in the process).
    */
-  tags(repo: string, filter: string, sort: TagSort, window?: TagWindow): Promise<TagRow[]>;
+  tags(repo: string, filter: string, sort: TagSort, window?: TagWindow, match?: TagMatch): Promise<TagRow[]>;
   /** How many rows `tags` gives without a window. */
-  tagMatches(repo: string, filter: string): Promise<number>;
+  tagMatches(repo: string, filter: string, match?: TagMatch): Promise<number>;
   tagCount(repo: string): Promise<number>;
   manifestInfo(digest: string): Promise<ManifestInfo | undefined>;
   saveManifestInfo(digest: string, info: ManifestInfo): Promise<void>;

@@ -10,8 +10,10 @@ import type {
   RepoSort,
   RepoSummary,
   SortDirection,
+  TagMatch,
   TagRow,
   TagSort,
+  TagWindow,
   UiSummaries as UiQueries,
 } from '../meta/ui-summaries.js';
 
@@ -34,7 +36,9 @@ export interface SummaryReads {
   readonly generation: number;
   orderedNames(sort: RepoSort, direction: SortDirection): Promise<string[]>;
   summary(name: string): Promise<RepoSummary | undefined>;
-  tags(repo: string, filter: string, sort: TagSort): Promise<TagRow[]>;
+  tags(repo: string, filter: string, sort: TagSort, window?: TagWindow, match?: TagMatch): Promise<TagRow[]>;
+  /** How many rows `tags` gives without a window. */
+  tagMatches(repo: string, filter: string, match?: TagMatch): Promise<number>;
 }
 
 export function asyncReads(
@@ -58,7 +62,8 @@ export function asyncReads(
       },
       orderedNames: async (sort, direction) => queries.orderedNames(sort, direction),
       summary: async (name) => queries.summary(name),
-      tags: async (repo, filter, sort) => queries.tags(repo, filter, sort),
+      tags: async (repo, filter, sort, window, match) => queries.tags(repo, filter, sort, window, match),
+      tagMatches: async (repo, filter, match) => queries.tagMatches(repo, filter, match),
     },
   };
 }

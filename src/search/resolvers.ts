@@ -16,7 +16,16 @@ import {
   vulnerabilitiesOf,
   NOT_SCANNED,
 } from './vulnerabilities.js';
-import { platformObject, type ImageRef, type ImageSummaryView, type SearchScope } from './views.js';
+import type { TagSort } from '../meta/ui-summaries.js';
+import {
+  COSIGN_TAG_START,
+  imageRefOfTag,
+  platformObject,
+  prefixMayMatchCosignTag,
+  type ImageRef,
+  type ImageSummaryView,
+  type SearchScope,
+} from './views.js';
 
 type Obj = Record<string, unknown>;
 
@@ -269,6 +278,61 @@ function rankOf(name: string, needle: string): number {
   return at < 0 ? Number.MAX_SAFE_INTEGER : at + 2;
 }
 
+/** Whether `filter` can leave an image out (an empty filter object cannot). */
+function filtersImages(filter: FilterInput | null | undefined): boolean {
+  return (
+    !!filter &&
+    (!!filter.HasToBeSigned ||
+      filter.IsStarred != null ||
+      filter.IsBookmarked != null ||
+      hasPlatformFilter(filter))
+  );
+}
+
+/**
+ * One page of `repo`'s images whose tag starts with `prefix`, counted and cut out by the database
+ * (a repository with 100,000 tags then builds 15 rows, not 100,000) when that gives exactly what
+ * `sortImages` would: no filter, an order the database keeps (by name, or newest first), no tag
+ * equal to the prefix (relevance puts it first) and no cosign tag among the matches (they are
+ * not images). Undefined otherwise: the caller then sorts every match itself.
+ */
+async function tagPageFromDatabase(
+  scope: SearchScope,
+  repo: string,
+  prefix: string,
+  page: Page,
+  filter: FilterInput | null | undefined,
+): Promise<{ Page: { TotalCount: number; ItemCount: number }; items: ImageRef[] } | undefined> {
+  if (filtersImages(filter)) return undefined;
+  const summaries = scope.deps.summaries;
+  let order: TagSort;
+  switch (page.sortBy) {
+    case 'ALPHABETIC_ASC':
+      order = 'name';
+      break;
+    case 'ALPHABETIC_DSC':
+    case 'DOWNLOADS':
+      return undefined;
+    case 'RELEVANCE':
+      if (prefix === '') order = 'pushed';
+      else if (await scope.deps.index.resolveTag(repo, prefix)) return undefined;
+      else order = 'name';
+      break;
+    default:
+      order = 'pushed';
+  }
+  if (prefixMayMatchCosignTag(prefix) && (await summaries.tagMatches(repo, COSIGN_TAG_START, 'prefix')) > 0)
+    return undefined;
+  const [total, rows] = await Promise.all([
+    summaries.tagMatches(repo, prefix, 'prefix'),
+    summaries.tags(repo, prefix, order, { offset: page.offset, limit: page.limit }, 'prefix'),
+  ]);
+  return {
+    Page: { TotalCount: total, ItemCount: rows.length },
+    items: rows.map((r) => imageRefOfTag(repo, r)),
+  };
+}
+
 async function reposResult(scope: SearchScope, names: string[], page: Page, needle = ''): Promise<Obj> {
   const { Page, items } = paginate(names, page);
   const summaries = await Promise.all(items.map((n) => scope.repoSummary(n, rankOf(n, needle))));
@@ -390,20 +454,26 @@ export const rootResolvers = {
     if (colon >= 0) {
       const repo = query.slice(0, colon);
       const tagPrefix = query.slice(colon + 1).toLowerCase();
-      const images =
-        scope.canRead(repo) && (await scope.deps.summaries.summary(repo))
-          ? // By name: the order most sorts below want, which the sort then finds already in place.
-            (await scope.imagesOf(repo, tagPrefix, 'name')).filter((i) =>
-              (i.tag ?? '').toLowerCase().startsWith(tagPrefix),
-            )
-          : [];
-      const sorted = await sortImages(
-        scope,
-        await filterImages(scope, images, args.filter),
-        page.sortBy,
-        tagPrefix,
-      );
-      const { Page, items } = paginate(sorted, page);
+      const readable = scope.canRead(repo) && (await scope.summary(repo)) !== undefined;
+      const { Page, items } = !readable
+        ? paginate([], page)
+        : ((await tagPageFromDatabase(scope, repo, tagPrefix, page, args.filter)) ??
+          paginate(
+            await sortImages(
+              scope,
+              await filterImages(
+                scope,
+                // By name: the order most sorts want, which the sort then finds already in place.
+                (await scope.imagesOf(repo, tagPrefix, 'name')).filter((i) =>
+                  (i.tag ?? '').toLowerCase().startsWith(tagPrefix),
+                ),
+                args.filter,
+              ),
+              page.sortBy,
+              tagPrefix,
+            ),
+            page,
+          ));
       return { Page, Images: items.map((i) => scope.imageSummary(i)), Repos: [], Layers: [] };
     }
     const needle = query.toLowerCase();

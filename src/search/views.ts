@@ -45,11 +45,18 @@ const SIGNATURE_TOOLS: Readonly<Record<string, string>> = {
   'application/vnd.cncf.notary.signature': 'notation',
 };
 
+/** How every cosign tag (`sha256-<hex>.sig`, `.att`, `.sbom`) begins. */
+export const COSIGN_TAG_START = 'sha256-';
 /** cosign's tag-based signatures, attestations and SBOMs: artifacts of an image, not images. */
-const COSIGN_TAG = /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/;
+const COSIGN_TAG = new RegExp(`^${COSIGN_TAG_START}[0-9a-f]{64}(\\.[a-z]+)?$`);
 
 export function isImageTag(tag: string): boolean {
   return !COSIGN_TAG.test(tag);
+}
+
+/** Whether a tag whose lower-case name starts with `prefix` may be a cosign tag. */
+export function prefixMayMatchCosignTag(prefix: string): boolean {
+  return COSIGN_TAG_START.startsWith(prefix) || prefix.startsWith(COSIGN_TAG_START);
 }
 
 const ANNOTATION = {
@@ -141,6 +148,15 @@ export class SearchScope {
     const generation = summaries.generation;
     const ordered = await summaries.orderedNames(sort, direction);
     return visibility.filter(this.identity, `${sort}:${direction}`, generation, ordered);
+  }
+
+  /**
+   * A repository's summary, when it holds a manifest; current, so that a repository pushed a
+   * moment ago is found even by a request that lists no repositories first.
+   */
+  async summary(repo: string): Promise<UiRepoSummary | undefined> {
+    await this.deps.summaries.ensureFresh();
+    return this.deps.summaries.summary(repo);
   }
 
   /** Facts of a manifest: at once when they are in memory, else a promise (one per request and digest). */
@@ -238,7 +254,7 @@ export class SearchScope {
    * from every image rather than the newest.
    */
   async repoSummary(name: string, rank = 0, images?: ImageRef[]): Promise<RepoSummaryView | undefined> {
-    const summary = await this.deps.summaries.summary(name);
+    const summary = await this.summary(name);
     return summary && new RepoSummaryView(this, summary, rank, images);
   }
 }

@@ -9,7 +9,7 @@
  * Any replica may recompute a summary (the rows are upserts of a deterministic query), so each
  * replica's cached name lists are dropped whenever the change counter moved, whoever refreshed.
  */
-import { FULL_CHECK_MS } from '../ui-summaries.js';
+import { FULL_CHECK_MS, tagLikePattern } from '../ui-summaries.js';
 import type {
   ManifestInfo,
   Platform,
@@ -17,6 +17,7 @@ import type {
   RepoSort,
   RepoSummary,
   SortDirection,
+  TagMatch,
   TagRow,
   TagSort,
   TagWindow,
@@ -62,11 +63,6 @@ const TAG_ORDER: Record<TagSort, string> = {
   pushed: 't.pushed_at DESC, t.tag ASC',
   name: 't.tag ASC',
 };
-
-/** Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'` (tag filters). */
-function likeContains(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 /** Recomputes the summaries of the named repositories (sorted: concurrent refreshes lock rows in one order). */
 const REFRESH = `
@@ -214,23 +210,29 @@ export class PostgresUiSummaries implements UiSummaries {
     );
   }
 
-  async tags(repo: string, filter: string, sort: TagSort, window?: TagWindow): Promise<TagRow[]> {
+  async tags(
+    repo: string,
+    filter: string,
+    sort: TagSort,
+    window?: TagWindow,
+    match: TagMatch = 'contains',
+  ): Promise<TagRow[]> {
     const { rows } = await this.pool.query<TagRow>(
       `SELECT t.tag, t.digest, t.pushed_at AS "pushedAt", m.media_type AS "mediaType",
               m.artifact_type AS "artifactType", m.size AS "manifestSize"
        FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
        WHERE t.repo = $1 AND lower(t.tag) LIKE $2 ESCAPE '\\'
        ORDER BY ${TAG_ORDER[sort]} LIMIT $3 OFFSET $4`,
-      [repo, likeContains(filter.trim().toLowerCase()), window?.limit ?? null, window?.offset ?? 0],
+      [repo, tagLikePattern(filter, match), window?.limit ?? null, window?.offset ?? 0],
     );
     return rows;
   }
 
-  async tagMatches(repo: string, filter: string): Promise<number> {
+  async tagMatches(repo: string, filter: string, match: TagMatch = 'contains'): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(
       `SELECT COUNT(*) AS n FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
        WHERE t.repo = $1 AND lower(t.tag) LIKE $2 ESCAPE '\\'`,
-      [repo, likeContains(filter.trim().toLowerCase())],
+      [repo, tagLikePattern(filter, match)],
     );
     return rows[0]!.n;
   }

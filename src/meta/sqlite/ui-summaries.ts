@@ -19,12 +19,14 @@ import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../database.js';
 import {
   FULL_CHECK_MS,
+  tagLikePattern,
   type ManifestInfo,
   type Platform,
   type QueryOptions,
   type RepoSort,
   type RepoSummary,
   type SortDirection,
+  type TagMatch,
   type TagRow,
   type TagSort,
   type TagWindow,
@@ -83,11 +85,6 @@ const TAG_ORDER: Record<TagSort, string> = {
   pushed: 't.pushed_at DESC, t.tag ASC',
   name: 't.tag ASC',
 };
-
-/** Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'` (tag filters). */
-function likeContains(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 export class SqliteUiSummaries implements UiSummaries {
   private readonly s;
@@ -283,7 +280,13 @@ export class SqliteUiSummaries implements UiSummaries {
    * `window`, only those rows (SQLite keeps the top rows while sorting, so a page of a repository
    * with 100,000 tags neither sorts nor builds them all).
    */
-  async tags(repo: string, filter: string, sort: TagSort, window?: TagWindow): Promise<TagRow[]> {
+  async tags(
+    repo: string,
+    filter: string,
+    sort: TagSort,
+    window?: TagWindow,
+    match: TagMatch = 'contains',
+  ): Promise<TagRow[]> {
     let query = this.tagsBy.get(sort);
     if (!query) {
       const statement = this.db.prepare(
@@ -297,18 +300,18 @@ export class SqliteUiSummaries implements UiSummaries {
       this.tagsBy.set(sort, query);
     }
     // A negative LIMIT is no limit.
-    return query(repo, likeContains(filter.trim().toLowerCase()), window?.limit ?? -1, window?.offset ?? 0);
+    return query(repo, tagLikePattern(filter, match), window?.limit ?? -1, window?.offset ?? 0);
   }
 
   /** How many rows `tags` gives without a window. */
-  async tagMatches(repo: string, filter: string): Promise<number> {
+  async tagMatches(repo: string, filter: string, match: TagMatch = 'contains'): Promise<number> {
     this.tagMatchCount ??= this.db
       .prepare(
         `SELECT COUNT(*) FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
          WHERE t.repo = ? AND lower(t.tag) LIKE ? ESCAPE '\\'`,
       )
       .pluck();
-    return this.tagMatchCount.get(repo, likeContains(filter.trim().toLowerCase())) as number;
+    return this.tagMatchCount.get(repo, tagLikePattern(filter, match)) as number;
   }
 
   async tagCount(repo: string): Promise<number> {
