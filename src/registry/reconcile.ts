@@ -88,25 +88,32 @@ async function readRepository(
     return digest ? [{ entry, digest }] : [];
   });
   const now = Date.now();
-  const firstOfEach = [...new Map(entries.map((e) => [e.digest.value, e])).values()];
-  const records = await mapLimited(firstOfEach, CALLS_PER_REPOSITORY, async ({ entry, digest }) => {
-    try {
-      const data = await driver.getContent(layout.blob(repo, digest));
-      return toRecord(repo, digest.value, data.length, parseManifest(data, entry.mediaType), now);
-    } catch (err) {
-      log.warn(
-        { repo, digest: digest.value, err: isNotFound(err) ? 'missing' : err },
-        'manifest listed in index.json is unusable; skipped',
-      );
-      return undefined;
-    }
-  });
+  // A digest listed twice (two tags) is read once, with its first entry's media type.
+  const firstOfEach = new Map<string, (typeof entries)[number]>();
+  for (const e of entries) if (!firstOfEach.has(e.digest.value)) firstOfEach.set(e.digest.value, e);
+  const records = await mapLimited(
+    [...firstOfEach.values()],
+    CALLS_PER_REPOSITORY,
+    async ({ entry, digest }) => {
+      try {
+        const data = await driver.getContent(layout.blob(repo, digest));
+        return toRecord(repo, digest.value, data.length, parseManifest(data, entry.mediaType), now);
+      } catch (err) {
+        log.warn(
+          { repo, digest: digest.value, err: isNotFound(err) ? 'missing' : err },
+          'manifest listed in index.json is unusable; skipped',
+        );
+        return undefined;
+      }
+    },
+  );
   const manifests = records.filter((r): r is ManifestRecord => r !== undefined);
   const usable = new Set(manifests.map((m) => m.digest));
   const tags: TagRecord[] = [];
   for (const { entry, digest } of entries) {
     const tag = tagOf(entry);
-    if (tag !== undefined && usable.has(digest.value)) tags.push({ tag, digest: digest.value, pushedAt: now });
+    if (tag !== undefined && usable.has(digest.value))
+      tags.push({ tag, digest: digest.value, pushedAt: now });
   }
   return { repo, stamp, manifests, tags, blobs: await readBlobs(driver, repo) };
 }

@@ -126,6 +126,8 @@ export class SearchScope {
   readonly prefs: () => Promise<UserPrefs>;
   readonly starCounts: () => Promise<Map<string, number>>;
   readonly repoDownloads: () => Promise<Map<string, number>>;
+  /** Brings the summaries up to date once per request, however many summaries it reads. */
+  private readonly fresh: () => Promise<void>;
   private readonly factsMemo = new Map<string, Promise<ImageFacts | undefined>>();
 
   constructor(
@@ -135,6 +137,7 @@ export class SearchScope {
     this.prefs = once(() => deps.prefs.of(isAnonymous(identity) ? '' : identity.username));
     this.starCounts = once(() => deps.prefs.starCounts());
     this.repoDownloads = once(() => deps.downloads.perRepository());
+    this.fresh = once(() => deps.summaries.ensureFresh());
   }
 
   canRead(repo: string): boolean {
@@ -144,7 +147,7 @@ export class SearchScope {
   /** Repositories holding a manifest that the caller may read, in one of the summaries' orders. */
   async visibleRepositories(sort: RepoSort = 'name', direction: SortDirection = 'asc'): Promise<string[]> {
     const { summaries, visibility } = this.deps;
-    await summaries.ensureFresh();
+    await this.fresh();
     const generation = summaries.generation;
     const ordered = await summaries.orderedNames(sort, direction);
     return visibility.filter(this.identity, `${sort}:${direction}`, generation, ordered);
@@ -155,7 +158,7 @@ export class SearchScope {
    * moment ago is found even by a request that lists no repositories first.
    */
   async summary(repo: string): Promise<UiRepoSummary | undefined> {
-    await this.deps.summaries.ensureFresh();
+    await this.fresh();
     return this.deps.summaries.summary(repo);
   }
 
