@@ -36,6 +36,8 @@ export interface BenchOptions {
   distributionCache: boolean;
   /** Run a second Distribution in Berth's place (to develop the benchmark without Berth). */
   berthIsDistribution: boolean;
+  /** Also benchmark the push floor (floor-registry.ts) in the push scenarios. */
+  floor: boolean;
   /** Extra arguments for Berth's node process, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
   berthNodeArgs: string[];
   workDir: string;
@@ -67,6 +69,8 @@ Compares Berth with CNCF Distribution (docker-registry) in the same run.
   --berth-pid PID           its PID, for memory figures
   --berth-node-args=ARGS    extra node flags for Berth, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --berth-is-distribution   start a second Distribution in Berth's place (developing the bench)
+  --floor                   also push to the push floor (bench/floor-registry.ts): the least a
+                            push with Berth's layout and fsyncs costs here; push scenarios only
   --distribution-url URL    a Distribution already running; --distribution-pid PID
   --distribution-cache X    inmemory (default, as Debian's packaged config) or none
   --work-dir DIR            where the servers' temporary storage goes  (default: os tmpdir)
@@ -94,6 +98,7 @@ const SPEC = {
   'berth-pid': { type: 'string' },
   'berth-is-distribution': { type: 'boolean' },
   'berth-node-args': { type: 'string' },
+  floor: { type: 'boolean' },
   'distribution-url': { type: 'string' },
   'distribution-pid': { type: 'string' },
   'distribution-cache': { type: 'string' },
@@ -157,6 +162,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     sameRepo: bool('same-repo'),
     probe: !bool('no-probe') && !quick,
     berthIsDistribution: bool('berth-is-distribution'),
+    floor: bool('floor'),
     berthNodeArgs: (get('berth-node-args') ?? '').split(/\s+/).filter((a) => a !== ''),
     distributionCache: distributionCache(get('distribution-cache')),
     workDir: get('work-dir') ?? tmpdir(),

@@ -67,6 +67,24 @@ export function ratio(row: Row): number {
 }
 
 /**
+ * The push floor's figures for a row, when it ran: its ratio to Distribution (the most any server
+ * with Berth's layout and fsyncs could reach here), how much of it Berth reaches, and each one's
+ * CPU per push (the floor's is the disk's and the HTTP stack's share of Berth's).
+ */
+export function floorLine(row: Row): string | undefined {
+  const f = row.results.floor;
+  const b = row.results.berth;
+  const d = row.results.distribution;
+  if (!usable(f)) return undefined;
+  const parts = [`floor ${f.opsPerSec.toFixed(1)} ops/s`];
+  if (usable(d)) parts.push(`floor/distribution ${(f.opsPerSec / d.opsPerSec).toFixed(2)}x`);
+  if (usable(b)) parts.push(`berth/floor ${(b.opsPerSec / f.opsPerSec).toFixed(2)}`);
+  const cpu = (m: Measurement | undefined): string => m?.serverCpuMsPerOp?.toFixed(2) ?? '?';
+  parts.push(`CPU ms/op floor ${cpu(f)}, berth ${cpu(b)}, distribution ${cpu(d)}`);
+  return parts.join(', ');
+}
+
+/**
  * Distribution's server CPU time per operation over Berth's: how much less work Berth does for the
  * same operation. Unlike throughput it hardly moves when other work shares the machine.
  */

@@ -15,9 +15,23 @@ import { describeMachine, measureLimits, type Limits } from './machine.js';
 import { runConcurrent } from './measure.js';
 import { ProcessWatch } from './memory.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { checkTargets, formatChecks, formatTable, ratio, type Measurement, type Row } from './report.js';
+import {
+  checkTargets,
+  floorLine,
+  formatChecks,
+  formatTable,
+  ratio,
+  type Measurement,
+  type Row,
+} from './report.js';
 import { prepareFixture, SCENARIOS, type Fixture, type Scenario } from './scenarios.js';
-import { externalRegistry, startBerthRegistry, startDistribution, type Registry } from './servers.js';
+import {
+  externalRegistry,
+  startBerthRegistry,
+  startDistribution,
+  startFloorRegistry,
+  type Registry,
+} from './servers.js';
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -38,6 +52,7 @@ async function startRegistries(options: BenchOptions): Promise<Registry[]> {
     } else {
       started.push(await startDistribution(options.workDir, options.distributionCache));
     }
+    if (options.floor) started.push(await startFloorRegistry(options.workDir));
   } catch (err) {
     await Promise.allSettled(started.map((r) => r.stop()));
     throw err;
@@ -155,6 +170,7 @@ async function main(): Promise<number> {
     for (const r of registries) log(`${r.name}: ${r.url} (pid ${r.pid ?? '?'}) ${r.description}`);
     const fixtures = new Map<string, Fixture>();
     for (const registry of registries) {
+      if (registry.pushesOnly === true) continue;
       const t = Date.now();
       fixtures.set(registry.name, await prepareFixture(registry, options, family));
       log(
@@ -168,7 +184,9 @@ async function main(): Promise<number> {
         const rounds: Record<string, Measurement[]> = {};
         for (let round = 0; round < options.rounds; round++) {
           for (const registry of registries) {
-            const fixture = fixtures.get(registry.name) as Fixture;
+            if (registry.pushesOnly === true && !scenario.id.startsWith('push-')) continue;
+            // The push scenarios read nothing of the fixture; the floor has none of its own.
+            const fixture = (fixtures.get(registry.name) ?? fixtures.get('berth')) as Fixture;
             const m = await measureOne(scenario, registry, fixture, concurrency, options, family, round);
             (rounds[registry.name] ??= []).push(m);
             log(
@@ -186,6 +204,8 @@ async function main(): Promise<number> {
         rows.push(row);
         const r = ratio(row);
         if (Number.isFinite(r)) log(`${' '.repeat(20)}berth/distribution ${r.toFixed(2)}x`);
+        const floor = floorLine(row);
+        if (floor !== undefined) log(`${' '.repeat(20)}${floor}`);
       }
     }
   } finally {
@@ -208,6 +228,16 @@ async function main(): Promise<number> {
   console.log(formatTable(rows, checks));
   console.log('\nTargets (issue 2):');
   console.log(formatChecks(checks));
+  const floors = rows.flatMap((row) => {
+    const line = floorLine(row);
+    return line === undefined
+      ? []
+      : [`${row.scenario.padEnd(14)} c=${String(row.concurrency).padEnd(3)} ${line}`];
+  });
+  if (floors.length > 0) {
+    console.log('\nThe push floor (bench/floor-registry.ts: layout and fsyncs only), medians:');
+    for (const line of floors) console.log(line);
+  }
 
   const result = {
     startedAt: startedAt.toISOString(),

@@ -17,6 +17,8 @@ export interface Registry {
   pid?: number;
   /** What it is, for the report: a version or "external". */
   description: string;
+  /** Takes part in the push scenarios only (the push floor answers no reads). */
+  pushesOnly?: boolean;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,25 @@ export async function startBerthRegistry(workDir: string, nodeArgs: string[] = [
   );
 }
 
+const FLOOR_SERVER = fileURLToPath(new URL('./floor-registry.js', import.meta.url));
+
+/** Starts the push floor (floor-registry.ts): the least a durable push can cost on this machine. */
+export async function startFloorRegistry(workDir: string): Promise<Registry> {
+  const dir = await mkdtemp(path.join(workDir, 'bench-floor-'));
+  const port = await freePort();
+  const description = `node ${process.version}, ${path.relative(process.cwd(), FLOOR_SERVER)}: durable writes only`;
+  const floor = await spawnRegistry(
+    'floor',
+    process.execPath,
+    [FLOOR_SERVER, path.join(dir, 'storage'), String(port)],
+    dir,
+    port,
+    description,
+  );
+  floor.pushesOnly = true;
+  return floor;
+}
+
 /** Spawns a registry whose config and storage live in `dir`, waits for it, and stops it by PID. */
 async function spawnRegistry(
   name: string,
@@ -132,10 +153,16 @@ async function spawnRegistry(
   const keep = (c: string): void => {
     out = (out + c).slice(-20_000);
   };
+  // A missing program (no `docker-registry` installed) is an 'error' event, not an exit.
+  let spawnError: Error | undefined;
+  proc.once('error', (err) => {
+    spawnError = err;
+    keep(`cannot start ${command}: ${err.message}`);
+  });
   proc.stdout.setEncoding('utf8').on('data', keep);
   proc.stderr.setEncoding('utf8').on('data', keep);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
+  const alive = (): boolean => spawnError === undefined && proc.exitCode === null && proc.signalCode === null;
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForV2(url, alive, () => out);

@@ -19,17 +19,23 @@
  * A benchmark, never a test.
  *
  *   node dist/bench/sync.js [--mib 100] [--runs 3] [--json FILE]
- *     [--baseline DIR] [--berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc"] [--show-output]
+ *     [--baseline DIR] [--floor] [--berth-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc"] [--show-output]
  *
  * `--baseline DIR`: another build (a directory holding `dist/`, `package.json` and a
  * `node_modules` link, e.g. a copy of main's) whose Berth does its own first and cached pull in
  * every run, alternating the order with this build's, so both share the machine's state.
+ * `--floor`: every run also does a first pull through the pull-through floor (floor-proxy.ts: fetch,
+ * send, hash, write and fsync, nothing else), the fastest any cache with Berth's durability could be
+ * on this machine; its row shows how much of the gap to a direct pull is Berth's own.
  * `--berth-node-args`: node flags for every Berth process (its output, e.g. `--trace-gc` lines,
  * goes to stderr after each pull when `--show-output` is given).
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +45,7 @@ import { startBerth } from '../test/support/server.js';
 import { ProcessWatch } from './memory.js';
 
 const MiB = 1024 * 1024;
+const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 
 interface PullResult {
   seconds: number;
@@ -136,6 +143,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       json: { type: 'string' },
       baseline: { type: 'string' },
+      floor: { type: 'boolean', default: false },
       'berth-node-args': { type: 'string', default: '' },
       'show-output': { type: 'boolean', default: false },
     },
@@ -156,8 +164,9 @@ async function main(): Promise<void> {
   const builds: { name: Build; cli?: string }[] = [{ name: 'after' }];
   if (values.baseline)
     builds.push({ name: 'before', cli: path.resolve(values.baseline, 'dist/src/cli/main.js') });
-  const results: Record<'direct' | `${'first' | 'cached'}-${Build}`, PullResult[]> = {
+  const results: Record<'direct' | 'first-floor' | `${'first' | 'cached'}-${Build}`, PullResult[]> = {
     direct: [],
+    'first-floor': [],
     'first-after': [],
     'cached-after': [],
     'first-before': [],
@@ -207,14 +216,47 @@ async function main(): Promise<void> {
     }
   };
 
+  /** A cold pull-through floor (floor-proxy.ts): its first pull, until every blob is stored. */
+  const throughFloor = async (): Promise<void> => {
+    const root = await mkdtemp(path.join(work, 'floor-'));
+    const proc = spawn(process.execPath, [FLOOR_PROXY, root, distribution.url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      proc.stdout.setEncoding('utf8');
+      const [port] = (await once(proc.stdout, 'data')) as [string];
+      let stored = 0;
+      proc.stdout.on('data', (text: string) => {
+        stored += text.split('stored ').length - 1;
+      });
+      const watch = new ProcessWatch(proc.pid ?? 0);
+      watch.start();
+      const first = await withCpu(distribution.pid ?? 0, () =>
+        pull(`http://127.0.0.1:${port.trim()}`, 'bench/big', 'v1'),
+      );
+      for (let i = 0; i < 1200 && stored < image.blobs.length; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (stored < image.blobs.length) throw new Error('the floor did not store the image');
+      const usage = watch.stop();
+      results['first-floor'].push({ ...first, cpuSeconds: usage.cpuSeconds, systemShare: usage.systemShare });
+    } finally {
+      proc.kill('SIGTERM');
+      await rm(root, { recursive: true, force: true });
+    }
+  };
+  type Step = () => Promise<void>;
+  const steps: Step[] = builds.map((build) => () => throughBerth(build));
+  if (values.floor) steps.push(throughFloor);
+
   try {
     await pushContent(distribution.url, 'bench/big', image, 'v1');
     for (let run = 1; run <= runs; run++) {
       results.direct.push(
         await withCpu(distribution.pid ?? 0, () => pull(distribution.url, 'bench/big', 'v1')),
       );
-      const order = run % 2 === 1 ? builds : [...builds].reverse();
-      for (const build of order) await throughBerth(build);
+      const order = run % 2 === 1 ? steps : [...steps].reverse();
+      for (const step of order) await step();
       log(`run ${run}/${runs} done`);
     }
   } finally {
@@ -223,9 +265,14 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
 
-  const kinds = values.baseline
-    ? (['direct', 'first-before', 'first-after', 'cached-before', 'cached-after'] as const)
-    : (['direct', 'first-after', 'cached-after'] as const);
+  type Kind = keyof typeof results;
+  const kinds: Kind[] = [
+    'direct',
+    ...(values.floor ? (['first-floor'] as const) : []),
+    ...(values.baseline
+      ? (['first-before', 'first-after', 'cached-before', 'cached-after'] as const)
+      : (['first-after', 'cached-after'] as const)),
+  ];
   const rows = kinds.map((kind) => {
     const list = results[kind];
     const seconds = median(list.map((r) => r.seconds));
@@ -234,6 +281,7 @@ async function main(): Promise<void> {
       kind,
       label: {
         direct: 'Distribution, direct',
+        'first-floor': 'Pull-through floor, first pull (cold)',
         'first-after': 'Berth, first pull (cold cache)',
         'cached-after': 'Berth, cached pull',
         'first-before': 'Berth baseline, first pull (cold cache)',
@@ -250,7 +298,7 @@ async function main(): Promise<void> {
   });
   const direct = rows[0]?.seconds ?? 0;
   const lines = [
-    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | Berth CPU s | Distribution + client CPU s |`,
+    `| ${totalMiB} MiB image, median of ${runs} | seconds | MiB/s | vs direct | first byte of largest layer | cache CPU s (Berth or floor) | Distribution + client CPU s |`,
     '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
