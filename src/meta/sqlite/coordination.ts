@@ -9,6 +9,7 @@
  */
 import { LeaseRowCoordination } from '../../coordination/lease-rows.js';
 import { migrateModule, type Db } from '../database.js';
+import { writeBatchOf, type WriteBatch } from './write-batch.js';
 
 export const COORDINATION_MIGRATIONS = [
   `CREATE TABLE coord_leases (
@@ -31,11 +32,14 @@ export class SqliteCoordination extends LeaseRowCoordination {
   readonly #take: (name: string, ttlMs: number) => number | undefined;
   readonly #renew: (name: string, token: number, ttlMs: number) => boolean;
   readonly #release: (name: string, token: number) => void;
+  /** Every manifest push takes and gives back a repository lease: group-committed (write-batch.ts). */
+  readonly #batch: WriteBatch;
 
   constructor(db: Db, options: SqliteCoordinationOptions = {}) {
     super({ firstMs: 2, maxMs: 100 });
     migrateModule(db, 'coordination', COORDINATION_MIGRATIONS);
     this.#now = options.now ?? Date.now;
+    this.#batch = writeBatchOf(db);
     const s = {
       get: db.prepare('SELECT holder, token, expires_at AS expiresAt FROM coord_leases WHERE name = ?'),
       fence: db.prepare('UPDATE coord_fence SET last = last + 1 WHERE id = 1 RETURNING last').pluck(),
@@ -65,7 +69,7 @@ export class SqliteCoordination extends LeaseRowCoordination {
   }
 
   protected async takeRow(name: string, ttlMs: number): Promise<number | undefined> {
-    return this.#take(name, ttlMs);
+    return this.#batch.run(() => this.#take(name, ttlMs));
   }
 
   protected async renewRow(name: string, token: number, ttlMs: number): Promise<boolean> {
@@ -73,6 +77,6 @@ export class SqliteCoordination extends LeaseRowCoordination {
   }
 
   protected async releaseRow(name: string, token: number): Promise<void> {
-    this.#release(name, token);
+    await this.#batch.run(() => this.#release(name, token));
   }
 }

@@ -1,5 +1,6 @@
 /** The pull-times and recent-blob ports on SQLite (the `gc` module's tables). */
 import { migrateModule, type Db } from '../database.js';
+import { writeBatchOf } from './write-batch.js';
 import type { PullTimes, RecentBlobTimes } from '../pull-times.js';
 
 /** Migrations of the `gc` module's tables (see `migrateModule`). */
@@ -68,9 +69,11 @@ export class SqliteRecentBlobs implements RecentBlobTimes {
   }
 
   async record(stores: Iterable<{ repo: string; digest: string; at: number }>): Promise<void> {
-    this.db.transaction(() => {
-      for (const s of stores) this.s.put.run(s.repo, s.digest, s.at);
-    })();
+    const rows = [...stores];
+    // On the push path: committed with the push's other rows (write-batch.ts).
+    await writeBatchOf(this.db).run(() => {
+      for (const s of rows) this.s.put.run(s.repo, s.digest, s.at);
+    });
   }
 
   async storedAt(repo: string, digest: string): Promise<number | undefined> {

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../database.js';
+import { writeBatchOf } from './write-batch.js';
 import type { ManifestRecord, RegistryIndex, RepositorySnapshot, TagRecord } from '../registry-index.js';
 import { ReadCache } from './read-cache.js';
 import {
@@ -235,7 +236,7 @@ export class SqliteRegistryIndex implements RegistryIndex {
   }
 
   async addBlob(repo: string, digest: string, size: number): Promise<void> {
-    this.s.addBlob.run(digest, repo, size);
+    await writeBatchOf(this.db).run(() => this.s.addBlob.run(digest, repo, size));
   }
 
   async removeBlob(repo: string, digest: string): Promise<void> {
@@ -244,11 +245,14 @@ export class SqliteRegistryIndex implements RegistryIndex {
 
   /** Records a manifest write: the manifest row, its references and the tags now pointing at it. */
   async recordManifest(record: ManifestRecord, tags: string[], stamp: string): Promise<void> {
-    this.db.transaction(() => {
-      this.s.upsertRepo.run(record.repo, stamp, Date.now());
-      this.insertManifest(record);
-      for (const tag of tags) this.s.upsertTag.run(record.repo, tag, record.digest, record.pushedAt);
-    })();
+    // Blob memberships and manifest rows are the push path's writes: group-committed (write-batch.ts).
+    await writeBatchOf(this.db).run(
+      this.db.transaction(() => {
+        this.s.upsertRepo.run(record.repo, stamp, Date.now());
+        this.insertManifest(record);
+        for (const tag of tags) this.s.upsertTag.run(record.repo, tag, record.digest, record.pushedAt);
+      }),
+    );
   }
 
   private insertManifest(record: ManifestRecord): void {

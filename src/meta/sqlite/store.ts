@@ -16,6 +16,7 @@ import { SqlitePullTimes, SqliteRecentBlobs } from './pull-times.js';
 import { SqliteUiSummaries } from './ui-summaries.js';
 import { SqliteCoordination } from './coordination.js';
 import { SqliteUploadSessions } from './upload-sessions.js';
+import { writeBatchOf } from './write-batch.js';
 import { SqliteThrottleBuckets } from './throttle-buckets.js';
 import { SqliteApiKeyGroups } from './api-key-groups.js';
 import { SqliteUserOrigins } from './user-origins.js';
@@ -65,6 +66,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         if (closed) return;
         closed = true;
         await coordination.close().catch(() => undefined);
+        // Writes queued in this turn are applied, not lost (their callers are waiting for them).
+        writeBatchOf(db).flush();
         db.close();
       },
     };

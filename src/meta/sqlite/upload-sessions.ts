@@ -6,6 +6,7 @@
  */
 import type { Db } from '../database.js';
 import { migrateModule } from '../database.js';
+import { writeBatchOf, type WriteBatch } from './write-batch.js';
 import {
   sessionFromRow as fromRow,
   sessionToRow as toParams,
@@ -49,8 +50,11 @@ export class SqliteUploadSessions implements UploadSessions {
   private readonly deleteRow;
   private readonly deleteAtVersion;
   private readonly selectIdle;
+  /** Session rows are written on every upload request: group-committed (write-batch.ts). */
+  private readonly batch: WriteBatch;
 
   constructor(db: Db) {
+    this.batch = writeBatchOf(db);
     migrateModule(db, 'upload-sessions', UPLOAD_SESSION_MIGRATIONS);
     this.insertRow = db.prepare(
       `INSERT INTO upload_sessions (id, repository, algorithm, offset, parts, storage_path, storage_upload_id, hash_state,
@@ -85,7 +89,8 @@ export class SqliteUploadSessions implements UploadSessions {
       createdAt: now,
       updatedAt: now,
     };
-    this.insertRow.run(toParams(record));
+    const params = toParams(record);
+    await this.batch.run(() => this.insertRow.run(params));
     return record;
   }
 
@@ -99,17 +104,20 @@ export class SqliteUploadSessions implements UploadSessions {
     expectedVersion: number,
     change: UploadSessionChange,
   ): Promise<UploadSession | undefined> {
-    const row = this.selectRow.get(id) as Row | undefined;
-    if (!row || row.version !== expectedVersion) return undefined;
-    const next = applyUploadChange(fromRow(row), change, Date.now());
-    // The version guard makes read-then-write a swap: another writer in between leaves 0 changes.
-    const result = this.swapRow.run({ ...toParams(next), expected: expectedVersion });
-    return result.changes === 1 ? next : undefined;
+    return this.batch.run(() => {
+      const row = this.selectRow.get(id) as Row | undefined;
+      if (!row || row.version !== expectedVersion) return undefined;
+      const next = applyUploadChange(fromRow(row), change, Date.now());
+      // The version guard makes read-then-write a swap: another writer in between leaves 0 changes.
+      const result = this.swapRow.run({ ...toParams(next), expected: expectedVersion });
+      return result.changes === 1 ? next : undefined;
+    });
   }
 
   async delete(id: string, expectedVersion?: number): Promise<boolean> {
-    const result =
-      expectedVersion === undefined ? this.deleteRow.run(id) : this.deleteAtVersion.run(id, expectedVersion);
+    const result = await this.batch.run(() =>
+      expectedVersion === undefined ? this.deleteRow.run(id) : this.deleteAtVersion.run(id, expectedVersion),
+    );
     return result.changes === 1;
   }
 
