@@ -37,10 +37,10 @@ function isLoopback(address: string): boolean {
 }
 
 async function serve(file: string | undefined): Promise<void> {
-  // Every open, fsync and rename of a push waits for one of libuv's threads; the default 4 make
-  // eight concurrent pushes queue behind each other's fsyncs. Read when the pool first starts,
-  // which is after this line (nothing before it does asynchronous file work).
-  process.env.UV_THREADPOOL_SIZE ??= '16';
+  // libuv's thread pool keeps its default size (4, or UV_THREADPOOL_SIZE from the environment):
+  // setting the variable here came too late (the ES module loader starts the pool while reading
+  // this file), and starting Berth with 16 threads measured no faster at 32 concurrent small
+  // pushes (docs/benchmarks.md, "Group commit").
   let config: Config;
   let warnings: string[] = [];
   try {
