@@ -7,26 +7,47 @@
  */
 import type { PullTimes, RecentBlobTimes } from '../meta/pull-times.js';
 
+interface TimeRow {
+  repo: string;
+  digest: string;
+  at: number;
+}
+
+/** Times per (repository, digest) waiting to be written, the newest time of each winning. */
+class PendingTimes {
+  private rows = new Map<string, TimeRow>();
+
+  add(row: TimeRow): void {
+    const key = `${row.repo}@${row.digest}`;
+    if ((this.rows.get(key)?.at ?? -Infinity) < row.at) this.rows.set(key, row);
+  }
+
+  /** Hands every row to `write`; when it fails they are put back (newer ones winning) for the next try. */
+  async drain(write: (rows: Iterable<TimeRow>) => Promise<void>): Promise<void> {
+    if (this.rows.size === 0) return;
+    const batch = this.rows;
+    this.rows = new Map();
+    try {
+      await write(batch.values());
+    } catch (err) {
+      for (const row of batch.values()) this.add(row);
+      throw err;
+    }
+  }
+}
+
 export class PullLedger {
-  private pending = new Map<string, { repo: string; digest: string; at: number }>();
+  private readonly pending = new PendingTimes();
 
   constructor(private readonly store: PullTimes) {}
 
   record(repo: string, digest: string, at: number): void {
-    this.pending.set(`${repo}@${digest}`, { repo, digest, at });
+    this.pending.add({ repo, digest, at });
   }
 
-  /** Writes the buffered pulls; on failure they are put back (newer pulls win) for the next try. */
-  async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      await this.store.record(batch.values());
-    } catch (err) {
-      for (const [key, pull] of batch) if (!this.pending.has(key)) this.pending.set(key, pull);
-      throw err;
-    }
+  /** Writes the buffered pulls; on failure they stay buffered (newer pulls win) for the next try. */
+  flush(): Promise<void> {
+    return this.pending.drain((rows) => this.store.record(rows));
   }
 
   /** Last pull per digest of `repo` (digests never pulled are absent), this process's buffer included. */
@@ -50,7 +71,7 @@ export class PullLedger {
  * retried after `retryMs`; `onError` logs and counts it.
  */
 export class RecentBlobLedger {
-  private pending = new Map<string, { repo: string; digest: string; at: number }>();
+  private readonly pending = new PendingTimes();
   private scheduled = false;
   private closed = false;
 
@@ -61,24 +82,13 @@ export class RecentBlobLedger {
   ) {}
 
   record(repo: string, digest: string, at: number): void {
-    const key = `${repo}@${digest}`;
-    if ((this.pending.get(key)?.at ?? -Infinity) < at) this.pending.set(key, { repo, digest, at });
+    this.pending.add({ repo, digest, at });
     this.schedule(0);
   }
 
   /** Writes what is buffered now (before a sweep, at shutdown); throws when the write fails. */
-  async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      await this.store.record(batch.values());
-    } catch (err) {
-      for (const [key, entry] of batch) {
-        if ((this.pending.get(key)?.at ?? -Infinity) < entry.at) this.pending.set(key, entry);
-      }
-      throw err;
-    }
+  flush(): Promise<void> {
+    return this.pending.drain((rows) => this.store.record(rows));
   }
 
   /** Writes what is buffered and stops scheduling writes (the store is about to close). */
