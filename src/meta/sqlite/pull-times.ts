@@ -1,6 +1,6 @@
 /** The pull-times and recent-blob ports on SQLite (the `gc` module's tables). */
 import { migrateModule, type Db } from '../database.js';
-import { writeBatchOf } from './write-batch.js';
+import { writeBatchOf, type WriteBatch } from './write-batch.js';
 import type { PullTimes, RecentBlobTimes } from '../pull-times.js';
 
 /** Migrations of the `gc` module's tables (see `migrateModule`). */
@@ -55,8 +55,11 @@ export class SqlitePullTimes implements PullTimes {
 
 export class SqliteRecentBlobs implements RecentBlobTimes {
   private readonly s;
+  /** On the push path: committed with the push's other rows (write-batch.ts). */
+  private readonly batch: WriteBatch;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
+    this.batch = writeBatchOf(db);
     migrateModule(db, 'gc', GC_MIGRATIONS);
     this.s = {
       put: db.prepare(
@@ -70,8 +73,7 @@ export class SqliteRecentBlobs implements RecentBlobTimes {
 
   async record(stores: Iterable<{ repo: string; digest: string; at: number }>): Promise<void> {
     const rows = [...stores];
-    // On the push path: committed with the push's other rows (write-batch.ts).
-    await writeBatchOf(this.db).run(() => {
+    await this.batch.run(() => {
       for (const s of rows) this.s.put.run(s.repo, s.digest, s.at);
     });
   }

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { migrateModule, type Db } from '../database.js';
-import { writeBatchOf } from './write-batch.js';
+import { writeBatchOf, type WriteBatch } from './write-batch.js';
 import type { ManifestRecord, RegistryIndex, RepositorySnapshot, TagRecord } from '../registry-index.js';
 import { ReadCache } from './read-cache.js';
 import {
@@ -75,6 +75,8 @@ export class SqliteRegistryIndex implements RegistryIndex {
   private readonly s;
   /** Catalog pages and tag resolutions, kept while the database has not changed (`read-cache.ts`). */
   private readonly reads;
+  /** The push path's writes share commits (write-batch.ts). */
+  private readonly batch: WriteBatch;
   private readonly catalogPages;
   private readonly tagRecords;
   /** Prepared on first use: the dependent tables belong to modules migrated after this one. */
@@ -83,6 +85,7 @@ export class SqliteRegistryIndex implements RegistryIndex {
   constructor(private readonly db: Db) {
     migrateModule(db, 'registry-index', REGISTRY_INDEX_MIGRATIONS);
     this.reads = new ReadCache(db);
+    this.batch = writeBatchOf(db);
     this.catalogPages = this.reads.map<readonly string[]>();
     this.tagRecords = this.reads.map<Readonly<ManifestRecord> | undefined>();
     this.s = {
@@ -236,7 +239,7 @@ export class SqliteRegistryIndex implements RegistryIndex {
   }
 
   async addBlob(repo: string, digest: string, size: number): Promise<void> {
-    await writeBatchOf(this.db).run(() => this.s.addBlob.run(digest, repo, size));
+    await this.batch.run(() => this.s.addBlob.run(digest, repo, size));
   }
 
   async removeBlob(repo: string, digest: string): Promise<void> {
@@ -246,7 +249,7 @@ export class SqliteRegistryIndex implements RegistryIndex {
   /** Records a manifest write: the manifest row, its references and the tags now pointing at it. */
   async recordManifest(record: ManifestRecord, tags: string[], stamp: string): Promise<void> {
     // Blob memberships and manifest rows are the push path's writes: group-committed (write-batch.ts).
-    await writeBatchOf(this.db).run(
+    await this.batch.run(
       this.db.transaction(() => {
         this.s.upsertRepo.run(record.repo, stamp, Date.now());
         this.insertManifest(record);

@@ -12,6 +12,11 @@
  * transaction; a failed COMMIT rejects every caller of the batch, none of whose writes landed.
  * A write alone in its turn runs as before, in autocommit (or its own transaction).
  *
+ * Order: the queue keeps call order, but a write made directly on the handle (the ports' other
+ * writes: deletions, GC, auth records) applies at once, before batched writes queued earlier in
+ * the same turn. Every caller awaits its write before anything depends on it, so that does not
+ * matter today; a write that must never overtake a batched one belongs in the batch too.
+ *
  * A write must be synchronous (better-sqlite3 statements and transaction functions). A write that
  * opens its own transaction (`db.transaction(fn)`, even `.immediate`) nests as a savepoint inside
  * the batch, whose IMMEDIATE begin already holds the write lock, so check-then-write stays atomic.
