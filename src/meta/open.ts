@@ -10,7 +10,13 @@ import { openSqliteStore } from './sqlite/store.js';
 import type { OpenedStore } from './store.js';
 
 export type MetadataLocation =
-  | { kind: 'sqlite'; file: string; pragmas?: string[] }
+  | {
+      kind: 'sqlite';
+      file: string;
+      pragmas?: string[];
+      /** Failures the store recovers from (a failed WAL checkpoint): to log, never thrown. */
+      onError?: (err: Error) => void;
+    }
   | {
       kind: 'postgres';
       url: string;
@@ -23,7 +29,10 @@ export type MetadataLocation =
 /** The store's `uploadSessions` port is the one the registry takes (SQLite's or PostgreSQL's). */
 export async function openMetadataStore(location: MetadataLocation): Promise<OpenedStore> {
   if (location.kind === 'sqlite') {
-    return openSqliteStore(location.file, location.pragmas ? { pragmas: location.pragmas } : {});
+    return openSqliteStore(location.file, {
+      ...(location.pragmas ? { pragmas: location.pragmas } : {}),
+      ...(location.onError ? { onError: location.onError } : {}),
+    });
   }
   const { meta, coordination } = await openPostgresStore({
     url: location.url,

@@ -58,6 +58,12 @@ export const REGISTRY_INDEX_MIGRATIONS = [
    ) WITHOUT ROWID;
    CREATE INDEX manifest_refs_ref ON manifest_refs (repo, ref);`,
   MANIFESTS_BY_DIGEST,
+  // One index of blobs by repository, not two: every blob pushed paid for (repo) and for the UI's
+  // covering (repo, size) (issue 14). This one serves both: a repository's blobs in digest order
+  // and its size, each from the index alone. The UI's copy is dropped by its next migration.
+  `CREATE INDEX blobs_by_repo ON blobs (repo, digest, size);
+   DROP INDEX IF EXISTS ui_blobs_repo_size;
+   DROP INDEX IF EXISTS blobs_repo;`,
 ];
 
 type Statement = Database.Statement<unknown[]>;

@@ -17,6 +17,7 @@ import { SqliteUiSummaries } from './ui-summaries.js';
 import { SqliteCoordination } from './coordination.js';
 import { SqliteUploadSessions } from './upload-sessions.js';
 import { writeBatchOf } from './write-batch.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { SqliteThrottleBuckets } from './throttle-buckets.js';
 import { SqliteApiKeyGroups } from './api-key-groups.js';
 import { SqliteUserOrigins } from './user-origins.js';
@@ -31,6 +32,13 @@ export interface SqliteStoreOptions {
   ui?: QueryOptions;
   /** Runs on the raw handle once migrated (tests: `max_page_count = 1` makes the database full). */
   pragmas?: string[];
+  /**
+   * Checkpoint the WAL on a thread of its own (`wal-checkpointer.ts`); default true for a file.
+   * Off, the main handle checkpoints inside commits as SQLite does by default.
+   */
+  checkpointThread?: boolean;
+  /** Failures the store recovers from (a failed checkpoint): to log, never thrown. */
+  onError?: (err: Error) => void;
 }
 
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): OpenedStore {
@@ -41,6 +49,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     const coordination = new SqliteCoordination(db);
     let closed = false;
     const ping = db.prepare('SELECT 1');
+    let checkpointer: WalCheckpointer | undefined;
     const meta: MetadataStore = {
       registryIndex,
       apiKeys: new SqliteApiKeys(db),
@@ -66,6 +75,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         if (closed) return;
         closed = true;
         await coordination.close().catch(() => undefined);
+        // First: the main handle, closing last, then checkpoints and removes the log itself.
+        await checkpointer?.stop();
         // Writes queued in this turn are applied, not lost (their callers are waiting for them).
         writeBatchOf(db).flush();
         db.close();
@@ -73,6 +84,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     };
     // After every migration, so that a size limit applies to what the server writes, not to setup.
     for (const pragma of options.pragmas ?? []) db.pragma(pragma);
+    // Last: nothing after it can fail and leave the thread's connection open.
+    if (file !== ':memory:' && options.checkpointThread !== false) {
+      checkpointer = new WalCheckpointer(db, file, options.onError ? { onError: options.onError } : {});
+    }
     return { meta, coordination };
   } catch (err) {
     db.close();

@@ -61,6 +61,8 @@ export const UI_MIGRATIONS = [
    CREATE INDEX ui_repo_summary_listed ON ui_repo_summary (name) WHERE manifest_count > 0;
    CREATE INDEX ui_repo_summary_updated ON ui_repo_summary (updated_at DESC, name) WHERE manifest_count > 0;
    CREATE INDEX ui_repo_summary_size ON ui_repo_summary (size DESC, name) WHERE manifest_count > 0;`,
+  // The registry index keeps the covering index of blobs by repository now (blobs_by_repo).
+  `DROP INDEX IF EXISTS ui_blobs_repo_size;`,
 ];
 
 /** Above this many stale summaries, all are recomputed with a few table scans instead of one by one. */

@@ -4,7 +4,6 @@ import {
   createWriteStream,
   fsync as fsFsync,
   open as fsOpen,
-  renameSync,
   statSync,
   writeSync,
 } from 'node:fs';
@@ -128,10 +127,9 @@ export class FilesystemDriver implements StorageDriver {
       closeSync(fd);
       fd = undefined;
       await options.after;
-      // A rename within one cached folder is as cheap as the write: synchronous too.
       if (options.ifAbsent === true) await this.publish(tmp, target, p, true);
       else {
-        renameSync(tmp, target);
+        await rename(tmp, target);
         await this.syncFolderOf(target);
       }
     } catch (err) {
