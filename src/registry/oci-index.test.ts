@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { emptyIndex, removeDigest, removeTag, setTag, tagOf } from './oci-index.js';
+import { emptyIndex, removeDigest, removeTag, serializeIndex, setTag, tagOf } from './oci-index.js';
 
 const m = (n: string) => ({
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -53,5 +53,34 @@ describe('index.json edits', () => {
     assert.equal(tagOf(doc.manifests[0]!), undefined);
     assert.equal(removeDigest(doc, m('a').digest), true);
     assert.equal(doc.manifests.length, 0);
+  });
+});
+
+describe('index.json text', () => {
+  it('is the document as JSON after every edit, entries kept from earlier writes included', () => {
+    const doc = { ...emptyIndex(), annotations: { team: 'a' } };
+    setTag(doc, m('a'), 'v1');
+    setTag(doc, { ...m('b'), annotations: { note: 'x' } }, 'v2');
+    assert.deepEqual(JSON.parse(serializeIndex(doc)), doc);
+    setTag(doc, m('c'), 'v1');
+    removeTag(doc, 'v2');
+    assert.deepEqual(JSON.parse(serializeIndex(doc)), doc);
+    assert.deepEqual(JSON.parse(serializeIndex({ schemaVersion: 2, manifests: [] })), {
+      schemaVersion: 2,
+      manifests: [],
+    });
+  });
+
+  it('an entry written once cannot be changed in place (its kept JSON would go stale)', () => {
+    const doc = emptyIndex();
+    setTag(doc, { ...m('a'), annotations: { note: 'x' } }, 'v1');
+    serializeIndex(doc);
+    const entry = doc.manifests[0]!;
+    assert.throws(() => {
+      (entry as { size: number }).size = 2;
+    }, TypeError);
+    assert.throws(() => {
+      entry.annotations!['note'] = 'y';
+    }, TypeError);
   });
 });
