@@ -111,14 +111,24 @@ function frozenEntry(entry: Descriptor): Descriptor {
  * by digest, collectable by GC) unless another entry still holds its digest.
  */
 export function setTag(doc: OciIndexDocument, entry: Descriptor, tag: string): void {
-  const previous = doc.manifests.findIndex((d) => tagOf(d) === tag);
+  // One pass finds both the tag's current entry and any untagged entry of the same digest: every
+  // push runs this over the whole index (issue 14).
+  let previous = -1;
+  let untaggedSame = false;
+  doc.manifests.forEach((d, i) => {
+    const held = tagOf(d);
+    if (held === tag) previous = i;
+    else if (held === undefined && d.digest === entry.digest) untaggedSame = true;
+  });
   if (previous !== -1) {
     const old = doc.manifests[previous]!;
     doc.manifests.splice(previous, 1);
     if (old.digest !== entry.digest) keepUntagged(doc, old);
   }
   // An untagged entry for the same digest is superseded by the tagged one.
-  doc.manifests = doc.manifests.filter((d) => !(d.digest === entry.digest && tagOf(d) === undefined));
+  if (untaggedSame) {
+    doc.manifests = doc.manifests.filter((d) => !(d.digest === entry.digest && tagOf(d) === undefined));
+  }
   const annotations = { ...entry.annotations, [TAG_ANNOTATION]: tag };
   doc.manifests.push({ ...entry, annotations });
 }
