@@ -74,13 +74,9 @@ export class FolderSync {
  * (issue 14: a small push syncs about four folders).
  */
 function fsyncFolder(folder: string): Promise<void> {
-  let fd: number;
-  try {
-    fd = openSync(folder, 'r');
-  } catch (err) {
-    return Promise.reject(err as Error);
-  }
   return new Promise((resolve, reject) => {
+    // Inside the executor: an open that throws rejects the promise.
+    const fd = openSync(folder, 'r');
     fsync(fd, (syncErr) => {
       try {
         closeSync(fd);
