@@ -17,7 +17,8 @@ export function metadataLocation(config: Config, log: Logger, sqlitePragmas?: st
       kind: 'sqlite',
       file: path.join(config.storage.rootDirectory, META_DB_FILE),
       ...(sqlitePragmas ? { pragmas: sqlitePragmas } : {}),
-      onError: (err) => log.warn({ err: { message: err.message } }, 'metadata database recovered from an error'),
+      onError: (err) =>
+        log.warn({ err: { message: err.message } }, 'metadata database recovered from an error'),
     };
   }
   return {

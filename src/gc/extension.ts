@@ -128,7 +128,9 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
         events.off('manifest-pulled', onPulled);
         events.off('manifest-pushed', onPushed);
         events.off('blob-stored', onStored);
-        await stores.close().catch((err: unknown) => sinks.log.error({ err }, 'gc: final stored-blob flush failed'));
+        await stores
+          .close()
+          .catch((err: unknown) => sinks.log.error({ err }, 'gc: final stored-blob flush failed'));
       },
     };
   };

@@ -3,9 +3,9 @@
  * and a filler file. Pushes then get 507 with the OCI error envelope (status 507, code UNKNOWN: the
  * spec names no code for it), the error is logged, no partial blob is visible, `/readyz` says the
  * storage is full; pulls keep being served for a minute by the same process while its background
- * jobs (garbage collection every second, the pull-ledger flush) fail on the full disk, are counted
- * in `berth_background_job_failures_total` and retried, and the process stays up; once space is
- * freed, pushes work again without a restart.
+ * jobs (garbage collection every second, the pull-ledger flush) go on: where their metadata writes
+ * fail on the full disk they are counted in `berth_background_job_failures_total` and retried,
+ * and the process stays up; once space is freed, pushes work again without a restart.
  * Needs root to mount the tmpfs (CI runs as root); skipped with the reason otherwise.
  */
 import assert from 'node:assert/strict';
@@ -230,6 +230,7 @@ describe('a full disk on the write path', () => {
     // Pulls keep being served for a minute, while the background jobs fail and are retried, and
     // the process stays up.
     const failuresBefore = await jobFailures();
+    const logBefore = server.output().length;
     const until = Date.now() + 60_000;
     let pulls = 0;
     while (Date.now() < until) {
@@ -238,12 +239,22 @@ describe('a full disk on the write path', () => {
       assert.equal(server.proc.exitCode, null, `the process died after ${pulls} pulls`);
     }
     const failuresAfter = await jobFailures();
-    const seen = `${pulls} pull rounds in 60 s; job failures ${JSON.stringify(failuresBefore.byJob)} -> ${JSON.stringify(failuresAfter.byJob)}`;
-    assert.ok(
-      failuresAfter.total > failuresBefore.total,
-      `background job failures were counted: ${JSON.stringify(failuresAfter.byJob)}`,
-    );
-    assert.match(server.output(), /"level":50[^\n]*job failed; retrying later/);
+    const sweeps =
+      server
+        .output()
+        .slice(logBefore)
+        .match(/gc: sweep finished/g)?.length ?? 0;
+    const seen = `${pulls} pull rounds in 60 s; ${sweeps} gc sweeps; job failures ${JSON.stringify(failuresBefore.byJob)} -> ${JSON.stringify(failuresAfter.byJob)}`;
+    // The jobs go on either way. Whether their metadata writes fail depends on where SQLite finds
+    // room: the WAL, checkpointed every 200 ms by its own thread, is reused in place, so small
+    // updates of existing rows often still succeed on a full disk (they did not while checkpoints
+    // ran inline, every 1,000 pages). A failure must be counted and logged as retried; without
+    // one, the sweeps must have kept running. (jobs.test.ts counts failures deterministically.)
+    if (failuresAfter.total > failuresBefore.total) {
+      assert.match(server.output(), /"level":50[^\n]*job failed; retrying later/);
+    } else {
+      assert.ok(sweeps >= 30, `background jobs kept running on the full disk: ${seen}`);
+    }
     assert.equal(server.proc.exitCode, null);
     assertFull(refused);
 

@@ -22,8 +22,7 @@ export interface CheckpointWorkerData {
 
 /** What the thread reports after each attempt. */
 export type CheckpointReport =
-  | { ok: true; walFrames: number; checkpointed: number }
-  | { ok: false; message: string };
+  { ok: true; walFrames: number; checkpointed: number } | { ok: false; message: string };
 
 const { file, intervalMs, idleTicks, walSizeLimit } = workerData as CheckpointWorkerData;
 const db = new Database(file, { fileMustExist: true });
