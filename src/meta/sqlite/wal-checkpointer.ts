@@ -13,8 +13,8 @@
  * worker), not by the main handle's first commit after a restart of the log as SQLite does.
  *
  * Failures: an error reported by the thread, or the thread dying, turns the automatic
- * checkpoints back on at once (the log never grows without bound), is counted and reported to
- * `onError`; a dead thread is started again after a delay that doubles up to a minute, and its
+ * checkpoints back on at once (the log never grows without bound) and is counted; the first of a
+ * run of failures is reported to `onError`; a dead thread is started again after a delay that doubles up to a minute, and its
  * first successful checkpoint turns the automatic ones off again.
  */
 import { Worker } from 'node:worker_threads';
@@ -47,6 +47,8 @@ export class WalCheckpointer {
   readonly #firstRestartMs: number;
   #restartMs: number;
   #restartTimer: NodeJS.Timeout | undefined;
+  /** Whether the last report was a failure: a failure that persists is logged once, not per tick. */
+  #failing = false;
 
   constructor(
     private readonly db: Db,
@@ -93,6 +95,7 @@ export class WalCheckpointer {
       if (this.#stopped) return;
       if (report.ok) {
         this.checkpoints += 1;
+        this.#failing = false;
         this.#restartMs = this.#firstRestartMs;
         this.#setInline(false);
       } else this.#fail(new Error(`WAL checkpoint failed: ${report.message}`));
@@ -103,6 +106,8 @@ export class WalCheckpointer {
     worker.on('exit', () => {
       if (this.#worker !== worker || this.#stopped) return;
       this.#worker = undefined;
+      // Every death is reported: restarts back off to one a minute.
+      this.#failing = false;
       this.#fail(died ?? new Error('WAL checkpoint thread exited'));
       this.#restartTimer = setTimeout(() => this.#spawn(), this.#restartMs);
       this.#restartTimer.unref();
@@ -112,10 +117,12 @@ export class WalCheckpointer {
     worker.unref();
   }
 
+  /** Counts every failure; reports the first of a run of reported ones (a full disk fails every tick). */
   #fail(err: Error): void {
     this.failures += 1;
     this.#setInline(true);
-    this.options.onError?.(err);
+    if (!this.#failing) this.options.onError?.(err);
+    this.#failing = true;
   }
 
   #setInline(inline: boolean): void {
