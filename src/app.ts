@@ -35,6 +35,9 @@ import { auditExtension } from './audit/extension.js';
 import { searchExtension } from './search/extension.js';
 import { cveScanner } from './search/cve/index.js';
 
+/** How often tombstones of finished upload sessions are purged. */
+const UPLOAD_TOMBSTONE_PURGE_MS = 15 * 60 * 1000;
+
 /**
  * Every extension Berth has, in the order their routes are tried. Each factory returns undefined
  * when its configuration leaves it off.
@@ -140,6 +143,14 @@ export async function buildApp(config: Config, log: Logger, options: BuildOption
     coordination,
     onFailure: (job) => metrics.backgroundJobFailures.inc({ job }),
     ...(options.leaseTtlMs !== undefined ? { leaseTtlMs: options.leaseTtlMs } : {}),
+  });
+  // Tombstones of finished upload sessions, once their ids are refused anyway: shared state, one
+  // process purges for all.
+  jobs.add({
+    name: 'upload-tombstone-purge',
+    intervalMs: UPLOAD_TOMBSTONE_PURGE_MS,
+    elected: true,
+    run: async () => void (await registry.uploads.purgeFinished(Date.now())),
   });
   let started = false;
 

@@ -38,6 +38,7 @@ import type { Registry } from '../registry/registry.js';
 import { isNotFound } from '../storage/errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { forEachLimited } from '../registry/blobs.js';
+import { isUploadId } from '../registry/upload-ids.js';
 import { manifestLinks, type ManifestLinks } from './links.js';
 import {
   isEmptyReport,
@@ -94,7 +95,6 @@ class SweepState {
  * them): they live for milliseconds, so one this old was abandoned by a crash, whatever gcDelay is.
  */
 const STRAY_MIN_AGE_MS = 3_600_000;
-const UPLOAD_SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Legacy cosign tags (`sha256-<hex>.sig`, `.att`, `.sbom`) name their subject's digest. */
 const COSIGN_TAG = /^(sha256|sha512)-([a-f0-9]+)\.(sig|att|sbom)$/;
@@ -227,7 +227,7 @@ export class GarbageCollector {
   ): Promise<void> {
     for (const id of await this.registry.uploads.names(repo)) {
       // Sessions are guarded by their lock; anything else here is a copy's temporary file.
-      const cutoff = UPLOAD_SESSION_ID.test(id) ? sessionCutoff : strayCutoff;
+      const cutoff = isUploadId(id) ? sessionCutoff : strayCutoff;
       let size: number | undefined;
       if (this.dryRun) {
         const info = await this.registry.uploads.fileInfo(repo, id);

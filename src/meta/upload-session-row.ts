@@ -22,6 +22,8 @@ export interface UploadSessionRow {
   version: number;
   created_at: number;
   updated_at: number;
+  /** When the session was finished (a tombstone), or null while it is live. */
+  finished_at: number | null;
 }
 
 export function sessionFromRow(row: UploadSessionRow): UploadSession {
@@ -64,5 +66,6 @@ export function sessionToRow(s: UploadSession): UploadSessionRow {
     version: s.version,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
+    finished_at: null,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { parseDigest } from '../oci/digest.js';
@@ -14,6 +14,7 @@ import { openSqliteStore } from '../meta/sqlite/store.js';
 import { MemoryUploadSessions } from '../meta/memory/upload-sessions.js';
 import { MemoryDriver } from '../storage/memory/driver.js';
 import { Registry } from './registry.js';
+import { issueUploadId, UNTOUCHED_UPLOAD_TTL_MS } from './upload-ids.js';
 
 const log = pino({ level: 'silent' });
 
@@ -109,3 +110,105 @@ for (const persistHashState of [false, true]) {
     });
   });
 }
+
+describe('sessions before their first byte (signed ids, no record)', () => {
+  function shared(): { procs: Registry[]; sessions: MemoryUploadSessions } {
+    const driver = new MemoryDriver();
+    const sessions = new MemoryUploadSessions();
+    const procs = Array.from({ length: 2 }, () => {
+      const { meta, coordination } = openSqliteStore(':memory:');
+      return new Registry({
+        driver,
+        index: meta.registryIndex,
+        coordination,
+        dedupe: false,
+        log,
+        uploadSessions: sessions,
+      });
+    });
+    return { procs, sessions };
+  }
+  const unknown = (err: unknown): boolean =>
+    err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN';
+  const blob = (text: string): { data: Buffer; digest: ReturnType<typeof parseDigest> } => {
+    const data = Buffer.from(text);
+    return { data, digest: parseDigest(`sha256:${createHash('sha256').update(data).digest('hex')}`) };
+  };
+
+  it('a POST writes no record; another process continues the session; a finished id is refused', async () => {
+    const { procs, sessions } = shared();
+    const [a, b] = procs as [Registry, Registry];
+    const id = await a.uploads.start('r');
+    assert.equal(await sessions.get(id), undefined, 'nothing recorded at POST');
+    assert.equal(await b.uploads.offset('r', id), 0);
+    const { data, digest } = blob('one request');
+    assert.deepEqual(await b.uploads.complete('r', id, digest, Readable.from([data])), {
+      digest: digest.value,
+      size: data.length,
+    });
+    assert.equal(await sessions.get(id), 'finished');
+    await assert.rejects(a.uploads.offset('r', id), unknown);
+    await assert.rejects(a.uploads.append('r', id, Readable.from([data])), unknown);
+    await assert.rejects(b.uploads.complete('r', id, digest, Readable.from([data])), unknown);
+  });
+
+  it('an id of another repository, one not signed by the store, or one too old is unknown', async () => {
+    const { procs, sessions } = shared();
+    const [a] = procs as [Registry];
+    const id = await a.uploads.start('r');
+    await assert.rejects(a.uploads.offset('other', id), unknown);
+    const forged = issueUploadId(new Uint8Array(32), 'r', 'sha256', Date.now());
+    await assert.rejects(a.uploads.offset('r', forged), unknown);
+    await assert.rejects(a.uploads.offset('r', randomUUID()), unknown);
+    const key = await sessions.idKey();
+    const young = issueUploadId(key, 'r', 'sha256', Date.now() - UNTOUCHED_UPLOAD_TTL_MS + 60_000);
+    assert.equal(await a.uploads.offset('r', young), 0);
+    const old = issueUploadId(key, 'r', 'sha256', Date.now() - UNTOUCHED_UPLOAD_TTL_MS - 1);
+    await assert.rejects(a.uploads.offset('r', old), unknown);
+  });
+
+  it('the first chunk records the session; of two first chunks at once, one wins and one answers 416', async () => {
+    const { procs, sessions } = shared();
+    const [a, b] = procs as [Registry, Registry];
+    const id = await a.uploads.start('r', 'sha512');
+    const results = await Promise.allSettled([
+      a.uploads.append('r', id, Readable.from([Buffer.from('aaaa')]), { range: { start: 0, end: 3 } }),
+      b.uploads.append('r', id, Readable.from([Buffer.from('bbbb')]), { range: { start: 0, end: 3 } }),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 1);
+    const reason = (lost[0] as PromiseRejectedResult).reason as unknown;
+    assert.ok(reason instanceof RegistryError && reason.code === 'RANGE_NOT_SATISFIABLE');
+    const recorded = await sessions.get(id);
+    assert.ok(typeof recorded === 'object');
+    assert.equal(recorded.offset, 4);
+    assert.equal(recorded.algorithm, 'sha512', 'the algorithm came from the id');
+  });
+
+  it('cancelling an untouched session leaves a tombstone: a second cancel is unknown', async () => {
+    const { procs } = shared();
+    const [a, b] = procs as [Registry, Registry];
+    const id = await a.uploads.start('r');
+    await b.uploads.cancel('r', id);
+    await assert.rejects(a.uploads.cancel('r', id), unknown);
+    await assert.rejects(a.uploads.offset('r', id), unknown);
+  });
+
+  it('a wrong digest on an untouched session finishes it; tombstones are purged only once their ids expired', async () => {
+    const { procs, sessions } = shared();
+    const [a] = procs as [Registry];
+    const id = await a.uploads.start('r');
+    const { data } = blob('content');
+    await assert.rejects(
+      a.uploads.complete('r', id, blob('other').digest, Readable.from([data])),
+      (err: unknown) => err instanceof RegistryError && err.code === 'DIGEST_INVALID',
+    );
+    await assert.rejects(a.uploads.offset('r', id), unknown);
+    assert.equal(await a.uploads.purgeFinished(Date.now()), 0, 'too young to purge');
+    assert.equal(await sessions.get(id), 'finished');
+    assert.equal(await a.uploads.purgeFinished(Date.now() + 2 * UNTOUCHED_UPLOAD_TTL_MS), 1);
+    assert.equal(await sessions.get(id), undefined);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * Blob upload sessions (POST, PATCH, PUT, GET status, DELETE) over two ports: the session record
  * in `UploadSessions` (shared by every process) and the bytes as storage-driver parts. A session
- * is a record until its first byte; any process can continue any session.
+ * is only its signed id until its first byte (upload-ids.ts): the first chunk's claim creates its
+ * record, and finishing it leaves a tombstone. Any process can continue any session.
  *
  * Why each chunk is a claim, a part, and a record (the protocol every process follows):
  * 1. Claim: a compare-and-swap on the record sets `writer` (a token with an expiry, renewed while
@@ -27,6 +28,13 @@ import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.j
 import { RegistryError } from '../oci/errors.js';
 import { resumableHasher } from '../oci/resumable-hash.js';
 import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
+import {
+  isLegacyUploadId,
+  isUploadId,
+  issueUploadId,
+  readSignedUploadId,
+  UNTOUCHED_UPLOAD_TTL_MS,
+} from './upload-ids.js';
 import type { FileInfo, PartInfo, StorageDriver } from '../storage/driver.js';
 import { isNotFound, isStorageFull } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
@@ -35,9 +43,13 @@ import { perRepositoryLayout, type StoreLayout } from './store-layout.js';
 import { KeyedLock } from './locks.js';
 import { LruMap } from './lru.js';
 
-const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** How long a chunk's claim lasts without renewal: the longest a crashed writer blocks its session. */
 const CLAIM_MS = 30_000;
+/**
+ * Tombstones are purged this long after an id stops being accepted (`UNTOUCHED_UPLOAD_TTL_MS`):
+ * room for processes whose clocks disagree.
+ */
+const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
 /** How often a writer renews its claim while the bytes flow. */
 const RENEW_MS = 10_000;
 /**
@@ -150,6 +162,8 @@ export class UploadService {
   private readonly localHashes = new LruMap<string, LocalHash>(10_000);
   private readonly persistHashState: boolean;
   private readonly layout: StoreLayout;
+  /** The store's id key, fetched once (it never changes). */
+  private idKey: Promise<Uint8Array> | undefined;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -161,11 +175,17 @@ export class UploadService {
     this.layout = options.layout ?? perRepositoryLayout;
   }
 
-  /** Opens a session: one record, no storage until the first byte. */
+  /** Opens a session: a signed id, and nothing written until the first byte (upload-ids.ts). */
   async start(repo: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
-    const id = randomUUID();
-    await this.sessions.create({ id, repository: repo, algorithm });
-    return id;
+    return issueUploadId(await this.key(), repo, algorithm, Date.now());
+  }
+
+  private key(): Promise<Uint8Array> {
+    this.idKey ??= this.sessions.idKey().catch((err: unknown) => {
+      this.idKey = undefined; // a failed read is tried again by the next request
+      throw err;
+    });
+    return this.idKey;
   }
 
   /** The session's recorded size; throws BLOB_UPLOAD_UNKNOWN for an unknown (or another repository's) id. */
@@ -218,7 +238,7 @@ export class UploadService {
           });
         }
         await this.assemble(claimed, digest);
-        await this.sessions.delete(claimed.id);
+        await this.sessions.finish(claimed);
         this.localHashes.delete(claimed.id);
         return { digest: digest.value, size: claimed.offset };
       } catch (err) {
@@ -244,10 +264,11 @@ export class UploadService {
   async expire(repo: string, name: string, idleSince: number): Promise<number | undefined> {
     if (name === '' || name.includes('/')) return undefined;
     const id = name.replace(/\.parts$/, '');
-    if (UPLOAD_ID.test(id)) {
+    if (isUploadId(id)) {
       const expired = await this.locks.run(id, async () => {
         const session = await this.sessions.get(id);
-        if (!session) return 'no-session' as const;
+        // Finished: what is left is a crashed completion's, judged as a stray below.
+        if (typeof session !== 'object') return 'no-session' as const;
         if (session.repository !== repo || session.updatedAt > idleSince) return undefined;
         await this.discard(session);
         return session.offset;
@@ -292,7 +313,22 @@ export class UploadService {
     });
   }
 
-  /** Discards every session untouched since `idleSince`, files or not; returns how many. */
+  /**
+   * Deletes the tombstones of sessions whose ids are no longer accepted anyway (background job);
+   * returns how many.
+   */
+  async purgeFinished(now: number): Promise<number> {
+    const before = now - UNTOUCHED_UPLOAD_TTL_MS - TOMBSTONE_MARGIN_MS;
+    const limit = 10_000;
+    let total = 0;
+    for (;;) {
+      const purged = await this.sessions.purgeFinished(before, limit);
+      total += purged;
+      if (purged < limit) return total;
+    }
+  }
+
+  /** Discards every recorded session untouched since `idleSince`, files or not; returns how many. */
   async expireIdle(idleSince: number): Promise<number> {
     let count = 0;
     for (const session of await this.sessions.idle(idleSince, 1000)) {
@@ -301,14 +337,17 @@ export class UploadService {
     return count;
   }
 
-  /** Single-request upload (POST ?digest=, and the lead of a PUT with the whole body). */
+  /** Single-request upload (POST ?digest=). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
-    return this.writeWhole(repo, digest, body, contentLength);
+    const info = await this.writeWhole(repo, digest, body, contentLength);
+    await this.blobs.recordStored(repo, digest, info.size);
+    return info;
   }
 
   /**
    * Writes a whole blob from one request straight to its place: one file, hashed with node:crypto
-   * as it is written, fsynced, and made visible only once its digest is verified.
+   * as it is written, fsynced, and made visible only once its digest is verified. The caller
+   * records it in the index (`recordStored`).
    */
   private async writeWhole(
     repo: string,
@@ -342,7 +381,6 @@ export class UploadService {
       await writer.cancel().catch(() => undefined);
       throw writeFailure(err);
     }
-    await this.blobs.recordStored(repo, digest, received);
     return { digest: digest.value, size: received };
   }
 
@@ -378,7 +416,6 @@ export class UploadService {
     } catch (err) {
       throw writeFailure(err);
     }
-    await this.blobs.recordStored(repo, digest, received);
     return { digest: digest.value, size: received };
   }
 
@@ -386,10 +423,12 @@ export class UploadService {
    * A PUT that brings the whole blob to an empty session: a monolithic upload that ends the session.
    * No claim is taken: the bytes go to the blob's own place, verified before they become visible,
    * so a concurrent request on the session cannot spoil them (two such PUTs each store a verified
-   * blob). A PATCH writing right now still answers 416. The record is dropped afterwards only if
+   * blob). A PATCH writing right now still answers 416. The session is finished afterwards only if
    * nobody changed it meanwhile; a failure leaves it untouched, so the client can try again.
    * This spares the claim's metadata read and write per blob, a third of the session bookkeeping
-   * of a small push (issue 14).
+   * of a small push (issue 14). The tombstone and the blob's index record are written together
+   * (one group commit): should the record fail, the client starts a new upload, and the verified
+   * file in place is found again by the next upload of the same digest.
    */
   private async completeInOnePass(
     session: UploadSession,
@@ -408,7 +447,10 @@ export class UploadService {
     try {
       const info = await this.writeWhole(session.repository, digest, body, options.contentLength);
       this.localHashes.delete(session.id);
-      await this.sessions.delete(session.id, session.version);
+      await Promise.all([
+        this.blobs.recordStored(session.repository, digest, info.size),
+        this.sessions.finish(session, session.version),
+      ]);
       return info;
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'DIGEST_INVALID')
@@ -417,13 +459,35 @@ export class UploadService {
     }
   }
 
+  /**
+   * The session `id` of `repo`: its record once it has one; before that, the session its signed id
+   * describes (version 0: no record), while the id is young enough. A finished session, an id
+   * signed for another repository or not by this store, or a legacy id without a record: unknown.
+   */
   private async session(repo: string, id: string): Promise<UploadSession> {
-    if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload id unknown');
+    const unknown = (): RegistryError =>
+      new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 100)} unknown to ${repo}`);
+    const signed = isLegacyUploadId(id) ? undefined : readSignedUploadId(await this.key(), repo, id);
+    if (!signed && !isLegacyUploadId(id)) throw unknown();
     const session = await this.sessions.get(id);
-    if (!session || session.repository !== repo) {
-      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown to ${repo}`);
+    if (typeof session === 'object') {
+      if (session.repository !== repo) throw unknown();
+      return session;
     }
-    return session;
+    if (session === 'finished' || !signed) throw unknown();
+    if (Date.now() - signed.issuedAt > UNTOUCHED_UPLOAD_TTL_MS) throw unknown();
+    return {
+      id,
+      repository: repo,
+      algorithm: signed.algorithm,
+      offset: 0,
+      parts: [],
+      hashedBytes: 0,
+      nextPart: 1,
+      version: 0,
+      createdAt: signed.issuedAt,
+      updatedAt: signed.issuedAt,
+    };
   }
 
   /**
@@ -435,12 +499,15 @@ export class UploadService {
     if (session.writer && session.writer.until > now) {
       throw rangeNotSatisfiable(session.offset, 'another request is writing this upload');
     }
-    const claimed = await this.sessions.update(session.id, session.version, {
-      writer: { token: randomUUID(), until: now + CLAIM_MS },
-    });
+    const writer = { token: randomUUID(), until: now + CLAIM_MS };
+    // A session without a record gets one now, claimed in the same write.
+    const claimed =
+      session.version === 0
+        ? await this.sessions.create({ ...session, writer })
+        : await this.sessions.update(session.id, session.version, { writer });
     if (!claimed) {
       const current = await this.sessions.get(session.id);
-      if (!current)
+      if (typeof current !== 'object')
         throw new RegistryError(
           'BLOB_UPLOAD_UNKNOWN',
           `upload ${session.id} unknown to ${session.repository}`,
@@ -557,7 +624,8 @@ export class UploadService {
       this.localHashes.delete(current.id);
       // Our claim expired and another request took the session: this part is never listed.
       const now = await this.sessions.get(current.id);
-      throw rangeNotSatisfiable(now?.offset ?? current.offset, 'the upload changed while writing');
+      const offset = typeof now === 'object' ? now.offset : current.offset;
+      throw rangeNotSatisfiable(offset, 'the upload changed while writing');
     }
     return recorded;
   }
@@ -652,14 +720,14 @@ export class UploadService {
     await this.blobs.place(session.repository, digest, storage.path, session.offset);
   }
 
-  /** Drops the session's bytes and its record. */
+  /** Drops the session's bytes and finishes it (a tombstone: the id is refused from now on). */
   private async discard(session: UploadSession): Promise<void> {
     this.localHashes.delete(session.id);
     if (session.storage) {
       await this.driver.abortParts(session.storage.path, session.storage.uploadId);
       await this.driver.delete(session.storage.path);
     }
-    await this.sessions.delete(session.id);
+    await this.sessions.finish(session);
   }
 }
 

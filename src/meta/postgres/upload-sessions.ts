@@ -2,10 +2,15 @@
  * Upload sessions on PostgreSQL: one row per session, every change a compare-and-swap on `version`
  * (`UPDATE … WHERE id = $1 AND version = $2`), so that any replica continues any session and two
  * replicas never both win a race (the losing PATCH answers 416). The serialised hash state is a
- * BYTEA column, the parts a JSON array.
+ * BYTEA column, the parts a JSON array. A finished session's row stays as a tombstone
+ * (`finished_at` set) until purged.
  */
+import { randomBytes } from 'node:crypto';
 import {
   applyUploadChange,
+  newUploadRecord,
+  UPLOAD_ID_KEY_BYTES,
+  type FinishedUpload,
   type NewUploadSession,
   type UploadSession,
   type UploadSessionChange,
@@ -35,6 +40,12 @@ export const UPLOAD_SESSION_MIGRATIONS: Migrations = {
        updated_at BIGINT NOT NULL
      );
      CREATE INDEX upload_sessions_updated ON upload_sessions (updated_at);`,
+    // Sessions without a byte have no row (signed ids); finished ones keep a tombstone row.
+    `ALTER TABLE upload_sessions ADD COLUMN finished_at BIGINT;
+     CREATE TABLE upload_id_key (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       key BYTEA NOT NULL
+     );`,
   ],
 };
 
@@ -66,30 +77,23 @@ function mutable(s: UploadSession): unknown[] {
 export class PostgresUploadSessions implements UploadSessions {
   constructor(private readonly pool: Pool) {}
 
-  async create(session: NewUploadSession): Promise<UploadSession> {
-    const now = Date.now();
-    const record: UploadSession = {
-      ...session,
-      offset: 0,
-      parts: [],
-      hashedBytes: 0,
-      nextPart: 1,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await this.pool.query(
+  async create(session: NewUploadSession): Promise<UploadSession | undefined> {
+    const record = newUploadRecord(session, Date.now());
+    const result = await this.pool.query(
       `INSERT INTO upload_sessions (id, upload_offset, parts, storage_path, storage_upload_id, hash_state, hashed_bytes,
          next_part, writer_token, writer_until, version, updated_at, repository, algorithm, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (id) DO NOTHING`,
       [record.id, ...mutable(record), record.repository, record.algorithm, record.createdAt],
     );
-    return record;
+    return result.rowCount === 1 ? record : undefined;
   }
 
-  async get(id: string): Promise<UploadSession | undefined> {
+  async get(id: string): Promise<UploadSession | 'finished' | undefined> {
     const { rows } = await this.pool.query<Row>('SELECT * FROM upload_sessions WHERE id = $1', [id]);
-    return rows[0] && fromRow(rows[0]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.finished_at === null ? fromRow(row) : 'finished';
   }
 
   async update(
@@ -98,35 +102,75 @@ export class PostgresUploadSessions implements UploadSessions {
     change: UploadSessionChange,
   ): Promise<UploadSession | undefined> {
     const current = await this.get(id);
-    if (!current || current.version !== expectedVersion) return undefined;
+    if (typeof current !== 'object' || current.version !== expectedVersion) return undefined;
     const next = applyUploadChange(current, change, Date.now());
     // The version guard makes read-then-write a swap: another writer in between leaves 0 rows.
     const result = await this.pool.query(
       `UPDATE upload_sessions SET upload_offset = $2, parts = $3, storage_path = $4, storage_upload_id = $5,
          hash_state = $6, hashed_bytes = $7, next_part = $8, writer_token = $9, writer_until = $10, version = $11,
          updated_at = $12
-       WHERE id = $1 AND version = $13`,
+       WHERE id = $1 AND version = $13 AND finished_at IS NULL`,
       [id, ...mutable(next), expectedVersion],
     );
     return result.rowCount === 1 ? next : undefined;
   }
 
-  async delete(id: string, expectedVersion?: number): Promise<boolean> {
-    const result =
-      expectedVersion === undefined
-        ? await this.pool.query('DELETE FROM upload_sessions WHERE id = $1', [id])
-        : await this.pool.query('DELETE FROM upload_sessions WHERE id = $1 AND version = $2', [
-            id,
-            expectedVersion,
-          ]);
-    return result.rowCount === 1;
+  async finish(session: FinishedUpload, expectedVersion?: number): Promise<boolean> {
+    const now = Date.now();
+    const tombstone = `SET finished_at = $2, updated_at = $2, version = upload_sessions.version + 1, parts = '[]',
+         storage_path = NULL, storage_upload_id = NULL, hash_state = NULL, writer_token = NULL, writer_until = NULL`;
+    const insert = (): Promise<{ rowCount: number | null }> =>
+      this.pool.query(
+        `INSERT INTO upload_sessions (id, repository, algorithm, upload_offset, parts, hashed_bytes, next_part,
+           version, created_at, updated_at, finished_at)
+         VALUES ($1, $2, $3, 0, '[]', 0, 1, 1, $4, $5, $5)
+         ON CONFLICT (id) DO NOTHING`,
+        [session.id, session.repository, session.algorithm, session.createdAt, now],
+      );
+    if (expectedVersion === 0) return (await insert()).rowCount === 1;
+    if (expectedVersion !== undefined) {
+      const result = await this.pool.query(
+        `UPDATE upload_sessions ${tombstone} WHERE id = $1 AND version = $3 AND finished_at IS NULL`,
+        [session.id, now, expectedVersion],
+      );
+      return result.rowCount === 1;
+    }
+    // Whatever the state: end a live row, or leave a tombstone for an id never recorded. A row
+    // created between the two statements is ended by the retry.
+    for (;;) {
+      const ended = await this.pool.query(
+        `UPDATE upload_sessions ${tombstone} WHERE id = $1 AND finished_at IS NULL`,
+        [session.id, now],
+      );
+      if (ended.rowCount === 1) return true;
+      if ((await insert()).rowCount === 1) return true;
+      if ((await this.get(session.id)) === 'finished') return false;
+    }
   }
 
   async idle(before: number, limit: number): Promise<UploadSession[]> {
     const { rows } = await this.pool.query<Row>(
-      'SELECT * FROM upload_sessions WHERE updated_at < $1 ORDER BY updated_at, created_at LIMIT $2',
+      `SELECT * FROM upload_sessions WHERE updated_at < $1 AND finished_at IS NULL
+       ORDER BY updated_at, created_at LIMIT $2`,
       [before, limit],
     );
     return rows.map(fromRow);
+  }
+
+  async purgeFinished(before: number, limit: number): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM upload_sessions WHERE id IN (SELECT id FROM upload_sessions
+         WHERE updated_at < $1 AND finished_at IS NOT NULL ORDER BY updated_at LIMIT $2)`,
+      [before, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async idKey(): Promise<Uint8Array> {
+    await this.pool.query('INSERT INTO upload_id_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [
+      randomBytes(UPLOAD_ID_KEY_BYTES),
+    ]);
+    const { rows } = await this.pool.query<{ key: Buffer }>('SELECT key FROM upload_id_key WHERE id = 1');
+    return new Uint8Array(rows[0]!.key);
   }
 }
