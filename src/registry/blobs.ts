@@ -173,9 +173,20 @@ export class BlobStore {
       });
       return;
     }
-    if (await this.stat(repo, digest)) return;
+    if (await this.storeVerified(repo, digest, data))
+      await this.index.addBlob(repo, digest.value, data.length);
+  }
+
+  /**
+   * `writeVerified` without the membership row, for a caller that adds it in the same group commit
+   * as its own rows (a manifest push: one commit fewer per push, issue 14). Per-repository layout
+   * only. Returns whether the content was written (false: it was there already).
+   */
+  async storeVerified(repo: string, digest: Digest, data: Buffer): Promise<boolean> {
+    if (this.shared) throw new Error('storeVerified is for the per-repository layout');
+    if (await this.stat(repo, digest)) return false;
     await this.driver.putContent(this.layout.blob(repo, digest), data);
-    await this.index.addBlob(repo, digest.value, data.length);
+    return true;
   }
 
   /**

@@ -184,12 +184,16 @@ export class ManifestService {
       // The manifest and index.json are written and fsynced at once (one wait for the disk
       // instead of two, issue 14), but index.json appears only once the manifest it lists is in
       // place: a crash between the two never leaves the index naming a missing manifest.
-      const manifestStored = this.blobs.writeVerified(repo, digest, data);
+      const manifestStored = this.blobs.storeVerified(repo, digest, data);
       const [stamp] = await Promise.all([
         this.saveIndex(repo, doc, current !== undefined, manifestStored),
         manifestStored,
       ]);
-      await this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp);
+      // The manifest's blob row and its own rows in one group commit (issued in one turn).
+      await Promise.all([
+        this.index.addBlob(repo, digest.value, data.length),
+        this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp),
+      ]);
     });
     this.events.emit('manifest-pushed', {
       repo,
