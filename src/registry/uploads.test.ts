@@ -14,7 +14,7 @@ import { openSqliteStore } from '../meta/sqlite/store.js';
 import { MemoryUploadSessions } from '../meta/memory/upload-sessions.js';
 import { MemoryDriver } from '../storage/memory/driver.js';
 import { Registry } from './registry.js';
-import { issueUploadId, UNTOUCHED_UPLOAD_TTL_MS } from './upload-ids.js';
+import { UNTOUCHED_UPLOAD_TTL_MS, UploadIdSigner } from './upload-ids.js';
 
 const log = pino({ level: 'silent' });
 
@@ -157,13 +157,13 @@ describe('sessions before their first byte (signed ids, no record)', () => {
     const [a] = procs as [Registry];
     const id = await a.uploads.start('r');
     await assert.rejects(a.uploads.offset('other', id), unknown);
-    const forged = issueUploadId(new Uint8Array(32), 'r', 'sha256', Date.now());
+    const forged = new UploadIdSigner(new Uint8Array(32)).issue('r', 'sha256', Date.now());
     await assert.rejects(a.uploads.offset('r', forged), unknown);
     await assert.rejects(a.uploads.offset('r', randomUUID()), unknown);
-    const key = await sessions.idKey();
-    const young = issueUploadId(key, 'r', 'sha256', Date.now() - UNTOUCHED_UPLOAD_TTL_MS + 60_000);
+    const signer = new UploadIdSigner(await sessions.idKey());
+    const young = signer.issue('r', 'sha256', Date.now() - UNTOUCHED_UPLOAD_TTL_MS + 60_000);
     assert.equal(await a.uploads.offset('r', young), 0);
-    const old = issueUploadId(key, 'r', 'sha256', Date.now() - UNTOUCHED_UPLOAD_TTL_MS - 1);
+    const old = signer.issue('r', 'sha256', Date.now() - UNTOUCHED_UPLOAD_TTL_MS - 1);
     await assert.rejects(a.uploads.offset('r', old), unknown);
   });
 

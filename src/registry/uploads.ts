@@ -28,13 +28,7 @@ import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.j
 import { RegistryError } from '../oci/errors.js';
 import { resumableHasher } from '../oci/resumable-hash.js';
 import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
-import {
-  isLegacyUploadId,
-  isUploadId,
-  issueUploadId,
-  readSignedUploadId,
-  UNTOUCHED_UPLOAD_TTL_MS,
-} from './upload-ids.js';
+import { isLegacyUploadId, isUploadId, UNTOUCHED_UPLOAD_TTL_MS, UploadIdSigner } from './upload-ids.js';
 import type { FileInfo, PartInfo, StorageDriver } from '../storage/driver.js';
 import { isNotFound, isStorageFull } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
@@ -163,7 +157,7 @@ export class UploadService {
   private readonly persistHashState: boolean;
   private readonly layout: StoreLayout;
   /** The store's id key, fetched once (it never changes). */
-  private idKey: Promise<Uint8Array> | undefined;
+  private signer: Promise<UploadIdSigner> | undefined;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -177,15 +171,18 @@ export class UploadService {
 
   /** Opens a session: a signed id, and nothing written until the first byte (upload-ids.ts). */
   async start(repo: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
-    return issueUploadId(await this.key(), repo, algorithm, Date.now());
+    return (await this.ids()).issue(repo, algorithm, Date.now());
   }
 
-  private key(): Promise<Uint8Array> {
-    this.idKey ??= this.sessions.idKey().catch((err: unknown) => {
-      this.idKey = undefined; // a failed read is tried again by the next request
-      throw err;
-    });
-    return this.idKey;
+  private ids(): Promise<UploadIdSigner> {
+    this.signer ??= this.sessions.idKey().then(
+      (key) => new UploadIdSigner(key),
+      (err: unknown) => {
+        this.signer = undefined; // a failed read is tried again by the next request
+        throw err;
+      },
+    );
+    return this.signer;
   }
 
   /** The session's recorded size; throws BLOB_UPLOAD_UNKNOWN for an unknown (or another repository's) id. */
@@ -467,7 +464,7 @@ export class UploadService {
   private async session(repo: string, id: string): Promise<UploadSession> {
     const unknown = (): RegistryError =>
       new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 100)} unknown to ${repo}`);
-    const signed = isLegacyUploadId(id) ? undefined : readSignedUploadId(await this.key(), repo, id);
+    const signed = isLegacyUploadId(id) ? undefined : (await this.ids()).read(repo, id);
     if (!signed && !isLegacyUploadId(id)) throw unknown();
     const session = await this.sessions.get(id);
     if (typeof session === 'object') {
