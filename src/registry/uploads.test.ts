@@ -18,10 +18,14 @@ import { UNTOUCHED_UPLOAD_TTL_MS, UploadIdSigner } from './upload-ids.js';
 
 const log = pino({ level: 'silent' });
 
-function processes(count: number, persistHashState: boolean): Registry[] {
+/** Registry "processes" sharing one storage driver and one session store (returned too). */
+function sharedProcesses(
+  count: number,
+  persistHashState: boolean,
+): { procs: Registry[]; sessions: MemoryUploadSessions } {
   const driver = new MemoryDriver();
-  const uploadSessions = new MemoryUploadSessions();
-  return Array.from({ length: count }, () => {
+  const sessions = new MemoryUploadSessions();
+  const procs = Array.from({ length: count }, () => {
     const { meta, coordination } = openSqliteStore(':memory:');
     return new Registry({
       driver,
@@ -29,10 +33,15 @@ function processes(count: number, persistHashState: boolean): Registry[] {
       coordination,
       dedupe: false,
       log,
-      uploadSessions,
+      uploadSessions: sessions,
       persistHashState,
     });
   });
+  return { procs, sessions };
+}
+
+function processes(count: number, persistHashState: boolean): Registry[] {
+  return sharedProcesses(count, persistHashState).procs;
 }
 
 async function readBlob(reg: Registry, repo: string, digest: string): Promise<Buffer> {
@@ -112,22 +121,7 @@ for (const persistHashState of [false, true]) {
 }
 
 describe('sessions before their first byte (signed ids, no record)', () => {
-  function shared(): { procs: Registry[]; sessions: MemoryUploadSessions } {
-    const driver = new MemoryDriver();
-    const sessions = new MemoryUploadSessions();
-    const procs = Array.from({ length: 2 }, () => {
-      const { meta, coordination } = openSqliteStore(':memory:');
-      return new Registry({
-        driver,
-        index: meta.registryIndex,
-        coordination,
-        dedupe: false,
-        log,
-        uploadSessions: sessions,
-      });
-    });
-    return { procs, sessions };
-  }
+  const shared = (): { procs: Registry[]; sessions: MemoryUploadSessions } => sharedProcesses(2, false);
   const unknown = (err: unknown): boolean =>
     err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN';
   const blob = (text: string): { data: Buffer; digest: ReturnType<typeof parseDigest> } => {
