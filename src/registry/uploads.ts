@@ -463,7 +463,8 @@ export class UploadService {
    */
   private async session(repo: string, id: string): Promise<UploadSession> {
     const unknown = (): RegistryError =>
-      new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 100)} unknown to ${repo}`);
+      // A malformed id is not echoed back.
+      new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${isUploadId(id) ? id : 'id'} unknown to ${repo}`);
     const signed = isLegacyUploadId(id) ? undefined : (await this.ids()).read(repo, id);
     if (!signed && !isLegacyUploadId(id)) throw unknown();
     const session = await this.sessions.get(id);
