@@ -22,20 +22,20 @@
  * state must outlive the request (bench/hashing.ts measures the difference).
  */
 import { randomUUID, type Hash } from 'node:crypto';
-import { finished, Transform, type Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
 import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { resumableHasher } from '../oci/resumable-hash.js';
 import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
 import { isLegacyUploadId, isUploadId, UNTOUCHED_UPLOAD_TTL_MS, UploadIdSigner } from './upload-ids.js';
 import type { FileInfo, PartInfo, StorageDriver } from '../storage/driver.js';
-import { isNotFound, isStorageFull } from '../storage/errors.js';
+import { isNotFound } from '../storage/errors.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 import { layout } from './layout.js';
 import { perRepositoryLayout, type StoreLayout } from './store-layout.js';
 import { KeyedLock } from './locks.js';
 import { LruMap } from './lru.js';
+import { feed, writeFailure, writeWholeBlob } from './whole-uploads.js';
 
 /** How long a chunk's claim lasts without renewal: the longest a crashed writer blocks its session. */
 const CLAIM_MS = 30_000;
@@ -46,12 +46,6 @@ const CLAIM_MS = 30_000;
 const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
 /** How often a writer renews its claim while the bytes flow. */
 const RENEW_MS = 10_000;
-/**
- * A whole-blob body declared no larger than this is read into memory and written in one piece
- * (`writeSmall`); larger ones stream. At most this much per request is buffered.
- */
-const SMALL_BODY = 1024 * 1024;
-
 export interface UploadServiceOptions {
   /**
    * Keep the digest's state in the session record after every chunk (WASM hasher, about five
@@ -77,66 +71,6 @@ export interface ChunkOptions {
   range?: { start: number; end: number };
   /** The declared Content-Length, checked against the bytes received. */
   contentLength?: number;
-}
-
-/**
- * Pipes a request body into `destination` and resolves once the destination has finished. Unlike
- * `pipeline`, a failure of the destination (a full disk) leaves the body alive and flowing into
- * nothing, so that the error answer can still reach the client after the rest of the body is
- * drained; `pipeline` would destroy the request and reset the connection.
- */
-function feed(body: Readable, destination: Writable): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const settle = (err?: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      stopBody();
-      stopDestination();
-      if (!err) {
-        resolve();
-        return;
-      }
-      body.unpipe(destination);
-      if (!destination.destroyed) destination.destroy(err);
-      if (!body.destroyed) body.resume();
-      reject(err);
-    };
-    const stopBody = finished(body, { writable: false }, (err) => {
-      if (err) settle(err);
-    });
-    const stopDestination = finished(destination, { readable: false }, (err) => settle(err));
-    body.pipe(destination);
-  });
-}
-
-/** The error a failed body write becomes: storage full is ours (507), anything else the client's. */
-/** Refuses a body whose length or digest is not what the request said, as the spec's codes. */
-function checkBody(
-  received: number,
-  contentLength: number | undefined,
-  actualHex: string,
-  digest: Digest,
-): void {
-  if (contentLength !== undefined && received !== contentLength) {
-    throw new RegistryError(
-      'SIZE_INVALID',
-      `received ${received} bytes, Content-Length said ${contentLength}`,
-    );
-  }
-  if (actualHex !== digest.hex) {
-    const shown = `${digest.algorithm}:${actualHex}`;
-    throw new RegistryError('DIGEST_INVALID', `upload digest is ${shown}, not ${digest.value}`, {
-      detail: { expected: digest.value, actual: shown },
-    });
-  }
-}
-
-function writeFailure(err: unknown): RegistryError {
-  if (err instanceof RegistryError) return err;
-  if (isStorageFull(err))
-    return new RegistryError('STORAGE_FULL', 'the registry is out of storage space', { cause: err });
-  return new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
 }
 
 function rangeNotSatisfiable(offset: number, why: string): RegistryError {
@@ -336,84 +270,9 @@ export class UploadService {
 
   /** Single-request upload (POST ?digest=). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
-    const info = await this.writeWhole(repo, digest, body, contentLength);
+    const info = await writeWholeBlob(this.driver, this.blobs, repo, digest, body, contentLength);
     await this.blobs.recordStored(repo, digest, info.size);
     return info;
-  }
-
-  /**
-   * Writes a whole blob from one request straight to its place: one file, hashed with node:crypto
-   * as it is written, fsynced, and made visible only once its digest is verified. The caller
-   * records it in the index (`recordStored`).
-   */
-  private async writeWhole(
-    repo: string,
-    digest: Digest,
-    body: Readable,
-    contentLength?: number,
-  ): Promise<BlobInfo> {
-    if (contentLength !== undefined && contentLength <= SMALL_BODY) {
-      return this.writeSmall(repo, digest, body, contentLength);
-    }
-    // Straight to the blob's final place: nothing is visible there before the commit.
-    const target = this.blobs.path(repo, digest);
-    const writer = await this.driver.writer(target).catch((err: unknown) => {
-      body.resume();
-      throw writeFailure(err);
-    });
-    const hasher = createHasher(digest.algorithm);
-    let received = 0;
-    try {
-      const hashing = new Transform({
-        transform(chunk: Buffer, _enc, callback) {
-          received += chunk.length;
-          hasher.update(chunk);
-          callback(null, chunk);
-        },
-      });
-      await Promise.all([feed(body, hashing), pipeline(hashing, writer.stream)]);
-      checkBody(received, contentLength, hasher.digest('hex'), digest);
-      await writer.commit();
-    } catch (err) {
-      await writer.cancel().catch(() => undefined);
-      throw writeFailure(err);
-    }
-    return { digest: digest.value, size: received };
-  }
-
-  /**
-   * `writeWhole` for a body whose declared length is small (configs, small layers): read into
-   * memory and verified first, then stored with one `putContent` (durable and atomic, as the
-   * writer's commit). No byte reaches storage unless the digest matched, and the stream stages
-   * and the thread-pool round trips of a streamed write are skipped (issue 14: 1 KiB pushes).
-   */
-  private async writeSmall(
-    repo: string,
-    digest: Digest,
-    body: Readable,
-    contentLength: number,
-  ): Promise<BlobInfo> {
-    const hasher = createHasher(digest.algorithm);
-    const chunks: Buffer[] = [];
-    let received = 0;
-    try {
-      for await (const chunk of body) {
-        const data = chunk as Buffer;
-        received += data.length;
-        hasher.update(data);
-        chunks.push(data);
-      }
-    } catch (err) {
-      throw writeFailure(err);
-    }
-    checkBody(received, contentLength, hasher.digest('hex'), digest);
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-    try {
-      await this.driver.putContent(this.blobs.path(repo, digest), data);
-    } catch (err) {
-      throw writeFailure(err);
-    }
-    return { digest: digest.value, size: received };
   }
 
   /**
@@ -442,7 +301,14 @@ export class UploadService {
       throw rangeNotSatisfiable(session.offset, 'another request is writing this upload');
     }
     try {
-      const info = await this.writeWhole(session.repository, digest, body, options.contentLength);
+      const info = await writeWholeBlob(
+        this.driver,
+        this.blobs,
+        session.repository,
+        digest,
+        body,
+        options.contentLength,
+      );
       this.localHashes.delete(session.id);
       await Promise.all([
         this.blobs.recordStored(session.repository, digest, info.size),
