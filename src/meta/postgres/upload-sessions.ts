@@ -119,15 +119,13 @@ export class PostgresUploadSessions implements UploadSessions {
     const now = Date.now();
     const tombstone = `SET finished_at = $2, updated_at = $2, version = upload_sessions.version + 1, parts = '[]',
          storage_path = NULL, storage_upload_id = NULL, hash_state = NULL, writer_token = NULL, writer_until = NULL`;
-    const insert = (): Promise<{ rowCount: number | null }> =>
-      this.pool.query(
-        `INSERT INTO upload_sessions (id, repository, algorithm, upload_offset, parts, hashed_bytes, next_part,
-           version, created_at, updated_at, finished_at)
-         VALUES ($1, $2, $3, 0, '[]', 0, 1, 1, $4, $5, $5)
-         ON CONFLICT (id) DO NOTHING`,
-        [session.id, session.repository, session.algorithm, session.createdAt, now],
-      );
-    if (expectedVersion === 0) return (await insert()).rowCount === 1;
+    const insert = `INSERT INTO upload_sessions (id, repository, algorithm, upload_offset, parts, hashed_bytes,
+         next_part, version, created_at, updated_at, finished_at)
+       VALUES ($1, $3, $4, 0, '[]', 0, 1, 1, $5, $2, $2)`;
+    const values = [session.id, now, session.repository, session.algorithm, session.createdAt];
+    if (expectedVersion === 0) {
+      return (await this.pool.query(`${insert} ON CONFLICT (id) DO NOTHING`, values)).rowCount === 1;
+    }
     if (expectedVersion !== undefined) {
       const result = await this.pool.query(
         `UPDATE upload_sessions ${tombstone} WHERE id = $1 AND version = $3 AND finished_at IS NULL`,
@@ -135,17 +133,12 @@ export class PostgresUploadSessions implements UploadSessions {
       );
       return result.rowCount === 1;
     }
-    // Whatever the state: end a live row, or leave a tombstone for an id never recorded. A row
-    // created between the two statements is ended by the retry.
-    for (;;) {
-      const ended = await this.pool.query(
-        `UPDATE upload_sessions ${tombstone} WHERE id = $1 AND finished_at IS NULL`,
-        [session.id, now],
-      );
-      if (ended.rowCount === 1) return true;
-      if ((await insert()).rowCount === 1) return true;
-      if ((await this.get(session.id)) === 'finished') return false;
-    }
+    // One statement whatever the state: a tombstone for an id never recorded, or a live row ended.
+    const result = await this.pool.query(
+      `${insert} ON CONFLICT (id) DO UPDATE ${tombstone} WHERE upload_sessions.finished_at IS NULL`,
+      values,
+    );
+    return result.rowCount === 1;
   }
 
   async idle(before: number, limit: number): Promise<UploadSession[]> {

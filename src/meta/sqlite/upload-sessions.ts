@@ -60,9 +60,9 @@ export class SqliteUploadSessions implements UploadSessions {
   private readonly insertRow;
   private readonly selectRow;
   private readonly swapRow;
-  private readonly finishRow;
   private readonly finishAtVersion;
   private readonly insertTombstone;
+  private readonly upsertTombstone;
   private readonly selectIdle;
   private readonly purgeRows;
   private readonly insertKey;
@@ -90,15 +90,16 @@ export class SqliteUploadSessions implements UploadSessions {
     );
     const tombstone = `SET finished_at = @now, updated_at = @now, version = version + 1, parts = '[]',
          storage_path = NULL, storage_upload_id = NULL, hash_state = NULL, writer_token = NULL, writer_until = NULL`;
-    this.finishRow = db.prepare(`UPDATE upload_sessions ${tombstone} WHERE id = @id AND finished_at IS NULL`);
     this.finishAtVersion = db.prepare(
       `UPDATE upload_sessions ${tombstone} WHERE id = @id AND version = @expected AND finished_at IS NULL`,
     );
-    this.insertTombstone = db.prepare(
-      `INSERT INTO upload_sessions (id, repository, algorithm, offset, parts, hashed_bytes, next_part, version,
-         created_at, updated_at, finished_at)
-       VALUES (@id, @repository, @algorithm, 0, '[]', 0, 1, 1, @created_at, @now, @now)
-       ON CONFLICT (id) DO NOTHING`,
+    const insertTombstone = `INSERT INTO upload_sessions (id, repository, algorithm, offset, parts, hashed_bytes,
+         next_part, version, created_at, updated_at, finished_at)
+       VALUES (@id, @repository, @algorithm, 0, '[]', 0, 1, 1, @created_at, @now, @now)`;
+    this.insertTombstone = db.prepare(`${insertTombstone} ON CONFLICT (id) DO NOTHING`);
+    // One statement whatever the state: a tombstone for an id never recorded, or a live row ended.
+    this.upsertTombstone = db.prepare(
+      `${insertTombstone} ON CONFLICT (id) DO UPDATE ${tombstone} WHERE finished_at IS NULL`,
     );
     this.selectIdle = db.prepare(
       'SELECT * FROM upload_sessions WHERE updated_at < ? AND finished_at IS NULL ORDER BY updated_at LIMIT ?',
@@ -150,9 +151,7 @@ export class SqliteUploadSessions implements UploadSessions {
       if (expectedVersion !== undefined) {
         return this.finishAtVersion.run({ id: session.id, expected: expectedVersion, now });
       }
-      const ended = this.finishRow.run({ id: session.id, now });
-      if (ended.changes === 1 || this.selectRow.get(session.id) !== undefined) return ended;
-      return this.insertTombstone.run({ ...tombstoneOf(session), now });
+      return this.upsertTombstone.run({ ...tombstoneOf(session), now });
     });
     return result.changes === 1;
   }
