@@ -331,8 +331,9 @@ export class UploadService {
     const unknown = (): RegistryError =>
       // A malformed id is not echoed back.
       new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${isUploadId(id) ? id : 'id'} unknown to ${repo}`);
-    const signed = isLegacyUploadId(id) ? undefined : (await this.ids()).read(repo, id);
-    if (!signed && !isLegacyUploadId(id)) throw unknown();
+    const legacy = isLegacyUploadId(id);
+    const signed = legacy ? undefined : (await this.ids()).read(repo, id);
+    if (!legacy && !signed) throw unknown();
     const session = await this.sessions.get(id);
     if (typeof session === 'object') {
       if (session.repository !== repo) throw unknown();
