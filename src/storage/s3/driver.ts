@@ -24,7 +24,7 @@
  *   So each written part is a whole object of its own under `_s3parts/` (its token makes a
  *   rewrite of the same number a different object, so concurrent writes never mix), and
  *   `completeParts` assembles them: one part is copied server-side (CopyObject), several become a
- *   multipart upload (planned by `assembly.ts`) whose parts are server-side copies (UploadPartCopy)
+ *   multipart upload (planned by `assembly.ts`, sent by `server-copy.ts`) whose parts are server-side copies (UploadPartCopy)
  *   of the large ones and streamed re-uploads of runs of small ones merged to ≥ 5 MiB. Small parts
  *   cross the registry twice; large ones never come back. On RGW, CopyObject shares the data
  *   (cheap) while UploadPartCopy copies it: a one-part upload completes fast, a many-part one costs
@@ -47,9 +47,6 @@ import { randomUUID } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -58,9 +55,6 @@ import {
   ListObjectsV2Command,
   AbortMultipartUploadCommand,
   PutObjectCommand,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import {
@@ -91,18 +85,14 @@ import {
   isPreconditionFailed,
   isQuotaExceeded,
 } from './client.js';
-import { partBytes, planAssembly } from './assembly.js';
+import { assembleObject, copyObject, type CopyTarget } from './server-copy.js';
 import { presignUrl } from './presign.js';
 import { directGet } from './direct-get.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
 
-/** Largest object CopyObject (and one UploadPartCopy) takes. */
-const MAX_COPY = 5 * 1024 * 1024 * 1024;
 /** Keys per DeleteObjects request (the API's limit). */
 const DELETE_BATCH = 1000;
 const PARTS_FOLDER = '_s3parts';
-/** Parts of one assembly sent at once. */
-const ASSEMBLY_CONCURRENCY = 4;
 const MARKER = 'upload';
 
 export interface S3DriverOptions {
@@ -120,6 +110,8 @@ export class S3Driver implements StorageDriver {
   readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
+  /** Server-side copies and assemblies (server-copy.ts). */
+  private readonly copies: CopyTarget;
 
   constructor(options: S3DriverOptions) {
     this.client = options.client;
@@ -127,6 +119,7 @@ export class S3Driver implements StorageDriver {
     const root = (options.rootDirectory ?? '').replace(/^\/+|\/+$/g, '');
     this.prefix = root === '' ? '' : `${root}/`;
     this.partSize = Math.max(options.partSize ?? 10 * 1024 * 1024, MIN_PART_SIZE);
+    this.copies = { client: this.client, bucket: this.bucket, partSize: this.partSize };
   }
 
   /** The object key of a driver path, refusing paths that could escape the root. */
@@ -338,9 +331,9 @@ export class S3Driver implements StorageDriver {
           new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }),
         );
       } else if (sources.length === 1) {
-        await this.copyObject(sources[0]!.key, sources[0]!.size, key);
+        await copyObject(this.copies, sources[0]!.key, sources[0]!.size, key);
       } else {
-        await this.assemble(sources, key);
+        await assembleObject(this.copies, sources, key);
       }
     } catch (err) {
       throw this.writeError(p, err);
@@ -351,113 +344,6 @@ export class S3Driver implements StorageDriver {
   async abortParts(p: string, uploadId: string): Promise<void> {
     this.key(p);
     await this.deletePrefix(this.partsPrefix(uploadId));
-  }
-
-  /**
-   * Builds `key` from whole objects in order, as a multipart upload planned by `planAssembly`:
-   * large sources copied server-side, small ones merged and re-uploaded. Parts are independent,
-   * so a few run at once.
-   */
-  private async assemble(sources: { key: string; size: number }[], key: string): Promise<void> {
-    const plan = planAssembly(
-      sources.map((s) => s.size),
-      { minPart: MIN_PART_SIZE, partSize: this.partSize, maxCopy: MAX_COPY },
-    );
-    if (plan.length === 0) {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }),
-      );
-      return;
-    }
-    if (plan.length > MAX_PARTS) throw new Error(`too many parts (${plan.length}) assembling ${key}`);
-    const { UploadId } = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
-    );
-    const completed: CompletedPart[] = new Array<CompletedPart>(plan.length);
-    const sendPart = async (index: number): Promise<void> => {
-      const segments = plan[index]!;
-      const PartNumber = index + 1;
-      const only = segments.length === 1 ? segments[0]! : undefined;
-      if (only) {
-        const out = await this.client.send(
-          new UploadPartCopyCommand({
-            Bucket: this.bucket,
-            Key: key,
-            UploadId,
-            PartNumber,
-            CopySource: copySource(this.bucket, sources[only.source]!.key),
-            CopySourceRange: `bytes=${only.start}-${only.end - 1}`,
-          }),
-        );
-        completed[index] = { PartNumber, ETag: out.CopyPartResult?.ETag };
-        return;
-      }
-      // The merged bytes stream from their sources into the part: nothing is buffered whole.
-      const bucket = this.bucket;
-      const client = this.client;
-      const body = Readable.from(
-        (async function* () {
-          for (const segment of segments) {
-            const got = await client.send(
-              new GetObjectCommand({
-                Bucket: bucket,
-                Key: sources[segment.source]!.key,
-                Range: `bytes=${segment.start}-${segment.end - 1}`,
-              }),
-            );
-            yield* got.Body as Readable;
-          }
-        })(),
-      );
-      const out = await this.client.send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId,
-          PartNumber,
-          Body: body,
-          ContentLength: partBytes(segments),
-        }),
-      );
-      completed[index] = { PartNumber, ETag: out.ETag };
-    };
-    try {
-      // A few parts at once (server-side copies mostly; merged parts stream through).
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(ASSEMBLY_CONCURRENCY, plan.length) }, async () => {
-          while (next < plan.length) await sendPart(next++);
-        }),
-      );
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId,
-          MultipartUpload: { Parts: completed },
-        }),
-      );
-    } catch (err) {
-      await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId }))
-        .catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** Server-side copy of a whole object of `size` bytes; multipart above CopyObject's 5 GiB. */
-  private async copyObject(source: string, size: number, destination: string): Promise<void> {
-    if (size <= MAX_COPY) {
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: destination,
-          CopySource: copySource(this.bucket, source),
-        }),
-      );
-      return;
-    }
-    await this.assemble([{ key: source, size }], destination);
   }
 
   /**
@@ -596,7 +482,7 @@ export class S3Driver implements StorageDriver {
       return info;
     });
     try {
-      await this.copyObject(from, size, to);
+      await copyObject(this.copies, from, size, to);
     } catch (err) {
       throw this.writeError(destination, err);
     }
@@ -614,7 +500,7 @@ export class S3Driver implements StorageDriver {
     const info = await this.stat(source);
     if (info.isDirectory) throw new PathNotFoundError(source);
     try {
-      await this.copyObject(from, info.size, to);
+      await copyObject(this.copies, from, info.size, to);
     } catch (err) {
       if (isMissingKey(err)) throw new PathNotFoundError(source, { cause: err });
       throw this.writeError(destination, err);
@@ -664,9 +550,4 @@ export class S3Driver implements StorageDriver {
     if (isQuotaExceeded(err)) return new StorageFullError(p, { cause: err });
     return err;
   }
-}
-
-/** `x-amz-copy-source`: the bucket and the URL-encoded key. */
-function copySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
