@@ -123,12 +123,10 @@ export async function filterImages(
   filter: FilterInput | null | undefined,
 ): Promise<ImageRef[]> {
   if (!filter) return images;
-  const prefs = filter.IsBookmarked != null || filter.IsStarred != null ? await scope.prefs() : undefined;
+  const prefs = await prefsFor(scope, filter);
   const out: ImageRef[] = [];
   for (const image of images) {
-    if (prefs && filter.IsStarred != null && prefs.starred.has(image.repo) !== filter.IsStarred) continue;
-    if (prefs && filter.IsBookmarked != null && prefs.bookmarked.has(image.repo) !== filter.IsBookmarked)
-      continue;
+    if (!prefsAllow(prefs, filter, image.repo)) continue;
     if (filter.HasToBeSigned && (await scope.signatures(image.repo, image.digest)).length === 0) continue;
     if (hasPlatformFilter(filter)) {
       const facts = await scope.facts(image.repo, image.digest);
@@ -139,18 +137,31 @@ export async function filterImages(
   return out;
 }
 
+type Prefs = Awaited<ReturnType<SearchScope['prefs']>>;
+
+/** The caller's stars and bookmarks, read only when `filter` asks about them. */
+function prefsFor(scope: SearchScope, filter: FilterInput): Promise<Prefs | undefined> {
+  return filter.IsBookmarked != null || filter.IsStarred != null ? scope.prefs() : Promise.resolve(undefined);
+}
+
+/** Whether the caller's stars and bookmarks let `repo` through `filter` (no prefs: no such filter). */
+function prefsAllow(prefs: Prefs | undefined, filter: FilterInput, repo: string): boolean {
+  if (!prefs) return true;
+  if (filter.IsStarred != null && prefs.starred.has(repo) !== filter.IsStarred) return false;
+  return filter.IsBookmarked == null || prefs.bookmarked.has(repo) === filter.IsBookmarked;
+}
+
 export async function filterRepos(
   scope: SearchScope,
   names: string[],
   filter: FilterInput | null | undefined,
 ): Promise<string[]> {
   if (!filter) return names;
-  const prefs = filter.IsBookmarked != null || filter.IsStarred != null ? await scope.prefs() : undefined;
+  const prefs = await prefsFor(scope, filter);
   const { summaries, content } = scope.deps;
   const out: string[] = [];
   for (const name of names) {
-    if (prefs && filter.IsStarred != null && prefs.starred.has(name) !== filter.IsStarred) continue;
-    if (prefs && filter.IsBookmarked != null && prefs.bookmarked.has(name) !== filter.IsBookmarked) continue;
+    if (!prefsAllow(prefs, filter, name)) continue;
     if (filter.HasToBeSigned || hasPlatformFilter(filter)) {
       // Lists judge a repository by its newest image, as its summary shows it.
       const newest = (await summaries.summary(name))?.newestDigest;
