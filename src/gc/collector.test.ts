@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import {
@@ -47,6 +47,32 @@ async function start(
 
 function blobPath(root: string, repo: string, digest: string): string {
   return path.join(root, repo, 'blobs', 'sha256', digestHex(digest));
+}
+
+/** Makes a file look written `ms` ago, as the sweep (which reads its mtime) will see it. */
+async function ageFile(file: string, ms: number): Promise<void> {
+  const then = new Date(Date.now() - ms);
+  await utimes(file, then, then);
+}
+
+/** Uploads a blob as POST, one PATCH with every byte, and a PUT without a body. */
+async function uploadInChunks(
+  url: string,
+  repo: string,
+  blob: { digest: string; bytes: Buffer },
+): Promise<void> {
+  const post = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  assert.equal(post.status, 202);
+  const location = new URL(post.headers.get('location')!, url);
+  const patch = await fetch(location, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: blob.bytes,
+  });
+  assert.equal(patch.status, 202);
+  const next = new URL(patch.headers.get('location')!, url);
+  next.searchParams.set('digest', blob.digest);
+  assert.equal((await fetch(next, { method: 'PUT' })).status, 201);
 }
 
 /** Every digest of a piece of content: its blobs, child manifests and the manifest. */
@@ -330,14 +356,36 @@ describe('garbage collection', () => {
     const { t, clock, gc } = await start();
     const layer = makeLayer();
     await uploadBlob(t.url, 'again', layer);
-    clock.advance(2 * HOUR);
-    // The same bytes uploaded again: the old file stays, with its old mtime.
-    await uploadBlob(t.url, 'again', layer);
+    await ageFile(blobPath(t.root, 'again', layer.digest), 2 * HOUR);
+    // The same bytes uploaded again in chunks: the finished upload finds the old file and keeps
+    // it, mtime and all; only the recorded store time says the client was just told "stored".
+    await uploadInChunks(t.url, 'again', layer);
     assert.deepEqual((await gc.sweepNow()).repositories, [], 'the client was just told the blob is stored');
+    assert.notEqual(await t.app.meta.recentBlobs.storedAt('again', layer.digest), undefined);
     clock.advance(2 * HOUR);
     assert.deepEqual(
       (await gc.sweepNow()).repositories[0]?.blobs.map((b) => b.digest),
       [layer.digest],
+    );
+  });
+
+  it('spares a blob written just now by its file time alone, recording no store time for it', async () => {
+    const { t, gc } = await start();
+    const layer = makeLayer();
+    const image = makeImage();
+    await uploadBlob(t.url, 'fresh', layer);
+    // Uploaded again in one request: the file is written again, so it is young again by itself.
+    await ageFile(blobPath(t.root, 'fresh', layer.digest), 2 * HOUR);
+    await uploadBlob(t.url, 'fresh', layer);
+    await pushContent(t.url, 'fresh', image, 'v1');
+    assert.deepEqual((await gc.sweepNow()).repositories, []);
+    for (const digest of [layer.digest, ...digestsOf(image)])
+      assert.equal(await t.app.meta.recentBlobs.storedAt('fresh', digest), undefined, digest);
+    await ageFile(blobPath(t.root, 'fresh', layer.digest), 2 * HOUR);
+    assert.deepEqual(
+      (await gc.sweepNow()).repositories[0]?.blobs.map((b) => b.digest),
+      [layer.digest],
+      'the unreferenced layer goes once its file is old; the tagged image stays',
     );
   });
 

@@ -52,9 +52,14 @@ export function gcExtension(options: GcOptions = {}): ExtensionFactory {
     const remember = (repo: string, digest: string): void => stores.record(repo, digest, now());
     const onPulled = ({ repo, digest }: RegistryEventMap['manifest-pulled'][0]): void =>
       pulls.record(repo, digest, now());
-    const onPushed = ({ repo, digest }: RegistryEventMap['manifest-pushed'][0]): void =>
-      remember(repo, digest);
-    const onStored = ({ repo, digest }: RegistryEventMap['blob-stored'][0]): void => remember(repo, digest);
+    // A fresh file is young by its own modification time, which the sweep reads (collector.ts);
+    // only content that was there before needs a recorded time.
+    const onPushed = ({ repo, digest, fresh }: RegistryEventMap['manifest-pushed'][0]): void => {
+      if (!fresh) remember(repo, digest);
+    };
+    const onStored = ({ repo, digest, fresh }: RegistryEventMap['blob-stored'][0]): void => {
+      if (!fresh) remember(repo, digest);
+    };
     events.on('manifest-pulled', onPulled);
     events.on('manifest-pushed', onPushed);
     events.on('blob-stored', onStored);

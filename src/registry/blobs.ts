@@ -158,8 +158,11 @@ export class BlobStore {
     return this.driver.presignedUrl?.(this.layout.blob(repo, digest), { method });
   }
 
-  /** Stores small content (a manifest) whose digest the caller has verified. */
-  async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<void> {
+  /**
+   * Stores small content (a manifest) whose digest the caller has verified. Returns whether it
+   * looks new to garbage collection by itself (`fresh` of the 'blob-stored' event).
+   */
+  async writeVerified(repo: string, digest: Digest, data: Buffer): Promise<boolean> {
     if (this.shared) {
       // Written again even when the object exists (the same bytes), and under the blob's lock,
       // which the sweep holds from its look at the holders to its delete: no sweep can delete the
@@ -171,10 +174,11 @@ export class BlobStore {
         await this.options.recentBlobs?.record([{ repo, digest: digest.value, at: Date.now() }]);
         await this.index.addBlob(repo, digest.value, data.length);
       });
-      return;
+      return true;
     }
-    if (await this.storeVerified(repo, digest, data))
-      await this.index.addBlob(repo, digest.value, data.length);
+    const written = await this.storeVerified(repo, digest, data);
+    if (written) await this.index.addBlob(repo, digest.value, data.length);
+    return written;
   }
 
   /**
@@ -217,12 +221,13 @@ export class BlobStore {
   async recordStored(repo: string, digest: Digest, size: number): Promise<void> {
     if (this.shared) {
       await this.hold(repo, digest, size);
-      this.events.emit('blob-stored', { repo, digest: digest.value, size });
+      this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: true });
       return;
     }
+    // Written just now, or replaced by a link, which the driver dates now (as a copy would be).
     if (this.options.dedupe) await this.linkFromHolder(repo, digest);
     await this.index.addBlob(repo, digest.value, size);
-    this.events.emit('blob-stored', { repo, digest: digest.value, size });
+    this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: true });
   }
 
   /**
@@ -240,8 +245,9 @@ export class BlobStore {
     }
     if (await this.stat(repo, digest)) {
       await this.driver.delete(uploadPath);
-      // Still an upload that finished: observers (garbage collection) must see the blob as fresh.
-      this.events.emit('blob-stored', { repo, digest: digest.value, size });
+      // Still an upload that finished: observers (garbage collection) must see the blob as new,
+      // though its file is as old as its first upload.
+      this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: false });
       return;
     }
     if (!(this.options.dedupe && (await this.linkFromHolder(repo, digest)))) {
@@ -250,7 +256,8 @@ export class BlobStore {
       await this.driver.delete(uploadPath);
     }
     await this.index.addBlob(repo, digest.value, size);
-    this.events.emit('blob-stored', { repo, digest: digest.value, size });
+    // Moved, the upload file keeps the time of its last write, which may be long before.
+    this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: false });
   }
 
   /** Cross-repository mount. Returns false when `from` does not hold the blob. */
@@ -259,7 +266,7 @@ export class BlobStore {
     if (!source) return undefined;
     const existing = await this.stat(to, digest);
     if (existing) {
-      this.events.emit('blob-stored', { repo: to, digest: digest.value, size: existing.size });
+      this.events.emit('blob-stored', { repo: to, digest: digest.value, size: existing.size, fresh: false });
       return existing;
     }
     if (this.shared) {
@@ -270,7 +277,7 @@ export class BlobStore {
         if (err instanceof RegistryError) return undefined;
         throw err;
       }
-      this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
+      this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size, fresh: true });
       return source;
     }
     const linked = await this.driver
@@ -282,7 +289,8 @@ export class BlobStore {
     if (linked === undefined) return undefined;
     if (!linked) await this.copy(from, to, digest);
     await this.index.addBlob(to, digest.value, source.size);
-    this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size });
+    // Linked (dated now by the driver) or copied: young by its file.
+    this.events.emit('blob-stored', { repo: to, digest: digest.value, size: source.size, fresh: true });
     return source;
   }
 

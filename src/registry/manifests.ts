@@ -163,19 +163,19 @@ export class ManifestService {
     const parsed = parseManifest(data, contentType);
     const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: digest.value, size: data.length };
-    await this.withRepositoryLock(repo, async () => {
+    const fresh = await this.withRepositoryLock(repo, async (): Promise<boolean> => {
       for (const tag of tags) options.authorizeTag?.(tag, (await this.index.resolveTag(repo, tag))?.digest);
       // Checked under the repository lock, which garbage collection also takes before deleting
       // anything: a blob cannot vanish between this check and the index update.
       if (options.verifyReferences !== false) await this.checkReferences(repo, parsed);
       if (this.indexInStore) {
-        await this.blobs.writeVerified(repo, digest, data);
+        const written = await this.blobs.writeVerified(repo, digest, data);
         await this.index.recordManifest(
           toRecord(repo, digest.value, data.length, parsed),
           tags,
           storeStamp(),
         );
-        return;
+        return written;
       }
       const current = await this.loadIndex(repo);
       const doc = current ?? emptyIndex();
@@ -185,7 +185,7 @@ export class ManifestService {
       // instead of two, issue 14), but index.json appears only once the manifest it lists is in
       // place: a crash between the two never leaves the index naming a missing manifest.
       const manifestStored = this.blobs.storeVerified(repo, digest, data);
-      const [stamp] = await Promise.all([
+      const [stamp, written] = await Promise.all([
         this.saveIndex(repo, doc, current !== undefined, manifestStored),
         manifestStored,
       ]);
@@ -194,6 +194,7 @@ export class ManifestService {
         this.index.addBlob(repo, digest.value, data.length),
         this.index.recordManifest(toRecord(repo, digest.value, data.length, parsed), tags, stamp),
       ]);
+      return written;
     });
     this.events.emit('manifest-pushed', {
       repo,
@@ -201,6 +202,7 @@ export class ManifestService {
       mediaType: parsed.mediaType,
       size: data.length,
       tags,
+      fresh,
     });
     return { digest: digest.value, tags, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) };
   }
