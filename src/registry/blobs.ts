@@ -184,12 +184,13 @@ export class BlobStore {
   /**
    * `writeVerified` without the membership row, for a caller that adds it in the same group commit
    * as its own rows (a manifest push: one commit fewer per push, issue 14). Per-repository layout
-   * only. Returns whether the content was written (false: it was there already).
+   * only. Returns whether the content was put there now, written or linked (false: it was there
+   * already).
    */
   async storeVerified(repo: string, digest: Digest, data: Buffer): Promise<boolean> {
     if (this.shared) throw new Error('storeVerified is for the per-repository layout');
     if (await this.stat(repo, digest)) return false;
-    await this.driver.putContent(this.layout.blob(repo, digest), data);
+    await this.putVerified(repo, digest, data);
     return true;
   }
 
@@ -215,17 +216,36 @@ export class BlobStore {
   }
 
   /**
-   * Records a blob that an upload wrote straight to its place (verified, durable, visible). With
-   * dedupe on, a copy another repository already holds replaces it by a link, sharing the bytes.
+   * Puts verified content held in memory (a small blob of one request) at its place in `repo`.
+   * With dedupe on and a copy in another repository, that copy is linked instead: no file to
+   * create and fsync (issue 14: a small push of layers the registry already holds). Returns
+   * whether it linked; the caller records the blob (`recordStored`) either way.
    */
-  async recordStored(repo: string, digest: Digest, size: number): Promise<void> {
+  async putVerified(repo: string, digest: Digest, data: Uint8Array): Promise<{ linked: boolean }> {
+    if (!this.shared && this.options.dedupe && (await this.linkFromHolder(repo, digest)))
+      return { linked: true };
+    await this.driver.putContent(this.layout.blob(repo, digest), data);
+    return { linked: false };
+  }
+
+  /**
+   * Records a blob that an upload put straight to its place (verified, durable, visible). With
+   * dedupe on, a copy another repository already holds replaces it by a link, sharing the bytes,
+   * unless the upload `linked` it already.
+   */
+  async recordStored(
+    repo: string,
+    digest: Digest,
+    size: number,
+    options: { linked?: boolean } = {},
+  ): Promise<void> {
     if (this.shared) {
       await this.hold(repo, digest, size);
       this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: true });
       return;
     }
     // Written just now, or replaced by a link, which the driver dates now (as a copy would be).
-    if (this.options.dedupe) await this.linkFromHolder(repo, digest);
+    if (this.options.dedupe && options.linked !== true) await this.linkFromHolder(repo, digest);
     await this.index.addBlob(repo, digest.value, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: true });
   }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -57,6 +57,23 @@ describe('registry services on the filesystem', () => {
     const b = await stat(path.join(root, 'two/app/blobs/sha256', hex));
     assert.equal(a.ino, b.ino, 'same inode');
     assert.equal(a.nlink, 2);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('writes a small blob whose indexed copy elsewhere is gone, and forgets that copy', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'berth-reg-'));
+    const reg = await open(root);
+    await pushImage(reg, 'one/app', 'v1', 'layer lost behind our back');
+    const digest = digestOf('layer lost behind our back');
+    await rm(path.join(root, 'one/app/blobs/sha256', digest.slice(7)));
+    await pushImage(reg, 'two/app', 'v1', 'layer lost behind our back');
+    const b = await stat(path.join(root, 'two/app/blobs/sha256', digest.slice(7)));
+    assert.equal(b.nlink, 1, 'written, not linked');
+    assert.equal(
+      (await readFile(path.join(root, 'two/app/blobs/sha256', digest.slice(7)))).toString(),
+      'layer lost behind our back',
+    );
+    assert.deepEqual(await reg.index.blobHolders(digest), ['two/app'], 'the stale row is gone');
     await rm(root, { recursive: true, force: true });
   });
 

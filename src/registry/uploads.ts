@@ -270,8 +270,15 @@ export class UploadService {
 
   /** Single-request upload (POST ?digest=). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
-    const info = await writeWholeBlob(this.driver, this.blobs, repo, digest, body, contentLength);
-    await this.blobs.recordStored(repo, digest, info.size);
+    const { linked, ...info } = await writeWholeBlob(
+      this.driver,
+      this.blobs,
+      repo,
+      digest,
+      body,
+      contentLength,
+    );
+    await this.blobs.recordStored(repo, digest, info.size, { linked });
     return info;
   }
 
@@ -301,7 +308,7 @@ export class UploadService {
       throw rangeNotSatisfiable(session.offset, 'another request is writing this upload');
     }
     try {
-      const info = await writeWholeBlob(
+      const { linked, ...info } = await writeWholeBlob(
         this.driver,
         this.blobs,
         session.repository,
@@ -311,7 +318,7 @@ export class UploadService {
       );
       this.localHashes.delete(session.id);
       await Promise.all([
-        this.blobs.recordStored(session.repository, digest, info.size),
+        this.blobs.recordStored(session.repository, digest, info.size, { linked }),
         this.sessions.finish(session, session.version),
       ]);
       return info;

@@ -77,10 +77,15 @@ export function writeFailure(err: unknown): RegistryError {
   return new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
 }
 
+/** A whole blob in its place; `linked`: put there as a link to another repository's copy. */
+export interface WholeBlob extends BlobInfo {
+  linked: boolean;
+}
+
 /**
  * Writes a whole blob from one request straight to its place: one file, hashed with node:crypto
  * as it is written, fsynced, and made visible only once its digest is verified. The caller
- * records it in the index (`recordStored`).
+ * records it in the index (`recordStored`, told whether it was linked).
  */
 export async function writeWholeBlob(
   driver: StorageDriver,
@@ -89,9 +94,9 @@ export async function writeWholeBlob(
   digest: Digest,
   body: Readable,
   contentLength?: number,
-): Promise<BlobInfo> {
+): Promise<WholeBlob> {
   if (contentLength !== undefined && contentLength <= SMALL_BODY) {
-    return writeSmall(driver, blobs, repo, digest, body, contentLength);
+    return writeSmall(blobs, repo, digest, body, contentLength);
   }
   // Straight to the blob's final place: nothing is visible there before the commit.
   const target = blobs.path(repo, digest);
@@ -116,23 +121,23 @@ export async function writeWholeBlob(
     await writer.cancel().catch(() => undefined);
     throw writeFailure(err);
   }
-  return { digest: digest.value, size: received };
+  return { digest: digest.value, size: received, linked: false };
 }
 
 /**
  * `writeWholeBlob` for a body whose declared length is small (configs, small layers): read into
  * memory and verified first, then stored with one `putContent` (durable and atomic, as the
- * writer's commit). No byte reaches storage unless the digest matched, and the stream stages
- * and the thread-pool round trips of a streamed write are skipped (issue 14: 1 KiB pushes).
+ * writer's commit), or linked to another repository's copy (`BlobStore.putVerified`). No byte
+ * reaches storage unless the digest matched, and the stream stages and the thread-pool round
+ * trips of a streamed write are skipped (issue 14: 1 KiB pushes).
  */
 async function writeSmall(
-  driver: StorageDriver,
   blobs: BlobStore,
   repo: string,
   digest: Digest,
   body: Readable,
   contentLength: number,
-): Promise<BlobInfo> {
+): Promise<WholeBlob> {
   const hasher = createHasher(digest.algorithm);
   const chunks: Buffer[] = [];
   let received = 0;
@@ -149,9 +154,9 @@ async function writeSmall(
   checkBody(received, contentLength, hasher.digest('hex'), digest);
   const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
   try {
-    await driver.putContent(blobs.path(repo, digest), data);
+    const { linked } = await blobs.putVerified(repo, digest, data);
+    return { digest: digest.value, size: received, linked };
   } catch (err) {
     throw writeFailure(err);
   }
-  return { digest: digest.value, size: received };
 }
