@@ -19,13 +19,13 @@
  *
  * Hashing: node:crypto where one request carries every byte (monolithic uploads, and a PUT that
  * brings the whole blob to an empty session), the WASM hasher whose state can be saved where the
- * state must outlive the request (bench/hashing.ts measures the difference).
+ * state must outlive the request (bench/hashing.ts measures the difference); the digests of
+ * sessions in progress are upload-digests.ts's.
  */
-import { randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { createHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { resumableHasher } from '../oci/resumable-hash.js';
 import type { UploadSession, UploadSessions } from '../meta/upload-sessions.js';
 import { isLegacyUploadId, isUploadId, UNTOUCHED_UPLOAD_TTL_MS, UploadIdSigner } from './upload-ids.js';
 import type { FileInfo, PartInfo, StorageDriver } from '../storage/driver.js';
@@ -34,7 +34,7 @@ import type { BlobInfo, BlobStore } from './blobs.js';
 import { layout } from './layout.js';
 import { perRepositoryLayout, type StoreLayout } from './store-layout.js';
 import { KeyedLock } from './locks.js';
-import { LruMap } from './lru.js';
+import { UploadDigests, type ChunkHasher } from './upload-digests.js';
 import { feed, writeFailure, writeWholeBlob } from './whole-uploads.js';
 
 /** How long a chunk's claim lasts without renewal: the longest a crashed writer blocks its session. */
@@ -60,12 +60,6 @@ export interface UploadServiceOptions {
   layout?: StoreLayout;
 }
 
-interface LocalHash {
-  hash: Hash;
-  bytes: number;
-  lastEtag: string;
-}
-
 export interface ChunkOptions {
   /** Inclusive byte range from Content-Range; the first byte must be the current offset. */
   range?: { start: number; end: number };
@@ -81,14 +75,8 @@ export class UploadService {
   /** Orders one process's requests on a session (a status waits for a write still flushing). */
   private readonly locks = new KeyedLock();
 
-  /**
-   * node:crypto digests of sessions this process wrote last, each valid for exactly the bytes up to
-   * `bytes` ending with part `lastEtag` (checked against the record before use, so another
-   * process's chunk in between is always noticed). A cache, never the only copy of anything:
-   * without it the closing PUT re-reads the upload.
-   */
-  private readonly localHashes = new LruMap<string, LocalHash>(10_000);
-  private readonly persistHashState: boolean;
+  /** The digests of sessions in progress (upload-digests.ts). */
+  private readonly digests: UploadDigests;
   private readonly layout: StoreLayout;
   /** The store's id key, fetched once (it never changes). */
   private signer: Promise<UploadIdSigner> | undefined;
@@ -99,7 +87,9 @@ export class UploadService {
     private readonly sessions: UploadSessions,
     options: UploadServiceOptions = {},
   ) {
-    this.persistHashState = options.persistHashState ?? false;
+    this.digests = new UploadDigests(options.persistHashState ?? false, (session, algorithm) =>
+      this.rehash(session, algorithm),
+    );
     this.layout = options.layout ?? perRepositoryLayout;
   }
 
@@ -159,7 +149,7 @@ export class UploadService {
       try {
         const actual =
           digest.algorithm === claimed.algorithm
-            ? await this.digestOf(claimed)
+            ? await this.digests.digestOf(claimed)
             : await this.rehash(claimed, digest.algorithm);
         if (actual !== digest.hex) {
           await this.discard(claimed);
@@ -170,7 +160,7 @@ export class UploadService {
         }
         await this.assemble(claimed, digest);
         await this.sessions.finish(claimed);
-        this.localHashes.delete(claimed.id);
+        this.digests.forget(claimed.id);
         return { digest: digest.value, size: claimed.offset };
       } catch (err) {
         await this.release(claimed).catch(() => undefined);
@@ -316,7 +306,7 @@ export class UploadService {
         body,
         options.contentLength,
       );
-      this.localHashes.delete(session.id);
+      this.digests.forget(session.id);
       await Promise.all([
         this.blobs.recordStored(session.repository, digest, info.size, { linked }),
         this.sessions.finish(session, session.version),
@@ -447,7 +437,7 @@ export class UploadService {
         if (!withStorage) throw rangeNotSatisfiable(current.offset, 'the upload changed while writing');
         current = withStorage;
       }
-      hashing = await this.chunkHasher(current);
+      hashing = await this.digests.chunkHasher(current);
       const hasher = hashing;
       const through = new Transform({
         transform(chunk: Buffer, _enc, callback) {
@@ -464,7 +454,7 @@ export class UploadService {
       if (piped.status === 'rejected') throw piped.reason;
       part = written.value;
     } catch (err) {
-      this.localHashes.delete(current.id);
+      this.digests.forget(current.id);
       clearInterval(timer);
       await renewing;
       if (!lost) await this.release(current).catch(() => undefined);
@@ -473,7 +463,7 @@ export class UploadService {
     clearInterval(timer);
     await renewing;
     if (contentLength !== undefined && part.size !== contentLength) {
-      this.localHashes.delete(current.id);
+      this.digests.forget(current.id);
       if (!lost) await this.release(current).catch(() => undefined);
       throw new RegistryError(
         'SIZE_INVALID',
@@ -493,62 +483,13 @@ export class UploadService {
           writer: null,
         });
     if (!recorded) {
-      this.localHashes.delete(current.id);
+      this.digests.forget(current.id);
       // Our claim expired and another request took the session: this part is never listed.
       const now = await this.sessions.get(current.id);
       const offset = typeof now === 'object' ? now.offset : current.offset;
       throw rangeNotSatisfiable(offset, 'the upload changed while writing');
     }
     return recorded;
-  }
-
-  /**
-   * How the next chunk of a claimed session is hashed. With the state persisted: the WASM hasher,
-   * resumed from the record. Otherwise node:crypto, continuing this process's own digest when it
-   * covers exactly the recorded bytes; or no digest at all when another process wrote the last
-   * chunk (the closing PUT then re-reads the upload).
-   */
-  private async chunkHasher(session: UploadSession): Promise<ChunkHasher> {
-    const stored = session.hashState !== undefined && session.hashedBytes === session.offset;
-    if (this.persistHashState && (session.offset === 0 || stored)) {
-      return wasmChunkHasher(session);
-    }
-    const local =
-      this.localHash(session) ?? (session.offset === 0 ? createHasher(session.algorithm) : undefined);
-    this.localHashes.delete(session.id);
-    if (!local) return { update: () => undefined, finish: () => undefined };
-    return {
-      update: (chunk) => {
-        local.update(chunk);
-      },
-      finish: (bytes, lastEtag) => {
-        this.localHashes.set(session.id, { hash: local, bytes, lastEtag });
-        return undefined;
-      },
-    };
-  }
-
-  /** This process's digest of the session, when it covers exactly the recorded bytes. */
-  private localHash(session: UploadSession): Hash | undefined {
-    const local = this.localHashes.get(session.id);
-    const last = session.parts[session.parts.length - 1];
-    if (!local || !last || local.bytes !== session.offset || local.lastEtag !== last.etag) return undefined;
-    return local.hash;
-  }
-
-  /**
-   * The digest of every recorded byte: from this process's own digest, or the stored state, so
-   * that the upload is not read again; failing both (the last chunk went through another process),
-   * by reading it back once.
-   */
-  private async digestOf(session: UploadSession): Promise<string> {
-    if (session.offset === 0) return createHasher(session.algorithm).digest('hex');
-    const local = this.localHash(session);
-    if (local) return local.copy().digest('hex');
-    if (session.hashState && session.hashedBytes === session.offset) {
-      return (await resumableHasher(session.algorithm, session.hashState)).digestHex();
-    }
-    return this.rehash(session, session.algorithm);
   }
 
   /**
@@ -594,26 +535,11 @@ export class UploadService {
 
   /** Drops the session's bytes and finishes it (a tombstone: the id is refused from now on). */
   private async discard(session: UploadSession): Promise<void> {
-    this.localHashes.delete(session.id);
+    this.digests.forget(session.id);
     if (session.storage) {
       await this.driver.abortParts(session.storage.path, session.storage.uploadId);
       await this.driver.delete(session.storage.path);
     }
     await this.sessions.finish(session);
   }
-}
-
-/** Hashes one chunk; `finish` returns the state to store in the record, if it is kept there. */
-interface ChunkHasher {
-  update(chunk: Buffer): void;
-  finish(bytes: number, lastEtag: string): Uint8Array | undefined;
-}
-
-/** The WASM hasher resumed from the record; its state goes back into the record. */
-async function wasmChunkHasher(session: UploadSession): Promise<ChunkHasher> {
-  const hasher = await resumableHasher(session.algorithm, session.offset > 0 ? session.hashState : undefined);
-  return {
-    update: (chunk) => hasher.update(chunk),
-    finish: () => hasher.save(),
-  };
 }
