@@ -19,7 +19,7 @@ import type { VulnerabilityService } from './cve/types.js';
 import { FactsReader } from './facts.js';
 import { asyncReads } from './reads.js';
 import { searchRoutes } from './routes.js';
-import type { SearchDeps } from './views.js';
+import type { SearchDeps } from './scope.js';
 
 /** Pulls are counted in memory this long before they are added to the database in one transaction. */
 const DOWNLOAD_FLUSH_MS = 1_000;

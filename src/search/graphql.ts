@@ -22,7 +22,7 @@ import { LruMap } from '../registry/lru.js';
 import { checkLimits, MAX_QUERY_BYTES, MAX_TOKENS, type QueryLimits, DEFAULT_LIMITS } from './limits.js';
 import { rootResolvers } from './resolvers.js';
 import { SEARCH_SCHEMA } from './schema.js';
-import type { SearchScope } from './views.js';
+import type { SearchScope } from './scope.js';
 
 export const schema = buildSchema(SEARCH_SCHEMA);
 

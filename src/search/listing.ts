@@ -6,14 +6,8 @@
 import { GraphQLError } from 'graphql';
 import { MAX_PAGE } from './limits.js';
 import type { TagSort } from '../meta/ui-summaries.js';
-import {
-  COSIGN_TAG_START,
-  imageRefOfTag,
-  platformObject,
-  prefixMayMatchCosignTag,
-  type ImageRef,
-  type SearchScope,
-} from './views.js';
+import { COSIGN_TAG_START, platformObject, prefixMayMatchCosignTag } from './views.js';
+import { imageRefOfTag, type ImageRef, type SearchScope } from './scope.js';
 
 export interface PageInput {
   limit?: number | null;

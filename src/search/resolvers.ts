@@ -15,7 +15,8 @@ import {
   vulnerabilitiesOf,
   NOT_SCANNED,
 } from './vulnerabilities.js';
-import { platformObject, type ImageRef, type ImageSummaryView, type SearchScope } from './views.js';
+import type { ImageRef, SearchScope } from './scope.js';
+import { platformObject, type ImageSummaryView } from './views.js';
 import {
   filterImages,
   filterRepos,

@@ -21,7 +21,7 @@ import { RegistryError } from '../oci/errors.js';
 import { isValidRepositoryName } from '../oci/names.js';
 import { runGraphQL, type GraphQLRequest } from './graphql.js';
 import { MAX_QUERY_BYTES } from './limits.js';
-import { SearchScope, type SearchDeps } from './views.js';
+import { SearchScope, type SearchDeps } from './scope.js';
 
 export const SEARCH_PATH = '/v2/_zot/ext/search';
 export const USERPREFS_PATH = '/v2/_zot/ext/userprefs';
