@@ -218,26 +218,24 @@ export class BlobStore {
   /**
    * Puts verified content held in memory (a small blob of one request) at its place in `repo`.
    * With dedupe on and a copy in another repository, that copy is linked instead: no file to
-   * create and fsync (issue 14: a small push of layers the registry already holds). Returns
-   * whether it linked; the caller records the blob (`recordStored`) either way.
+   * create and fsync (issue 14: a small push of layers the registry already holds). Dedupe is
+   * settled either way: the caller records the blob with `recordStored(…, { deduplicated: true })`.
    */
-  async putVerified(repo: string, digest: Digest, data: Uint8Array): Promise<{ linked: boolean }> {
-    if (!this.shared && this.options.dedupe && (await this.linkFromHolder(repo, digest)))
-      return { linked: true };
+  async putVerified(repo: string, digest: Digest, data: Uint8Array): Promise<void> {
+    if (!this.shared && this.options.dedupe && (await this.linkFromHolder(repo, digest))) return;
     await this.driver.putContent(this.layout.blob(repo, digest), data);
-    return { linked: false };
   }
 
   /**
    * Records a blob that an upload put straight to its place (verified, durable, visible). With
    * dedupe on, a copy another repository already holds replaces it by a link, sharing the bytes,
-   * unless the upload `linked` it already.
+   * unless the upload settled that already (`deduplicated`: linked, or found no copy to link).
    */
   async recordStored(
     repo: string,
     digest: Digest,
     size: number,
-    options: { linked?: boolean } = {},
+    options: { deduplicated?: boolean } = {},
   ): Promise<void> {
     if (this.shared) {
       await this.hold(repo, digest, size);
@@ -245,7 +243,7 @@ export class BlobStore {
       return;
     }
     // Written just now, or replaced by a link, which the driver dates now (as a copy would be).
-    if (this.options.dedupe && options.linked !== true) await this.linkFromHolder(repo, digest);
+    if (this.options.dedupe && options.deduplicated !== true) await this.linkFromHolder(repo, digest);
     await this.index.addBlob(repo, digest.value, size);
     this.events.emit('blob-stored', { repo, digest: digest.value, size, fresh: true });
   }

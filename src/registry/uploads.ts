@@ -260,7 +260,7 @@ export class UploadService {
 
   /** Single-request upload (POST ?digest=). */
   async monolithic(repo: string, digest: Digest, body: Readable, contentLength?: number): Promise<BlobInfo> {
-    const { linked, ...info } = await writeWholeBlob(
+    const { deduplicated, ...info } = await writeWholeBlob(
       this.driver,
       this.blobs,
       repo,
@@ -268,7 +268,7 @@ export class UploadService {
       body,
       contentLength,
     );
-    await this.blobs.recordStored(repo, digest, info.size, { linked });
+    await this.blobs.recordStored(repo, digest, info.size, { deduplicated });
     return info;
   }
 
@@ -298,7 +298,7 @@ export class UploadService {
       throw rangeNotSatisfiable(session.offset, 'another request is writing this upload');
     }
     try {
-      const { linked, ...info } = await writeWholeBlob(
+      const { deduplicated, ...info } = await writeWholeBlob(
         this.driver,
         this.blobs,
         session.repository,
@@ -308,7 +308,7 @@ export class UploadService {
       );
       this.digests.forget(session.id);
       await Promise.all([
-        this.blobs.recordStored(session.repository, digest, info.size, { linked }),
+        this.blobs.recordStored(session.repository, digest, info.size, { deduplicated }),
         this.sessions.finish(session, session.version),
       ]);
       return info;

@@ -77,15 +77,18 @@ export function writeFailure(err: unknown): RegistryError {
   return new RegistryError('BLOB_UPLOAD_INVALID', 'upload body was interrupted', { cause: err });
 }
 
-/** A whole blob in its place; `linked`: put there as a link to another repository's copy. */
+/**
+ * A whole blob in its place; `deduplicated`: dedupe was settled while putting it there (linked to
+ * another repository's copy, or no copy to link), so recording it need not look again.
+ */
 export interface WholeBlob extends BlobInfo {
-  linked: boolean;
+  deduplicated: boolean;
 }
 
 /**
  * Writes a whole blob from one request straight to its place: one file, hashed with node:crypto
  * as it is written, fsynced, and made visible only once its digest is verified. The caller
- * records it in the index (`recordStored`, told whether it was linked).
+ * records it in the index (`recordStored`, told whether dedupe was settled).
  */
 export async function writeWholeBlob(
   driver: StorageDriver,
@@ -121,7 +124,7 @@ export async function writeWholeBlob(
     await writer.cancel().catch(() => undefined);
     throw writeFailure(err);
   }
-  return { digest: digest.value, size: received, linked: false };
+  return { digest: digest.value, size: received, deduplicated: false };
 }
 
 /**
@@ -154,8 +157,8 @@ async function writeSmall(
   checkBody(received, contentLength, hasher.digest('hex'), digest);
   const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
   try {
-    const { linked } = await blobs.putVerified(repo, digest, data);
-    return { digest: digest.value, size: received, linked };
+    await blobs.putVerified(repo, digest, data);
+    return { digest: digest.value, size: received, deduplicated: true };
   } catch (err) {
     throw writeFailure(err);
   }
