@@ -11,13 +11,12 @@ import path from 'node:path';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
-function sha256(data: Buffer | string): string {
+export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** One template image's blob files, written once; every repository hard-links them. */
-async function writeTemplate(dir: string): Promise<{ manifest: string; files: [string, string][] }> {
-  await mkdir(dir, { recursive: true });
+/** The template image every repository holds: its layer, config and manifest, as pushed. */
+export function templateImage(): { layer: Buffer; config: Buffer; manifest: Buffer } {
   const layer = Buffer.from('scaling benchmark layer\n');
   const config = Buffer.from(
     JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
@@ -40,6 +39,13 @@ async function writeTemplate(dir: string): Promise<{ manifest: string; files: [s
       ],
     }),
   );
+  return { layer, config, manifest };
+}
+
+/** The template image's blob files, written once; every repository hard-links them. */
+async function writeTemplate(dir: string): Promise<{ manifest: string; files: [string, string][] }> {
+  await mkdir(dir, { recursive: true });
+  const { layer, config, manifest } = templateImage();
   const files: [string, string][] = [];
   for (const bytes of [manifest, config, layer]) {
     const hex = sha256(bytes);

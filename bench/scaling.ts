@@ -12,7 +12,8 @@
  *
  * - repository stores (`--repos`): N repositories of one tagged manifest each: catalog first page
  *   and full walk (`n=100`), manifest GET by tag, start-up, the UI's repository list and one
- *   repository's page, and the GraphQL search queries of zot's UI (`search-queries.ts`).
+ *   repository's page, the GraphQL search queries of zot's UI (`search-queries.ts`), and a push
+ *   of the template image into a new repository (its blobs held by every repository).
  * - tag stores (`--tags`): one repository with N tags (all on the template manifest): tag list
  *   (whole, and the first page of 100), manifest GET by tag, start-up, the UI's repository page
  *   and the search queries that read one repository's tags.
@@ -29,7 +30,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI } from '../test/support/server.js';
-import { buildStore, OCI_MANIFEST, repoName } from './layout-store.js';
+import { buildStore, OCI_MANIFEST, repoName, sha256, templateImage } from './layout-store.js';
 import { ProcessWatch } from './memory.js';
 import { QUERIES } from './search-queries.js';
 
@@ -52,28 +53,80 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function get(
+function request(
   base: string,
+  method: string,
   pathAndQuery: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: string; link?: string }> {
+  body?: Buffer,
+): Promise<{ status: number; body: string; link?: string; location?: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${base}${pathAndQuery}`, { agent, headers }, (res) => {
-      let body = '';
+    const req = http.request(`${base}${pathAndQuery}`, { method, agent, headers }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
+      res.on('data', (c: string) => (text += c));
       res.on('end', () => {
-        const linkHeader = res.headers.link;
+        const { link, location } = res.headers;
         resolve({
           status: res.statusCode ?? 0,
-          body,
-          ...(typeof linkHeader === 'string' ? { link: linkHeader } : {}),
+          body: text,
+          ...(typeof link === 'string' ? { link } : {}),
+          ...(location !== undefined ? { location } : {}),
         });
       });
       res.on('error', reject);
     });
     req.once('error', reject);
+    req.end(body);
   });
+}
+
+function get(base: string, pathAndQuery: string, headers: Record<string, string> = {}) {
+  return request(base, 'GET', pathAndQuery, headers);
+}
+
+/** Sends one request and fails unless it is answered with `status`. */
+async function expect(
+  status: number,
+  base: string,
+  method: string,
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<{ location?: string }> {
+  const res = await request(base, method, pathAndQuery, headers, body);
+  if (res.status !== status)
+    throw new Error(
+      `${method} ${pathAndQuery}: ${res.status}, expected ${status}: ${res.body.slice(0, 200)}`,
+    );
+  return res;
+}
+
+/** Pushes the template image (which every repository of the store holds) into `repo`, as a client does. */
+async function pushTemplate(base: string, repo: string): Promise<void> {
+  const image = templateImage();
+  for (const blob of [image.layer, image.config]) {
+    const { location } = await expect(202, base, 'POST', `/v2/${repo}/blobs/uploads/`);
+    if (location === undefined) throw new Error('POST: no Location');
+    const sep = location.includes('?') ? '&' : '?';
+    const at = new URL(location, base);
+    await expect(
+      201,
+      base,
+      'PUT',
+      `${at.pathname}${at.search}${sep}digest=sha256:${sha256(blob)}`,
+      { 'content-type': 'application/octet-stream' },
+      blob,
+    );
+  }
+  await expect(
+    201,
+    base,
+    'PUT',
+    `/v2/${repo}/manifests/latest`,
+    { 'content-type': OCI_MANIFEST },
+    image.manifest,
+  );
 }
 
 /** Times `samples` runs of `op` one after another; median wall ms and Berth's CPU ms per run. */
@@ -256,6 +309,16 @@ async function measureRepoStore(
       size: repos,
       ms: 0,
       note: `${(rssOf(berth.pid) / 2 ** 20).toFixed(0)} MiB`,
+    });
+    // Last, as it adds repositories: a push whose blobs every repository of the store holds
+    // already (a shared base image), which the registry links instead of writing.
+    let pushed = 0; // a new repository each time, the warm-up's included
+    const shared = await time(berth, samples, () => pushTemplate(berth.url, `scale/pushed${pushed++}`));
+    rows.push({
+      operation: 'push of an image every repository holds',
+      dimension: dim,
+      size: repos,
+      ...shared,
     });
   } finally {
     await berth.stop();
