@@ -67,6 +67,16 @@ export function describeMetadataStoreContract(name: string, fresh: () => Promise
         );
         assert.deepEqual(await ib.referencedBy('team/app', LAYER), [D1]);
         assert.deepEqual(await ib.blobHolders(LAYER), ['team/app']);
+        assert.equal(await ib.blobHolder(LAYER), 'team/app');
+        assert.equal(await ib.blobHolder(LAYER, 'team/app'), undefined, 'no holder but the one excepted');
+        await a.registryIndex.addBlob('team/base', LAYER, 5000);
+        await a.registryIndex.addBlob('team/zz', LAYER, 5000);
+        assert.equal(await ib.blobHolder(LAYER), 'team/app', 'the first in byte order');
+        assert.equal(await ib.blobHolder(LAYER, 'team/app'), 'team/base');
+        assert.equal(await ib.blobHolder(LAYER, 'team/base'), 'team/app');
+        await b.registryIndex.removeBlob('team/base', LAYER);
+        await b.registryIndex.removeBlob('team/zz', LAYER);
+        assert.equal(await a.registryIndex.blobHolder(LAYER, 'team/app'), undefined);
         assert.deepEqual(await ib.repositorySizes(), [{ repo: 'team/app', bytes: 5000 }]);
 
         await b.registryIndex.removeTag('team/app', 'latest', 'stamp-3');

@@ -59,6 +59,12 @@ export interface RegistryIndex {
   referencedBy(repo: string, digest: string): Promise<string[]>;
   /** Repositories holding the blob, in byte order. */
   blobHolders(digest: string): Promise<string[]>;
+  /**
+   * The first repository in byte order holding the blob, other than `except`: one row, however
+   * many repositories share the blob (a base layer may be in thousands), for a caller that needs
+   * just one copy or to know whether any is left.
+   */
+  blobHolder(digest: string, except?: string): Promise<string | undefined>;
   /** The size recorded for the repository's blob, or undefined when the repository does not hold it. */
   blobSize(repo: string, digest: string): Promise<number | undefined>;
   /** Every blob the repository holds (a content-addressed store's membership rows), in digest order. */

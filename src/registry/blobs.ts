@@ -412,9 +412,9 @@ export class BlobStore {
         after = page.next;
         await forEachLimited(page.names, async (name) => {
           const digest = tryParseDigest(`${algorithm}:${name}`);
-          if (!digest || (await this.index.blobHolders(digest.value)).length > 0) return;
+          if (!digest || (await this.index.blobHolder(digest.value)) !== undefined) return;
           await this.options.coordination.withLock(blobLockKey(digest.value), async () => {
-            if ((await this.index.blobHolders(digest.value)).length > 0) return;
+            if ((await this.index.blobHolder(digest.value)) !== undefined) return;
             const info = await this.driver.stat(`${dir}/${name}`).catch(() => undefined);
             if (!info || info.isDirectory || info.modTime.getTime() > cutoff) return;
             if (!options.dryRun) await this.driver.delete(`${dir}/${name}`);
@@ -427,8 +427,11 @@ export class BlobStore {
   }
 
   private async linkFromHolder(repo: string, digest: Digest): Promise<boolean> {
-    for (const holder of await this.index.blobHolders(digest.value)) {
-      if (holder === repo) continue;
+    for (
+      let holder = await this.index.blobHolder(digest.value, repo);
+      holder !== undefined;
+      holder = await this.index.blobHolder(digest.value, repo)
+    ) {
       try {
         if (await this.driver.link(this.layout.blob(holder, digest), this.layout.blob(repo, digest)))
           return true;

@@ -224,6 +224,15 @@ export class PostgresRegistryIndex implements RegistryIndex {
     return column<string>(this.pool, 'SELECT repo FROM blobs WHERE digest = $1 ORDER BY repo', [digest]);
   }
 
+  async blobHolder(digest: string, except = ''): Promise<string | undefined> {
+    const holders = await column<string>(
+      this.pool,
+      'SELECT repo FROM blobs WHERE digest = $1 AND repo <> $2 ORDER BY repo LIMIT 1',
+      [digest, except],
+    );
+    return holders[0];
+  }
+
   async blobSize(repo: string, digest: string): Promise<number | undefined> {
     const { rows } = await this.pool.query<{ size: string }>(
       'SELECT size FROM blobs WHERE digest = $1 AND repo = $2',

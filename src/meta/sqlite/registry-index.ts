@@ -133,6 +133,10 @@ export class SqliteRegistryIndex implements RegistryIndex {
       addBlob: db.prepare('INSERT OR IGNORE INTO blobs (digest, repo, size) VALUES (?, ?, ?)'),
       removeBlob: db.prepare('DELETE FROM blobs WHERE digest = ? AND repo = ?'),
       blobHolders: db.prepare('SELECT repo FROM blobs WHERE digest = ? ORDER BY repo').pluck(),
+      // No repository is named '': without `except`, `repo <> ''` excludes none.
+      blobHolder: db
+        .prepare('SELECT repo FROM blobs WHERE digest = ? AND repo <> ? ORDER BY repo LIMIT 1')
+        .pluck(),
       repositorySizes: db.prepare('SELECT repo, SUM(size) AS bytes FROM blobs GROUP BY repo'),
       blobSize: db.prepare('SELECT size FROM blobs WHERE digest = ? AND repo = ?').pluck(),
       repositoryBlobs: db.prepare('SELECT digest, size FROM blobs WHERE repo = ? ORDER BY digest'),
@@ -229,6 +233,10 @@ export class SqliteRegistryIndex implements RegistryIndex {
 
   async blobHolders(digest: string): Promise<string[]> {
     return this.s.blobHolders.all(digest) as string[];
+  }
+
+  async blobHolder(digest: string, except = ''): Promise<string | undefined> {
+    return this.s.blobHolder.get(digest, except) as string | undefined;
   }
 
   async blobSize(repo: string, digest: string): Promise<number | undefined> {
