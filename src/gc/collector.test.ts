@@ -23,6 +23,7 @@ import {
 import { metricsFor } from '../metrics/berth-metrics.js';
 import { GarbageCollector } from './collector.js';
 import { gcExtension, type GcExtension } from './extension.js';
+import type { SweepReport } from './report.js';
 import { RetentionPolicies } from './retention.js';
 import { HOUR, startTestApp, TestClock, type TestApp } from './test-app.js';
 
@@ -295,6 +296,40 @@ describe('garbage collection', () => {
     assert.equal(one.freedBytes, 0);
     await expectPullable(t.url, 'two', 'v1', image);
     assert.equal((await stat(blobPath(t.root, 'two', layer.digest))).nlink, 1);
+  });
+
+  it('counts a blob that several repositories drop as freed once, in a dry run and in a sweep', async () => {
+    const { t, clock, gc } = await start();
+    const image = makeImage({ layerSizes: [8192] });
+    const imageBytes = image.manifest.size + image.config.size + image.layers[0]!.size;
+    const repos = ['alpha', 'one', 'three', 'two'];
+    for (const repo of repos) {
+      await pushContent(t.url, repo, image, 'v1');
+      assert.equal((await fetch(`${t.url}/v2/${repo}/manifests/v1`, { method: 'DELETE' })).status, 202);
+    }
+    clock.advance(2 * HOUR);
+    const freedBy = (report: SweepReport, repo: string): number =>
+      report.repositories.find((r) => r.repo === repo)!.freedBytes;
+    const dryRun = new GarbageCollector({
+      registry: t.app.registry,
+      log: t.app.log,
+      delayMs: HOUR,
+      retention: new RetentionPolicies(t.app.config.storage.retention, HOUR),
+      now: clock.now,
+      dryRun: true,
+    });
+    // Repositories go in byte order; the last one to drop the blobs frees them.
+    const dry = await dryRun.sweep();
+    assert.deepEqual(
+      repos.map((repo) => freedBy(dry, repo)),
+      [0, 0, 0, imageBytes],
+    );
+    const swept = await gc.sweepNow();
+    assert.deepEqual(
+      repos.map((repo) => freedBy(swept, repo)),
+      [0, 0, 0, imageBytes],
+    );
+    assert.equal(existsSync(blobPath(t.root, 'two', image.layers[0]!.digest)), false);
   });
 
   it('reports in a dry run what it would remove and the bytes it would free, and changes nothing', async () => {

@@ -40,6 +40,7 @@ import { RegistryError } from '../oci/errors.js';
 import { forEachLimited } from '../registry/blobs.js';
 import { isUploadId } from '../registry/upload-ids.js';
 import { manifestLinks, type ManifestLinks } from './links.js';
+import { SweepState } from './sweep-state.js';
 import {
   isEmptyReport,
   type ManifestRemovalReason,
@@ -83,11 +84,6 @@ interface ManifestFacts {
   /** Undefined when the manifest's blob is missing. */
   links: ManifestLinks | undefined;
   mtime: number;
-}
-
-/** Remembers across one sweep which links it removed, so that a dry run counts freed bytes right. */
-class SweepState {
-  readonly removed = new Set<string>();
 }
 
 /**
@@ -136,7 +132,7 @@ export class GarbageCollector {
     const now = this.now();
     const repos = await this.registry.repositories();
     await this.options.pulls?.flush();
-    const state = new SweepState();
+    const state = new SweepState(this.registry.index, this.dryRun);
     const repositories: RepositoryReport[] = [];
     let aborted = false;
     for (const repo of repos) {
@@ -198,7 +194,10 @@ export class GarbageCollector {
   }
 
   /** Collects one repository; failures are reported, never thrown. */
-  async collectRepository(repo: string, state = new SweepState()): Promise<RepositoryReport> {
+  async collectRepository(
+    repo: string,
+    state = new SweepState(this.registry.index, this.dryRun),
+  ): Promise<RepositoryReport> {
     const started = performance.now();
     const report = emptyReport(repo);
     const now = this.now();
@@ -386,17 +385,17 @@ export class GarbageCollector {
     const roots = retention.dryRun ? original : work.manifests;
     const reachable = await this.reachableFrom(roots, facts);
     let blobsLeft = 0;
+    const removedHere = new Set<string>();
     await forEachLimited([...files.values()], async (file) => {
       if (reachable.has(file.digest.value) || !(await this.collectable(repo, file, blobCutoff))) {
         blobsLeft++;
         return;
       }
-      const others = (await registry.index.blobHolders(file.digest.value)).filter(
-        (holder) => holder !== repo && !state.removed.has(`${holder}@${file.digest.value}`),
-      );
+      const heldElsewhere = await state.heldElsewhere(repo, file.digest.value);
       // Content-addressed: removing the row frees nothing yet; the store-wide pass deletes the object.
-      const freed = others.length === 0 && (this.dryRun || !registry.blobs.contentAddressed);
-      state.removed.add(`${repo}@${file.digest.value}`);
+      const freed = !heldElsewhere && (this.dryRun || !registry.blobs.contentAddressed);
+      state.removed(repo, file.digest.value);
+      removedHere.add(file.digest.value);
       if (!this.dryRun) {
         await registry.blobs.remove(repo, file.digest);
         registry.events.emit('blob-deleted', { repo, digest: file.digest.value });
@@ -411,8 +410,7 @@ export class GarbageCollector {
       // than gcDelay) is still held.
       for (const digest of removedDigests) {
         const file = files.get(digest);
-        if (file && !state.removed.has(`${repo}@${digest}`))
-          await registry.index.addBlob(repo, digest, file.size);
+        if (file && !removedHere.has(digest)) await registry.index.addBlob(repo, digest, file.size);
       }
     }
 
