@@ -109,8 +109,8 @@ export class VulnerabilityScanner implements VulnerabilityService {
     if (e.tag !== undefined) return;
     const { registry, store } = this.options;
     registry.index
-      .blobHolders(e.digest)
-      .then((holders) => (holders.length > 0 ? undefined : store.forget(e.digest)))
+      .blobHolder(e.digest)
+      .then((holder) => (holder !== undefined ? undefined : store.forget(e.digest)))
       .catch((err: unknown) =>
         this.options.log.warn({ err, digest: e.digest }, 'scan of a deleted manifest not dropped'),
       );
