@@ -15,8 +15,8 @@
  *   repository's page, the GraphQL search queries of zot's UI (`search-queries.ts`), and a push
  *   of the template image into a new repository (its blobs held by every repository).
  * - tag stores (`--tags`): one repository with N tags (all on the template manifest): tag list
- *   (whole, and the first page of 100), manifest GET by tag, start-up, the UI's repository page
- *   and the search queries that read one repository's tags.
+ *   (whole, and the first page of 100), manifest GET by tag, start-up, the UI's repository page,
+ *   the search queries that read one repository's tags, and a manifest PUT under a new tag.
  * - GC sweep by blob count: `dist/bench/gc.js` at `--gc-images` (three blobs per image).
  *
  * Each figure is the median of `--samples` requests on one keep-alive connection, with Berth's CPU
@@ -436,6 +436,21 @@ async function measureTagStore(
       async () => void (await search(berth.url, QUERIES.expanded(repo))),
     );
     rows.push({ operation: 'search: ExpandedRepoInfo (every tag)', dimension: dim, size: tags, ...expanded });
+    // Last, as it adds tags: the repository's index.json (every tag) is rewritten by each push.
+    const { manifest: manifestBytes } = templateImage();
+    let tagged = 0;
+    const tagPush = await time(berth, samples, async () => {
+      const tag = `new${String(tagged++).padStart(6, '0')}`;
+      await expect(
+        201,
+        berth.url,
+        'PUT',
+        `/v2/${repo}/manifests/${tag}`,
+        { 'content-type': OCI_MANIFEST },
+        manifestBytes,
+      );
+    });
+    rows.push({ operation: 'manifest PUT of a new tag', dimension: dim, size: tags, ...tagPush });
   } finally {
     await berth.stop();
     await rm(root, { recursive: true, force: true });
