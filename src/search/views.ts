@@ -186,18 +186,22 @@ export class ImageSummaryView {
     return then(this.facts(), (f) => annotationOf(f, key));
   }
 
-  async Manifests(): Promise<ManifestSummaryView[]> {
-    const f = await this.facts();
-    if (!f || f.children.length === 0) return [this.scope.manifestSummary(this.RepoName, this.Digest)];
-    const present = new Set(
-      await this.scope.presentChildren(
-        this.RepoName,
-        f.children.map((c) => c.digest),
-      ),
-    );
-    return f.children
-      .filter((c) => present.has(c.digest))
-      .map((c) => this.scope.manifestSummary(this.RepoName, c.digest, c.platform));
+  Manifests(): MaybePromise<ManifestSummaryView[]> {
+    return then(this.facts(), (f) => {
+      if (!f || f.children.length === 0) return [this.scope.manifestSummary(this.RepoName, this.Digest)];
+      const children = f.children;
+      return this.scope
+        .presentChildren(
+          this.RepoName,
+          children.map((c) => c.digest),
+        )
+        .then((held) => {
+          const present = new Set(held);
+          return children
+            .filter((c) => present.has(c.digest))
+            .map((c) => this.scope.manifestSummary(this.RepoName, c.digest, c.platform));
+        });
+    });
   }
 
   Size(): MaybePromise<string> {
@@ -276,12 +280,11 @@ export class ImageSummaryView {
     return this.annotation(ANNOTATION.authors);
   }
 
-  async Vulnerabilities(): Promise<VulnerabilitySummary> {
+  Vulnerabilities(): MaybePromise<VulnerabilitySummary> {
     if (!this.scope.deps.vulnerabilities?.enabled) return NOT_SCANNED;
-    return this.scope.vulnerabilitySummary(
-      this.RepoName,
-      await this.scope.imageManifests(this.RepoName, this.Digest),
-    );
+    return this.scope
+      .imageManifests(this.RepoName, this.Digest)
+      .then((digests) => this.scope.vulnerabilitySummary(this.RepoName, digests));
   }
 
   Referrers(): Promise<Record<string, unknown>[]> {
