@@ -46,6 +46,18 @@ async function start(
   return { t, clock, gc };
 }
 
+/** A collector of the test app's store that only reports (`gc --dry-run`), gcDelay one hour. */
+function dryRunCollector(t: TestApp, clock: TestClock): GarbageCollector {
+  return new GarbageCollector({
+    registry: t.app.registry,
+    log: t.app.log,
+    delayMs: HOUR,
+    retention: new RetentionPolicies(t.app.config.storage.retention, HOUR),
+    now: clock.now,
+    dryRun: true,
+  });
+}
+
 function blobPath(root: string, repo: string, digest: string): string {
   return path.join(root, repo, 'blobs', 'sha256', digestHex(digest));
 }
@@ -310,16 +322,8 @@ describe('garbage collection', () => {
     clock.advance(2 * HOUR);
     const freedBy = (report: SweepReport, repo: string): number =>
       report.repositories.find((r) => r.repo === repo)!.freedBytes;
-    const dryRun = new GarbageCollector({
-      registry: t.app.registry,
-      log: t.app.log,
-      delayMs: HOUR,
-      retention: new RetentionPolicies(t.app.config.storage.retention, HOUR),
-      now: clock.now,
-      dryRun: true,
-    });
     // Repositories go in byte order; the last one to drop the blobs frees them.
-    const dry = await dryRun.sweep();
+    const dry = await dryRunCollector(t, clock).sweep();
     assert.deepEqual(
       repos.map((repo) => freedBy(dry, repo)),
       [0, 0, 0, imageBytes],
@@ -337,15 +341,7 @@ describe('garbage collection', () => {
     const image = makeImage({ layerSizes: [5000] });
     await pushContent(t.url, 'dry', image);
     clock.advance(2 * HOUR);
-    const collector = new GarbageCollector({
-      registry: t.app.registry,
-      log: t.app.log,
-      delayMs: HOUR,
-      retention: new RetentionPolicies(t.app.config.storage.retention, HOUR),
-      now: clock.now,
-      dryRun: true,
-    });
-    const report = await collector.sweep();
+    const report = await dryRunCollector(t, clock).sweep();
     assert.equal(report.dryRun, true);
     const dry = report.repositories[0]!;
     assert.equal(dry.blobs.length, 3);
