@@ -391,10 +391,9 @@ export class GarbageCollector {
         blobsLeft++;
         return;
       }
-      const heldElsewhere = await state.heldElsewhere(repo, file.digest.value);
+      const heldElsewhere = await state.removing(repo, file.digest.value);
       // Content-addressed: removing the row frees nothing yet; the store-wide pass deletes the object.
       const freed = !heldElsewhere && (this.dryRun || !registry.blobs.contentAddressed);
-      state.removed(repo, file.digest.value);
       removedHere.add(file.digest.value);
       if (!this.dryRun) {
         await registry.blobs.remove(repo, file.digest);
