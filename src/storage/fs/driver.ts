@@ -1,12 +1,4 @@
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  fsync as fsFsync,
-  open as fsOpen,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, statSync, writeSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import {
@@ -21,11 +13,21 @@ import {
   stat,
   unlink,
   utimes,
-  type FileHandle,
 } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { FolderSync } from './folder-sync.js';
+import {
+  closeQuietly,
+  fsyncFd,
+  isCode,
+  linkCreating,
+  openFd,
+  renameCreating,
+  tempName,
+  withFolder,
+  writeAll,
+} from './file-ops.js';
 import { finished, Readable, type Writable } from 'node:stream';
 import {
   listAllPages,
@@ -53,12 +55,6 @@ const COPY_CHUNK = 512 * 1024;
 const DEFAULT_PAGE = 1000;
 /** Folder suffix holding a multipart upload's parts, beside the file they will become. */
 const PARTS_SUFFIX = '.parts';
-
-function isCode(err: unknown, ...codes: string[]): boolean {
-  return (
-    typeof err === 'object' && err !== null && codes.includes((err as { code?: unknown }).code as string)
-  );
-}
 
 /** Driver errors for the node errors that have a meaning above the driver. */
 function translate(err: unknown, p: string): unknown {
@@ -454,95 +450,10 @@ export class FilesystemDriver implements StorageDriver {
   }
 }
 
-/** Writes a stream into an open file at its current position; resolves with the bytes written. */
-async function writeAll(fh: FileHandle, body: Readable): Promise<number> {
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      const data = chunk as Buffer;
-      for (let done = 0; done < data.length;) done += (await fh.write(data, done)).bytesWritten;
-      size += data.length;
-    }
-  } catch (err) {
-    body.destroy();
-    throw err;
-  }
-  return size;
-}
-
-function tempName(target: string): string {
-  return `${target}.tmp-${randomUUID()}`;
-}
-
 function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function checkPartNumber(p: string, number: number): void {
   if (!Number.isInteger(number) || number < 1 || number > 10_000) throw new InvalidPartError(p, number);
-}
-
-/**
- * Folder creation happens only when an operation finds its folder missing: a `mkdir -p` before
- * every write costs a syscall per path component on the hot path, and the folder is almost
- * always there already.
- */
-async function withFolder<T>(
-  file: string,
-  op: () => Promise<T>,
-  folders: FolderSync | undefined,
-): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    if (!isCode(err, 'ENOENT')) throw err;
-    await makeFolder(path.dirname(file), folders);
-    return op();
-  }
-}
-
-/** `mkdir -p`, with the new folders' own names made durable. */
-async function makeFolder(folder: string, folders: FolderSync | undefined): Promise<void> {
-  const first = await mkdir(folder, { recursive: true });
-  await folders?.created(first, folder);
-}
-
-/** Opens a new file (`wx`) as a plain descriptor, which a write stream then owns and closes. */
-function openFd(file: string): Promise<number> {
-  return new Promise((resolve, reject) => fsOpen(file, 'wx', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function fsyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsFsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already failing: the caller's error is the one that matters.
-  }
-}
-
-async function renameCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    // ENOENT names either side: only a missing destination folder is worth a retry.
-    if (!isCode(err, 'ENOENT')) throw err;
-    await stat(from);
-    await makeFolder(path.dirname(to), folders);
-    await rename(from, to);
-  }
-}
-
-async function linkCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    if (!isCode(err, 'ENOENT')) throw err;
-    await stat(from);
-    await makeFolder(path.dirname(to), folders);
-    await link(from, to);
-  }
 }
