@@ -31,22 +31,15 @@ import type { SyncMetrics } from './metrics.js';
 import type { SyncRoute } from './routes.js';
 import { SingleFlight } from './single-flight.js';
 import type { Coordination } from '../coordination/coordination.js';
-import { BlobSpool } from './spool.js';
+import type { BlobSpool } from './spool.js';
+import { beginDownload, type BlobDownload } from './blob-download.js';
 import { moreSpecific, UpstreamError, type UpstreamBlob } from './upstream.js';
+import { errorText } from '../util/error-text.js';
 
 /** A local repository as one upstream sees it. */
 interface Target {
   route: SyncRoute;
   upstreamRepo: string;
-}
-
-/** A blob download in progress: readers follow its spool. */
-interface BlobDownload {
-  spool: BlobSpool;
-  upstream: string;
-  /** Settles when the blob is stored (or the download failed) and the spool is released. */
-  done: Promise<void>;
-  abort(reason: Error): void;
 }
 
 export interface OnDemandOptions {
@@ -423,59 +416,21 @@ export class OnDemandCache implements PullThrough {
       const { blob, route } = found;
       const upstream = route.upstream.name;
       this.metrics.miss(upstream, 'blob');
-      let spool: BlobSpool;
-      try {
-        spool = await BlobSpool.create(this.spoolDir, digest, blob.size);
-      } catch (err) {
-        blob.body.destroy();
-        throw err;
-      }
-      const abort = (reason: Error): void => {
-        blob.body.destroy(reason);
-      };
-      const budget = setTimeout(
-        () =>
-          abort(
-            new UpstreamError(
-              'timeout',
-              upstream,
-              `blob ${digest.value} took longer than syncTimeout (${route.syncTimeoutMs} ms)`,
-            ),
-          ),
-        route.syncTimeoutMs,
-      );
-      budget.unref();
-      const filled = spool.fill(blob.body);
-      const stored = this.storeDownload(repo, digest, spool, filled);
-      const download: BlobDownload = {
-        spool,
+      return await beginDownload({
+        log,
+        repo,
+        digest,
         upstream,
-        abort,
-        done: Promise.allSettled([filled, stored]).then(([fill, store]) => {
-          clearTimeout(budget);
-          spool.release();
+        blob,
+        spoolDir: this.spoolDir,
+        timeoutMs: route.syncTimeoutMs,
+        store: (spool, filled) => this.storeDownload(repo, digest, spool, filled),
+        onStart: (started) => this.active.add(started),
+        onDone: (finished) => {
           this.downloads.delete(key);
-          this.active.delete(download);
-          if (fill.status === 'rejected') {
-            log.warn(
-              { repo, digest: digest.value, upstream, err: errorText(fill.reason) },
-              'blob download from upstream failed',
-            );
-          } else if (store.status === 'rejected') {
-            log.error(
-              { repo, digest: digest.value, upstream, err: errorText(store.reason) },
-              'storing a blob from upstream failed',
-            );
-          } else {
-            log.info(
-              { repo, digest: digest.value, upstream, size: spool.written },
-              'blob cached from upstream',
-            );
-          }
-        }),
-      };
-      this.active.add(download);
-      return download;
+          this.active.delete(finished);
+        },
+      });
     } catch (err) {
       this.downloads.delete(key);
       throw err;
@@ -567,8 +522,4 @@ export class OnDemandCache implements PullThrough {
         );
     }
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

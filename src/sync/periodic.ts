@@ -19,6 +19,7 @@ import type { ContentRule } from './names.js';
 import type { SyncRoute } from './routes.js';
 import { compileTagFilter } from './tag-filter.js';
 import { UpstreamError, type UpstreamManifest } from './upstream.js';
+import { errorText } from '../util/error-text.js';
 
 export interface RoundResult {
   repositories: number;
@@ -235,8 +236,4 @@ export class PeriodicSync {
       }
     }
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
