@@ -51,9 +51,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  AbortMultipartUploadCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -86,7 +84,8 @@ import {
   isQuotaExceeded,
 } from './client.js';
 import { assembleObject, copyObject, type CopyTarget } from './server-copy.js';
-import { presignUrl } from './presign.js';
+import { presignForClient } from './presign.js';
+import { abortStaleUploads } from './stale-uploads.js';
 import { directGet } from './direct-get.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3FileWriter } from './writer.js';
 
@@ -224,13 +223,17 @@ export class S3Driver implements StorageDriver {
   }
 
   async writer(p: string, options: WriteOptions = {}): Promise<FileWriter> {
-    const key = this.key(p);
+    return this.objectWriter(p, this.key(p), options.ifAbsent ?? false);
+  }
+
+  /** A writer of the object `key`, its errors reported against the driver path `p`. */
+  private objectWriter(p: string, key: string, ifAbsent: boolean): S3FileWriter {
     return new S3FileWriter({
       client: this.client,
       bucket: this.bucket,
       key,
       partSize: this.partSize,
-      ifAbsent: options.ifAbsent ?? false,
+      ifAbsent,
       mapError: (err) => this.writeError(p, err),
       alreadyExists: () => new AlreadyExistsError(p),
     });
@@ -276,15 +279,7 @@ export class S3Driver implements StorageDriver {
     const prefix = await this.checkUpload(p, uploadId);
     const token = randomUUID().replace(/-/g, '');
     const partPath = `${prefix}${number}.${token}`;
-    const writer = new S3FileWriter({
-      client: this.client,
-      bucket: this.bucket,
-      key: partPath,
-      partSize: this.partSize,
-      ifAbsent: false,
-      mapError: (err) => this.writeError(p, err),
-      alreadyExists: () => new AlreadyExistsError(p),
-    });
+    const writer = this.objectWriter(p, partPath, false);
     try {
       await pipeline(body, writer.stream);
       await writer.commit();
@@ -347,41 +342,11 @@ export class S3Driver implements StorageDriver {
   }
 
   /**
-   * Aborts the bucket's multipart uploads under this driver's root started before `cutoff`:
-   * writers of processes that died mid-write leave them behind, and S3 keeps (and bills) their
-   * parts until aborted. For garbage collection; returns how many were aborted.
+   * Aborts the bucket's multipart uploads under this driver's root started before `cutoff`
+   * (stale-uploads.ts). For garbage collection; returns how many were aborted.
    */
-  async abortStaleMultipartUploads(cutoff: Date): Promise<number> {
-    let aborted = 0;
-    let KeyMarker: string | undefined;
-    let UploadIdMarker: string | undefined;
-    for (;;) {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({
-          Bucket: this.bucket,
-          Prefix: this.prefix,
-          KeyMarker,
-          UploadIdMarker,
-        }),
-      );
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Initiated && upload.Initiated < cutoff && upload.Key && upload.UploadId) {
-          await this.client
-            .send(
-              new AbortMultipartUploadCommand({
-                Bucket: this.bucket,
-                Key: upload.Key,
-                UploadId: upload.UploadId,
-              }),
-            )
-            .catch(() => undefined);
-          aborted++;
-        }
-      }
-      if (!page.IsTruncated) return aborted;
-      KeyMarker = page.NextKeyMarker;
-      UploadIdMarker = page.NextUploadIdMarker;
-    }
+  abortStaleMultipartUploads(cutoff: Date): Promise<number> {
+    return abortStaleUploads(this.client, this.bucket, this.prefix, cutoff);
   }
 
   /**
@@ -392,25 +357,7 @@ export class S3Driver implements StorageDriver {
     p: string,
     options: { method?: 'GET' | 'HEAD'; expiresIn?: number } = {},
   ): Promise<string> {
-    const key = this.key(p);
-    const config = this.client.config;
-    const region = await config.region();
-    const endpoint = config.endpoint ? await config.endpoint() : undefined;
-    const base = endpoint
-      ? new URL(
-          `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`,
-        )
-      : new URL(`https://s3.${region}.amazonaws.com`);
-    return presignUrl({
-      method: options.method ?? 'GET',
-      endpoint: base,
-      bucket: this.bucket,
-      key,
-      pathStyle: config.forcePathStyle ?? false,
-      region,
-      credentials: await config.credentials(),
-      expiresIn: options.expiresIn ?? 900,
-    });
+    return presignForClient(this.client, this.bucket, this.key(p), options);
   }
 
   // ---- metadata, listing, copies, deletes ----

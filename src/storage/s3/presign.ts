@@ -5,6 +5,7 @@
  * URL presigned for GET is refused (403) by AWS and Ceph alike, so presign HEAD separately.
  */
 import { createHash, createHmac } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 export interface PresignRequest {
   method: 'GET' | 'HEAD';
@@ -81,4 +82,34 @@ export function presignUrl(request: PresignRequest): string {
   );
   const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
   return `${request.endpoint.protocol}//${host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
+}
+
+/**
+ * `presignUrl` for an object the SDK client reaches: its endpoint (or AWS's regional one), region,
+ * addressing style and current credentials. Does not check that the object exists.
+ */
+export async function presignForClient(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  options: { method?: 'GET' | 'HEAD'; expiresIn?: number } = {},
+): Promise<string> {
+  const config = client.config;
+  const region = await config.region();
+  const endpoint = config.endpoint ? await config.endpoint() : undefined;
+  const base = endpoint
+    ? new URL(
+        `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`,
+      )
+    : new URL(`https://s3.${region}.amazonaws.com`);
+  return presignUrl({
+    method: options.method ?? 'GET',
+    endpoint: base,
+    bucket,
+    key,
+    pathStyle: config.forcePathStyle ?? false,
+    region,
+    credentials: await config.credentials(),
+    expiresIn: options.expiresIn ?? 900,
+  });
 }
