@@ -78,29 +78,31 @@ export function closeQuietly(fd: number): void {
   }
 }
 
-export async function renameCreating(
+/**
+ * Runs `op(from, to)` (a rename or a link), creating `to`'s folder when the operation finds it
+ * missing. ENOENT names either side: only a missing destination folder is worth a retry, so the
+ * source is checked first (its absence is the error to report).
+ */
+async function creatingFolder(
+  op: (from: string, to: string) => Promise<void>,
   from: string,
   to: string,
   folders: FolderSync | undefined,
 ): Promise<void> {
   try {
-    await rename(from, to);
+    await op(from, to);
   } catch (err) {
-    // ENOENT names either side: only a missing destination folder is worth a retry.
     if (!isCode(err, 'ENOENT')) throw err;
     await stat(from);
     await makeFolder(path.dirname(to), folders);
-    await rename(from, to);
+    await op(from, to);
   }
 }
 
-export async function linkCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    if (!isCode(err, 'ENOENT')) throw err;
-    await stat(from);
-    await makeFolder(path.dirname(to), folders);
-    await link(from, to);
-  }
+export function renameCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
+  return creatingFolder(rename, from, to, folders);
+}
+
+export function linkCreating(from: string, to: string, folders: FolderSync | undefined): Promise<void> {
+  return creatingFolder(link, from, to, folders);
 }
